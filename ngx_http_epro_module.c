@@ -1,0 +1,365 @@
+
+/*
+ * ngx_http_epro_module: directives, configuration and the worker's
+ * lifetime.  The request path is in src/ngx_http_epro_handler.c, the
+ * database side in src/ngx_http_epro_pg.c.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_epro.h"
+
+
+static void *ngx_http_epro_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_epro_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
+static void ngx_http_epro_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_epro_pool_size_bounds = {
+    ngx_conf_check_num_bounds, 1, 256
+};
+
+static ngx_conf_num_bounds_t  ngx_http_epro_rows_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_epro_queue_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000000
+};
+
+
+static ngx_command_t  ngx_http_epro_commands[] = {
+
+    { ngx_string("epro_submit"),
+      NGX_HTTP_LOC_CONF|NGX_HTTP_LIF_CONF|NGX_CONF_NOARGS,
+      ngx_http_epro_submit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_max_submissions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, max_submissions),
+      &ngx_http_epro_rows_bounds },
+
+    { ngx_string("epro_pg_conninfo"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, conninfo),
+      NULL },
+
+    { ngx_string("epro_pg_pool_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, pool_size),
+      &ngx_http_epro_pool_size_bounds },
+
+    { ngx_string("epro_pg_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, timeout),
+      NULL },
+
+    { ngx_string("epro_table"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_epro_table,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_batch_max_rows"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, batch_max_rows),
+      &ngx_http_epro_rows_bounds },
+
+    { ngx_string("epro_batch_max_delay"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, batch_max_delay),
+      NULL },
+
+    { ngx_string("epro_queue_max_rows"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, queue_max_rows),
+      &ngx_http_epro_queue_bounds },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_epro_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_epro_create_main_conf,        /* create main configuration */
+    ngx_http_epro_init_main_conf,          /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_epro_create_loc_conf,         /* create location configuration */
+    ngx_http_epro_merge_loc_conf           /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_epro_module = {
+    NGX_MODULE_V1,
+    &ngx_http_epro_module_ctx,             /* module context */
+    ngx_http_epro_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_epro_init_process,            /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_epro_exit_process,            /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_epro_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_epro_main_conf_t  *emcf;
+
+    emcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_epro_main_conf_t));
+    if (emcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     emcf->conninfo = { 0, NULL };
+     *     emcf->table = { 0, NULL };
+     *     emcf->sql = { 0, NULL };
+     *     emcf->enabled = 0;
+     */
+
+    emcf->pool_size = NGX_CONF_UNSET_UINT;
+    emcf->batch_max_rows = NGX_CONF_UNSET_UINT;
+    emcf->queue_max_rows = NGX_CONF_UNSET_UINT;
+    emcf->batch_max_delay = NGX_CONF_UNSET_MSEC;
+    emcf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return emcf;
+}
+
+
+static char *
+ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_epro_main_conf_t  *emcf = conf;
+
+    ngx_conf_init_uint_value(emcf->pool_size, 4);
+    ngx_conf_init_uint_value(emcf->batch_max_rows, 500);
+    ngx_conf_init_uint_value(emcf->queue_max_rows, 10000);
+    ngx_conf_init_msec_value(emcf->batch_max_delay, 0);
+    ngx_conf_init_msec_value(emcf->timeout, 5000);
+
+    if (emcf->table.data == NULL) {
+        ngx_str_set(&emcf->table, "\"epro_submissions\"");
+    }
+
+    if (!emcf->enabled) {
+        return NGX_CONF_OK;
+    }
+
+    if (emcf->conninfo.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"epro_submit\" is used but "
+                           "\"epro_pg_conninfo\" is not set");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_epro_pg_sql(cf, emcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_palloc(cf->pool, sizeof(ngx_http_epro_loc_conf_t));
+    if (elcf == NULL) {
+        return NULL;
+    }
+
+    elcf->max_submissions = NGX_CONF_UNSET_UINT;
+
+    return elcf;
+}
+
+
+static char *
+ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_epro_loc_conf_t  *prev = parent;
+    ngx_http_epro_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_uint_value(conf->max_submissions, prev->max_submissions,
+                              100);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_epro_main_conf_t  *emcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_epro_handler) {
+        return "is duplicate";
+    }
+
+    clcf->handler = ngx_http_epro_handler;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
+    emcf->enabled = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "name" or "schema.name", each part an SQL identifier without quotes;
+ * kept quoted, so it is used exactly as written.
+ */
+
+static char *
+ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_main_conf_t  *emcf = conf;
+
+    u_char      *p, *q, c;
+    ngx_str_t   *value;
+    ngx_uint_t   i, part, dots;
+
+    if (emcf->table.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    part = 0;
+    dots = 0;
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (c == '.') {
+            if (part == 0 || ++dots > 1) {
+                goto invalid;
+            }
+
+            part = 0;
+            continue;
+        }
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
+              || (part > 0 && c >= '0' && c <= '9')))
+        {
+            goto invalid;
+        }
+
+        if (++part > 63) {
+            goto invalid;
+        }
+    }
+
+    if (part == 0) {
+        goto invalid;
+    }
+
+    p = ngx_pnalloc(cf->pool, value[1].len + 4);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    emcf->table.data = p;
+    *p++ = '"';
+
+    for (q = value[1].data; q < value[1].data + value[1].len; q++) {
+        if (*q == '.') {
+            *p++ = '"';
+            *p++ = '.';
+            *p++ = '"';
+
+        } else {
+            *p++ = *q;
+        }
+    }
+
+    *p++ = '"';
+    emcf->table.len = p - emcf->table.data;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid table name \"%V\" in \"%V\": expected "
+                       "name or schema.name, letters, digits and "
+                       "underscores", &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_epro_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_epro_main_conf_t  *emcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    emcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_epro_module);
+
+    if (emcf == NULL || !emcf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_http_epro_pg_init_process(cycle, emcf);
+}
+
+
+static void
+ngx_http_epro_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_epro_pg_exit_process(cycle);
+}

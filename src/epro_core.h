@@ -1,0 +1,158 @@
+
+/*
+ * ePRO core: strict JSON check, parse, contract validation, row encoding.
+ *
+ * Plain C: no nginx, no libpq.  Every allocation goes through the caller's
+ * epro_alloc_t, so nginx passes the request pool and unit tests pass malloc.
+ */
+
+
+#ifndef _EPRO_CORE_H_INCLUDED_
+#define _EPRO_CORE_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define EPRO_MAX_DEPTH          16
+#define EPRO_MAX_ERRORS         20
+#define EPRO_MAX_FIELD_CHARS    64
+#define EPRO_MAX_ITEM_CHARS     64
+#define EPRO_MAX_ANSWERS        1000
+#define EPRO_MAX_ANSWER_CHARS   4096
+#define EPRO_MAX_NUMBER_BYTES   64
+#define EPRO_UUID_LEN           36
+#define EPRO_TIME_LEN           40
+
+#define EPRO_OK                 0
+#define EPRO_BAD_JSON           400
+#define EPRO_INVALID            422
+#define EPRO_NOMEM              (-1)
+
+
+typedef struct {
+    void         *(*alloc)(void *ctx, size_t size);
+    void          (*free)(void *ctx, void *p);     /* may be a no-op */
+    void          *ctx;
+} epro_alloc_t;
+
+
+typedef struct {
+    const char    *data;
+    size_t         len;
+} epro_str_t;
+
+
+typedef struct {
+    char          *path;        /* JSON Pointer into the body, "" is root */
+    char          *message;
+} epro_error_t;
+
+
+typedef struct {
+    char           id[EPRO_UUID_LEN + 1];   /* lowercase, "" if generated */
+    epro_str_t     study;
+    epro_str_t     site;                    /* data == NULL: absent */
+    epro_str_t     subject;
+    epro_str_t     visit;
+    epro_str_t     instrument;
+    char           collected[EPRO_TIME_LEN + 1];
+    epro_str_t     payload;                 /* the element's bytes as sent */
+} epro_submission_t;
+
+
+typedef struct {
+    /* in */
+    size_t              max_submissions;
+
+    /* out */
+    int                 status;         /* EPRO_OK, EPRO_BAD_JSON, ... */
+    epro_submission_t  *subs;
+    size_t              nsubs;
+    epro_error_t        errors[EPRO_MAX_ERRORS];
+    size_t              nerrors;
+    unsigned            truncated:1;    /* more errors than reported */
+} epro_request_t;
+
+
+/* a growable byte buffer owned by whoever owns the allocator */
+typedef struct {
+    char           *data;
+    size_t          len;
+    size_t          cap;
+} epro_buf_t;
+
+
+/* the columns of one batch, each a PostgreSQL array literal */
+enum {
+    EPRO_COL_ID = 0,
+    EPRO_COL_STUDY,
+    EPRO_COL_SITE,
+    EPRO_COL_SUBJECT,
+    EPRO_COL_VISIT,
+    EPRO_COL_INSTRUMENT,
+    EPRO_COL_COLLECTED,
+    EPRO_COL_RECEIVED,
+    EPRO_COL_PAYLOAD,
+    EPRO_NCOLS
+};
+
+
+typedef struct {
+    epro_buf_t      col[EPRO_NCOLS];
+    size_t          nrows;
+} epro_rows_t;
+
+
+/*
+ * Strict RFC 8259 check of a whole body.  Returns EPRO_OK, EPRO_BAD_JSON
+ * (syntax, depth, bytes after the value) or EPRO_INVALID (a string that is
+ * not valid UTF-8, contains U+0000 or an unpaired surrogate, or a number
+ * out of range), with one error in req.  On EPRO_OK, spans[] receives the
+ * byte span of each element of a top-level array (up to nspans; *count gets
+ * the real number), or of the top-level value itself.
+ */
+int epro_json_check(const char *p, size_t len, epro_str_t *spans,
+    size_t nspans, size_t *count, epro_request_t *req, epro_alloc_t *a);
+
+/* parse (strict check, cJSON, contract); fills req */
+int epro_parse(epro_request_t *req, const char *body, size_t len,
+    epro_alloc_t *a);
+
+/* adds one error; the strings are copied */
+int epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
+    const char *fmt, ...);
+
+/* UUIDv7 from a Unix time in ms and 10 random bytes */
+void epro_uuid_v7(char *out, uint64_t ms, const unsigned char *rnd);
+int epro_uuid_parse(char *out, const char *s, size_t len);
+
+/* RFC 3339 check; Unix seconds to an RFC 3339 UTC string */
+int epro_rfc3339_valid(const char *s, size_t len);
+size_t epro_unix_to_rfc3339(char *out, int64_t sec, unsigned ms);
+
+/* appends one submission to the batch columns */
+int epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
+    const char *received, epro_alloc_t *a);
+/* closes every array literal ("}" and NUL); reset empties for reuse */
+int epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a);
+void epro_rows_reset(epro_rows_t *rows);
+void epro_rows_free(epro_rows_t *rows, epro_alloc_t *a);
+
+/* buffers */
+int epro_buf_reserve(epro_buf_t *b, size_t n, epro_alloc_t *a);
+int epro_buf_add(epro_buf_t *b, const char *s, size_t n, epro_alloc_t *a);
+int epro_buf_add_json_string(epro_buf_t *b, const char *s, size_t n,
+    epro_alloc_t *a);
+
+/* application/problem+json body for a failed request */
+int epro_problem_json(epro_buf_t *b, int status, const char *type,
+    const char *title, const char *detail, const epro_request_t *req,
+    epro_alloc_t *a);
+
+/* UTF-8 helpers */
+size_t epro_utf8_chars(const char *s, size_t len);
+
+
+#endif /* _EPRO_CORE_H_INCLUDED_ */

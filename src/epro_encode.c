@@ -1,0 +1,364 @@
+
+/*
+ * Identifiers, timestamps and the batch columns: each column is one
+ * PostgreSQL array literal, sent as one text parameter of the prepared
+ * INSERT, so no data ever appears in SQL text.
+ */
+
+
+#include <string.h>
+
+#include "epro_core.h"
+
+
+static int epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n,
+    epro_alloc_t *a);
+static int epro_digits(const char *s, size_t n, unsigned *v);
+
+
+static const char  epro_hex[] = "0123456789abcdef";
+
+
+void
+epro_uuid_v7(char *out, uint64_t ms, const unsigned char *rnd)
+{
+    size_t         i, n;
+    unsigned char  b[16];
+
+    for (i = 0; i < 6; i++) {
+        b[i] = (unsigned char) (ms >> (40 - 8 * i));
+    }
+
+    b[6] = 0x70 | (rnd[0] & 0x0f);
+    b[7] = rnd[1];
+    b[8] = 0x80 | (rnd[2] & 0x3f);
+    memcpy(&b[9], &rnd[3], 7);
+
+    for (i = 0, n = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[n++] = '-';
+        }
+
+        out[n++] = epro_hex[b[i] >> 4];
+        out[n++] = epro_hex[b[i] & 0xf];
+    }
+
+    out[n] = '\0';
+}
+
+
+int
+epro_uuid_parse(char *out, const char *s, size_t len)
+{
+    size_t  i;
+    char    c;
+
+    if (len != EPRO_UUID_LEN) {
+        return -1;
+    }
+
+    for (i = 0; i < EPRO_UUID_LEN; i++) {
+        c = s[i];
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return -1;
+            }
+
+        } else if (c >= 'A' && c <= 'F') {
+            c |= 0x20;
+
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return -1;
+        }
+
+        out[i] = c;
+    }
+
+    out[i] = '\0';
+
+    return 0;
+}
+
+
+/*
+ * date-time = full-date "T" full-time, full-time with "Z" or +hh:mm.
+ * Also within what PostgreSQL's timestamptz takes: year 0001 and later,
+ * offsets up to 15:59.
+ */
+
+int
+epro_rfc3339_valid(const char *s, size_t len)
+{
+    size_t    i;
+    unsigned  y, mo, d, h, mi, sec, oh, om, mdays;
+
+    static const unsigned char  days[] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    if (len < 20
+        || epro_digits(s, 4, &y) || s[4] != '-'
+        || epro_digits(s + 5, 2, &mo) || s[7] != '-'
+        || epro_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't')
+        || epro_digits(s + 11, 2, &h) || s[13] != ':'
+        || epro_digits(s + 14, 2, &mi) || s[16] != ':'
+        || epro_digits(s + 17, 2, &sec))
+    {
+        return -1;
+    }
+
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+    {
+        return -1;
+    }
+
+    mdays = days[mo - 1];
+
+    if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) {
+        mdays = 29;
+    }
+
+    if (d > mdays) {
+        return -1;
+    }
+
+    i = 19;
+
+    if (s[i] == '.') {
+        i++;
+
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+
+        if (i == 20 || i > 29) {
+            return -1;
+        }
+    }
+
+    if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+        return 0;
+    }
+
+    if (i + 6 != len
+        || (s[i] != '+' && s[i] != '-')
+        || epro_digits(s + i + 1, 2, &oh) || s[i + 3] != ':'
+        || epro_digits(s + i + 4, 2, &om)
+        || oh > 15 || om > 59)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+epro_digits(const char *s, size_t n, unsigned *v)
+{
+    size_t  i;
+
+    *v = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        *v = *v * 10 + (s[i] - '0');
+    }
+
+    return 0;
+}
+
+
+/* civil date from days since 1970-01-01 (H. Hinnant's algorithm) */
+
+size_t
+epro_unix_to_rfc3339(char *out, int64_t sec, unsigned ms)
+{
+    char     *p;
+    int64_t   days, z, era, doe, yoe, doy, mp, y, m, d, rem;
+    unsigned  i, v[6], w[6] = { 4, 2, 2, 2, 2, 2 };
+
+    static const char  sep[] = "--T::";
+
+    days = sec / 86400;
+    rem = sec % 86400;
+
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += (m <= 2);
+
+    v[0] = (unsigned) y;
+    v[1] = (unsigned) m;
+    v[2] = (unsigned) d;
+    v[3] = (unsigned) (rem / 3600);
+    v[4] = (unsigned) (rem / 60 % 60);
+    v[5] = (unsigned) (rem % 60);
+
+    p = out;
+
+    for (i = 0; i < 6; i++) {
+        if (i > 0) {
+            *p++ = sep[i - 1];
+        }
+
+        p += w[i];
+
+        for (m = 1; m <= w[i]; m++) {
+            p[-m] = '0' + v[i] % 10;
+            v[i] /= 10;
+        }
+    }
+
+    if (ms) {
+        *p++ = '.';
+        *p++ = '0' + ms / 100 % 10;
+        *p++ = '0' + ms / 10 % 10;
+        *p++ = '0' + ms % 10;
+    }
+
+    *p++ = 'Z';
+    *p = '\0';
+
+    return p - out;
+}
+
+
+int
+epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
+    const char *received, epro_alloc_t *a)
+{
+    size_t             i;
+    const epro_str_t  *str;
+
+    const epro_str_t   cols[EPRO_NCOLS] = {
+        { s->id, EPRO_UUID_LEN },
+        s->study,
+        s->site,
+        s->subject,
+        s->visit,
+        s->instrument,
+        { s->collected, strlen(s->collected) },
+        { received, strlen(received) },
+        s->payload
+    };
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        str = &cols[i];
+
+        if (epro_rows_add_elt(&rows->col[i], str->data, str->len, a)
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    rows->nrows++;
+
+    return EPRO_OK;
+}
+
+
+/* one element of an array literal: NULL, or "..." with " and \ escaped */
+
+static int
+epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n, epro_alloc_t *a)
+{
+    char        *d;
+    const char  *end;
+
+    if (epro_buf_reserve(b, 2 * n + 8, a) != EPRO_OK) {
+        return EPRO_NOMEM;
+    }
+
+    d = b->data + b->len;
+    *d++ = (b->len == 0) ? '{' : ',';
+
+    if (s == NULL) {
+        memcpy(d, "NULL", 4);
+        d += 4;
+
+    } else {
+        *d++ = '"';
+
+        for (end = s + n; s < end; s++) {
+            if (*s == '"' || *s == '\\') {
+                *d++ = '\\';
+            }
+
+            *d++ = *s;
+        }
+
+        *d++ = '"';
+    }
+
+    b->len = d - b->data;
+    *d = '\0';
+
+    return EPRO_OK;
+}
+
+
+int
+epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a)
+{
+    size_t  i;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        if (epro_buf_add(&rows->col[i], rows->nrows ? "}" : "{}",
+                         rows->nrows ? 1 : 2, a)
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+void
+epro_rows_reset(epro_rows_t *rows)
+{
+    size_t  i;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        rows->col[i].len = 0;
+    }
+
+    rows->nrows = 0;
+}
+
+
+void
+epro_rows_free(epro_rows_t *rows, epro_alloc_t *a)
+{
+    size_t  i;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        if (rows->col[i].data && a->free) {
+            a->free(a->ctx, rows->col[i].data);
+        }
+
+        rows->col[i].data = NULL;
+        rows->col[i].len = 0;
+        rows->col[i].cap = 0;
+    }
+
+    rows->nrows = 0;
+}

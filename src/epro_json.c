@@ -1,0 +1,866 @@
+
+/*
+ * Strict RFC 8259 checker, buffers and JSON output helpers.
+ *
+ * cJSON 1.7.15 accepts "-01", "2.", raw control characters, bad \u escapes
+ * and bytes after the value; so every body passes through this scanner
+ * first.  It also remembers where each top-level array element starts and
+ * ends, which is the submission's text "as sent".
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "epro_core.h"
+
+
+#define EPRO_PATH_MAX  256
+
+
+typedef struct {
+    unsigned char       object;
+    size_t              index;
+    const char         *key;
+    size_t              key_len;
+} epro_frame_t;
+
+
+typedef struct {
+    const unsigned char *start;
+    const unsigned char *p;
+    const unsigned char *end;
+    unsigned             depth;
+    epro_frame_t         frames[EPRO_MAX_DEPTH + 1];
+    epro_request_t      *req;
+    epro_alloc_t        *alloc;
+    epro_str_t          *spans;
+    size_t               nspans;
+    size_t               count;
+    int                  failed;    /* a syntax error ends the scan */
+    int                  invalid;   /* a content error does not */
+} epro_scan_t;
+
+
+static int epro_scan_value(epro_scan_t *s);
+static int epro_scan_object(epro_scan_t *s);
+static int epro_scan_array(epro_scan_t *s);
+static int epro_scan_string(epro_scan_t *s);
+static int epro_scan_number(epro_scan_t *s);
+static int epro_scan_fail(epro_scan_t *s, const char *what);
+static void epro_scan_invalid(epro_scan_t *s, const char *what);
+static void epro_scan_path(epro_scan_t *s, char *path, size_t size);
+static size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
+static int epro_hex4(const unsigned char *p, unsigned *v);
+
+
+int
+epro_json_check(const char *p, size_t len, epro_str_t *spans, size_t nspans,
+    size_t *count, epro_request_t *req, epro_alloc_t *a)
+{
+    int                   rc;
+    epro_scan_t           s;
+    const unsigned char  *value;
+
+    memset(&s, 0, sizeof(epro_scan_t));
+    s.start = (const unsigned char *) p;
+    s.p = s.start;
+    s.end = s.start + len;
+    s.req = req;
+    s.alloc = a;
+    s.spans = spans;
+    s.nspans = nspans;
+
+    while (s.p < s.end
+           && (*s.p == ' ' || *s.p == '\t' || *s.p == '\n' || *s.p == '\r'))
+    {
+        s.p++;
+    }
+
+    if (s.p == s.end) {
+        return epro_scan_fail(&s, "the body is empty");
+    }
+
+    value = s.p;
+
+    rc = epro_scan_value(&s);
+    if (rc != EPRO_OK) {
+        return rc;
+    }
+
+    if (*value != '[') {
+        if (nspans > 0) {
+            spans[0].data = (const char *) value;
+            spans[0].len = s.p - value;
+        }
+
+        s.count = 1;
+    }
+
+    while (s.p < s.end
+           && (*s.p == ' ' || *s.p == '\t' || *s.p == '\n' || *s.p == '\r'))
+    {
+        s.p++;
+    }
+
+    if (s.p != s.end) {
+        return epro_scan_fail(&s, "unexpected data after the JSON value");
+    }
+
+    *count = s.count;
+
+    if (s.invalid) {
+        req->status = EPRO_INVALID;
+        return EPRO_INVALID;
+    }
+
+    return EPRO_OK;
+}
+
+
+static void
+epro_scan_ws(epro_scan_t *s)
+{
+    while (s->p < s->end
+           && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n'
+               || *s->p == '\r'))
+    {
+        s->p++;
+    }
+}
+
+
+static int
+epro_scan_value(epro_scan_t *s)
+{
+    size_t  n;
+
+    if (s->p == s->end) {
+        return epro_scan_fail(s, "unexpected end of the body");
+    }
+
+    switch (*s->p) {
+
+    case '{':
+        return epro_scan_object(s);
+
+    case '[':
+        return epro_scan_array(s);
+
+    case '"':
+        return epro_scan_string(s);
+
+    case 't':
+    case 'f':
+    case 'n':
+        n = (*s->p == 'f') ? 5 : 4;
+
+        if ((size_t) (s->end - s->p) >= n
+            && (memcmp(s->p, "true", n) == 0
+                || memcmp(s->p, "false", n) == 0
+                || memcmp(s->p, "null", n) == 0))
+        {
+            s->p += n;
+            return EPRO_OK;
+        }
+
+        return epro_scan_fail(s, "invalid literal");
+
+    default:
+        if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9')) {
+            return epro_scan_number(s);
+        }
+
+        return epro_scan_fail(s, "unexpected character");
+    }
+}
+
+
+static int
+epro_scan_object(epro_scan_t *s)
+{
+    int            rc;
+    const char    *key;
+    epro_frame_t  *f;
+
+    if (s->depth == EPRO_MAX_DEPTH) {
+        return epro_scan_fail(s, "nesting is too deep");
+    }
+
+    f = &s->frames[++s->depth];
+    f->object = 1;
+    f->key = NULL;
+    f->key_len = 0;
+
+    s->p++;
+    epro_scan_ws(s);
+
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        s->depth--;
+        return EPRO_OK;
+    }
+
+    for ( ;; ) {
+        if (s->p == s->end || *s->p != '"') {
+            return epro_scan_fail(s, "expected a member name");
+        }
+
+        f->key = NULL;
+        key = (const char *) s->p + 1;
+
+        rc = epro_scan_string(s);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+
+        f->key = key;
+        f->key_len = (const char *) s->p - 1 - key;
+
+        epro_scan_ws(s);
+
+        if (s->p == s->end || *s->p != ':') {
+            return epro_scan_fail(s, "expected ':'");
+        }
+
+        s->p++;
+        epro_scan_ws(s);
+
+        rc = epro_scan_value(s);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+
+        epro_scan_ws(s);
+
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            epro_scan_ws(s);
+            continue;
+        }
+
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            s->depth--;
+            return EPRO_OK;
+        }
+
+        return epro_scan_fail(s, "expected ',' or '}'");
+    }
+}
+
+
+static int
+epro_scan_array(epro_scan_t *s)
+{
+    int                   rc;
+    epro_frame_t         *f;
+    const unsigned char  *elt;
+
+    if (s->depth == EPRO_MAX_DEPTH) {
+        return epro_scan_fail(s, "nesting is too deep");
+    }
+
+    f = &s->frames[++s->depth];
+    f->object = 0;
+    f->index = 0;
+
+    s->p++;
+    epro_scan_ws(s);
+
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        s->depth--;
+        return EPRO_OK;
+    }
+
+    for ( ;; ) {
+        elt = s->p;
+
+        rc = epro_scan_value(s);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+
+        if (s->depth == 1) {
+            if (s->count < s->nspans) {
+                s->spans[s->count].data = (const char *) elt;
+                s->spans[s->count].len = s->p - elt;
+            }
+
+            s->count++;
+        }
+
+        epro_scan_ws(s);
+
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            f->index++;
+            epro_scan_ws(s);
+            continue;
+        }
+
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+            s->depth--;
+            return EPRO_OK;
+        }
+
+        return epro_scan_fail(s, "expected ',' or ']'");
+    }
+}
+
+
+static int
+epro_scan_string(epro_scan_t *s)
+{
+    size_t                n;
+    unsigned              c, lo;
+    const unsigned char  *p;
+
+    s->p++;
+
+    while (s->p < s->end) {
+        p = s->p;
+
+        if (*p == '"') {
+            s->p++;
+            return EPRO_OK;
+        }
+
+        if (*p < 0x20) {
+            return epro_scan_fail(s, "control character in a string");
+        }
+
+        if (*p < 0x80 && *p != '\\') {
+            s->p++;
+            continue;
+        }
+
+        if (*p >= 0x80) {
+            n = epro_utf8_seq(p, s->end);
+
+            if (n == 0) {
+                epro_scan_invalid(s, "string is not valid UTF-8");
+                s->p++;
+
+            } else {
+                s->p += n;
+            }
+
+            continue;
+        }
+
+        /* a backslash */
+
+        if (s->end - p < 2) {
+            break;
+        }
+
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b':
+        case 'f': case 'n': case 'r': case 't':
+            s->p += 2;
+            continue;
+
+        case 'u':
+            break;
+
+        default:
+            s->p++;
+            return epro_scan_fail(s, "invalid escape in a string");
+        }
+
+        if (s->end - p < 6 || epro_hex4(p + 2, &c) != 0) {
+            s->p++;
+            return epro_scan_fail(s, "invalid \\u escape in a string");
+        }
+
+        s->p += 6;
+
+        if (c == 0) {
+            epro_scan_invalid(s, "string contains U+0000");
+
+        } else if (c >= 0xdc00 && c <= 0xdfff) {
+            epro_scan_invalid(s, "string contains an unpaired surrogate");
+
+        } else if (c >= 0xd800 && c <= 0xdbff) {
+            if (s->end - s->p >= 6 && s->p[0] == '\\' && s->p[1] == 'u'
+                && epro_hex4(s->p + 2, &lo) == 0
+                && lo >= 0xdc00 && lo <= 0xdfff)
+            {
+                s->p += 6;
+
+            } else {
+                epro_scan_invalid(s,
+                                  "string contains an unpaired surrogate");
+            }
+        }
+    }
+
+    return epro_scan_fail(s, "unterminated string");
+}
+
+
+static int
+epro_scan_number(epro_scan_t *s)
+{
+    long                  exp;
+    const unsigned char  *start;
+
+    start = s->p;
+    exp = 0;
+
+    if (*s->p == '-') {
+        s->p++;
+    }
+
+    if (s->p == s->end || *s->p < '0' || *s->p > '9') {
+        return epro_scan_fail(s, "invalid number");
+    }
+
+    if (*s->p == '0') {
+        s->p++;
+
+        if (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+            return epro_scan_fail(s, "invalid number: leading zero");
+        }
+
+    } else {
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+            s->p++;
+        }
+    }
+
+    if (s->p < s->end && *s->p == '.') {
+        s->p++;
+
+        if (s->p == s->end || *s->p < '0' || *s->p > '9') {
+            return epro_scan_fail(s, "invalid number: no digit after '.'");
+        }
+
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+            s->p++;
+        }
+    }
+
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-')) {
+            s->p++;
+        }
+
+        if (s->p == s->end || *s->p < '0' || *s->p > '9') {
+            return epro_scan_fail(s, "invalid number: empty exponent");
+        }
+
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+            if (exp < 100000) {
+                exp = exp * 10 + (*s->p - '0');
+            }
+
+            s->p++;
+        }
+    }
+
+    /* PostgreSQL's numeric and a double must both hold it */
+
+    if (s->p - start > EPRO_MAX_NUMBER_BYTES || exp > 308) {
+        epro_scan_invalid(s, "number is out of range");
+    }
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_scan_fail(epro_scan_t *s, const char *what)
+{
+    char  path[EPRO_PATH_MAX];
+
+    s->failed = 1;
+
+    s->req->nerrors = 0;
+    s->req->truncated = 0;
+    s->req->status = EPRO_BAD_JSON;
+
+    epro_scan_path(s, path, sizeof(path));
+
+    if (epro_error(s->req, s->alloc, path, "malformed JSON at byte %lu: %s",
+                   (unsigned long) (s->p - s->start), what)
+        != EPRO_OK)
+    {
+        return EPRO_NOMEM;
+    }
+
+    return EPRO_BAD_JSON;
+}
+
+
+static void
+epro_scan_invalid(epro_scan_t *s, const char *what)
+{
+    char  path[EPRO_PATH_MAX];
+
+    s->invalid = 1;
+
+    epro_scan_path(s, path, sizeof(path));
+
+    (void) epro_error(s->req, s->alloc, path, "%s (byte %lu)", what,
+                      (unsigned long) (s->p - s->start));
+}
+
+
+static void
+epro_scan_path(epro_scan_t *s, char *path, size_t size)
+{
+    size_t         i, j, n;
+    epro_frame_t  *f;
+
+    n = 0;
+    path[0] = '\0';
+
+    for (i = 1; i <= s->depth; i++) {
+        f = &s->frames[i];
+
+        if (f->object && f->key == NULL) {
+            break;
+        }
+
+        if (n + 2 >= size) {
+            break;
+        }
+
+        path[n++] = '/';
+
+        if (!f->object) {
+            n += snprintf(path + n, size - n, "%lu",
+                          (unsigned long) f->index);
+            if (n >= size) {
+                n = size - 1;
+            }
+
+            continue;
+        }
+
+        for (j = 0; j < f->key_len && n + 3 < size; j++) {
+            if (f->key[j] == '~' || f->key[j] == '/') {
+                path[n++] = '~';
+                path[n++] = (f->key[j] == '~') ? '0' : '1';
+
+            } else {
+                path[n++] = f->key[j];
+            }
+        }
+
+        path[n] = '\0';
+    }
+}
+
+
+/* length of one valid UTF-8 sequence (RFC 3629), 0 if invalid */
+
+static size_t
+epro_utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    size_t    n, i;
+    unsigned  c, min;
+
+    if (*p < 0x80) {
+        return 1;
+    }
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2; c = *p & 0x1f; min = 0x80;
+
+    } else if ((*p & 0xf0) == 0xe0) {
+        n = 3; c = *p & 0x0f; min = 0x800;
+
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4; c = *p & 0x07; min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (end - p) < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+static int
+epro_hex4(const unsigned char *p, unsigned *v)
+{
+    size_t    i;
+    unsigned  c;
+
+    *v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            c = (c | 0x20) - 'a' + 10;
+
+        } else {
+            return -1;
+        }
+
+        *v = (*v << 4) | c;
+    }
+
+    return 0;
+}
+
+
+size_t
+epro_utf8_chars(const char *s, size_t len)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (((unsigned char) s[i] & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+int
+epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
+    const char *fmt, ...)
+{
+    int            n;
+    char           msg[512];
+    size_t         plen;
+    va_list        args;
+    epro_error_t  *e;
+
+    if (req->nerrors == EPRO_MAX_ERRORS) {
+        req->truncated = 1;
+        return EPRO_OK;
+    }
+
+    va_start(args, fmt);
+    n = vsnprintf(msg, sizeof(msg), fmt, args);
+    va_end(args);
+
+    if (n < 0) {
+        return EPRO_NOMEM;
+    }
+
+    if ((size_t) n >= sizeof(msg)) {
+        n = sizeof(msg) - 1;
+    }
+
+    plen = strlen(path);
+
+    e = &req->errors[req->nerrors];
+
+    e->path = a->alloc(a->ctx, plen + 1 + n + 1);
+    if (e->path == NULL) {
+        return EPRO_NOMEM;
+    }
+
+    memcpy(e->path, path, plen + 1);
+    e->message = e->path + plen + 1;
+    memcpy(e->message, msg, n + 1);
+
+    req->nerrors++;
+
+    return EPRO_OK;
+}
+
+
+int
+epro_buf_reserve(epro_buf_t *b, size_t n, epro_alloc_t *a)
+{
+    char    *p;
+    size_t   cap;
+
+    if (b->len + n + 1 <= b->cap) {
+        return EPRO_OK;
+    }
+
+    cap = b->cap ? b->cap * 2 : 256;
+
+    while (cap < b->len + n + 1) {
+        cap *= 2;
+    }
+
+    p = a->alloc(a->ctx, cap);
+    if (p == NULL) {
+        return EPRO_NOMEM;
+    }
+
+    if (b->data) {
+        memcpy(p, b->data, b->len);
+
+        if (a->free) {
+            a->free(a->ctx, b->data);
+        }
+    }
+
+    b->data = p;
+    b->cap = cap;
+    b->data[b->len] = '\0';
+
+    return EPRO_OK;
+}
+
+
+int
+epro_buf_add(epro_buf_t *b, const char *s, size_t n, epro_alloc_t *a)
+{
+    if (epro_buf_reserve(b, n, a) != EPRO_OK) {
+        return EPRO_NOMEM;
+    }
+
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+
+    return EPRO_OK;
+}
+
+
+int
+epro_buf_add_json_string(epro_buf_t *b, const char *s, size_t n,
+    epro_alloc_t *a)
+{
+    size_t                i, k;
+    char                 *d;
+    const unsigned char  *p, *end;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    /* the worst case: every byte becomes \u00XX or \ufffd */
+    if (epro_buf_reserve(b, n * 6 + 2, a) != EPRO_OK) {
+        return EPRO_NOMEM;
+    }
+
+    d = b->data + b->len;
+    p = (const unsigned char *) s;
+    end = p + n;
+
+    *d++ = '"';
+
+    while (p < end) {
+        if (*p == '"' || *p == '\\') {
+            *d++ = '\\';
+            *d++ = *p++;
+
+        } else if (*p < 0x20 || *p == 0x7f) {
+            *d++ = '\\'; *d++ = 'u'; *d++ = '0'; *d++ = '0';
+            *d++ = hex[*p >> 4];
+            *d++ = hex[*p & 0xf];
+            p++;
+
+        } else if (*p < 0x80) {
+            *d++ = *p++;
+
+        } else {
+            k = epro_utf8_seq(p, end);
+
+            if (k == 0) {
+                memcpy(d, "\\ufffd", 6);
+                d += 6;
+                p++;
+
+            } else {
+                for (i = 0; i < k; i++) {
+                    *d++ = *p++;
+                }
+            }
+        }
+    }
+
+    *d++ = '"';
+
+    b->len = d - b->data;
+    b->data[b->len] = '\0';
+
+    return EPRO_OK;
+}
+
+
+int
+epro_problem_json(epro_buf_t *b, int status, const char *type,
+    const char *title, const char *detail, const epro_request_t *req,
+    epro_alloc_t *a)
+{
+    int     n;
+    char    num[32];
+    size_t  i;
+
+#define epro_add(s)                                                         \
+    if (epro_buf_add(b, s, strlen(s), a) != EPRO_OK) return EPRO_NOMEM
+
+#define epro_add_str(s)                                                     \
+    if (epro_buf_add_json_string(b, s, strlen(s), a) != EPRO_OK)            \
+        return EPRO_NOMEM
+
+    epro_add("{\"type\":");
+    epro_add_str(type);
+    epro_add(",\"title\":");
+    epro_add_str(title);
+
+    n = snprintf(num, sizeof(num), ",\"status\":%d", status);
+    if (epro_buf_add(b, num, n, a) != EPRO_OK) {
+        return EPRO_NOMEM;
+    }
+
+    if (detail) {
+        epro_add(",\"detail\":");
+        epro_add_str(detail);
+    }
+
+    if (req && req->nerrors) {
+        epro_add(",\"errors\":[");
+
+        for (i = 0; i < req->nerrors; i++) {
+            epro_add(i ? ",{\"path\":" : "{\"path\":");
+            epro_add_str(req->errors[i].path);
+            epro_add(",\"message\":");
+            epro_add_str(req->errors[i].message);
+            epro_add("}");
+        }
+
+        epro_add("]");
+
+        if (req->truncated) {
+            epro_add(",\"truncated\":true");
+        }
+    }
+
+    epro_add("}\n");
+
+#undef epro_add
+#undef epro_add_str
+
+    return EPRO_OK;
+}

@@ -1,0 +1,587 @@
+
+/*
+ * The content handler: checks the request, reads the body, runs the core
+ * on the request pool, queues the rows and answers once they are committed.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sys/random.h>
+
+#include "ngx_http_epro.h"
+
+
+#define NGX_HTTP_EPRO_PROBLEM  "urn:epro:problem:"
+
+
+static void ngx_http_epro_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_http_epro_json_type(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_assign_ids(ngx_http_request_t *r,
+    epro_request_t *req);
+static ngx_int_t ngx_http_epro_problem(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *title,
+    const char *detail, epro_request_t *req);
+static ngx_int_t ngx_http_epro_ids(ngx_http_request_t *r, epro_buf_t *b,
+    epro_request_t *req, epro_alloc_t *a);
+static ngx_int_t ngx_http_epro_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
+static void ngx_http_epro_cleanup(void *data);
+static void *ngx_http_epro_palloc(void *ctx, size_t size);
+
+
+static ngx_str_t  ngx_http_epro_json = ngx_string("application/json");
+static ngx_str_t  ngx_http_epro_problem_json =
+    ngx_string("application/problem+json");
+
+
+ngx_int_t
+ngx_http_epro_handler(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "POST");
+
+        return ngx_http_epro_problem(r, NGX_HTTP_NOT_ALLOWED,
+                                     "method-not-allowed",
+                                     "Method Not Allowed",
+                                     "submissions are sent with POST", NULL);
+    }
+
+    if (ngx_http_epro_json_type(r) != NGX_OK) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_epro_problem(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                     "unsupported-media-type",
+                                     "Unsupported Media Type",
+                                     "the body must be application/json "
+                                     "in UTF-8", NULL);
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_epro_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_epro_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  body;
+    epro_alloc_t               alloc;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_epro_ctx_t       *ctx;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
+
+    r->connection->log->action = "reading submission";
+
+    if (ngx_http_epro_body(r, &body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    alloc.alloc = ngx_http_epro_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ctx->req.max_submissions = elcf->max_submissions;
+
+    rc = epro_parse(&ctx->req, (const char *) body.data, body.len, &alloc);
+
+    switch (rc) {
+
+    case EPRO_OK:
+        break;
+
+    case EPRO_BAD_JSON:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: malformed JSON in a %uz byte body", body.len);
+
+        ngx_http_finalize_request(r,
+            ngx_http_epro_problem(r, NGX_HTTP_BAD_REQUEST, "malformed-json",
+                                  "Malformed JSON",
+                                  "the body is not valid JSON (RFC 8259)",
+                                  &ctx->req));
+        return;
+
+    case EPRO_INVALID:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: invalid submission: %uz error(s)",
+                      ctx->req.nerrors);
+
+        ngx_http_finalize_request(r,
+            ngx_http_epro_problem(r, 422, "invalid-submission",
+                                  "Invalid Submission",
+                                  "the submission breaks the contract; "
+                                  "nothing was stored",
+                                  &ctx->req));
+        return;
+
+    default:
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_epro_assign_ids(r, &ctx->req) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->connection->log->action = "queueing submission";
+
+    rc = ngx_http_epro_pg_enqueue(ctx);
+
+    if (rc != NGX_OK) {
+        ngx_http_epro_reply(ctx, rc, NULL);
+        return;
+    }
+
+    cln->handler = ngx_http_epro_cleanup;
+    cln->data = ctx;
+
+    /*
+     * Wait for the commit, holding the reference that reading the body
+     * took; a client that goes away finalizes the request, and the
+     * cleanup unlinks it from the batch, whose rows still commit.
+     */
+
+    r->connection->log->action = "waiting for commit";
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+}
+
+
+void
+ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
+    const u_char *inserted)
+{
+    ngx_int_t            rc;
+    ngx_uint_t           i, accepted;
+    epro_buf_t           b;
+    epro_alloc_t         alloc;
+    ngx_table_elt_t     *h;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    u_char               num[64];
+
+    r = ctx->request;
+    c = r->connection;
+
+    c->log->action = "answering submission";
+
+    alloc.alloc = ngx_http_epro_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    switch (status) {
+
+    case NGX_HTTP_CREATED:
+        accepted = 0;
+
+        for (i = 0; i < ctx->req.nsubs; i++) {
+            accepted += inserted[i] ? 1 : 0;
+        }
+
+        if (epro_buf_add(&b, (char *) num,
+                         ngx_sprintf(num, "{\"accepted\":%ui,"
+                                     "\"duplicates\":%ui,",
+                                     accepted, ctx->req.nsubs - accepted)
+                         - num, &alloc)
+            != EPRO_OK
+            || ngx_http_epro_ids(r, &b, &ctx->req, &alloc) != NGX_OK
+            || epro_buf_add(&b, "}\n", 2, &alloc) != EPRO_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "epro: %ui accepted, %ui duplicate",
+                       accepted, ctx->req.nsubs - accepted);
+
+        rc = ngx_http_epro_send(r, NGX_HTTP_CREATED, &ngx_http_epro_json, &b);
+        break;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
+
+        if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+            rc = ngx_http_epro_problem(r, status, "database-unavailable",
+                     "Service Unavailable",
+                     "nothing was stored; retry later with the same "
+                     "submissionId values", &ctx->req);
+
+        } else {
+            rc = ngx_http_epro_problem(r, status, "commit-unconfirmed",
+                     "Gateway Timeout",
+                     "the commit was not confirmed in time, the outcome is "
+                     "unknown; retrying with the same submissionId values "
+                     "is safe", &ctx->req);
+        }
+
+        break;
+
+    default:
+        rc = status;
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    off_t         len;
+    size_t        size;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *buf;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = (size_t) len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        buf = cl->buf;
+
+        if (!buf->in_file) {
+            p = ngx_cpymem(p, buf->pos, buf->last - buf->pos);
+            continue;
+        }
+
+        size = (size_t) (buf->file_last - buf->file_pos);
+
+        n = ngx_read_file(buf->file, p, size, buf->file_pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if ((size_t) n != size) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "epro: short read of the body file: "
+                          "%z of %uz bytes", n, size);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+/* "application/json", optionally with charset=utf-8 */
+
+static ngx_int_t
+ngx_http_epro_json_type(ngx_http_request_t *r)
+{
+    u_char  *p, *end;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = r->headers_in.content_type->value.data;
+    end = p + r->headers_in.content_type->value.len;
+
+    if (end - p < 16 || ngx_strncasecmp(p, (u_char *) "application/json", 16))
+    {
+        return NGX_DECLINED;
+    }
+
+    for (p += 16; p < end && (*p == ' ' || *p == '\t'); p++) { /* void */ }
+
+    if (p == end) {
+        return NGX_OK;
+    }
+
+    if (*p++ != ';') {
+        return NGX_DECLINED;
+    }
+
+    for ( /* void */ ; p < end && (*p == ' ' || *p == '\t'); p++) {
+        /* void */
+    }
+
+    if (end - p < 8 || ngx_strncasecmp(p, (u_char *) "charset=", 8)) {
+        return NGX_DECLINED;
+    }
+
+    p += 8;
+
+    if (end - p >= 7 && p[0] == '"' && p[6] == '"') {
+        if (ngx_strncasecmp(p + 1, (u_char *) "utf-8", 5)) {
+            return NGX_DECLINED;
+        }
+
+        p += 7;
+
+    } else if (end - p >= 5 && ngx_strncasecmp(p, (u_char *) "utf-8", 5) == 0)
+    {
+        p += 5;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    for ( /* void */ ; p < end && (*p == ' ' || *p == '\t'); p++) {
+        /* void */
+    }
+
+    return (p == end) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * UUIDv7 for submissions sent without an id.  The random part comes from
+ * the kernel: a guessable id would let anyone pre-empt a patient's row.
+ */
+
+static ngx_int_t
+ngx_http_epro_assign_ids(ngx_http_request_t *r, epro_request_t *req)
+{
+    uint64_t    ms;
+    ngx_uint_t  i;
+    ngx_time_t *tp;
+
+    static u_char      rnd[1000];
+    static ngx_uint_t  used = sizeof(rnd);
+
+    tp = ngx_timeofday();
+    ms = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    for (i = 0; i < req->nsubs; i++) {
+        if (req->subs[i].id[0] != '\0') {
+            continue;
+        }
+
+        if (used + 10 > sizeof(rnd)) {
+            if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd)) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
+                              "epro: getrandom() failed");
+                return NGX_ERROR;
+            }
+
+            used = 0;
+        }
+
+        epro_uuid_v7(req->subs[i].id, ms, rnd + used);
+        used += 10;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_problem(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *title, const char *detail,
+    epro_request_t *req)
+{
+    char          uri[64];
+    epro_buf_t    b;
+    epro_alloc_t  alloc;
+
+    alloc.alloc = ngx_http_epro_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    *ngx_snprintf((u_char *) uri, sizeof(uri) - 1, "%s%s",
+                  NGX_HTTP_EPRO_PROBLEM, type) = '\0';
+
+    if (epro_problem_json(&b, (int) status, uri, title, detail,
+                          (req && req->status != EPRO_OK) ? req : NULL,
+                          &alloc)
+        != EPRO_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* 503 and 504 name the ids, so that a retry can reuse them */
+
+    if (req && req->status == EPRO_OK && req->nsubs) {
+        b.len -= 2;   /* "}\n" */
+
+        if (epro_buf_add(&b, ",", 1, &alloc) != EPRO_OK
+            || ngx_http_epro_ids(r, &b, req, &alloc) != NGX_OK
+            || epro_buf_add(&b, "}\n", 2, &alloc) != EPRO_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_epro_send(r, status, &ngx_http_epro_problem_json, &b);
+}
+
+
+static ngx_int_t
+ngx_http_epro_ids(ngx_http_request_t *r, epro_buf_t *b, epro_request_t *req,
+    epro_alloc_t *a)
+{
+    ngx_uint_t  i;
+
+    if (epro_buf_add(b, "\"ids\":[", 7, a) != EPRO_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < req->nsubs; i++) {
+        if ((i && epro_buf_add(b, ",", 1, a) != EPRO_OK)
+            || epro_buf_add(b, "\"", 1, a) != EPRO_OK
+            || epro_buf_add(b, req->subs[i].id, EPRO_UUID_LEN, a) != EPRO_OK
+            || epro_buf_add(b, "\"", 1, a) != EPRO_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (epro_buf_add(b, "]", 1, a) != EPRO_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
+    epro_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *buf;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = b->len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    buf = ngx_calloc_buf(r->pool);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf->pos = (u_char *) b->data;
+    buf->last = buf->pos + b->len;
+    buf->memory = 1;
+    buf->last_buf = (r == r->main) ? 1 : 0;
+    buf->last_in_chain = 1;
+
+    out.buf = buf;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void
+ngx_http_epro_cleanup(void *data)
+{
+    ngx_http_epro_ctx_t  *ctx = data;
+
+    if (ctx->batch) {
+        ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                      "epro: client left before the commit of %uz row(s); "
+                      "they are still committed", ctx->req.nsubs);
+
+        ngx_http_epro_pg_cancel(ctx);
+    }
+}
+
+
+static void *
+ngx_http_epro_palloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}

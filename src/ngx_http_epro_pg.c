@@ -1,0 +1,1117 @@
+
+/*
+ * The database side: per worker, a pool of non-blocking libpq connections
+ * driven by nginx events, and a queue of batches.  Rows are copied into the
+ * batch at enqueue; a batch is sent the moment a connection is idle (or
+ * after epro_batch_max_delay) as one prepared, set-based INSERT.  The only
+ * file that includes libpq-fe.h.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <libpq-fe.h>
+
+#include "ngx_http_epro.h"
+
+
+#define NGX_HTTP_EPRO_STMT         "epro_insert"
+#define NGX_HTTP_EPRO_BACKOFF_MIN  100
+#define NGX_HTTP_EPRO_BACKOFF_MAX  5000
+#define NGX_HTTP_EPRO_KEEP_BYTES   (4 * 1024 * 1024)
+
+
+typedef enum {
+    ngx_http_epro_pg_down = 0,
+    ngx_http_epro_pg_connecting,
+    ngx_http_epro_pg_preparing,
+    ngx_http_epro_pg_idle,
+    ngx_http_epro_pg_busy
+} ngx_http_epro_pg_state_e;
+
+
+struct ngx_http_epro_batch_s {
+    ngx_queue_t                  queue;     /* pending or free */
+    ngx_queue_t                  waiters;
+    epro_rows_t                  rows;
+    u_char                      *inserted;
+    size_t                       inserted_size;
+    ngx_msec_t                   created;
+};
+
+
+typedef struct {
+    PGconn                      *conn;
+    ngx_connection_t            *c;
+    ngx_http_epro_pg_state_e     state;
+    ngx_http_epro_batch_t       *batch;
+    PGresult                    *result;
+    char                         sqlstate[6];
+    ngx_uint_t                   index;
+    ngx_msec_t                   backoff;
+    ngx_msec_t                   sent;
+    ngx_event_t                  timer;
+    ngx_log_t                    log;
+    unsigned                     failed:1;
+    unsigned                     was_up:1;
+    unsigned                     reported:1;
+} ngx_http_epro_pg_conn_t;
+
+
+typedef struct {
+    ngx_http_epro_main_conf_t   *conf;
+    ngx_http_epro_pg_conn_t     *conns;
+    ngx_uint_t                   nconns;
+    ngx_queue_t                  pending;
+    ngx_queue_t                  free;
+    ngx_uint_t                   nfree;
+    ngx_uint_t                   queued_rows;
+    ngx_event_t                  timer;
+    ngx_log_t                   *log;
+    epro_alloc_t                 heap;
+} ngx_http_epro_pg_t;
+
+
+static void ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_handler(ngx_event_t *ev);
+static void ngx_http_epro_pg_timer_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_epro_pg_flush(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc,
+    PGresult *res);
+static void ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_send(ngx_http_epro_pg_conn_t *pc,
+    ngx_http_epro_batch_t *b);
+static void ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc,
+    const char *what);
+static void ngx_http_epro_pg_close(ngx_http_epro_pg_conn_t *pc);
+static ngx_int_t ngx_http_epro_pg_watch(ngx_http_epro_pg_conn_t *pc,
+    ngx_int_t event);
+static void ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_dispatch(void);
+static void ngx_http_epro_pg_queue_handler(ngx_event_t *ev);
+static void ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b,
+    ngx_int_t status);
+static ngx_http_epro_batch_t *ngx_http_epro_pg_batch(void);
+static void ngx_http_epro_pg_notice(void *arg, const PGresult *res);
+static void *ngx_http_epro_pg_alloc(void *ctx, size_t size);
+static void ngx_http_epro_pg_free(void *ctx, void *p);
+
+
+static ngx_http_epro_pg_t  ngx_http_epro_pg;
+
+
+/*
+ * The rows of a batch arrive as one text array per column; WITH ORDINALITY
+ * numbers them, and the result names which of them were really inserted
+ * (the first of each id, if one id came twice in the batch).
+ */
+
+static const char  ngx_http_epro_pg_sql_fmt[] =
+    "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+    "$4::text[], $5::text[], $6::text[], $7::timestamptz[], "
+    "$8::timestamptz[], $9::text[]) WITH ORDINALITY AS u(submission_id, "
+    "study_id, site_id, subject_id, visit_name, instrument, collected_at, "
+    "received_at, payload, n)), "
+    "ins AS (INSERT INTO %V (submission_id, study_id, site_id, subject_id, "
+    "visit_name, instrument, collected_at, received_at, answers, payload) "
+    "SELECT submission_id, study_id, site_id, subject_id, visit_name, "
+    "instrument, collected_at, received_at, payload::jsonb -> 'answers', "
+    "payload FROM u ORDER BY n "
+    "ON CONFLICT (submission_id) DO NOTHING RETURNING submission_id) "
+    "SELECT min(u.n) FROM ins JOIN u USING (submission_id) "
+    "GROUP BY submission_id";
+
+
+ngx_int_t
+ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(cf->pool, sizeof(ngx_http_epro_pg_sql_fmt)
+                              + emcf->table.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    emcf->sql.data = p;
+    p = ngx_sprintf(p, ngx_http_epro_pg_sql_fmt, &emcf->table);
+    *p = '\0';
+    emcf->sql.len = p - emcf->sql.data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
+    ngx_http_epro_main_conf_t *emcf)
+{
+    ngx_uint_t                i;
+    ngx_http_epro_pg_t       *pg;
+    ngx_http_epro_pg_conn_t  *pc;
+
+    pg = &ngx_http_epro_pg;
+
+    pg->conf = emcf;
+    pg->log = cycle->log;
+    pg->nconns = emcf->pool_size;
+    pg->heap.alloc = ngx_http_epro_pg_alloc;
+    pg->heap.free = ngx_http_epro_pg_free;
+    pg->heap.ctx = cycle->log;
+
+    ngx_queue_init(&pg->pending);
+    ngx_queue_init(&pg->free);
+
+    pg->timer.handler = ngx_http_epro_pg_queue_handler;
+    pg->timer.log = cycle->log;
+    pg->timer.data = pg;
+
+    pg->conns = ngx_pcalloc(cycle->pool,
+                            pg->nconns * sizeof(ngx_http_epro_pg_conn_t));
+    if (pg->conns == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < pg->nconns; i++) {
+        pc = &pg->conns[i];
+
+        pc->index = i;
+        pc->log = *cycle->log;
+        pc->log.action = NULL;
+
+        pc->timer.handler = ngx_http_epro_pg_timer_handler;
+        pc->timer.log = &pc->log;
+        pc->timer.data = pc;
+
+        ngx_http_epro_pg_connect(pc);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                i;
+    ngx_queue_t              *q;
+    ngx_http_epro_pg_t       *pg;
+    ngx_http_epro_batch_t    *b;
+    ngx_http_epro_pg_conn_t  *pc;
+
+    pg = &ngx_http_epro_pg;
+
+    if (pg->conns == NULL) {
+        return;
+    }
+
+    for (i = 0; i < pg->nconns; i++) {
+        pc = &pg->conns[i];
+
+        if (pc->timer.timer_set) {
+            ngx_del_timer(&pc->timer);
+        }
+
+        ngx_http_epro_pg_close(pc);
+    }
+
+    if (pg->timer.timer_set) {
+        ngx_del_timer(&pg->timer);
+    }
+
+    while (!ngx_queue_empty(&pg->free)) {
+        q = ngx_queue_head(&pg->free);
+        ngx_queue_remove(q);
+
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+        epro_rows_free(&b->rows, &pg->heap);
+        ngx_free(b->inserted);
+        ngx_free(b);
+    }
+
+    pg->conns = NULL;
+}
+
+
+ngx_int_t
+ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
+{
+    char                    received[EPRO_TIME_LEN + 1];
+    size_t                  lens[EPRO_NCOLS];
+    ngx_uint_t              i, n;
+    ngx_queue_t            *q;
+    ngx_http_request_t     *r;
+    ngx_http_epro_pg_t     *pg;
+    ngx_http_epro_batch_t  *b;
+
+    pg = &ngx_http_epro_pg;
+    r = ctx->request;
+    n = ctx->req.nsubs;
+
+    if (pg->conns == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    if (pg->queued_rows + n > pg->conf->queue_max_rows) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "epro: queue full (%ui rows), request rejected",
+                      pg->queued_rows);
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    b = NULL;
+
+    if (!ngx_queue_empty(&pg->pending)) {
+        q = ngx_queue_last(&pg->pending);
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        if (b->rows.nrows + n > pg->conf->batch_max_rows) {
+            b = NULL;
+        }
+    }
+
+    if (b == NULL) {
+        b = ngx_http_epro_pg_batch();
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_queue_insert_tail(&pg->pending, &b->queue);
+    }
+
+    epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        lens[i] = b->rows.col[i].len;
+    }
+
+    ctx->first = b->rows.nrows;
+
+    for (i = 0; i < n; i++) {
+        if (epro_rows_add(&b->rows, &ctx->req.subs[i], received, &pg->heap)
+            != EPRO_OK)
+        {
+            /* take back this request's rows: the literals are prefixes */
+
+            for (i = 0; i < EPRO_NCOLS; i++) {
+                b->rows.col[i].len = lens[i];
+
+                if (b->rows.col[i].data) {
+                    b->rows.col[i].data[lens[i]] = '\0';
+                }
+            }
+
+            b->rows.nrows = ctx->first;
+
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ctx->batch = b;
+    ngx_queue_insert_tail(&b->waiters, &ctx->queue);
+
+    pg->queued_rows += n;
+
+    ngx_http_epro_pg_dispatch();
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_epro_pg_cancel(ngx_http_epro_ctx_t *ctx)
+{
+    ngx_queue_remove(&ctx->queue);
+    ctx->batch = NULL;
+}
+
+
+static ngx_http_epro_batch_t *
+ngx_http_epro_pg_batch(void)
+{
+    ngx_queue_t            *q;
+    ngx_http_epro_pg_t     *pg;
+    ngx_http_epro_batch_t  *b;
+
+    pg = &ngx_http_epro_pg;
+
+    if (!ngx_queue_empty(&pg->free)) {
+        q = ngx_queue_head(&pg->free);
+        ngx_queue_remove(q);
+        pg->nfree--;
+
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+    } else {
+        b = ngx_calloc(sizeof(ngx_http_epro_batch_t), pg->log);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_queue_init(&b->waiters);
+    epro_rows_reset(&b->rows);
+    b->created = ngx_current_msec;
+
+    return b;
+}
+
+
+static void
+ngx_http_epro_pg_dispatch(void)
+{
+    ngx_msec_t                wait;
+    ngx_uint_t                i;
+    ngx_queue_t              *q;
+    ngx_http_epro_pg_t       *pg;
+    ngx_http_epro_batch_t    *b;
+    ngx_http_epro_pg_conn_t  *pc;
+
+    pg = &ngx_http_epro_pg;
+
+    while (!ngx_queue_empty(&pg->pending)) {
+        q = ngx_queue_head(&pg->pending);
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        pc = NULL;
+
+        for (i = 0; i < pg->nconns; i++) {
+            if (pg->conns[i].state == ngx_http_epro_pg_idle) {
+                pc = &pg->conns[i];
+                break;
+            }
+        }
+
+        if (pc == NULL) {
+            break;
+        }
+
+        wait = b->created + pg->conf->batch_max_delay - ngx_current_msec;
+
+        if (b->rows.nrows < pg->conf->batch_max_rows
+            && (ngx_msec_int_t) wait > 0)
+        {
+            /* epro_batch_max_delay: let the batch fill */
+            ngx_add_timer(&pg->timer, wait);
+            return;
+        }
+
+        ngx_queue_remove(q);
+        pg->queued_rows -= b->rows.nrows;
+
+        ngx_http_epro_pg_send(pc, b);
+    }
+
+    if (ngx_queue_empty(&pg->pending)) {
+        if (pg->timer.timer_set) {
+            ngx_del_timer(&pg->timer);
+        }
+
+        return;
+    }
+
+    /* the oldest batch waits for a connection up to epro_pg_timeout */
+
+    q = ngx_queue_head(&pg->pending);
+    b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+    wait = b->created + pg->conf->timeout - ngx_current_msec;
+
+    ngx_add_timer(&pg->timer, (ngx_msec_int_t) wait > 0 ? wait : 1);
+}
+
+
+static void
+ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
+{
+    ngx_queue_t            *q;
+    ngx_http_epro_pg_t     *pg;
+    ngx_http_epro_batch_t  *b;
+
+    pg = ev->data;
+
+    while (!ngx_queue_empty(&pg->pending)) {
+        q = ngx_queue_head(&pg->pending);
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        if ((ngx_msec_int_t) (ngx_current_msec - b->created)
+            < (ngx_msec_int_t) pg->conf->timeout)
+        {
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, pg->log, 0,
+                      "epro: no database connection for %M ms, "
+                      "%ui queued row(s) refused", pg->conf->timeout,
+                      b->rows.nrows);
+
+        ngx_queue_remove(q);
+        pg->queued_rows -= b->rows.nrows;
+
+        ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    ngx_http_epro_pg_dispatch();
+}
+
+
+static void
+ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    static const char *const  keys[] = {
+        "fallback_application_name", "dbname", "client_encoding", NULL
+    };
+
+    const char *values[] = {
+        "nginx-epro", NULL, "UTF8", NULL
+    };
+
+    pg = &ngx_http_epro_pg;
+
+    values[1] = (const char *) pg->conf->conninfo.data;
+
+    pc->log.action = "connecting to PostgreSQL";
+    pc->failed = 0;
+
+    pc->conn = PQconnectStartParams(keys, values, 1);
+
+    if (pc->conn == NULL) {
+        ngx_http_epro_pg_fail(pc, "out of memory");
+        return;
+    }
+
+    if (PQstatus(pc->conn) == CONNECTION_BAD) {
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    pc->c = ngx_get_connection(PQsocket(pc->conn), &pc->log);
+    if (pc->c == NULL) {
+        ngx_http_epro_pg_fail(pc, "no free nginx connection");
+        return;
+    }
+
+    pc->c->data = pc;
+    pc->c->log = &pc->log;
+    pc->c->read->log = &pc->log;
+    pc->c->write->log = &pc->log;
+    pc->c->read->handler = ngx_http_epro_pg_handler;
+    pc->c->write->handler = ngx_http_epro_pg_handler;
+
+    pc->state = ngx_http_epro_pg_connecting;
+
+    pc->timer.cancelable = 1;
+    ngx_add_timer(&pc->timer, pg->conf->timeout);
+
+    /* as libpq documents: wait until the socket is writable, then poll */
+
+    if (ngx_http_epro_pg_watch(pc, NGX_WRITE_EVENT) != NGX_OK) {
+        ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+    }
+}
+
+
+/*
+ * While connecting, libpq may close its socket and open another (several
+ * hosts, SSL retries), possibly with the same number.  So the socket is
+ * taken out of the event set before each PQconnectPoll(), while it is
+ * still open, and the current one is put back after.
+ */
+
+static void
+ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc)
+{
+    ngx_http_epro_pg_unwatch(pc);
+
+    switch (PQconnectPoll(pc->conn)) {
+
+    case PGRES_POLLING_OK:
+        ngx_http_epro_pg_connected(pc);
+        return;
+
+    case PGRES_POLLING_READING:
+        pc->c->fd = PQsocket(pc->conn);
+
+        if (ngx_http_epro_pg_watch(pc, NGX_READ_EVENT) != NGX_OK) {
+            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+        }
+
+        return;
+
+    case PGRES_POLLING_WRITING:
+        pc->c->fd = PQsocket(pc->conn);
+
+        if (ngx_http_epro_pg_watch(pc, NGX_WRITE_EVENT) != NGX_OK) {
+            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+        }
+
+        return;
+
+    default:
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+}
+
+
+static void
+ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    pc->c->fd = PQsocket(pc->conn);
+
+    if (PQsetnonblocking(pc->conn, 1) != 0) {
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    PQsetNoticeReceiver(pc->conn, ngx_http_epro_pg_notice, pc);
+    PQsetErrorVerbosity(pc->conn, PQERRORS_TERSE);
+
+    if (ngx_http_epro_pg_watch(pc, NGX_READ_EVENT) != NGX_OK) {
+        ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+        return;
+    }
+
+    pc->log.action = "preparing the INSERT";
+    pc->state = ngx_http_epro_pg_preparing;
+
+    if (!PQsendPrepare(pc->conn, NGX_HTTP_EPRO_STMT,
+                       (const char *) pg->conf->sql.data, 9, NULL))
+    {
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    (void) ngx_http_epro_pg_flush(pc);
+}
+
+
+static void
+ngx_http_epro_pg_handler(ngx_event_t *ev)
+{
+    PGresult                 *res;
+    ngx_connection_t         *c;
+    ngx_http_epro_pg_conn_t  *pc;
+
+    c = ev->data;
+    pc = c->data;
+
+    if (pc->state == ngx_http_epro_pg_connecting) {
+        ngx_http_epro_pg_poll(pc);
+        return;
+    }
+
+    if (ev->write) {
+        (void) ngx_http_epro_pg_flush(pc);
+        return;
+    }
+
+    if (!PQconsumeInput(pc->conn)) {
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    /* libpq may need to read before it can send the rest */
+
+    if (c->write->active && ngx_http_epro_pg_flush(pc) != NGX_OK) {
+        return;
+    }
+
+    while (!PQisBusy(pc->conn)) {
+        res = PQgetResult(pc->conn);
+
+        if (res == NULL) {
+            ngx_http_epro_pg_done(pc);
+            return;
+        }
+
+        ngx_http_epro_pg_result(pc, res);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_epro_pg_flush(ngx_http_epro_pg_conn_t *pc)
+{
+    switch (PQflush(pc->conn)) {
+
+    case 0:
+        if (pc->c->write->active) {
+            if (ngx_del_event(pc->c->write, NGX_WRITE_EVENT, 0) != NGX_OK) {
+                ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    case 1:
+        if (!pc->c->write->active
+            && ngx_http_epro_pg_watch(pc, NGX_WRITE_EVENT) != NGX_OK)
+        {
+            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+            return NGX_ERROR;
+        }
+
+        return NGX_AGAIN;
+
+    default:
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return NGX_ERROR;
+    }
+}
+
+
+static void
+ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
+{
+    char            *field;
+    ExecStatusType   status;
+
+    status = PQresultStatus(res);
+
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (pc->state == ngx_http_epro_pg_busy && pc->result == NULL) {
+            pc->result = res;
+            return;
+        }
+
+        PQclear(res);
+        return;
+    }
+
+    pc->failed = 1;
+
+    field = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    ngx_cpystrn((u_char *) pc->sqlstate,
+                (u_char *) (field ? field : "?????"), sizeof(pc->sqlstate));
+
+    if (pc->state == ngx_http_epro_pg_preparing) {
+        /* our own statement: the message names only the schema */
+        field = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+        ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
+                      "epro: connection %ui: cannot prepare the INSERT: "
+                      "%s (SQLSTATE %s)", pc->index,
+                      field ? field : "unknown error", pc->sqlstate);
+
+    } else {
+        /* the message may quote row values: patient data stays out */
+        field = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+        ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
+                      "epro: connection %ui: batch of %uz row(s) failed, "
+                      "SQLSTATE %s%s%s", pc->index,
+                      pc->batch ? pc->batch->rows.nrows : 0, pc->sqlstate,
+                      field ? ", constraint " : "", field ? field : "");
+    }
+
+    PQclear(res);
+}
+
+
+/*
+ * PQgetResult() returned NULL: the server sent ReadyForQuery.  Only now is
+ * the implicit transaction committed: in the extended protocol the
+ * INSERT's rows and CommandComplete arrive before the commit at Sync, and
+ * an error at commit would come after them.
+ */
+
+static void
+ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
+{
+    int                     i, n, row;
+    PGresult               *res;
+    ngx_uint_t              level;
+    ngx_http_epro_pg_t     *pg;
+    ngx_http_epro_batch_t  *b;
+
+    pg = &ngx_http_epro_pg;
+
+    switch (pc->state) {
+
+    case ngx_http_epro_pg_preparing:
+        if (pc->failed) {
+            ngx_http_epro_pg_fail(pc, NULL);
+            return;
+        }
+
+        if (pc->timer.timer_set) {
+            ngx_del_timer(&pc->timer);
+        }
+
+        if (!pc->was_up || pc->reported) {
+            level = pc->reported ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+
+            ngx_log_error(level, &pc->log, 0,
+                          "epro: connection %ui: ready (server %s:%s)",
+                          pc->index, PQhost(pc->conn), PQport(pc->conn));
+        }
+
+        pc->was_up = 1;
+        pc->reported = 0;
+        pc->backoff = 0;
+        pc->log.action = NULL;
+        pc->state = ngx_http_epro_pg_idle;
+
+        ngx_http_epro_pg_dispatch();
+        return;
+
+    case ngx_http_epro_pg_busy:
+        break;
+
+    default:
+        /* a stray result while idle */
+        return;
+    }
+
+    b = pc->batch;
+    res = pc->result;
+
+    if (PQstatus(pc->conn) != CONNECTION_OK
+        || PQtransactionStatus(pc->conn) != PQTRANS_IDLE)
+    {
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    if (pc->failed || res == NULL) {
+        /* rolled back: nothing of the batch is stored */
+
+        if (res) {
+            PQclear(res);
+            pc->result = NULL;
+        }
+
+        pc->batch = NULL;
+        pc->failed = 0;
+        ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
+
+        pc->state = ngx_http_epro_pg_idle;
+        pc->log.action = NULL;
+
+        if (pc->timer.timer_set) {
+            ngx_del_timer(&pc->timer);
+        }
+
+        ngx_http_epro_pg_dispatch();
+        return;
+    }
+
+    if (b->inserted_size < b->rows.nrows) {
+        ngx_free(b->inserted);
+
+        b->inserted = ngx_alloc(b->rows.nrows, pg->log);
+        if (b->inserted == NULL) {
+            b->inserted_size = 0;
+            PQclear(res);
+            pc->result = NULL;
+            ngx_http_epro_pg_fail(pc, "out of memory");
+            return;
+        }
+
+        b->inserted_size = b->rows.nrows;
+    }
+
+    ngx_memzero(b->inserted, b->rows.nrows);
+
+    n = PQntuples(res);
+
+    for (i = 0; i < n; i++) {
+        row = ngx_atoi((u_char *) PQgetvalue(res, i, 0),
+                       PQgetlength(res, i, 0));
+
+        if (row >= 1 && (size_t) row <= b->rows.nrows) {
+            b->inserted[row - 1] = 1;
+        }
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
+                   "epro: connection %ui: committed %d of %uz row(s) "
+                   "in %M ms", pc->index, n, b->rows.nrows,
+                   ngx_current_msec - pc->sent);
+
+    PQclear(res);
+    pc->result = NULL;
+    pc->batch = NULL;
+
+    if (pc->timer.timer_set) {
+        ngx_del_timer(&pc->timer);
+    }
+
+    pc->state = ngx_http_epro_pg_idle;
+    pc->log.action = NULL;
+
+    ngx_http_epro_pg_finish(b, NGX_HTTP_CREATED);
+
+    ngx_http_epro_pg_dispatch();
+}
+
+
+static void
+ngx_http_epro_pg_send(ngx_http_epro_pg_conn_t *pc, ngx_http_epro_batch_t *b)
+{
+    ngx_uint_t           i;
+    const char          *values[EPRO_NCOLS];
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    pc->batch = b;
+    pc->state = ngx_http_epro_pg_busy;
+    pc->failed = 0;
+    pc->sent = ngx_current_msec;
+    pc->log.action = "committing a batch";
+
+    /* a batch in flight keeps an exiting worker until it is answered */
+    pc->timer.cancelable = 0;
+    ngx_add_timer(&pc->timer, pg->conf->timeout);
+
+    if (epro_rows_finish(&b->rows, &pg->heap) != EPRO_OK) {
+        ngx_http_epro_pg_fail(pc, "out of memory");
+        return;
+    }
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        values[i] = b->rows.col[i].data;
+    }
+
+    if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
+                             values, NULL, NULL, 0))
+    {
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    (void) ngx_http_epro_pg_flush(pc);
+}
+
+
+static void
+ngx_http_epro_pg_timer_handler(ngx_event_t *ev)
+{
+    ngx_http_epro_pg_conn_t  *pc;
+
+    pc = ev->data;
+
+    switch (pc->state) {
+
+    case ngx_http_epro_pg_down:
+        if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+            ngx_http_epro_pg_connect(pc);
+        }
+
+        return;
+
+    case ngx_http_epro_pg_busy:
+        ngx_http_epro_pg_fail(pc, "the commit was not confirmed in time");
+        return;
+
+    default:
+        ngx_http_epro_pg_fail(pc, "timed out");
+        return;
+    }
+}
+
+
+/*
+ * The connection is dropped; a batch in flight may or may not have been
+ * committed, so its requests get 504 and may retry with the same ids.
+ */
+
+static void
+ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
+{
+    size_t                  len;
+    ngx_msec_t              delay;
+    ngx_http_epro_pg_t     *pg;
+    ngx_http_epro_batch_t  *b;
+
+    pg = &ngx_http_epro_pg;
+
+    if (!pc->reported) {
+        len = what ? ngx_strlen(what) : 0;
+
+        while (len && (what[len - 1] == '\n' || what[len - 1] == ' ')) {
+            len--;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
+                      "epro: connection %ui: %*s%sreconnecting",
+                      pc->index, len, what ? what : "", len ? ", " : "");
+
+        pc->reported = 1;
+    }
+
+    b = pc->batch;
+    pc->batch = NULL;
+
+    if (pc->result) {
+        PQclear(pc->result);
+        pc->result = NULL;
+    }
+
+    ngx_http_epro_pg_close(pc);
+
+    if (pc->timer.timer_set) {
+        ngx_del_timer(&pc->timer);
+    }
+
+    pc->state = ngx_http_epro_pg_down;
+    pc->log.action = NULL;
+
+    delay = pc->backoff;
+    pc->backoff = ngx_min(ngx_max(pc->backoff * 2, NGX_HTTP_EPRO_BACKOFF_MIN),
+                          NGX_HTTP_EPRO_BACKOFF_MAX);
+
+    pc->timer.cancelable = 1;
+    ngx_add_timer(&pc->timer, delay ? delay : 1);
+
+    if (b) {
+        ngx_http_epro_pg_finish(b, NGX_HTTP_GATEWAY_TIME_OUT);
+    }
+
+    (void) pg;
+}
+
+
+static void
+ngx_http_epro_pg_close(ngx_http_epro_pg_conn_t *pc)
+{
+    if (pc->c) {
+        ngx_http_epro_pg_unwatch(pc);
+
+        if (pc->c->read->posted) {
+            ngx_delete_posted_event(pc->c->read);
+        }
+
+        if (pc->c->write->posted) {
+            ngx_delete_posted_event(pc->c->write);
+        }
+
+        pc->c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(pc->c);
+        pc->c = NULL;
+    }
+
+    if (pc->conn) {
+        PQfinish(pc->conn);
+        pc->conn = NULL;
+    }
+}
+
+
+/* level-triggered: libpq may leave bytes in the socket after a read */
+
+static ngx_int_t
+ngx_http_epro_pg_watch(ngx_http_epro_pg_conn_t *pc, ngx_int_t event)
+{
+    ngx_event_t  *ev;
+
+    ev = (event == NGX_READ_EVENT) ? pc->c->read : pc->c->write;
+
+    if (ev->active) {
+        return NGX_OK;
+    }
+
+    return ngx_add_event(ev, event, NGX_LEVEL_EVENT);
+}
+
+
+static void
+ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc)
+{
+    if (pc->c->read->active) {
+        (void) ngx_del_event(pc->c->read, NGX_READ_EVENT, 0);
+    }
+
+    if (pc->c->write->active) {
+        (void) ngx_del_event(pc->c->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
+{
+    ngx_queue_t          *q;
+    ngx_http_epro_pg_t   *pg;
+    ngx_http_epro_ctx_t  *ctx;
+    ngx_uint_t            i;
+
+    pg = &ngx_http_epro_pg;
+
+    while (!ngx_queue_empty(&b->waiters)) {
+        q = ngx_queue_head(&b->waiters);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
+        ctx->batch = NULL;
+
+        ngx_http_epro_reply(ctx, status,
+                            status == NGX_HTTP_CREATED
+                            ? b->inserted + ctx->first : NULL);
+    }
+
+    /* keep a few batches for reuse; large buffers go back to the heap */
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        if (b->rows.col[i].cap > NGX_HTTP_EPRO_KEEP_BYTES) {
+            epro_rows_free(&b->rows, &pg->heap);
+            break;
+        }
+    }
+
+    if (pg->nfree < pg->nconns + 2) {
+        ngx_queue_insert_head(&pg->free, &b->queue);
+        pg->nfree++;
+        return;
+    }
+
+    epro_rows_free(&b->rows, &pg->heap);
+    ngx_free(b->inserted);
+    ngx_free(b);
+}
+
+
+static void
+ngx_http_epro_pg_notice(void *arg, const PGresult *res)
+{
+    ngx_http_epro_pg_conn_t  *pc = arg;
+
+    char  *severity, *sqlstate;
+
+    /* the text may quote row values; the code says enough */
+
+    severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    ngx_log_error(NGX_LOG_NOTICE, &pc->log, 0,
+                  "epro: connection %ui: PostgreSQL %s, SQLSTATE %s",
+                  pc->index, severity ? severity : "NOTICE",
+                  sqlstate ? sqlstate : "?????");
+}
+
+
+static void *
+ngx_http_epro_pg_alloc(void *ctx, size_t size)
+{
+    return ngx_alloc(size, ctx);
+}
+
+
+static void
+ngx_http_epro_pg_free(void *ctx, void *p)
+{
+    ngx_free(p);
+}
