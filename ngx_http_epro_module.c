@@ -110,7 +110,7 @@ static ngx_command_t  ngx_http_epro_commands[] = {
 
 static ngx_http_module_t  ngx_http_epro_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_epro_filter_init,             /* postconfiguration */
 
     ngx_http_epro_create_main_conf,        /* create main configuration */
     ngx_http_epro_init_main_conf,          /* init main configuration */
@@ -207,10 +207,16 @@ ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_epro_loc_conf_t  *elcf;
 
-    elcf = ngx_palloc(cf->pool, sizeof(ngx_http_epro_loc_conf_t));
+    elcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_epro_loc_conf_t));
     if (elcf == NULL) {
         return NULL;
     }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     elcf->submit = 0;
+     */
 
     elcf->max_submissions = NGX_CONF_UNSET_UINT;
 
@@ -234,15 +240,18 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_epro_loc_conf_t  *elcf = conf;
+
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_epro_main_conf_t  *emcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler == ngx_http_epro_handler) {
+    if (elcf->submit) {
         return "is duplicate";
     }
 
+    elcf->submit = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_epro_handler;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);

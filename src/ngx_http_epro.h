@@ -33,6 +33,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                 max_submissions;
+    ngx_flag_t                 submit;
 } ngx_http_epro_loc_conf_t;
 
 
@@ -46,6 +47,9 @@ typedef struct {
     ngx_http_epro_batch_t     *batch;      /* NULL once answered or gone */
     ngx_uint_t                 first;      /* its rows in the batch */
     epro_request_t             req;
+    ngx_chain_t               *problem;    /* replaces an nginx error page */
+    unsigned                   answered:1;
+    unsigned                   replaced:1;
 } ngx_http_epro_ctx_t;
 
 
@@ -53,6 +57,7 @@ extern ngx_module_t  ngx_http_epro_module;
 
 
 ngx_int_t ngx_http_epro_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_epro_filter_init(ngx_conf_t *cf);
 
 /* called by the database side with the outcome of the request's rows:
  * NGX_HTTP_CREATED with inserted[i] set for each row really inserted,

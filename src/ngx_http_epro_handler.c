@@ -14,7 +14,8 @@
 #include "ngx_http_epro.h"
 
 
-#define NGX_HTTP_EPRO_PROBLEM  "urn:epro:problem:"
+#define NGX_HTTP_EPRO_PROBLEM        "urn:epro:problem:"
+#define NGX_HTTP_EPRO_UNPROCESSABLE  422
 
 
 static void ngx_http_epro_body_handler(ngx_http_request_t *r);
@@ -31,6 +32,13 @@ static ngx_int_t ngx_http_epro_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
 static void ngx_http_epro_cleanup(void *data);
 static void *ngx_http_epro_palloc(void *ctx, size_t size);
+static ngx_int_t ngx_http_epro_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static ngx_str_t  ngx_http_epro_json = ngx_string("application/json");
@@ -41,8 +49,17 @@ static ngx_str_t  ngx_http_epro_problem_json =
 ngx_int_t
 ngx_http_epro_handler(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t             rc;
+    ngx_table_elt_t      *h;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
 
     if (!(r->method & NGX_HTTP_POST)) {
         rc = ngx_http_discard_request_body(r);
@@ -99,15 +116,7 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
     ngx_http_epro_loc_conf_t  *elcf;
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
-    if (ctx == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ctx->request = r;
-    ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
     r->connection->log->action = "reading submission";
 
@@ -146,7 +155,8 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
                       ctx->req.nerrors);
 
         ngx_http_finalize_request(r,
-            ngx_http_epro_problem(r, 422, "invalid-submission",
+            ngx_http_epro_problem(r, NGX_HTTP_EPRO_UNPROCESSABLE,
+                                  "invalid-submission",
                                   "Invalid Submission",
                                   "the submission breaks the contract; "
                                   "nothing was stored",
@@ -532,11 +542,21 @@ static ngx_int_t
 ngx_http_epro_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     epro_buf_t *b)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *buf;
-    ngx_chain_t   out;
+    ngx_int_t             rc;
+    ngx_buf_t            *buf;
+    ngx_chain_t           out;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+    ctx->answered = 1;
 
     r->headers_out.status = status;
+
+    if (status == NGX_HTTP_EPRO_UNPROCESSABLE) {
+        /* nginx 1.22 has no status line for 422 */
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Content");
+    }
+
     r->headers_out.content_type = *type;
     r->headers_out.content_type_len = type->len;
     r->headers_out.content_length_n = b->len;
@@ -584,4 +604,154 @@ static void *
 ngx_http_epro_palloc(void *ctx, size_t size)
 {
     return ngx_palloc(ctx, size);
+}
+
+
+/*
+ * Errors that nginx answers itself in an epro_submit location (413 from
+ * client_max_body_size, 400, 408, 500...) get a problem+json body too, so
+ * that clients parse one error format.
+ */
+
+ngx_int_t
+ngx_http_epro_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_epro_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_epro_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_header_filter(ngx_http_request_t *r)
+{
+    char                      type[32];
+    const char               *title;
+    epro_buf_t                b;
+    ngx_buf_t                *buf;
+    epro_alloc_t              alloc;
+    ngx_http_epro_ctx_t      *ctx;
+    ngx_http_epro_loc_conf_t *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    if (!elcf->submit
+        || r != r->main
+        || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    if (ctx && ctx->answered) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->request = r;
+        ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
+    }
+
+    switch (r->headers_out.status) {
+    case NGX_HTTP_BAD_REQUEST:
+        title = "Bad Request";
+        break;
+    case NGX_HTTP_REQUEST_TIME_OUT:
+        title = "Request Timeout";
+        break;
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        title = "Payload Too Large";
+        break;
+    case NGX_HTTP_INTERNAL_SERVER_ERROR:
+        title = "Internal Server Error";
+        break;
+    default:
+        title = "Error";
+    }
+
+    alloc.alloc = ngx_http_epro_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    *ngx_snprintf((u_char *) type, sizeof(type) - 1, "%shttp-%ui",
+                  NGX_HTTP_EPRO_PROBLEM, r->headers_out.status) = '\0';
+
+    if (epro_problem_json(&b, (int) r->headers_out.status, type, title,
+                          r->headers_out.status
+                          == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                          ? "the body is larger than client_max_body_size"
+                          : NULL, NULL, &alloc)
+        != EPRO_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    buf = ngx_calloc_buf(r->pool);
+    ctx->problem = ngx_alloc_chain_link(r->pool);
+
+    if (buf == NULL || ctx->problem == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf->pos = (u_char *) b.data;
+    buf->last = buf->pos + b.len;
+    buf->memory = 1;
+    buf->last_buf = 1;
+    buf->last_in_chain = 1;
+
+    ctx->problem->buf = buf;
+    ctx->problem->next = NULL;
+
+    r->headers_out.content_type = ngx_http_epro_problem_json;
+    r->headers_out.content_type_len = ngx_http_epro_problem_json.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b.len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_epro_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t          *cl;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    if (ctx == NULL || ctx->problem == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's HTML page is dropped, the problem+json goes once */
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    if (ctx->replaced) {
+        return NGX_OK;
+    }
+
+    ctx->replaced = 1;
+
+    return ngx_http_next_body_filter(r, ctx->problem);
 }

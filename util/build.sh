@@ -36,5 +36,7 @@ if [ ! -f "$stamp" ] || [ "$src/conf_flags" -nt "$stamp" ]; then
 fi
 
 make -s -C "$build/nginx-src" -f objs/Makefile modules
-cp "$build/nginx-src/objs/ngx_http_epro_module.so" "$build/"
+# a new inode: a running nginx keeps its mapping of the old file intact
+cp "$build/nginx-src/objs/ngx_http_epro_module.so" "$build/.module.so.new"
+mv -f "$build/.module.so.new" "$build/ngx_http_epro_module.so"
 echo "build: $build/ngx_http_epro_module.so"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: the core's unit tests (no nginx), then the Test::Nginx
+# suites in t/ against Debian's nginx with the module loaded and a
+# throw-away PostgreSQL 15 cluster on 127.0.0.1:${TEST_NGINX_PG_PORT:-55433}.
+#   util/test.sh                 everything
+#   util/test.sh t/002-json.t    some suites (arguments go to prove)
+# TEST_NGINX_PG_CONNINFO set: use that database instead of a new cluster.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${EPRO_BUILD_DIR:-$repo/build}
+cd "$repo"
+
+if [ "$(id -u)" = 0 ]; then
+    util/deps.sh
+fi
+
+util/build.sh
+make -s -C test/unit test
+
+if [ -z "${TEST_NGINX_PG_CONNINFO:-}" ]; then
+    tmp=$(mktemp -d /tmp/epro-test.XXXXXX)
+    chmod 755 "$tmp"
+    export EPRO_PG_DIR=$tmp/pg
+    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-55433}
+    trap 'util/pg.sh stop; rm -rf "$tmp"' EXIT
+    util/pg.sh start
+    export TEST_NGINX_PG_CONNINFO="host=127.0.0.1 port=$EPRO_PG_PORT dbname=epro user=epro"
+fi
+
+export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+export TEST_NGINX_LOAD_MODULES=$build/ngx_http_epro_module.so
+
+prove -I t/lib -r "${@:-t/}"
