@@ -69,6 +69,7 @@ typedef struct {
     ngx_uint_t                   nfree;
     ngx_uint_t                   queued_rows;
     ngx_event_t                  timer;
+    ngx_event_t                  post;
     ngx_log_t                   *log;
     epro_alloc_t                 heap;
 } ngx_http_epro_pg_t;
@@ -93,10 +94,12 @@ static ngx_int_t ngx_http_epro_pg_watch(ngx_http_epro_pg_conn_t *pc,
 static void ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_dispatch(void);
 static void ngx_http_epro_pg_queue_handler(ngx_event_t *ev);
+static void ngx_http_epro_pg_post_handler(ngx_event_t *ev);
 static void ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b,
     ngx_int_t status);
 static ngx_http_epro_batch_t *ngx_http_epro_pg_batch(void);
 static void ngx_http_epro_pg_notice(void *arg, const PGresult *res);
+static const char *ngx_http_epro_pg_error(ngx_http_epro_pg_conn_t *pc);
 static void *ngx_http_epro_pg_alloc(void *ctx, size_t size);
 static void ngx_http_epro_pg_free(void *ctx, void *p);
 
@@ -170,6 +173,10 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     pg->timer.log = cycle->log;
     pg->timer.data = pg;
 
+    pg->post.handler = ngx_http_epro_pg_post_handler;
+    pg->post.log = cycle->log;
+    pg->post.data = pg;
+
     pg->conns = ngx_pcalloc(cycle->pool,
                             pg->nconns * sizeof(ngx_http_epro_pg_conn_t));
     if (pg->conns == NULL) {
@@ -221,6 +228,10 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
 
     if (pg->timer.timer_set) {
         ngx_del_timer(&pg->timer);
+    }
+
+    if (pg->post.posted) {
+        ngx_delete_posted_event(&pg->post);
     }
 
     while (!ngx_queue_empty(&pg->free)) {
@@ -316,7 +327,14 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
 
     pg->queued_rows += n;
 
-    ngx_http_epro_pg_dispatch();
+    /*
+     * Sending may fail at once and answer the batch's requests: never
+     * inside the handler of one of them, so it goes through a posted event.
+     */
+
+    if (!pg->post.posted) {
+        ngx_post_event(&pg->post, &ngx_posted_events);
+    }
 
     return NGX_OK;
 }
@@ -422,6 +440,13 @@ ngx_http_epro_pg_dispatch(void)
     wait = b->created + pg->conf->timeout - ngx_current_msec;
 
     ngx_add_timer(&pg->timer, (ngx_msec_int_t) wait > 0 ? wait : 1);
+}
+
+
+static void
+ngx_http_epro_pg_post_handler(ngx_event_t *ev)
+{
+    ngx_http_epro_pg_dispatch();
 }
 
 
@@ -617,7 +642,7 @@ ngx_http_epro_pg_handler(ngx_event_t *ev)
     }
 
     if (!PQconsumeInput(pc->conn)) {
-        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
         return;
     }
 
@@ -666,7 +691,7 @@ ngx_http_epro_pg_flush(ngx_http_epro_pg_conn_t *pc)
         return NGX_AGAIN;
 
     default:
-        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
         return NGX_ERROR;
     }
 }
@@ -781,7 +806,7 @@ ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
     if (PQstatus(pc->conn) != CONNECTION_OK
         || PQtransactionStatus(pc->conn) != PQTRANS_IDLE)
     {
-        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
         return;
     }
 
@@ -889,7 +914,7 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_conn_t *pc, ngx_http_epro_batch_t *b)
     if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
                              values, NULL, NULL, 0))
     {
-        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
         return;
     }
 
@@ -1081,6 +1106,27 @@ ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
     epro_rows_free(&b->rows, &pg->heap);
     ngx_free(b->inserted);
     ngx_free(b);
+}
+
+
+/*
+ * Once a statement ran, libpq's error text also holds the server's error
+ * for it, which may quote row values; so only connection-level text is
+ * logged before the connection is ready, and a fixed word after.
+ */
+
+static const char *
+ngx_http_epro_pg_error(ngx_http_epro_pg_conn_t *pc)
+{
+    if (pc->state == ngx_http_epro_pg_connecting) {
+        return PQerrorMessage(pc->conn);
+    }
+
+    if (PQstatus(pc->conn) == CONNECTION_BAD) {
+        return "connection lost";
+    }
+
+    return "connection error";
 }
 
 

@@ -9,7 +9,7 @@ pkgs=(
     libcjson-dev libpq-dev postgresql-15 postgresql-client-15
     libdbd-pg-perl libjson-pp-perl libtest-base-perl libtext-diff-perl
     libipc-run-perl liburi-perl libwww-perl libhttp-message-perl
-    libtime-hires-perl hey wrk
+    psmisc hey wrk make
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -32,32 +32,33 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Test::Nginx is not in bookworm; take the pure-Perl package from the
-# unstable suite, with apt itself, using the mirror this system already uses.
+# unstable suite with apt itself: a copy of this system's own Debian entry,
+# the suite changed to sid, used for this one download only.
 if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    mirror=""
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-        mirror=$(awk '
-            /^URIs:/ { u = $2 }
-            /^Suites:/ { for (i = 2; i <= NF; i++)
-                             if ($i !~ /-/ && u !~ /security/) { print u; exit } }
-        ' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-        mirror=$(awk '$1 == "deb" && $0 !~ /security/ {
-                          for (i = 2; i <= NF; i++)
-                              if ($i ~ /^(https?|file):/) { print $i; exit } }' \
-                 /etc/apt/sources.list)
-    fi
-    [ -n "$mirror" ] || { echo "deps: no Debian mirror found in apt sources" >&2; exit 1; }
 
-    printf 'deb [trusted=yes] %s sid main\n' "$mirror" > "$work/sid.list"
-    mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-    opts=(-o Dir::Etc::sourcelist="$work/sid.list"
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        # the first stanza that is not the security archive
+        awk -v RS= -v ORS='\n\n' '!/security/ { print; exit }' \
+            /etc/apt/sources.list.d/debian.sources \
+            | sed -E 's/^Suites:.*/Suites: sid/' > "$work/sid.sources"
+        list=$work/sid.sources
+    else
+        awk '$1 == "deb" && !/security/ {
+                 for (i = 2; i <= NF; i++)
+                     if ($i ~ /^[a-z]+:\/\//) { $(i + 1) = "sid"; break }
+                 print; exit }' /etc/apt/sources.list > "$work/sid.list"
+        list=$work/sid.list
+    fi
+
+    grep -q sid "$list" || { echo "deps: no Debian entry in apt's sources" >&2; exit 1; }
+
+    mkdir -p "$work/lists/partial" "$work/archives/partial"
+    opts=(-o Dir::Etc::sourcelist="$list"
           -o Dir::Etc::sourceparts=/dev/null
           -o Dir::State::Lists="$work/lists"
-          -o Dir::Cache="$work/cache"
+          -o Dir::Cache::Archives="$work/archives"
           -o APT::Get::List-Cleanup=0)
     apt-get "${opts[@]}" update -qq
     (cd "$work" && apt-get "${opts[@]}" download libtest-nginx-perl)

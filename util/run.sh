@@ -9,6 +9,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EPRO_BUILD_DIR:-$repo/build}
 port=${EPRO_PORT:-8080}
+listen=${EPRO_LISTEN:-127.0.0.1}
 pg_port=${EPRO_PG_PORT:-55432}
 gw=$build/gateway
 mode=${1:-fg}
@@ -47,7 +48,7 @@ http {
     epro_pg_conninfo "host=127.0.0.1 port=$pg_port dbname=epro user=epro";
 
     server {
-        listen 127.0.0.1:$port;
+        listen $listen:$port;
 
         location = /submissions {
             client_max_body_size 1m;
