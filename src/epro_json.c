@@ -40,6 +40,7 @@ typedef struct {
     size_t               count;
     int                  failed;    /* a syntax error ends the scan */
     int                  invalid;   /* a content error does not */
+    int                  nomem;
 } epro_scan_t;
 
 
@@ -51,6 +52,8 @@ static int epro_scan_number(epro_scan_t *s);
 static int epro_scan_fail(epro_scan_t *s, const char *what);
 static void epro_scan_invalid(epro_scan_t *s, const char *what);
 static void epro_scan_path(epro_scan_t *s, char *path, size_t size);
+static size_t epro_path_key(char *path, size_t n, size_t size,
+    const char *key, size_t len);
 static size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 static int epro_hex4(const unsigned char *p, unsigned *v);
 
@@ -109,6 +112,10 @@ epro_json_check(const char *p, size_t len, epro_str_t *spans, size_t nspans,
     }
 
     *count = s.count;
+
+    if (s.nomem) {
+        return EPRO_NOMEM;
+    }
 
     if (s.invalid) {
         req->status = EPRO_INVALID;
@@ -508,15 +515,19 @@ epro_scan_invalid(epro_scan_t *s, const char *what)
 
     epro_scan_path(s, path, sizeof(path));
 
-    (void) epro_error(s->req, s->alloc, path, "%s (byte %lu)", what,
-                      (unsigned long) (s->p - s->start));
+    if (epro_error(s->req, s->alloc, path, "%s (byte %lu)", what,
+                   (unsigned long) (s->p - s->start))
+        != EPRO_OK)
+    {
+        s->nomem = 1;
+    }
 }
 
 
 static void
 epro_scan_path(epro_scan_t *s, char *path, size_t size)
 {
-    size_t         i, j, n;
+    size_t         i, n;
     epro_frame_t  *f;
 
     n = 0;
@@ -545,18 +556,87 @@ epro_scan_path(epro_scan_t *s, char *path, size_t size)
             continue;
         }
 
-        for (j = 0; j < f->key_len && n + 3 < size; j++) {
-            if (f->key[j] == '~' || f->key[j] == '/') {
-                path[n++] = '~';
-                path[n++] = (f->key[j] == '~') ? '0' : '1';
+        n = epro_path_key(path, n, size, f->key, f->key_len);
+    }
+}
 
-            } else {
-                path[n++] = f->key[j];
+
+/* appends a member name, its escapes decoded, as a JSON Pointer token */
+
+static size_t
+epro_path_key(char *path, size_t n, size_t size, const char *key,
+    size_t len)
+{
+    char                  c, *esc;
+    unsigned              u, lo;
+    const unsigned char  *p, *end;
+
+    static const char  from[] = "\"\\/bfnrt";
+    static const char  to[] = "\"\\/\b\f\n\r\t";
+
+    p = (const unsigned char *) key;
+    end = p + len;
+
+    while (p < end && n + 5 < size) {
+        c = (char) *p++;
+
+        if (c == '\\' && p < end) {
+            esc = strchr(from, *p);
+
+            if (*p != 'u' && esc != NULL) {
+                c = to[esc - from];
+                p++;
+
+            } else if (*p == 'u' && end - p >= 5
+                       && epro_hex4(p + 1, &u) == 0)
+            {
+                p += 5;
+
+                if (u >= 0xd800 && u <= 0xdbff && end - p >= 6
+                    && p[0] == '\\' && p[1] == 'u'
+                    && epro_hex4(p + 2, &lo) == 0
+                    && lo >= 0xdc00 && lo <= 0xdfff)
+                {
+                    u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 6;
+                }
+
+                if (u < 0x80) {
+                    c = (char) u;
+
+                } else if (u < 0x800) {
+                    path[n++] = (char) (0xc0 | (u >> 6));
+                    path[n++] = (char) (0x80 | (u & 0x3f));
+                    continue;
+
+                } else if (u < 0x10000) {
+                    path[n++] = (char) (0xe0 | (u >> 12));
+                    path[n++] = (char) (0x80 | ((u >> 6) & 0x3f));
+                    path[n++] = (char) (0x80 | (u & 0x3f));
+                    continue;
+
+                } else {
+                    path[n++] = (char) (0xf0 | (u >> 18));
+                    path[n++] = (char) (0x80 | ((u >> 12) & 0x3f));
+                    path[n++] = (char) (0x80 | ((u >> 6) & 0x3f));
+                    path[n++] = (char) (0x80 | (u & 0x3f));
+                    continue;
+                }
             }
         }
 
-        path[n] = '\0';
+        if (c == '~' || c == '/') {
+            path[n++] = '~';
+            path[n++] = (c == '~') ? '0' : '1';
+
+        } else {
+            path[n++] = c;
+        }
     }
+
+    path[n] = '\0';
+
+    return n;
 }
 
 

@@ -114,20 +114,33 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 
     if (cJSON_IsArray(root)) {
         if (count == 0) {
-            (void) epro_error(req, a, "", "the array is empty");
+            if (epro_error(req, a, "", "the array is empty") != EPRO_OK) {
+                return EPRO_NOMEM;
+            }
+
             goto invalid;
         }
 
         if (count > nspans) {
-            (void) epro_error(req, a, "",
-                              "%lu submissions in one request, at most %lu",
-                              (unsigned long) count, (unsigned long) nspans);
+            if (epro_error(req, a, "",
+                           "%lu submissions in one request, at most %lu",
+                           (unsigned long) count, (unsigned long) nspans)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
             goto invalid;
         }
 
     } else if (!cJSON_IsObject(root)) {
-        (void) epro_error(req, a, "",
-                          "must be a submission object or an array of them");
+        if (epro_error(req, a, "",
+                       "must be a submission object or an array of them")
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
         goto invalid;
     }
 

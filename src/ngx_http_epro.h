@@ -15,7 +15,8 @@
 #include "epro_core.h"
 
 
-#define NGX_HTTP_EPRO_RETRY_AFTER  "1"
+#define NGX_HTTP_EPRO_RETRY_AFTER    "1"
+#define NGX_HTTP_EPRO_UNPROCESSABLE  422
 
 
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
     ngx_uint_t                 first;      /* its rows in the batch */
     epro_request_t             req;
     ngx_chain_t               *problem;    /* replaces an nginx error page */
+    char                       sqlstate[6];
     unsigned                   answered:1;
     unsigned                   replaced:1;
 } ngx_http_epro_ctx_t;
@@ -61,7 +63,8 @@ ngx_int_t ngx_http_epro_filter_init(ngx_conf_t *cf);
 
 /* called by the database side with the outcome of the request's rows:
  * NGX_HTTP_CREATED with inserted[i] set for each row really inserted,
- * or NGX_HTTP_SERVICE_UNAVAILABLE, NGX_HTTP_GATEWAY_TIME_OUT */
+ * NGX_HTTP_EPRO_UNPROCESSABLE (refused by PostgreSQL, ctx->sqlstate),
+ * NGX_HTTP_SERVICE_UNAVAILABLE or NGX_HTTP_GATEWAY_TIME_OUT */
 void ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     const u_char *inserted);
 

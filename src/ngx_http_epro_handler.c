@@ -14,8 +14,7 @@
 #include "ngx_http_epro.h"
 
 
-#define NGX_HTTP_EPRO_PROBLEM        "urn:epro:problem:"
-#define NGX_HTTP_EPRO_UNPROCESSABLE  422
+#define NGX_HTTP_EPRO_PROBLEM  "urn:epro:problem:"
 
 
 static void ngx_http_epro_body_handler(ngx_http_request_t *r);
@@ -214,7 +213,7 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     ngx_table_elt_t     *h;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
-    u_char               num[64];
+    u_char               num[128];
 
     r = ctx->request;
     c = r->connection;
@@ -282,6 +281,16 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
                      "is safe", &ctx->req);
         }
 
+        break;
+
+    case NGX_HTTP_EPRO_UNPROCESSABLE:
+        ngx_sprintf(num, "PostgreSQL refused a row of this request "
+                    "(SQLSTATE %s); nothing of it was stored%Z",
+                    ctx->sqlstate);
+
+        rc = ngx_http_epro_problem(r, status, "rejected-by-database",
+                                   "Rejected by the Database",
+                                   (char *) num, &ctx->req);
         break;
 
     default:

@@ -39,6 +39,8 @@ struct ngx_http_epro_batch_s {
     u_char                      *inserted;
     size_t                       inserted_size;
     ngx_msec_t                   created;
+    char                         sqlstate[6];
+    unsigned                     alone:1;
 };
 
 
@@ -98,6 +100,11 @@ static void ngx_http_epro_pg_post_handler(ngx_event_t *ev);
 static void ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b,
     ngx_int_t status);
 static ngx_http_epro_batch_t *ngx_http_epro_pg_batch(void);
+static ngx_int_t ngx_http_epro_pg_add(ngx_http_epro_batch_t *b,
+    ngx_http_epro_ctx_t *ctx);
+static void ngx_http_epro_pg_split(ngx_http_epro_batch_t *b);
+static void ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b);
+static ngx_uint_t ngx_http_epro_pg_row_error(const char *sqlstate);
 static void ngx_http_epro_pg_notice(void *arg, const PGresult *res);
 static const char *ngx_http_epro_pg_error(ngx_http_epro_pg_conn_t *pc);
 static void *ngx_http_epro_pg_alloc(void *ctx, size_t size);
@@ -251,16 +258,12 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
 ngx_int_t
 ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
 {
-    char                    received[EPRO_TIME_LEN + 1];
-    size_t                  lens[EPRO_NCOLS];
-    ngx_uint_t              i, n;
+    ngx_uint_t              n;
     ngx_queue_t            *q;
-    ngx_http_request_t     *r;
     ngx_http_epro_pg_t     *pg;
     ngx_http_epro_batch_t  *b;
 
     pg = &ngx_http_epro_pg;
-    r = ctx->request;
     n = ctx->req.nsubs;
 
     if (pg->conns == NULL) {
@@ -268,7 +271,7 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
     }
 
     if (pg->queued_rows + n > pg->conf->queue_max_rows) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
                       "epro: queue full (%ui rows), request rejected",
                       pg->queued_rows);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -280,7 +283,7 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
         q = ngx_queue_last(&pg->pending);
         b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
 
-        if (b->rows.nrows + n > pg->conf->batch_max_rows) {
+        if (b->alone || b->rows.nrows + n > pg->conf->batch_max_rows) {
             b = NULL;
         }
     }
@@ -294,38 +297,14 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
         ngx_queue_insert_tail(&pg->pending, &b->queue);
     }
 
-    epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
-
-    for (i = 0; i < EPRO_NCOLS; i++) {
-        lens[i] = b->rows.col[i].len;
-    }
-
-    ctx->first = b->rows.nrows;
-
-    for (i = 0; i < n; i++) {
-        if (epro_rows_add(&b->rows, &ctx->req.subs[i], received, &pg->heap)
-            != EPRO_OK)
-        {
-            /* take back this request's rows: the literals are prefixes */
-
-            for (i = 0; i < EPRO_NCOLS; i++) {
-                b->rows.col[i].len = lens[i];
-
-                if (b->rows.col[i].data) {
-                    b->rows.col[i].data[lens[i]] = '\0';
-                }
-            }
-
-            b->rows.nrows = ctx->first;
-
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ngx_http_epro_pg_add(b, ctx) != NGX_OK) {
+        if (b->rows.nrows == 0) {
+            ngx_queue_remove(&b->queue);
+            ngx_http_epro_pg_recycle(b);
         }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->batch = b;
-    ngx_queue_insert_tail(&b->waiters, &ctx->queue);
-
-    pg->queued_rows += n;
 
     /*
      * Sending may fail at once and answer the batch's requests: never
@@ -337,6 +316,103 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
     }
 
     return NGX_OK;
+}
+
+
+/* copies a request's rows into the batch, all or none */
+
+static ngx_int_t
+ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx)
+{
+    char                 received[EPRO_TIME_LEN + 1];
+    size_t               lens[EPRO_NCOLS];
+    ngx_uint_t           i, k;
+    ngx_http_request_t  *r;
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+    r = ctx->request;
+
+    epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        lens[i] = b->rows.col[i].len;
+    }
+
+    ctx->first = b->rows.nrows;
+
+    for (i = 0; i < ctx->req.nsubs; i++) {
+        if (epro_rows_add(&b->rows, &ctx->req.subs[i], received, &pg->heap)
+            == EPRO_OK)
+        {
+            continue;
+        }
+
+        /* the array literals are prefixes: cut them back */
+
+        for (k = 0; k < EPRO_NCOLS; k++) {
+            b->rows.col[k].len = lens[k];
+
+            if (b->rows.col[k].data) {
+                b->rows.col[k].data[lens[k]] = '\0';
+            }
+        }
+
+        b->rows.nrows = ctx->first;
+
+        return NGX_ERROR;
+    }
+
+    ctx->batch = b;
+    ngx_queue_insert_tail(&b->waiters, &ctx->queue);
+
+    pg->queued_rows += ctx->req.nsubs;
+
+    return NGX_OK;
+}
+
+
+/*
+ * PostgreSQL refused one row of a batch (a CHECK or trigger the operator
+ * added): nothing of it was stored.  Each request is sent again alone,
+ * ahead of the queue, so that only the request with the bad row fails.
+ */
+
+static void
+ngx_http_epro_pg_split(ngx_http_epro_batch_t *b)
+{
+    ngx_queue_t            *q, *at;
+    ngx_http_epro_pg_t     *pg;
+    ngx_http_epro_ctx_t    *ctx;
+    ngx_http_epro_batch_t  *nb;
+
+    pg = &ngx_http_epro_pg;
+    at = &pg->pending;
+
+    while (!ngx_queue_empty(&b->waiters)) {
+        q = ngx_queue_head(&b->waiters);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
+        ctx->batch = NULL;
+
+        nb = ngx_http_epro_pg_batch();
+
+        if (nb == NULL || ngx_http_epro_pg_add(nb, ctx) != NGX_OK) {
+            if (nb) {
+                ngx_http_epro_pg_recycle(nb);
+            }
+
+            ngx_http_epro_reply(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+            continue;
+        }
+
+        nb->alone = 1;
+        ngx_queue_insert_after(at, &nb->queue);
+        at = &nb->queue;
+    }
+
+    ngx_http_epro_pg_recycle(b);
 }
 
 
@@ -374,6 +450,7 @@ ngx_http_epro_pg_batch(void)
     ngx_queue_init(&b->waiters);
     epro_rows_reset(&b->rows);
     b->created = ngx_current_msec;
+    b->alone = 0;
 
     return b;
 }
@@ -820,13 +897,25 @@ ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
 
         pc->batch = NULL;
         pc->failed = 0;
-        ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
-
         pc->state = ngx_http_epro_pg_idle;
         pc->log.action = NULL;
 
         if (pc->timer.timer_set) {
             ngx_del_timer(&pc->timer);
+        }
+
+        if (!ngx_http_epro_pg_row_error(pc->sqlstate)) {
+            ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
+
+        } else if (b->alone
+                   || ngx_queue_head(&b->waiters)
+                      == ngx_queue_last(&b->waiters))
+        {
+            ngx_memcpy(b->sqlstate, pc->sqlstate, sizeof(b->sqlstate));
+            ngx_http_epro_pg_finish(b, NGX_HTTP_EPRO_UNPROCESSABLE);
+
+        } else {
+            ngx_http_epro_pg_split(b);
         }
 
         ngx_http_epro_pg_dispatch();
@@ -1070,11 +1159,7 @@ static void
 ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
 {
     ngx_queue_t          *q;
-    ngx_http_epro_pg_t   *pg;
     ngx_http_epro_ctx_t  *ctx;
-    ngx_uint_t            i;
-
-    pg = &ngx_http_epro_pg;
 
     while (!ngx_queue_empty(&b->waiters)) {
         q = ngx_queue_head(&b->waiters);
@@ -1083,12 +1168,26 @@ ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
         ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
         ctx->batch = NULL;
 
+        ngx_memcpy(ctx->sqlstate, b->sqlstate, sizeof(ctx->sqlstate));
+
         ngx_http_epro_reply(ctx, status,
                             status == NGX_HTTP_CREATED
                             ? b->inserted + ctx->first : NULL);
     }
 
-    /* keep a few batches for reuse; large buffers go back to the heap */
+    ngx_http_epro_pg_recycle(b);
+}
+
+
+/* keep a few batches for reuse; large buffers go back to the heap */
+
+static void
+ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b)
+{
+    ngx_uint_t           i;
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
 
     for (i = 0; i < EPRO_NCOLS; i++) {
         if (b->rows.col[i].cap > NGX_HTTP_EPRO_KEEP_BYTES) {
@@ -1106,6 +1205,22 @@ ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
     epro_rows_free(&b->rows, &pg->heap);
     ngx_free(b->inserted);
     ngx_free(b);
+}
+
+
+/*
+ * Errors that one row can cause, as opposed to the database or the
+ * statement: data exceptions, integrity constraints, a trigger's RAISE,
+ * WITH CHECK OPTION.
+ */
+
+static ngx_uint_t
+ngx_http_epro_pg_row_error(const char *sqlstate)
+{
+    return ngx_strncmp(sqlstate, "22", 2) == 0
+           || ngx_strncmp(sqlstate, "23", 2) == 0
+           || ngx_strncmp(sqlstate, "P0", 2) == 0
+           || ngx_strncmp(sqlstate, "44", 2) == 0;
 }
 
 

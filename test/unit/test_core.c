@@ -17,9 +17,10 @@
  * -DARENA_EXACT (the asan target does), every allocation gets a chunk of
  * exactly its own size, so that ASan sees any overrun.
  *
- * Each check counts once.  A failure prints "file:line: ..." (for a table
- * row, the line of that row); the last line is "N passed, M failed" and
- * the exit status is 1 if anything failed.
+ * Each check counts once (a long property loop counts as one).  A failure
+ * prints "file:line: ..." (for a table row, the line of that row); the
+ * last line is "N passed, M failed" and the exit status is 1 if anything
+ * failed.
  */
 
 
@@ -260,6 +261,29 @@ check(const char *file, int line, int ok, const char *fmt, ...)
 }
 
 
+/* the same, for one step of a long loop: only a failure counts */
+
+static int
+check_loop(const char *file, int line, int ok, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (ok) {
+        return 1;
+    }
+
+    nfailed++;
+
+    printf("%s:%d: ", file, line);
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+    putchar('\n');
+
+    return 0;
+}
+
+
 static int
 check_int(const char *file, int line, const char *what, long got, long want)
 {
@@ -359,17 +383,23 @@ static void
 sb_addf(sb_t *b, const char *fmt, ...)
 {
     int      n;
-    char     tmp[256];
+    char    *tmp;
     va_list  args;
 
     va_start(args, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, args);
+    n = vsnprintf(NULL, 0, fmt, args);
     va_end(args);
 
-    if (n < 0 || (size_t) n >= sizeof(tmp)) {
-        fprintf(stderr, "test_core: sb_addf overflow\n");
+    if (n < 0) {
+        fprintf(stderr, "test_core: sb_addf(\"%s\") failed\n", fmt);
         exit(2);
     }
+
+    tmp = test_alloc(n + 1);
+
+    va_start(args, fmt);
+    vsnprintf(tmp, n + 1, fmt, args);
+    va_end(args);
 
     sb_addn(b, tmp, n);
 }
@@ -1692,9 +1722,8 @@ test_contract_body(void)
     rc = parse(&req, b.data, b.len, 2);
     check_parse(AT, &req, rc, EPRO_INVALID, 1, "");
 
-    /* the same req reused: the old errors must be gone */
-    rc = parse(&req, b.data, b.len, 2);
-    rc = epro_parse(&req, b.data, b.len - 0, &alloc);
+    /* the same req again, as it is: the old errors must be gone */
+    rc = epro_parse(&req, b.data, b.len, &alloc);
     check_parse(AT, &req, rc, EPRO_INVALID, 1, "");
     req.max_submissions = 3;
     rc = epro_parse(&req, b.data, b.len, &alloc);
@@ -1801,6 +1830,94 @@ test_contract_body(void)
 }
 
 
+/*
+ * Very long member names: the paths are cut short somewhere, but they
+ * start right and nothing overruns (run it under "make asan").
+ */
+
+static void
+test_long_paths(void)
+{
+    int              rc;
+    sb_t             b, m, key;
+    size_t           i, count;
+    const char      *path;
+    epro_request_t   req;
+
+    memset(&key, 0, sizeof(key));
+    sb_rep(&key, "k/~", 400);
+
+    /* an unknown member */
+    memset(&b, 0, sizeof(b));
+    memset(&m, 0, sizeof(m));
+    sb_addf(&m, "\"%s\":1", key.data);
+    sb_sub(&b, "+", m.data);
+
+    rc = parse(&req, b.data, b.len, 10);
+    check_parse(AT, &req, rc, EPRO_INVALID, 1, NULL);
+    path = first_path(&req);
+    CHECK(strncmp(path, "/k~1~0k~1~0", 11) == 0);
+
+    /* an item id, in the second element of an array */
+    memset(&b, 0, sizeof(b));
+    memset(&m, 0, sizeof(m));
+    sb_addf(&m, "\"answers\":{\"%s\":1}", key.data);
+    sb_add(&b, "[");
+    sb_sub(&b, NULL, NULL);
+    sb_add(&b, ",");
+    sb_sub(&b, "answers", m.data);
+    sb_add(&b, "]");
+
+    rc = parse(&req, b.data, b.len, 10);
+    check_parse(AT, &req, rc, EPRO_INVALID, 1, NULL);
+    path = first_path(&req);
+    CHECK(strncmp(path, "/1/answers/k~1~0k", 17) == 0);
+
+    /* the scanner: deep, long names, bad content at the bottom */
+    memset(&b, 0, sizeof(b));
+
+    for (i = 0; i < EPRO_MAX_DEPTH - 1; i++) {
+        sb_addf(&b, "{\"%s\":", key.data);
+    }
+
+    sb_add(&b, "[\"\\uDC00\"]");
+    sb_rep(&b, "}", EPRO_MAX_DEPTH - 1);
+
+    memset(&req, 0, sizeof(req));
+    rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
+                         &req, &alloc);
+    CHECK_INT("epro_json_check()", rc, EPRO_INVALID);
+    path = first_path(&req);
+    CHECK(strncmp(path, "/k~1~0k~1~0", 11) == 0);
+
+    /* and a syntax error there */
+    b.data[b.len - EPRO_MAX_DEPTH] = ',';
+
+    memset(&req, 0, sizeof(req));
+    rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
+                         &req, &alloc);
+    CHECK_INT("epro_json_check()", rc, EPRO_BAD_JSON);
+
+    /* array indexes all the way down */
+    memset(&b, 0, sizeof(b));
+
+    for (i = 0; i < EPRO_MAX_DEPTH; i++) {
+        sb_add(&b, "[0,1,2,3,4,5,6,7,8,9,10,11,");
+    }
+
+    sb_add(&b, "01");
+
+    memset(&req, 0, sizeof(req));
+    rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
+                         &req, &alloc);
+    CHECK_INT("epro_json_check()", rc, EPRO_BAD_JSON);
+    path = first_path(&req);
+    CHECK(strncmp(path, "/12/12/12/12", 12) == 0);
+
+    arena_release();
+}
+
+
 /* ------------------------------------------------------------------ */
 /* identifiers and timestamps                                          */
 
@@ -1884,25 +2001,28 @@ test_uuid_v7(void)
 
         snprintf(hex, sizeof(hex), "%012llx", (unsigned long long) ms);
 
-        if (!check(AT, strlen(out) == EPRO_UUID_LEN
-                       && out[8] == '-' && out[13] == '-' && out[18] == '-'
-                       && out[23] == '-'
-                       && out[14] == '7'
-                       && strchr("89ab", out[19]) != NULL
-                       && memcmp(out, hex, 8) == 0
-                       && memcmp(out + 9, hex + 8, 4) == 0
-                       && strspn(out, "0123456789abcdef-") == EPRO_UUID_LEN
-                       && epro_uuid_parse(id, out, EPRO_UUID_LEN) == 0
-                       && strcmp(id, out) == 0
-                       && strcmp(prev, out) < 0,
-                   "uuid v7 properties, ms %llu: %s after %s",
-                   (unsigned long long) ms, out, prev))
+        if (!check_loop(AT, strlen(out) == EPRO_UUID_LEN
+                            && out[8] == '-' && out[13] == '-' && out[18] == '-'
+                            && out[23] == '-'
+                            && out[14] == '7'
+                            && strchr("89ab", out[19]) != NULL
+                            && memcmp(out, hex, 8) == 0
+                            && memcmp(out + 9, hex + 8, 4) == 0
+                            && strspn(out, "0123456789abcdef-")
+                               == EPRO_UUID_LEN
+                            && epro_uuid_parse(id, out, EPRO_UUID_LEN) == 0
+                            && strcmp(id, out) == 0
+                            && strcmp(prev, out) < 0,
+                        "uuid v7 properties, ms %llu: %s after %s",
+                        (unsigned long long) ms, out, prev))
         {
             break;
         }
 
         memcpy(prev, out, sizeof(prev));
     }
+
+    CHECK_INT("uuid v7 property runs", i, 2000);
 }
 
 
@@ -2015,14 +2135,16 @@ test_unix_to_rfc3339(void)
         strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", tm);
         epro_unix_to_rfc3339(out, sec, 0);
 
-        if (!check(AT, strcmp(out, want) == 0
-                       && epro_rfc3339_valid(out, strlen(out)) == 0,
-                   "epro_unix_to_rfc3339(%lld): %s, want %s",
+        if (!check_loop(AT, strcmp(out, want) == 0
+                            && epro_rfc3339_valid(out, strlen(out)) == 0,
+                        "epro_unix_to_rfc3339(%lld): %s, want %s",
                    (long long) sec, out, want))
         {
             break;
         }
     }
+
+    CHECK(sec > 253402300799LL);
 }
 
 
@@ -2379,6 +2501,99 @@ test_rows_end_to_end(void)
 /* JSON output                                                         */
 
 
+static unsigned
+random_code_point(void)
+{
+    unsigned  c;
+
+    switch (lcg() % 4) {
+    case 0:
+        return lcg() % 0x80;
+    case 1:
+        return 0x80 + lcg() % 0x780;
+    case 2:
+        c = 0x800 + lcg() % 0xf800;
+        return (c >= 0xd800 && c <= 0xdfff) ? 0xfffd : c;
+    default:
+        return 0x10000 + (((unsigned) lcg() << 15) | lcg()) % 0x100000;
+    }
+}
+
+
+static size_t
+utf8_put(unsigned char *p, unsigned c)
+{
+    if (c < 0x80) {
+        p[0] = (unsigned char) c;
+        return 1;
+    }
+
+    if (c < 0x800) {
+        p[0] = (unsigned char) (0xc0 | (c >> 6));
+        p[1] = (unsigned char) (0x80 | (c & 0x3f));
+        return 2;
+    }
+
+    if (c < 0x10000) {
+        p[0] = (unsigned char) (0xe0 | (c >> 12));
+        p[1] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
+        p[2] = (unsigned char) (0x80 | (c & 0x3f));
+        return 3;
+    }
+
+    p[0] = (unsigned char) (0xf0 | (c >> 18));
+    p[1] = (unsigned char) (0x80 | ((c >> 12) & 0x3f));
+    p[2] = (unsigned char) (0x80 | ((c >> 6) & 0x3f));
+    p[3] = (unsigned char) (0x80 | (c & 0x3f));
+    return 4;
+}
+
+
+/* RFC 3629, written apart from the code under test */
+
+static int
+utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t         i, k, len;
+    unsigned char  lo, hi;
+
+    for (i = 0; i < n; i += len) {
+        lo = 0x80;
+        hi = 0xbf;
+
+        if (p[i] < 0x80) {
+            len = 1;
+        } else if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+            len = 2;
+        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+            len = 3;
+            lo = (p[i] == 0xe0) ? 0xa0 : 0x80;
+            hi = (p[i] == 0xed) ? 0x9f : 0xbf;
+        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+            len = 4;
+            lo = (p[i] == 0xf0) ? 0x90 : 0x80;
+            hi = (p[i] == 0xf4) ? 0x8f : 0xbf;
+        } else {
+            return 0;
+        }
+
+        if (n - i < len) {
+            return 0;
+        }
+
+        for (k = 1; k < len; k++) {
+            if (p[i + k] < (k == 1 ? lo : 0x80)
+                || p[i + k] > (k == 1 ? hi : 0xbf))
+            {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
 typedef struct {
     int          line;
     const char  *in;
@@ -2473,21 +2688,36 @@ test_json_string(void)
     for (i = 0; i < 3000; i++) {
         int  nul;
 
-        n = lcg() % sizeof(raw);
+        n = lcg() % (sizeof(raw) - 4);
         nul = 0;
 
-        for (k = 0; k < n; k++) {
-            switch (lcg() % 4) {
-            case 0:
-                raw[k] = (unsigned char) (lcg() & 0xff);
-                break;
-            case 1:
-                raw[k] = (unsigned char) (0x80 + lcg() % 0x40);
-                break;
-            default:
-                raw[k] = (unsigned char) (lcg() % 0x80);
+        if (i % 2) {
+            /* random bytes, mostly invalid */
+            for (k = 0; k < n; k++) {
+                switch (lcg() % 4) {
+                case 0:
+                    raw[k] = (unsigned char) (lcg() & 0xff);
+                    break;
+                case 1:
+                    raw[k] = (unsigned char) (0x80 + lcg() % 0x40);
+                    break;
+                default:
+                    raw[k] = (unsigned char) (lcg() % 0x80);
+                }
             }
 
+        } else {
+            /* random code points, valid */
+            k = 0;
+
+            while (k < n) {
+                k += utf8_put(raw + k, random_code_point());
+            }
+
+            n = k;
+        }
+
+        for (k = 0; k < n; k++) {
             nul |= (raw[k] == 0);
         }
 
@@ -2503,51 +2733,42 @@ test_json_string(void)
 
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
 
-        if (!check(AT, rc == (nul ? EPRO_INVALID : EPRO_OK),
-                   "random string %lu: epro_json_check(output) = %d",
-                   (unsigned long) i, rc))
+        if (!check_loop(AT, rc == (nul ? EPRO_INVALID : EPRO_OK),
+                        "random string %lu: epro_json_check(output) = %d",
+                        (unsigned long) i, rc))
         {
             print_esc(b.data, b.len);
             putchar('\n');
             break;
         }
 
-        /* the input's own validity: does it survive as is? */
-
-        memset(&req, 0, sizeof(req));
-        b.len = 0;
-        epro_buf_add(&b, "\"", 1, &alloc);
-        epro_buf_add(&b, in, n, &alloc);
-        epro_buf_add(&b, "\"", 1, &alloc);
-
-        {
-            size_t  esc = 0;
-
-            for (k = 0; k < n; k++) {
-                esc |= (raw[k] < 0x20 || raw[k] == '"' || raw[k] == '\\');
-            }
-
-            if (esc || epro_json_check(b.data, b.len, NULL, 0, &count, &req,
-                                       &alloc) != EPRO_OK)
+        if (!utf8_valid(raw, n)) {
+            /* replaced */
+            if (!check_loop(AT, strstr(b.data, "\\ufffd") != NULL,
+                            "random string %lu: no U+FFFD in %s",
+                            (unsigned long) i, b.data))
             {
-                arena_release();
-                continue;
+                break;
             }
+
+            arena_release();
+            continue;
         }
 
-        /* valid UTF-8 without anything to escape: decodes to itself */
+        if (nul) {
+            arena_release();
+            continue;
+        }
 
-        b.len = 0;
-        b.data[0] = '\0';
-        epro_buf_add_json_string(&b, in, n, &alloc);
+        /* valid UTF-8 without NUL: decodes to itself */
 
         v = cJSON_ParseWithLength(b.data, b.len);
 
-        if (!check(AT, v && cJSON_IsString(v)
-                       && strlen(v->valuestring) == n
-                       && memcmp(v->valuestring, raw, n) == 0,
-                   "random string %lu does not round-trip",
-                   (unsigned long) i))
+        if (!check_loop(AT, v && cJSON_IsString(v)
+                            && strlen(v->valuestring) == n
+                            && memcmp(v->valuestring, raw, n) == 0,
+                        "random string %lu does not round-trip",
+                        (unsigned long) i))
         {
             cJSON_Delete(v);
             break;
@@ -2556,6 +2777,8 @@ test_json_string(void)
         cJSON_Delete(v);
         arena_release();
     }
+
+    CHECK_INT("random strings", i, 3000);
 
     arena_release();
 }
@@ -2862,6 +3085,9 @@ main(void)
 {
     size_t  i;
 
+    /* a crash must not eat the failures printed before it */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
     for (i = 0; i < NELTS(json_cases); i++) {
         test_json_case(&json_cases[i]);
         arena_release();
@@ -2882,6 +3108,7 @@ main(void)
     test_contract_times();
     test_contract_answers();
     test_contract_body();
+    test_long_paths();
 
     test_uuid_v7();
     test_uuid_parse();
