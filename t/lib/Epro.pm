@@ -4,6 +4,8 @@ package Epro;
 # - every block gets epro_pg_conninfo in its http{} unless it sets one;
 # - "--- sql" runs a query after the response and compares its rows
 #   (columns joined by "|", one row a line) with "--- sql_result";
+# - "--- post_check" is Perl run after the response while nginx is up,
+#   e.g. post_many() to send many requests at once;
 # - db(), sql(), uuid() and phq9() for .t files that build bodies in Perl.
 
 use strict;
@@ -13,8 +15,12 @@ use DBI;
 use Test::More;
 use Test::Nginx::Socket ();
 
+use IO::Select;
+use IO::Socket::INET;
+use Time::HiRes ();
+
 use Exporter 'import';
-our @EXPORT = qw(db sql uuid phq9 conninfo);
+our @EXPORT = qw(db sql uuid phq9 conninfo post_many);
 
 my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO}
     or die "TEST_NGINX_PG_CONNINFO is not set: run util/test.sh\n";
@@ -40,6 +46,59 @@ sub sql {
     my ($q, @bind) = @_;
     my $rows = db()->selectall_arrayref($q, undef, @bind);
     return join '', map { join('|', map { $_ // '' } @$_) . "\n" } @$rows;
+}
+
+# POSTs every body at once, each on its own connection, to the nginx under
+# test; returns [status, body] for each, in order.  For --- post_check.
+sub post_many {
+    my ($uri, @bodies) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $Test::Nginx::Util::ServerPort;
+    my (%out, %buf, %idx);
+    my $sel = IO::Select->new;
+
+    for my $i (0 .. $#bodies) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp')
+            or die "connect: $!";
+        my $b = $bodies[$i];
+        my $req = "POST $uri HTTP/1.0\r\nHost: localhost\r\n"
+                . "Content-Type: application/json\r\n"
+                . 'Content-Length: ' . length($b) . "\r\n\r\n$b";
+        $out{$s} = $req;
+        $idx{$s} = $i;
+        $buf{$s} = '';
+        $sel->add($s);
+    }
+
+    my $wsel = IO::Select->new($sel->handles);
+    my @res;
+    my $deadline = Time::HiRes::time() + 30;
+
+    while ($sel->count && Time::HiRes::time() < $deadline) {
+        my ($r, $w) = IO::Select->select($sel, $wsel, undef, 1);
+
+        for my $s (@{ $w || [] }) {
+            my $n = syswrite($s, $out{$s});
+            substr($out{$s}, 0, $n // 0, '');
+            $wsel->remove($s) if $out{$s} eq '';
+        }
+
+        for my $s (@{ $r || [] }) {
+            my $n = sysread($s, my $chunk, 65536);
+            if ($n) {
+                $buf{$s} .= $chunk;
+                next;
+            }
+            my ($st) = $buf{$s} =~ m{^HTTP/\S+ (\d+)};
+            my ($body) = $buf{$s} =~ m{\r\n\r\n(.*)\z}s;
+            $res[$idx{$s}] = [$st // 0, $body // ''];
+            $sel->remove($s);
+            $wsel->remove($s);
+            close $s;
+        }
+    }
+
+    return @res;
 }
 
 my $seq = 0;
@@ -76,7 +135,15 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
 Test::Nginx::Socket::add_response_body_check(sub {
     my ($block, $body, $req_idx, $repeated, $dry_run) = @_;
 
-    return if $dry_run || !defined $block->sql;
+    return if $dry_run;
+
+    # perl code run while the block's nginx is still up
+    if (defined $block->post_check) {
+        eval $block->post_check;
+        fail($block->name . " - post_check: $@") if $@;
+    }
+
+    return if !defined $block->sql;
 
     my $want = $block->sql_result // '';
     is(sql($block->sql), $want, $block->name . ' - sql');
