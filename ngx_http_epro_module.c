@@ -20,6 +20,8 @@ static char *ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
@@ -57,7 +59,7 @@ static ngx_command_t  ngx_http_epro_commands[] = {
 
     { ngx_string("epro_pg_conninfo"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_epro_conninfo,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_epro_main_conf_t, conninfo),
       NULL },
@@ -256,6 +258,24 @@ ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
     emcf->enabled = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (ngx_http_epro_pg_check_conninfo(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -75,6 +75,8 @@ ngx_int_t ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx);
 void ngx_http_epro_pg_cancel(ngx_http_epro_ctx_t *ctx);
 ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
     ngx_http_epro_main_conf_t *emcf);
+ngx_int_t ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_epro_main_conf_t *emcf);
 
 
 #endif /* _NGX_HTTP_EPRO_H_INCLUDED_ */

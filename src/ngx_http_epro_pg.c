@@ -156,6 +156,36 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
 }
 
 
+/*
+ * The connection string is parsed when the configuration is read, so that
+ * a typo fails `nginx -t`.  libpq's message is not repeated: it may quote
+ * a piece of the string, and the string may hold a password.
+ */
+
+ngx_int_t
+ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_epro_main_conf_t *emcf)
+{
+    char              *err;
+    PQconninfoOption  *opts;
+
+    err = NULL;
+    opts = PQconninfoParse((const char *) emcf->conninfo.data, &err);
+
+    if (opts == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"epro_pg_conninfo\" is not a valid libpq "
+                           "connection string or URI");
+        PQfreemem(err);
+        return NGX_ERROR;
+    }
+
+    PQconninfoFree(opts);
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_epro_main_conf_t *emcf)
