@@ -55,7 +55,15 @@ if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     grep -q sid "$list" || { echo "deps: no Debian entry in apt's sources" >&2; exit 1; }
 
     mkdir -p "$work/lists/partial" "$work/archives/partial"
-    opts=(-o Dir::Etc::sourcelist="$list"
+    chmod 755 "$work"
+    if id _apt > /dev/null 2>&1; then
+        chown -R _apt "$work"
+    fi
+
+    # The registry here may serve a frozen snapshot of sid, whose Release
+    # is past its Valid-Until; signatures are still checked.
+    opts=(-o Acquire::Check-Valid-Until=false
+          -o Dir::Etc::sourcelist="$list"
           -o Dir::Etc::sourceparts=/dev/null
           -o Dir::State::Lists="$work/lists"
           -o Dir::Cache::Archives="$work/archives"
