@@ -19,7 +19,8 @@ if [ "$(id -u)" = 0 ]; then
     as=(runuser -u postgres -- env)
 fi
 
-run() { "${as[@]}" "$@"; }
+# from /: the postgres user may not enter the current directory
+run() { (cd / && "${as[@]}" "$@"); }
 
 data() {
     if [ -L "$dir" ] || [ -d "$dir" ]; then
