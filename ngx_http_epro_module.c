@@ -24,20 +24,23 @@ static char *ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data);
 static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
 static void ngx_http_epro_exit_process(ngx_cycle_t *cycle);
 
 
+/* like ngx_conf_check_num_bounds, but nginx names the directive */
+
 static ngx_conf_num_bounds_t  ngx_http_epro_pool_size_bounds = {
-    ngx_conf_check_num_bounds, 1, 256
+    ngx_http_epro_bounds, 1, 256
 };
 
 static ngx_conf_num_bounds_t  ngx_http_epro_rows_bounds = {
-    ngx_conf_check_num_bounds, 1, 100000
+    ngx_http_epro_bounds, 1, 100000
 };
 
 static ngx_conf_num_bounds_t  ngx_http_epro_queue_bounds = {
-    ngx_conf_check_num_bounds, 1, 10000000
+    ngx_http_epro_bounds, 1, 10000000
 };
 
 
@@ -363,6 +366,29 @@ invalid:
                        "underscores", &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_conf_num_bounds_t  *bounds = post;
+    ngx_int_t              *np = data;
+
+    u_char  *p;
+
+    if (*np >= bounds->low && *np <= bounds->high) {
+        return NGX_CONF_OK;
+    }
+
+    p = ngx_pnalloc(cf->pool, 64);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(p, "must be between %i and %i%Z", bounds->low, bounds->high);
+
+    return (char *) p;
 }
 
 

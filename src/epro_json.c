@@ -239,6 +239,18 @@ epro_scan_object(epro_scan_t *s)
             return rc;
         }
 
+        if (s->p < s->end
+            && (((*s->p | 0x20) >= 'a' && (*s->p | 0x20) <= 'z')
+                || (*s->p >= '0' && *s->p <= '9')
+                || *s->p == '.' || *s->p == '+' || *s->p == '-'))
+        {
+            /* "1.2.3", "0x10": the member's value is still being read */
+            return epro_scan_fail(s, "invalid value");
+        }
+
+        /* what follows is the object's, not the member's */
+        f->key = NULL;
+
         epro_scan_ws(s);
 
         if (s->p < s->end && *s->p == ',') {

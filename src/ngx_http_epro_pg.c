@@ -1175,12 +1175,19 @@ ngx_http_epro_pg_watch(ngx_http_epro_pg_conn_t *pc, ngx_int_t event)
 static void
 ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc)
 {
+    ngx_uint_t  flags;
+
+    /* libpq closes its socket itself on EOF: the kernel forgot it then */
+
+    flags = (pc->conn && PQsocket(pc->conn) == pc->c->fd)
+            ? 0 : NGX_CLOSE_EVENT;
+
     if (pc->c->read->active) {
-        (void) ngx_del_event(pc->c->read, NGX_READ_EVENT, 0);
+        (void) ngx_del_event(pc->c->read, NGX_READ_EVENT, flags);
     }
 
     if (pc->c->write->active) {
-        (void) ngx_del_event(pc->c->write, NGX_WRITE_EVENT, 0);
+        (void) ngx_del_event(pc->c->write, NGX_WRITE_EVENT, flags);
     }
 }
 

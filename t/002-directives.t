@@ -1,0 +1,470 @@
+# Directives: each one works in its context; a bad value, a missing
+# epro_pg_conninfo, a duplicate or a wrong context stops nginx with a
+# message that names the directive.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Epro;
+use EproCheck;
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: every http-level directive set to a valid value, a submission goes through
+--- http_config
+    epro_pg_pool_size 2;
+    epro_pg_timeout 3s;
+    epro_table epro_submissions;
+    epro_batch_max_rows 10;
+    epro_batch_max_delay 0;
+    epro_queue_max_rows 100;
+    epro_max_submissions 5;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID1@"')
+--- error_code: 201
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID1@"]}
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID1@'
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: epro_table schema.name (public.epro_submissions) is valid and used
+--- http_config
+    epro_table public.epro_submissions;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID2@"', studyId => '"T2"')
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID2@"]}
+--- sql
+SELECT study_id FROM public.epro_submissions WHERE submission_id = '@ID2@'
+--- sql_result
+T2
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 3: epro_batch_max_delay 5ms: the batch waits at most 5ms and commits
+--- http_config
+    epro_batch_max_delay 5ms;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n[" . sub_json(submissionId => '"@ID3@"') . ','
+    . sub_json(submissionId => '"@ID4@"') . ']'
+--- error_code: 201
+--- response_body
+{"accepted":2,"duplicates":0,"ids":["@ID3@","@ID4@"]}
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id IN ('@ID3@', '@ID4@')
+--- sql_result
+2
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 4: epro_max_submissions 2 in the location: an array of 3 is 422, nothing stored
+--- config
+    location = /s {
+        epro_max_submissions 2;
+        epro_submit;
+    }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 5 .. 7)
+--- error_code: 422
+--- response_headers
+Content-Type: application/problem+json
+--- error_paths
+[""]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id IN ('@ID5@', '@ID6@', '@ID7@')
+--- sql_result
+0
+--- error_log
+epro: invalid submission
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: epro_max_submissions 2 in the location: an array of 2 is accepted
+--- config
+    location = /s {
+        epro_max_submissions 2;
+        epro_submit;
+    }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 8 .. 9)
+--- error_code: 201
+--- response_body
+{"accepted":2,"duplicates":0,"ids":["@ID8@","@ID9@"]}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 6: epro_max_submissions in http{} is inherited by the location
+--- http_config
+    epro_max_submissions 1;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 10 .. 11)
+--- error_code: 422
+--- error_paths
+[""]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: epro_max_submissions in server{} overrides http{}
+--- http_config
+    epro_max_submissions 1;
+--- config
+    epro_max_submissions 2;
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 12 .. 13)
+--- error_code: 201
+--- response_body
+{"accepted":2,"duplicates":0,"ids":["@ID12@","@ID13@"]}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 8: epro_submit inside "if" in a location
+--- config
+    location = /s {
+        if ($arg_go) {
+            epro_submit;
+        }
+    }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s?go=1\n" . sub_json(submissionId => '"@ID14@"')
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID14@"]}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 9: the module loaded but unused needs no epro_pg_conninfo
+--- no_conninfo: 1
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 10: epro_pg_pool_size 0
+--- http_config
+    epro_pg_pool_size 0;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*epro_pg_pool_size/
+
+
+
+=== TEST 11: epro_pg_pool_size abc
+--- http_config
+    epro_pg_pool_size abc;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_pg_pool_size" directive invalid number/
+
+
+
+=== TEST 12: epro_table bad-name
+--- http_config
+    epro_table bad-name;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid table name "bad-name" in "epro_table"/
+
+
+
+=== TEST 13: epro_table a.b.c
+--- http_config
+    epro_table a.b.c;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid table name "a\.b\.c" in "epro_table"/
+
+
+
+=== TEST 14: epro_table .x
+--- http_config
+    epro_table .x;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid table name "\.x" in "epro_table"/
+
+
+
+=== TEST 15: epro_table 1abc
+--- http_config
+    epro_table 1abc;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid table name "1abc" in "epro_table"/
+
+
+
+=== TEST 16: epro_table x. (empty second part)
+--- http_config
+    epro_table x.;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid table name "x\." in "epro_table"/
+
+
+
+=== TEST 17: epro_table with a 64-character identifier (PostgreSQL's limit is 63)
+--- http_config eval
+"epro_table " . ('t' x 64) . ";"
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid table name "t{64}" in "epro_table"/
+
+
+
+=== TEST 18: epro_table twice
+--- http_config
+    epro_table epro_submissions;
+    epro_table epro_submissions;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_table" directive is duplicate/
+
+
+
+=== TEST 19: epro_batch_max_rows 0
+--- http_config
+    epro_batch_max_rows 0;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*epro_batch_max_rows/
+
+
+
+=== TEST 20: epro_pg_timeout xyz
+--- http_config
+    epro_pg_timeout xyz;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_pg_timeout" directive invalid value/
+
+
+
+=== TEST 21: epro_max_submissions 0
+--- config
+    location = /s {
+        epro_max_submissions 0;
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*epro_max_submissions/
+
+
+
+=== TEST 22: epro_queue_max_rows 0
+--- http_config
+    epro_queue_max_rows 0;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*epro_queue_max_rows/
+
+
+
+=== TEST 23: epro_submit without epro_pg_conninfo
+--- no_conninfo: 1
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_submit" is used but "epro_pg_conninfo" is not set/
+
+
+
+=== TEST 24: epro_submit twice in one location
+--- config
+    location = /s {
+        epro_submit;
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_submit" directive is duplicate/
+
+
+
+=== TEST 25: epro_pg_conninfo inside a location
+--- config
+    location = /s {
+        epro_pg_conninfo "host=127.0.0.1";
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_pg_conninfo" directive is not allowed here/
+
+
+
+=== TEST 26: epro_submit in server{} (wrong context)
+--- config
+    epro_submit;
+    location = /t { return 200; }
+--- request
+GET /t
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_submit" directive is not allowed here/
+
+
+
+=== TEST 27: epro_submit with an argument
+--- config
+    location = /s { epro_submit on; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid number of arguments in "epro_submit" directive/
+
+
+
+=== TEST 28: an invalid epro_pg_conninfo is refused at startup, the password is not logged
+--- http_config
+    epro_pg_conninfo "host=127.0.0.1 password=s3cr3t-pw nosuchoption=1";
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_pg_conninfo" is not a valid libpq connection string/
+--- no_error_log
+s3cr3t-pw

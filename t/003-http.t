@@ -1,0 +1,479 @@
+# HTTP: methods, media types, empty and oversized bodies, the shape of the
+# 201 and of the application/problem+json answers.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Epro;
+use EproCheck;
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: GET is 405 with Allow: POST and a problem+json body
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- error_code: 405
+--- response_headers
+Allow: POST
+Content-Type: application/problem+json
+--- response_body_like: ^\{"type":"urn:epro:problem:method-not-allowed","title":"Method Not Allowed","status":405,"detail":"[^"]+"\}$
+--- error_paths
+[]
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 2: PUT with a JSON body is 405
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"PUT /s\n" . sub_json(submissionId => '"@ID1@"')
+--- error_code: 405
+--- response_headers
+Allow: POST
+Content-Type: application/problem+json
+--- response_body_like: "type":"urn:epro:problem:method-not-allowed"
+--- error_paths
+[]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID1@'
+--- sql_result
+0
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 3: DELETE is 405
+--- config
+    location = /s { epro_submit; }
+--- request
+DELETE /s
+--- error_code: 405
+--- response_headers
+Allow: POST
+Content-Type: application/problem+json
+--- response_body_like: "type":"urn:epro:problem:method-not-allowed"
+--- error_paths
+[]
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 4: HEAD is 405 with Allow: POST and no body
+--- config
+    location = /s { epro_submit; }
+--- request
+HEAD /s
+--- error_code: 405
+--- response_headers
+Allow: POST
+Content-Type: application/problem+json
+--- response_body
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 5: no Content-Type is 415
+--- config
+    location = /s { epro_submit; }
+--- raw_request eval
+post(sub_json(submissionId => '"@ID2@"'), type => undef)
+--- error_code: 415
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: ^\{"type":"urn:epro:problem:unsupported-media-type","title":"Unsupported Media Type","status":415,"detail":"[^"]+"\}$
+--- error_paths
+[]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID2@'
+--- sql_result
+0
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 6: Content-Type text/plain is 415
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: text/plain
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID3@"')
+--- error_code: 415
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: "type":"urn:epro:problem:unsupported-media-type"
+--- error_paths
+[]
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 7: application/json; charset=latin1 is 415
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json; charset=latin1
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID4@"')
+--- error_code: 415
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: "type":"urn:epro:problem:unsupported-media-type"
+--- error_paths
+[]
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 8: application/jsonx is 415
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/jsonx
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID5@"')
+--- error_code: 415
+--- response_headers
+Content-Type: application/problem+json
+--- error_paths
+[]
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 9: application/json; charset=utf-8 is accepted
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json; charset=utf-8
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID6@"')
+--- error_code: 201
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID6@"]}
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID6@'
+--- sql_result
+1
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 10: Application/JSON;charset="UTF-8" is accepted
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: Application/JSON;charset="UTF-8"
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID7@"')
+--- error_code: 201
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID7@"]}
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 11: an empty body (Content-Length: 0) is 400
+--- config
+    location = /s { epro_submit; }
+--- raw_request eval
+post('')
+--- error_code: 400
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: ^\{"type":"urn:epro:problem:malformed-json","title":"Malformed JSON","status":400,"detail":"[^"]+","errors":\[\{"path":"","message":"[^"]+"\}\]\}$
+--- error_paths
+[""]
+--- error_log eval
+qr/\[info\] .*epro: malformed JSON/
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 12: a POST without a body or Content-Length is 400
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request
+POST /s
+--- error_code: 400
+--- response_headers
+Content-Type: application/problem+json
+--- error_paths
+[""]
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 13: a body over client_max_body_size is 413, problem+json, nothing stored
+--- config
+    location = /s {
+        client_max_body_size 1k;
+        epro_submit;
+    }
+--- raw_request eval
+post(sub_json(submissionId => '"@ID8@"', answers => '{"q1":"' . ('x' x 2048) . '"}'))
+--- error_code: 413
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: ^\{"type":"urn:epro:problem:http-413","title":"Payload Too Large","status":413,"detail":"[^"]+"\}$
+--- error_paths
+[]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID8@'
+--- sql_result
+0
+--- error_log
+client intended to send too large body
+--- no_error_log
+[alert]
+
+
+
+=== TEST 14: a chunked body over client_max_body_size is 413 too
+--- config
+    location = /s {
+        client_max_body_size 1k;
+        epro_submit;
+    }
+--- raw_request eval
+my $b = sub_json(submissionId => '"@ID9@"', answers => '{"q1":"' . ('x' x 2048) . '"}');
+"POST /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+. "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+. sprintf('%x', length $b) . "\r\n$b\r\n0\r\n\r\n"
+--- error_code: 413
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: "type":"urn:epro:problem:http-413"
+--- error_paths
+[]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID9@'
+--- sql_result
+0
+--- no_error_log
+[alert]
+
+
+
+=== TEST 15: a body just under client_max_body_size is accepted
+--- config
+    location = /s {
+        client_max_body_size 1k;
+        epro_submit;
+    }
+--- raw_request eval
+post(sub_json(submissionId => '"@ID10@"', answers => '{"q1":"' . ('x' x 700) . '"}'))
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID10@"]}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 16: the 201: Content-Type application/json, Content-Length, a generated UUIDv7
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . sub_json(submissionId => undef)
+--- error_code: 201
+--- response_headers
+Content-Type: application/json
+Content-Length: 77
+--- response_body_like: ^\{"accepted":1,"duplicates":0,"ids":\["[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]\}\n$
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 17: the 201 of an array: ids in request order
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . arr(sub_json(submissionId => '"@ID12@"'), sub_json(submissionId => '"@ID11@"'))
+--- error_code: 201
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"accepted":2,"duplicates":0,"ids":["@ID12@","@ID11@"]}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 18: 422 has the status line "422 Unprocessable Content" and an errors array
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . sub_json(studyId => undef)
+--- error_code: 422
+--- raw_response_headers_like: ^HTTP/1\.1 422 Unprocessable Content\r\n
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like: ^\{"type":"urn:epro:problem:invalid-submission","title":"Invalid Submission","status":422,"detail":"[^"]+","errors":\[\{"path":"/studyId","message":"[^"]+"\}\]\}$
+--- error_paths
+["/studyId"]
+--- error_log eval
+qr/\[info\] .*epro: invalid submission: 1 error\(s\)/
+--- no_error_log
+[warn]
+[error]
+[alert]
+
+
+
+=== TEST 19: a body larger than client_body_buffer_size (in a temp file) is read
+--- config
+    location = /s {
+        client_body_buffer_size 1k;
+        epro_submit;
+    }
+--- raw_request eval
+post(sub_json(submissionId => '"@ID13@"', answers => '{"q1":"' . ('y' x 3000) . '"}'))
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID13@"]}
+--- sql
+SELECT length(answers->>'q1'), length(payload) FROM epro_submissions WHERE submission_id = '@ID13@'
+--- sql_result eval
+"3000|" . length(sub_json(submissionId => '"@ID13@"', answers => '{"q1":"' . ('y' x 3000) . '"}')) . "\n"
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 20: a body that arrives in two packets
+--- config
+    location = /s { epro_submit; }
+--- raw_request eval
+my $r = post(sub_json(submissionId => '"@ID14@"'));
+[substr($r, 0, length($r) - 40), substr($r, length($r) - 40)]
+--- raw_request_middle_delay: 0.05
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID14@"]}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 21: a retry with the same submissionId is a duplicate, stored once
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /s\n" . sub_json(submissionId => '"@ID15@"'), "POST /s\n" . sub_json(submissionId => '"@ID15@"', studyId => '"OTHER"')]
+--- error_code eval
+[201, 201]
+--- response_body eval
+[qq{{"accepted":1,"duplicates":0,"ids":["@{[sid(15)]}"]}\n}, qq{{"accepted":0,"duplicates":1,"ids":["@{[sid(15)]}"]}\n}]
+--- sql
+SELECT study_id FROM epro_submissions WHERE submission_id = '@ID15@'
+--- sql_result
+S1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 22: a chunked body within the limits is accepted
+--- config
+    location = /s { epro_submit; }
+--- raw_request eval
+my $b = sub_json(submissionId => '"@ID16@"');
+"POST /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+. "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+. sprintf('%x', 50) . "\r\n" . substr($b, 0, 50) . "\r\n"
+. sprintf('%x', length($b) - 50) . "\r\n" . substr($b, 50) . "\r\n0\r\n\r\n"
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID16@"]}
+--- sql
+SELECT payload FROM epro_submissions WHERE submission_id = '@ID16@'
+--- sql_result eval
+sub_json(submissionId => '"@ID16@"') . "\n"
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 23: client_body_in_file_only: the body is read back from its file
+--- config
+    location = /s {
+        client_body_in_file_only clean;
+        epro_submit;
+    }
+--- raw_request eval
+post(sub_json(submissionId => '"@ID17@"'))
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID17@"]}
+--- sql_result eval
+sub_json(submissionId => '"@ID17@"') . "\n"
+--- sql
+SELECT payload FROM epro_submissions WHERE submission_id = '@ID17@'
+--- no_error_log
+[error]
+[alert]

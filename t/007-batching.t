@@ -1,0 +1,404 @@
+# Idempotency and group commit: the same submissionId stored once, ids
+# generated when absent, small and delayed batches, and 200 concurrent
+# clients on 2 workers with a pool of 4 connections each.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use JSON::PP ();
+use Epro;
+
+workers(2);
+master_on();
+worker_connections(1024);
+
+our $V7 = qr/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+our ($A, $B, $C) = (uuid(), uuid(), uuid());
+our @Ids8 = map { uuid() } 1 .. 3;
+our $Given = uuid();
+our $Run = sprintf '%04x%04x', $$ & 0xffff, int rand 0xffff;
+
+sub created {
+    my ($accepted, $duplicates, @ids) = @_;
+    return "{\"accepted\":$accepted,\"duplicates\":$duplicates,\"ids\":["
+        . join(',', map { "\"$_\"" } @ids) . "]}\n";
+}
+
+# The rows of these ids: "id|count" for each id found, in id order.
+sub rows_of {
+    my ($ids) = @_;
+    return sql('SELECT submission_id, count(*) FROM epro_submissions '
+               . 'WHERE submission_id = ANY(?::uuid[]) GROUP BY 1 '
+               . 'ORDER BY 1::text', $ids);
+}
+
+# $n clients at once, each POSTing one submission with its own id; every
+# 201 must name its id and be stored exactly once, and nothing else.
+sub many {
+    my ($tag, $n) = @_;
+
+    my @ids = map { uuid() } 1 .. $n;
+    my @res = post_many('/s', map { phq9(id => $ids[$_],
+                                         subject => "S007-$tag-$_") }
+                                  0 .. $#ids);
+    my (@created, @wrong);
+
+    for my $i (0 .. $#ids) {
+        my ($status, $body) = @{ $res[$i] // [0, ''] };
+
+        next if $status != 201;
+
+        push @created, $ids[$i];
+        push @wrong, "$i: $body" if $body ne created(1, 0, $ids[$i]);
+    }
+
+    is(scalar @created, $n, "$tag: $n clients, $n answered 201")
+        or diag(join ', ', map { $_->[0] } @res);
+    is_deeply(\@wrong, [], "$tag: each 201 names its own id, accepted 1");
+
+    my %rows = map { split /\|/ } split /\n/, rows_of(\@ids);
+
+    is(scalar keys %rows, scalar @created,
+       "$tag: as many rows as 201 answers");
+    is_deeply([grep { $rows{$_} != 1 } keys %rows], [],
+              "$tag: each row stored once");
+    is_deeply([grep { !exists $rows{$_} } @created], [],
+              "$tag: each 201 id is in the table");
+
+    my $subjects = sql('SELECT count(*) FROM epro_submissions WHERE '
+                       . 'submission_id = ANY(?::uuid[]) AND subject_id = '
+                       . "'S007-$tag-' || (array_position(?::uuid[], "
+                       . 'submission_id) - 1)', \@ids, \@ids);
+    is($subjects, scalar(@created) . "\n", "$tag: each row has its subject");
+}
+
+# ids answered for a request without submissionId: UUIDv7, from now, and
+# stored with the request's subjects
+sub generated {
+    my ($body, $subjects, $given) = @_;
+
+    no warnings "portable";
+
+    my $res = eval { JSON::PP::decode_json($body) } // {};
+    my @ids = @{ $res->{ids} // [] };
+
+    is(scalar @ids, scalar @$subjects, 'one id per submission');
+    is($res->{accepted}, scalar @$subjects, 'all accepted');
+
+    my %seen;
+    for my $i (0 .. $#ids) {
+        my $id = $ids[$i];
+
+        if (defined $given->[$i]) {
+            is($id, $given->[$i], "id $i is the one sent");
+            next;
+        }
+
+        like($id, $V7, "id $i is a UUIDv7");
+
+        # the first 48 bits are the Unix time in ms
+        my $ms = hex(substr($id, 0, 8) . substr($id, 9, 4));
+        ok(abs($ms / 1000 - time) < 60, "id $i is from now") or diag($ms);
+
+        ok(!$seen{$id}++, "id $i is unique");
+    }
+
+    is(sql('SELECT submission_id::text, subject_id FROM epro_submissions '
+           . 'WHERE submission_id = ANY(?::uuid[]) '
+           . 'ORDER BY array_position(?::uuid[], submission_id)',
+           \@ids, \@ids),
+       join('', map { "$ids[$_]|$subjects->[$_]\n" } 0 .. $#ids),
+       'the rows are stored under the ids answered');
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a submissionId sent the first time is accepted
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . ::phq9(id => $::A, subject => 'S007-FIRST')
+--- error_code: 201
+--- response_body eval
+::created(1, 0, $::A)
+--- sql eval
+"SELECT count(*), min(subject_id) FROM epro_submissions WHERE submission_id = '$::A'"
+--- sql_result
+1|S007-FIRST
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: the same submissionId again is a duplicate; the row is not changed
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . ::phq9(id => uc $::A, subject => 'S007-RETRY')
+--- error_code: 201
+--- response_body eval
+::created(0, 1, $::A)
+--- sql eval
+"SELECT count(*), min(subject_id), min(payload) = '" . ::phq9(id => $::A, subject => 'S007-FIRST') . "' FROM epro_submissions WHERE submission_id = '$::A'"
+--- sql_result
+1|S007-FIRST|1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 3: twice more in one block, on new connections: still one row
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /s\n" . ::phq9(id => $::A), "POST /s\n" . ::phq9(id => $::A)]
+--- error_code eval
+[201, 201]
+--- response_body eval
+[::created(0, 1, $::A), ::created(0, 1, $::A)]
+--- sql eval
+"SELECT count(*) FROM epro_submissions WHERE submission_id = '$::A'"
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 4: an array of a stored id and a new one: accepted 1, duplicates 1
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n[" . ::phq9(id => $::A, subject => 'S007-AGAIN') . ","
+. ::phq9(id => $::B, subject => 'S007-NEW') . "]"
+--- error_code: 201
+--- response_body eval
+::created(1, 1, $::A, $::B)
+--- sql eval
+"SELECT submission_id = '$::A', subject_id FROM epro_submissions WHERE submission_id IN ('$::A', '$::B') ORDER BY 1 DESC"
+--- sql_result
+1|S007-FIRST
+0|S007-NEW
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: the new id first and the stored one second
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n[" . ::phq9(id => $::C, subject => 'S007-NEW2') . ","
+. ::phq9(id => $::B, subject => 'S007-AGAIN') . "]"
+--- error_code: 201
+--- response_body eval
+::created(1, 1, $::C, $::B)
+--- sql eval
+"SELECT submission_id = '$::C', subject_id FROM epro_submissions WHERE submission_id IN ('$::B', '$::C') ORDER BY 1"
+--- sql_result
+0|S007-NEW
+1|S007-NEW2
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 6: no submissionId: a UUIDv7 is generated, answered and stored
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . ::phq9(id => undef, subject => "S007-GEN-$::Run")
+--- error_code: 201
+--- response_body_like eval
+qr/^\{"accepted":1,"duplicates":0,"ids":\["[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]\}\n\z/
+--- post_check
+main::generated($body, ["S007-GEN-$main::Run"]);
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: an array, some with ids and some without
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n["
+. ::phq9(id => undef, subject => "S007-GEN-$::Run-0") . ","
+. ::phq9(id => $::Given, subject => "S007-GEN-$::Run-1") . ","
+. ::phq9(id => undef, subject => "S007-GEN-$::Run-2") . ","
+. ::phq9(id => undef, subject => "S007-GEN-$::Run-3") . "]"
+--- error_code: 201
+--- post_check
+main::generated($body, [map { "S007-GEN-$main::Run-$_" } 0 .. 3],
+                [undef, $main::Given]);
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 8: epro_batch_max_rows 1: an array is not split, rows all stored
+--- http_config
+    epro_pg_pool_size 4;
+    epro_batch_max_rows 1;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n[" . CORE::join(',', map { ::phq9(id => $_) } @::Ids8) . "]"
+--- error_code: 201
+--- response_body eval
+::created(3, 0, @::Ids8)
+--- sql eval
+"SELECT count(*) FROM epro_submissions WHERE submission_id IN ('"
+. CORE::join("','", @::Ids8) . "')"
+--- sql_result
+3
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 9: 200 concurrent clients, 2 workers, pool of 4
+--- http_config
+    epro_pg_pool_size 4;
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+main::many('default', 200);
+--- error_log eval
+qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 10: 200 concurrent clients, epro_batch_max_rows 1
+--- http_config
+    epro_pg_pool_size 4;
+    epro_batch_max_rows 1;
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+main::many('rows1', 200);
+--- no_error_log eval
+[qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/, '[error]', '[alert]']
+
+
+
+=== TEST 11: 200 concurrent clients, epro_batch_max_delay 20ms
+--- http_config
+    epro_pg_pool_size 4;
+    epro_batch_max_delay 20ms;
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+main::many('delay20', 200);
+--- error_log eval
+qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 12: 200 concurrent clients, epro_batch_max_rows 1 and epro_batch_max_delay 20ms
+--- http_config
+    epro_pg_pool_size 4;
+    epro_batch_max_rows 1;
+    epro_batch_max_delay 20ms;
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+main::many('rows1delay20', 200);
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 13: one new id sent by 30 clients at once (many in one batch): stored once, accepted once
+--- http_config
+    epro_pg_pool_size 4;
+    epro_batch_max_delay 100ms;
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+my $id = uuid();
+my @res = post_many('/s', map { phq9(id => $id, subject => "S007-SAME-$_") } 1 .. 30);
+is(join(',', map { $_->[0] } @res), join(',', (201) x 30), '30 x 201');
+is(scalar(grep { $_->[1] eq main::created(1, 0, $id) } @res), 1, 'one accepted');
+is(scalar(grep { $_->[1] eq main::created(0, 1, $id) } @res), 29, '29 duplicates');
+is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?', $id), "1\n", 'one row');
+my ($won) = grep { $res[$_][1] eq main::created(1, 0, $id) } 0 .. $#res;
+is(sql('SELECT subject_id FROM epro_submissions WHERE submission_id = ?', $id),
+   'S007-SAME-' . (($won // -2) + 1) . "\n", 'the row is the accepted request\'s');
+--- error_log eval
+qr/committed 1 of ([2-9]|\d\d+) row\(s\)/
+--- no_error_log
+[error]
+[alert]

@@ -1,0 +1,714 @@
+# Database faults: PostgreSQL unreachable (503 after epro_pg_timeout), a
+# full queue (503 at once), a batch blocked behind a lock (504, then the
+# worker reconnects), a statement cancelled (503), connections ended by the
+# server, clients that leave while their rows are in flight or queued (the
+# rows still commit, the worker does not crash), a flood against a blocked
+# connection.  No log line may hold a submitted value: every value sent
+# here carries "008-SECRET", and a trigger quotes rows in its messages.
+# Tables t_008_*: ours, since they get locked.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use DBI;
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes ();
+use Epro;
+
+master_on();
+workers(1);
+worker_connections(1024);
+
+# own tables: they get locked
+for my $t (qw(t_008_lock t_008_abort t_008_queue t_008_late t_008_cancel
+               t_008_flood))
+{
+    db()->do("CREATE TABLE IF NOT EXISTS $t "
+             . "(LIKE epro_submissions INCLUDING ALL)");
+}
+
+# its trigger quotes the row's values in a WARNING, and in an ERROR for
+# subjects ending in -REFUSE: none of that text may reach the log
+db()->do("CREATE TABLE IF NOT EXISTS t_008_notice "
+         . "(LIKE epro_submissions INCLUDING ALL)");
+db()->do(<<'SQL');
+CREATE OR REPLACE FUNCTION t_008_shout() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE WARNING 'row of % at %', NEW.subject_id, NEW.visit_name
+        USING DETAIL = NEW.payload, HINT = NEW.answers::text;
+
+    IF NEW.subject_id LIKE '%-REFUSE' THEN
+        RAISE EXCEPTION 'refused % at %', NEW.subject_id, NEW.study_id
+            USING DETAIL = NEW.payload, HINT = NEW.answers::text;
+    END IF;
+
+    RETURN NEW;
+END
+$$
+SQL
+db()->do("CREATE OR REPLACE TRIGGER t_008_shout BEFORE INSERT ON "
+         . "t_008_notice FOR EACH ROW EXECUTE FUNCTION t_008_shout()");
+
+our %Id = map { $_ => uuid() }
+    qw(down full1 full2 lock1 lock2 abort queued inflight late cancel1
+       cancel2 kill warn refuse down2);
+
+our ($T0, $Holder, $Sock);
+
+# a submission whose every value is a marker that must never be logged
+sub secret {
+    my ($id, $subject) = @_;
+    return '{' . (defined $id ? '"submissionId":"' . $id . '",' : '')
+        . '"studyId":"STUDY-008-SECRET",'
+        . '"siteId":"SITE-008-SECRET","subjectId":"'
+        . ($subject // 'SUBJ-008-SECRET') . '",'
+        . '"visitName":"VISIT-008-SECRET","instrument":"PHQ9-008-SECRET",'
+        . '"collectedAt":"2026-11-27T08:15:00+01:00",'
+        . '"answers":{"PHQ9_1":3,"NOTE":"ANSWER-008-SECRET"}}';
+}
+
+sub problem {
+    my ($status, @ids) = @_;
+    my %p = (
+        503 => ['database-unavailable', 'Service Unavailable',
+                'nothing was stored; retry later with the same '
+                . 'submissionId values'],
+        504 => ['commit-unconfirmed', 'Gateway Timeout',
+                'the commit was not confirmed in time, the outcome is '
+                . 'unknown; retrying with the same submissionId values '
+                . 'is safe'],
+    );
+    my ($type, $title, $detail) = @{ $p{$status} };
+
+    return "{\"type\":\"urn:epro:problem:$type\",\"title\":\"$title\","
+        . "\"status\":$status,\"detail\":\"$detail\",\"ids\":["
+        . join(',', map { "\"$_\"" } @ids) . "]}\n";
+}
+
+sub created {
+    my ($accepted, $duplicates, @ids) = @_;
+    return "{\"accepted\":$accepted,\"duplicates\":$duplicates,\"ids\":["
+        . join(',', map { "\"$_\"" } @ids) . "]}\n";
+}
+
+sub connect_db {
+    my %kv = map { split /=/, $_, 2 } split ' ', conninfo();
+    my $user = delete $kv{user} // 'epro';
+
+    return DBI->connect('dbi:Pg:' . join(';', map { "$_=$kv{$_}" }
+                                              sort keys %kv),
+                        $user, '', { RaiseError => 1, AutoCommit => 1,
+                                     PrintError => 0, PrintWarn => 0 });
+}
+
+# Waits until the nginx under test has $n connections prepared.
+sub wait_ready {
+    my ($n) = @_;
+
+    for (1 .. 250) {
+        open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
+        my $ready = grep { /epro: connection \d+: ready/ } <$fh>;
+        return if $ready >= $n;
+        Time::HiRes::sleep(0.02);
+    }
+
+    die "the connections of nginx are not ready\n";
+}
+
+# A child process takes ACCESS EXCLUSIVE on $o{table} in a transaction of
+# its own and holds it $o{hold} seconds; with $o{cancel}, it first cancels,
+# after $o{cancel} seconds, the statements of application_name $o{app}
+# waiting for the lock.  Returns once the lock is held.  The server ends
+# the session (and the lock) by itself if the child is stuck.
+sub hold_lock {
+    my (%o) = @_;
+
+    pipe(my $r, my $w) or die "pipe: $!";
+
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        close $r;
+
+        eval {
+            my $dbh = connect_db();
+            $dbh->do("SET idle_in_transaction_session_timeout = '10s'");
+            $dbh->do("SET lock_timeout = '5s'");
+            $dbh->begin_work;
+            $dbh->do("LOCK TABLE $o{table} IN ACCESS EXCLUSIVE MODE");
+            syswrite $w, "locked\n";
+
+            if ($o{cancel}) {
+                Time::HiRes::sleep($o{cancel});
+                $dbh->selectall_arrayref(
+                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                    . "WHERE application_name = ? AND wait_event_type = "
+                    . "'Lock'", undef, $o{app});
+            }
+
+            Time::HiRes::sleep($o{hold});
+            $dbh->commit;
+            $dbh->disconnect;
+        };
+
+        syswrite $w, "failed: $@\n" if $@;
+
+        # no END blocks, no destructors of the parent's handles
+        POSIX::_exit(0);
+    }
+
+    close $w;
+
+    local $SIG{ALRM} = sub { die "no lock after 10 s\n" };
+    alarm 10;
+    my $line = <$r>;
+    alarm 0;
+
+    die "lock on $o{table}: " . ($line // "child died\n")
+        if ($line // '') ne "locked\n";
+
+    $Holder = $pid;
+    $T0 = Time::HiRes::time();
+}
+
+sub wait_holder {
+    waitpid($Holder, 0) if $Holder;
+    undef $Holder;
+}
+
+# sends a request on a socket of its own and leaves it waiting
+sub send_aside {
+    my ($body) = @_;
+
+    $Sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $Test::Nginx::Util::ServerPort,
+                                  Proto => 'tcp')
+        or die "connect: $!";
+
+    print $Sock "POST /s HTTP/1.0\r\nHost: localhost\r\n"
+        . "Content-Type: application/json\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+}
+
+sub read_aside {
+    local $/;
+    my $resp = <$Sock>;
+    close $Sock;
+    undef $Sock;
+    return $resp;
+}
+
+# like(), on the whole error log of the block's nginx (--- error_log looks
+# only at the lines logged since the previous request of the block)
+sub log_like {
+    my ($re, $name) = @_;
+    open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
+    my $n = grep { /$re/ } <$fh>;
+    ok($n > 0, "error log: $name") or diag("no line matches $re");
+}
+
+sub rows {
+    my ($table, $id) = @_;
+    return sql("SELECT count(*) FROM $table WHERE submission_id = ?", $id);
+}
+
+sub elapsed_ok {
+    my ($name, $min, $max) = @_;
+    my $dt = Time::HiRes::time() - $T0;
+    ok($dt >= $min && $dt < $max,
+       sprintf("%s: answered in %.2f s (%.1f to %.1f)", $name, $dt, $min,
+               $max));
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: PostgreSQL unreachable: 503 after epro_pg_timeout, Retry-After, the ids
+--- http_config
+    epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
+    epro_pg_timeout 500ms;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+$main::T0 = Time::HiRes::time();
+--- request eval
+"POST /s\n" . ::secret($::Id{down})
+--- error_code: 503
+--- response_headers
+Content-Type: application/problem+json
+--- response_headers_like
+Retry-After: \d+
+--- response_body eval
+::problem(503, $::Id{down})
+--- post_check
+main::elapsed_ok('unreachable', 0.45, 1.2);
+is(main::rows('epro_submissions', $main::Id{down}), "0\n", 'nothing stored');
+--- error_log eval
+[qr/\[error\].*epro: connection 0: connection to server at "127\.0\.0\.1", port 1 failed: Connection refused/,
+ qr/\[error\].*epro: no database connection for 500 ms, 1 queued row\(s\) refused/]
+--- no_error_log
+008-SECRET
+[alert]
+
+
+
+=== TEST 2: PostgreSQL unreachable: the 503 names generated ids too
+--- http_config
+    epro_pg_conninfo "postgresql://epro@127.0.0.1:1/epro";
+    epro_pg_timeout 300ms;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n[" . ::secret($::Id{down2}) . "," . ::secret(undef) . "]"
+--- error_code: 503
+--- response_headers_like
+Retry-After: \d+
+--- response_body_like eval
+my $id = $::Id{down2};
+qr/^\{"type":"urn:epro:problem:database-unavailable",.*,"ids":\["$id","[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]\}\n\z/
+--- error_log
+epro: no database connection for 300 ms, 2 queued row(s) refused
+--- no_error_log
+008-SECRET
+[alert]
+
+
+
+=== TEST 3: the queue is full (epro_queue_max_rows): 503 at once, nothing stored
+--- http_config
+    epro_queue_max_rows 1;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+$main::T0 = Time::HiRes::time();
+--- request eval
+"POST /s\n[" . ::secret($::Id{full1}) . "," . ::secret($::Id{full2}) . "]"
+--- error_code: 503
+--- response_headers
+Content-Type: application/problem+json
+--- response_headers_like
+Retry-After: \d+
+--- response_body eval
+::problem(503, $::Id{full1}, $::Id{full2})
+--- post_check
+main::elapsed_ok('queue full', 0, 0.4);
+is(main::rows('epro_submissions', $main::Id{full1}), "0\n", 'nothing stored');
+--- error_log
+epro: queue full (0 rows), request rejected
+--- no_error_log
+008-SECRET
+[error]
+[alert]
+
+
+
+=== TEST 4: a batch blocked behind a lock: 504 with the ids after epro_pg_timeout; the worker reconnects and the next request gets 201
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_lock\";
+epro_table t_008_lock;
+epro_pg_pool_size 1;
+epro_pg_timeout 1s;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+main::hold_lock(table => 't_008_lock', hold => 1.5);
+--- request eval
+["POST /s\n" . ::secret($::Id{lock1}), "POST /s\n" . ::secret($::Id{lock2})]
+--- error_code eval
+[504, 201]
+--- response_body eval
+[::problem(504, $::Id{lock1}), ::created(1, 0, $::Id{lock2})]
+--- post_check
+main::elapsed_ok('504', 0.95, 1.45) if $req_idx == 0;
+if ($req_idx == 1) {
+    main::elapsed_ok('201 after the lock', 1.4, 2.4);
+    main::log_like(qr/\[error\].*epro: connection 0: the commit was not confirmed in time, reconnecting/, '504 logged');
+    main::log_like(qr/\[notice\].*epro: connection 0: ready/, 'reconnected');
+}
+--- no_error_log
+008-SECRET
+[alert]
+
+
+
+=== TEST 5: after the 504: its row is stored at most once; a retry with the same id stores it exactly once
+--- http_config
+    epro_table t_008_lock;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_holder();
+my $n = main::rows('t_008_lock', $main::Id{lock1});
+Test::More::diag("the row of the 504 request was " . ($n == 1 ? '' : 'NOT ')
+                 . "committed after the lock was released");
+Test::More::ok($n <= 1, "the 504 request's row is stored at most once");
+--- request eval
+"POST /s\n" . ::secret($::Id{lock1})
+--- error_code: 201
+--- response_body_like eval
+my $id = $::Id{lock1};
+qr/^\{"accepted":(1,"duplicates":0|0,"duplicates":1),"ids":\["$id"\]\}\n\z/
+--- sql eval
+"SELECT count(*), min(payload) = '" . ::secret($::Id{lock1}) . "' FROM t_008_lock WHERE submission_id = '$::Id{lock1}' UNION ALL SELECT count(*), true FROM t_008_lock WHERE submission_id = '$::Id{lock2}'"
+--- sql_result
+1|1
+1|1
+--- no_error_log
+008-SECRET
+[error]
+[alert]
+
+
+
+=== TEST 6: a client leaves while its batch is in flight: no crash, the row still commits
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_abort\";
+epro_table t_008_abort;
+epro_pg_pool_size 1;
+epro_pg_timeout 5s;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+main::hold_lock(table => 't_008_abort', hold => 1);
+--- request eval
+"POST /s\n" . ::secret($::Id{abort})
+--- timeout: 0.5
+--- abort
+--- ignore_response
+--- wait: 2
+--- error_log eval
+[qr/\[info\].*epro: client left before the commit of 1 row\(s\); they are still committed/,
+ qr/epro: connection 0: committed 1 of 1 row\(s\)/]
+--- no_error_log
+008-SECRET
+exited on signal
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 7: the row of the client that left is committed exactly once
+--- http_config
+    epro_table t_008_abort;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_holder();
+--- request eval
+"POST /s\n" . ::secret($::Id{abort})
+--- error_code: 201
+--- response_body eval
+::created(0, 1, $::Id{abort})
+--- sql eval
+"SELECT count(*), min(payload) = '" . ::secret($::Id{abort}) . "', min(subject_id) FROM t_008_abort WHERE submission_id = '$::Id{abort}'"
+--- sql_result
+1|1|SUBJ-008-SECRET
+--- no_error_log
+008-SECRET
+[error]
+[alert]
+
+
+
+=== TEST 8: a client leaves while its batch is still queued behind a busy connection: the row still commits
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_queue\";
+epro_table t_008_queue;
+epro_pg_pool_size 1;
+epro_pg_timeout 5s;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+main::hold_lock(table => 't_008_queue', hold => 1);
+main::send_aside(main::secret($main::Id{inflight}));
+Time::HiRes::sleep(0.1);
+--- request eval
+"POST /s\n" . ::secret($::Id{queued})
+--- timeout: 0.5
+--- abort
+--- ignore_response
+--- wait: 2
+--- error_log eval
+[qr/\[info\].*epro: client left before the commit of 1 row\(s\); they are still committed/,
+ qr/epro: connection 0: committed 1 of 1 row\(s\)/]
+--- grep_error_log eval
+qr/committed \d+ of \d+ row\(s\)/
+--- grep_error_log_out
+committed 1 of 1 row(s)
+committed 1 of 1 row(s)
+--- no_error_log
+008-SECRET
+exited on signal
+[error]
+[alert]
+[emerg]
+
+
+
+=== TEST 9: the client that stayed got 201; both rows are committed once
+--- http_config
+    epro_table t_008_queue;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_holder();
+--- request eval
+"POST /s\n" . ::secret($::Id{queued})
+--- error_code: 201
+--- response_body eval
+::created(0, 1, $::Id{queued})
+--- post_check
+like(main::read_aside(),
+     qr/^HTTP\/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{inflight}) }\E\z/s,
+     'the waiting client got 201');
+--- sql eval
+"SELECT count(*) FROM t_008_queue WHERE submission_id IN ('$::Id{queued}', '$::Id{inflight}') GROUP BY submission_id"
+--- sql_result
+1
+1
+--- no_error_log
+008-SECRET
+[error]
+[alert]
+
+
+
+=== TEST 10: a client leaves, then its batch is not confirmed in time (504 to nobody): no crash
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_late\";
+epro_table t_008_late;
+epro_pg_pool_size 1;
+epro_pg_timeout 1s;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+main::hold_lock(table => 't_008_late', hold => 1.5);
+--- request eval
+"POST /s\n" . ::secret($::Id{late})
+--- timeout: 0.5
+--- abort
+--- ignore_response
+--- wait: 1.5
+--- error_log eval
+[qr/\[info\].*epro: client left before the commit of 1 row\(s\)/,
+ qr/\[error\].*epro: connection 0: the commit was not confirmed in time, reconnecting/]
+--- no_error_log
+008-SECRET
+exited on signal
+[alert]
+[emerg]
+
+
+
+=== TEST 11: the row of TEST 10 is stored at most once
+--- http_config
+    epro_table t_008_late;
+--- config
+    location = /s { epro_submit; }
+--- init
+main::wait_holder();
+--- request
+GET /s
+--- error_code: 405
+--- sql eval
+"SELECT count(*) <= 1 FROM t_008_late WHERE submission_id = '$::Id{late}'"
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 12: the statement is cancelled while blocked: 503 (rolled back, nothing stored); the connection serves the next request
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_cancel\";
+epro_table t_008_cancel;
+epro_pg_pool_size 1;
+epro_pg_timeout 5s;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+main::hold_lock(table => 't_008_cancel', cancel => 0.5, app => 't008_cancel',
+                hold => 0.5);
+--- request eval
+["POST /s\n" . ::secret($::Id{cancel1}), "POST /s\n" . ::secret($::Id{cancel2})]
+--- error_code eval
+[503, 201]
+--- response_headers_like eval
+["Retry-After: \\d+", ""]
+--- response_body eval
+[::problem(503, $::Id{cancel1}), ::created(1, 0, $::Id{cancel2})]
+--- post_check
+main::elapsed_ok('cancelled', 0.4, 0.95) if $req_idx == 0;
+if ($req_idx == 1) {
+    main::wait_holder();
+    is(main::rows('t_008_cancel', $main::Id{cancel1}), "0\n", '503: nothing stored');
+    is(main::rows('t_008_cancel', $main::Id{cancel2}), "1\n", '201: stored');
+    main::log_like(qr/\[error\].*epro: connection 0: batch of 1 row\(s\) failed, SQLSTATE 57014\b/, 'the cancel is logged');
+}
+--- no_error_log
+008-SECRET
+reconnecting
+[alert]
+
+
+
+=== TEST 13: the server ends the idle connections: the worker reconnects and answers 201
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_kill\";
+epro_pg_pool_size 1;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+Test::More::is(Epro::sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 't008_kill'"), "1\n", 'the connection is ended');
+Time::HiRes::sleep(0.3);
+--- request eval
+"POST /s\n" . ::secret($::Id{kill})
+--- error_code: 201
+--- response_body eval
+::created(1, 0, $::Id{kill})
+--- sql eval
+"SELECT count(*) FROM epro_submissions WHERE submission_id = '$::Id{kill}'"
+--- sql_result
+1
+--- error_log eval
+[qr/\[error\].*epro: connection 0: connection lost, reconnecting/,
+ qr/\[notice\].*epro: connection 0: ready/]
+--- no_error_log
+008-SECRET
+[alert]
+
+
+
+=== TEST 14: a trigger's WARNING quoting the row: 201, only its SQLSTATE is logged
+--- http_config
+    epro_table t_008_notice;
+    epro_pg_pool_size 1;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . ::secret($::Id{warn})
+--- error_code: 201
+--- response_body eval
+::created(1, 0, $::Id{warn})
+--- sql eval
+"SELECT count(*) FROM t_008_notice WHERE submission_id = '$::Id{warn}'"
+--- sql_result
+1
+--- error_log eval
+qr/\[notice\].*epro: connection 0: PostgreSQL WARNING, SQLSTATE 01000$/
+--- no_error_log
+008-SECRET
+row of
+[error]
+[alert]
+
+
+
+=== TEST 15: a trigger's ERROR quoting the row: refused, nothing stored, only the SQLSTATE is logged
+--- http_config
+    epro_table t_008_notice;
+    epro_pg_pool_size 1;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . ::secret($::Id{refuse}, 'SUBJ-008-SECRET-REFUSE')
+--- error_code_like: ^(?:422|503)$
+--- response_body_like eval
+my $id = $::Id{refuse};
+qr/"ids":\["$id"\]/
+--- sql eval
+"SELECT count(*) FROM t_008_notice WHERE submission_id = '$::Id{refuse}'"
+--- sql_result
+0
+--- error_log eval
+qr/\[error\].*epro: connection 0: batch of 1 row\(s\) failed, SQLSTATE P0001\b/
+--- no_error_log
+008-SECRET
+refused
+row of
+[alert]
+
+
+
+=== TEST 16: 150 clients at once while the only connection is blocked: beyond epro_queue_max_rows 503 at once; every 201 stored once, no 503 stored
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_flood\";
+epro_table t_008_flood;
+epro_pg_pool_size 1;
+epro_queue_max_rows 50;
+epro_pg_timeout 5s;"
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- init
+main::wait_ready(1);
+main::hold_lock(table => 't_008_flood', hold => 1);
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+my @ids = map { uuid() } 1 .. 150;
+my @res = post_many('/s', map { main::secret($_) } @ids);
+my (@created, @refused, @other);
+for my $i (0 .. $#ids) {
+    my ($st, $b) = @{ $res[$i] // [0, ''] };
+    if ($st == 201 && $b eq main::created(1, 0, $ids[$i])) { push @created, $ids[$i] }
+    elsif ($st == 503 && $b eq main::problem(503, $ids[$i])) { push @refused, $ids[$i] }
+    else { push @other, "$i: $st $b" }
+}
+main::wait_holder();
+is_deeply(\@other, [], 'only 201 and 503 answers, each naming its id');
+ok(@refused >= 50, scalar(@refused) . ' refused (at least 50)');
+ok(@created >= 1, scalar(@created) . ' created');
+is(sql('SELECT count(*) FROM t_008_flood WHERE submission_id = ANY(?::uuid[])', \@created),
+   scalar(@created) . "\n", 'every 201 is stored');
+is(sql('SELECT count(*) FROM t_008_flood WHERE submission_id = ANY(?::uuid[])', \@refused),
+   "0\n", 'no 503 is stored');
+is(sql('SELECT count(*) - count(DISTINCT submission_id) FROM t_008_flood'), "0\n",
+   'no id twice');
+--- error_log
+request rejected
+--- no_error_log
+008-SECRET
+[error]
+[alert]
