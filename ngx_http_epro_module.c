@@ -25,6 +25,11 @@ static char *ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_epro_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_http_epro_conf_alloc(void *ctx, size_t size);
 static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
 static void ngx_http_epro_exit_process(ngx_cycle_t *cycle);
 
@@ -44,6 +49,14 @@ static ngx_conf_num_bounds_t  ngx_http_epro_queue_bounds = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_epro_policies[] = {
+    { ngx_string("off"), EPRO_POLICY_OFF },
+    { ngx_string("known"), EPRO_POLICY_KNOWN },
+    { ngx_string("strict"), EPRO_POLICY_STRICT },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_epro_commands[] = {
 
     { ngx_string("epro_submit"),
@@ -59,6 +72,34 @@ static ngx_command_t  ngx_http_epro_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_epro_loc_conf_t, max_submissions),
       &ngx_http_epro_rows_bounds },
+
+    { ngx_string("epro_instruments"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_epro_instruments,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_instrument_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, policy),
+      &ngx_http_epro_policies },
+
+    { ngx_string("epro_clock_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_epro_time_or_off,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, clock_skew),
+      NULL },
+
+    { ngx_string("epro_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_epro_time_or_off,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, max_age),
+      NULL },
 
     { ngx_string("epro_pg_conninfo"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -224,6 +265,10 @@ ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
      */
 
     elcf->max_submissions = NGX_CONF_UNSET_UINT;
+    elcf->instruments = NGX_CONF_UNSET_PTR;
+    elcf->policy = NGX_CONF_UNSET_UINT;
+    elcf->clock_skew = NGX_CONF_UNSET_MSEC;
+    elcf->max_age = NGX_CONF_UNSET_MSEC;
 
     return elcf;
 }
@@ -237,6 +282,22 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->max_submissions, prev->max_submissions,
                               100);
+    ngx_conf_merge_ptr_value(conf->instruments, prev->instruments, NULL);
+    ngx_conf_merge_uint_value(conf->policy, prev->policy,
+                              conf->instruments ? EPRO_POLICY_STRICT
+                                                : EPRO_POLICY_OFF);
+    ngx_conf_merge_msec_value(conf->clock_skew, prev->clock_skew, 300000);
+    ngx_conf_merge_msec_value(conf->max_age, prev->max_age,
+                              NGX_HTTP_EPRO_OFF);
+
+    if (conf->submit && conf->policy != EPRO_POLICY_OFF
+        && conf->instruments == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"epro_instrument_policy\" other than \"off\" "
+                           "needs \"epro_instruments\"");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -263,6 +324,134 @@ ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     emcf->enabled = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* the definitions file, read and indexed once per configuration */
+
+static char *
+ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_loc_conf_t  *elcf = conf;
+
+    char                 err[256];
+    u_char              *text;
+    ssize_t              n;
+    ngx_str_t           *value, name;
+    ngx_file_t           file;
+    epro_alloc_t         alloc;
+    ngx_file_info_t      fi;
+    epro_instruments_t  *set;
+
+    if (elcf->instruments != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    text = NULL;
+    n = NGX_ERROR;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) < 16 * 1024 * 1024)
+    {
+        text = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+
+        if (text) {
+            n = ngx_read_file(&file, text, (size_t) ngx_file_size(&fi), 0);
+        }
+    }
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%s\" failed", name.data);
+    }
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read \"%s\" (at most 16M)", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    set = ngx_palloc(cf->pool, sizeof(epro_instruments_t));
+    if (set == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    alloc.alloc = ngx_http_epro_conf_alloc;
+    alloc.free = NULL;
+    alloc.ctx = cf->pool;
+
+    if (epro_instruments_load(set, (char *) text, (size_t) n, err,
+                              sizeof(err), &alloc)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid instruments file \"%s\": %s",
+                           name.data, err);
+        return NGX_CONF_ERROR;
+    }
+
+    elcf->instruments = set;
+
+    return NGX_CONF_OK;
+}
+
+
+/* a time, or "off" */
+
+static char *
+ngx_http_epro_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value;
+    ngx_msec_t  *msp;
+
+    msp = (ngx_msec_t *) (p + cmd->offset);
+
+    if (*msp != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *msp = NGX_HTTP_EPRO_OFF;
+        return NGX_CONF_OK;
+    }
+
+    *msp = ngx_parse_time(&value[1], 0);
+
+    if (*msp == (ngx_msec_t) NGX_ERROR) {
+        return "invalid value";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_epro_conf_alloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
 }
 
 

@@ -62,9 +62,73 @@ typedef struct {
 } epro_submission_t;
 
 
+typedef enum {
+    EPRO_ITEM_INTEGER = 0,
+    EPRO_ITEM_DECIMAL,
+    EPRO_ITEM_STRING,
+    EPRO_ITEM_BOOLEAN,
+    EPRO_ITEM_CHOICE,
+    EPRO_ITEM_DATE,
+    EPRO_ITEM_DATETIME
+} epro_item_type_e;
+
+
+typedef struct {
+    epro_str_t          str;        /* data == NULL: a number */
+    double              num;
+} epro_choice_t;
+
+
+typedef struct {
+    epro_str_t          id;
+    epro_item_type_e    type;
+    double              min;
+    double              max;
+    size_t              max_length; /* characters, 0: no limit */
+    epro_choice_t      *choices;
+    size_t              nchoices;
+    unsigned            has_min:1;
+    unsigned            has_max:1;
+    unsigned            required:1;
+    unsigned            multiple:1;
+} epro_item_t;
+
+
+typedef struct {
+    epro_str_t          code;
+    epro_str_t          version;
+    epro_item_t        *items;
+    size_t              nitems;
+    size_t              nrequired;
+    uint32_t           *index;      /* item + 1 by hash of id, 0: empty */
+    size_t              mask;
+    unsigned            allow_unknown:1;
+} epro_instrument_t;
+
+
+typedef struct {
+    epro_instrument_t  *list;
+    size_t              n;
+    uint32_t           *index;
+    size_t              mask;
+} epro_instruments_t;
+
+
+typedef enum {
+    EPRO_POLICY_OFF = 0,        /* contract checks only */
+    EPRO_POLICY_KNOWN,          /* listed instruments are checked */
+    EPRO_POLICY_STRICT          /* and any other instrument is refused */
+} epro_policy_e;
+
+
 typedef struct {
     /* in */
-    size_t              max_submissions;
+    size_t                     max_submissions;
+    const epro_instruments_t  *instruments;
+    epro_policy_e              policy;
+    int64_t                    now_ms;      /* receipt; 0: no clock checks */
+    int64_t                    skew_ms;     /* < 0: no check */
+    int64_t                    max_age_ms;  /* < 0: no check */
 
     /* out */
     int                 status;         /* EPRO_OK, EPRO_BAD_JSON, ... */
@@ -130,7 +194,23 @@ int epro_uuid_parse(char *out, const char *s, size_t len);
 
 /* RFC 3339 check; Unix seconds to an RFC 3339 UTC string */
 int epro_rfc3339_valid(const char *s, size_t len);
+int64_t epro_rfc3339_ms(const char *s, size_t len);
+int epro_date_valid(const char *s, size_t len);
 size_t epro_unix_to_rfc3339(char *out, int64_t sec, unsigned ms);
+
+/*
+ * Instrument definitions (a JSON document, see README) checked and indexed;
+ * on error, err receives "where: what" and -1 is returned.
+ */
+int epro_instruments_load(epro_instruments_t *set, const char *text,
+    size_t len, char *err, size_t errlen, epro_alloc_t *a);
+int epro_instruments_index(epro_instruments_t *set, char *err,
+    size_t errlen, epro_alloc_t *a);
+const epro_instrument_t *epro_instrument_find(const epro_instruments_t *set,
+    const char *code, size_t len);
+const epro_item_t *epro_item_find(const epro_instrument_t *instr,
+    const char *id, size_t len);
+uint32_t epro_hash(const char *s, size_t len);
 
 /* appends one submission to the batch columns */
 int epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,

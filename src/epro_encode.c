@@ -16,6 +16,7 @@ static int epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n,
 static int epro_digits(const char *s, size_t n, unsigned *v);
 
 
+
 static const char  epro_hex[] = "0123456789abcdef";
 
 
@@ -81,63 +82,101 @@ epro_uuid_parse(char *out, const char *s, size_t len)
 }
 
 
-/*
- * date-time = full-date "T" full-time, full-time with "Z" or +hh:mm.
- * Also within what PostgreSQL's timestamptz takes: year 0001 and later,
- * offsets up to 15:59.
- */
+typedef struct {
+    unsigned        year;
+    unsigned        month;
+    unsigned        day;
+    unsigned        hour;
+    unsigned        min;
+    unsigned        sec;
+    unsigned        msec;
+    int             offset;     /* minutes east of UTC */
+} epro_tm_t;
 
-int
-epro_rfc3339_valid(const char *s, size_t len)
+
+/* full-date = YYYY-MM-DD, year 0001 and later (PostgreSQL has no year 0) */
+
+static int
+epro_full_date(const char *s, size_t len, epro_tm_t *tm)
 {
-    size_t    i;
-    unsigned  y, mo, d, h, mi, sec, oh, om, mdays;
+    unsigned  mdays;
 
     static const unsigned char  days[] = {
         31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
     };
 
-    if (len < 20
-        || epro_digits(s, 4, &y) || s[4] != '-'
-        || epro_digits(s + 5, 2, &mo) || s[7] != '-'
-        || epro_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't')
-        || epro_digits(s + 11, 2, &h) || s[13] != ':'
-        || epro_digits(s + 14, 2, &mi) || s[16] != ':'
-        || epro_digits(s + 17, 2, &sec))
+    if (len < 10
+        || epro_digits(s, 4, &tm->year) || s[4] != '-'
+        || epro_digits(s + 5, 2, &tm->month) || s[7] != '-'
+        || epro_digits(s + 8, 2, &tm->day))
     {
         return -1;
     }
 
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
-    {
+    if (tm->year < 1 || tm->month < 1 || tm->month > 12 || tm->day < 1) {
         return -1;
     }
 
-    mdays = days[mo - 1];
+    mdays = days[tm->month - 1];
 
-    if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) {
+    if (tm->month == 2 && tm->year % 4 == 0
+        && (tm->year % 100 != 0 || tm->year % 400 == 0))
+    {
         mdays = 29;
     }
 
-    if (d > mdays) {
+    return (tm->day > mdays) ? -1 : 0;
+}
+
+
+/*
+ * date-time = full-date "T" full-time, full-time with "Z" or +hh:mm.
+ * Also within what PostgreSQL's timestamptz takes: offsets up to 15:59.
+ */
+
+static int
+epro_rfc3339(const char *s, size_t len, epro_tm_t *tm)
+{
+    size_t    i, k;
+    unsigned  oh, om;
+
+    if (len < 20
+        || epro_full_date(s, len, tm) != 0
+        || (s[10] != 'T' && s[10] != 't')
+        || epro_digits(s + 11, 2, &tm->hour) || s[13] != ':'
+        || epro_digits(s + 14, 2, &tm->min) || s[16] != ':'
+        || epro_digits(s + 17, 2, &tm->sec))
+    {
+        return -1;
+    }
+
+    if (tm->hour > 23 || tm->min > 59 || tm->sec > 59) {
         return -1;
     }
 
     i = 19;
+    tm->msec = 0;
 
     if (s[i] == '.') {
         i++;
 
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            i++;
+        for (k = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, k++) {
+            if (k < 3) {
+                tm->msec = tm->msec * 10 + (s[i] - '0');
+            }
         }
 
-        if (i == 20 || i > 29) {
+        if (k == 0 || k > 9) {
             return -1;
+        }
+
+        for ( /* void */ ; k < 3; k++) {
+            tm->msec *= 10;
         }
     }
 
     if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+        tm->offset = 0;
         return 0;
     }
 
@@ -150,7 +189,54 @@ epro_rfc3339_valid(const char *s, size_t len)
         return -1;
     }
 
+    tm->offset = (int) (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
+
     return 0;
+}
+
+
+int
+epro_rfc3339_valid(const char *s, size_t len)
+{
+    epro_tm_t  tm;
+
+    return epro_rfc3339(s, len, &tm);
+}
+
+
+int
+epro_date_valid(const char *s, size_t len)
+{
+    epro_tm_t  tm;
+
+    return (len == 10) ? epro_full_date(s, len, &tm) : -1;
+}
+
+
+/* milliseconds since the epoch of a valid RFC 3339 timestamp */
+
+int64_t
+epro_rfc3339_ms(const char *s, size_t len)
+{
+    int64_t    y, m, era, yoe, doy, doe, days;
+    epro_tm_t  tm;
+
+    if (epro_rfc3339(s, len, &tm) != 0) {
+        return 0;
+    }
+
+    /* days from civil (H. Hinnant's algorithm) */
+
+    y = tm.year - (tm.month <= 2);
+    m = tm.month;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + tm.day - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = era * 146097 + doe - 719468;
+
+    return ((days * 86400 + tm.hour * 3600 + tm.min * 60 + tm.sec)
+            - (int64_t) tm.offset * 60) * 1000 + tm.msec;
 }
 
 

@@ -61,6 +61,16 @@ static int epro_check_answers(epro_request_t *req, epro_alloc_t *a,
 static int epro_check_answer(epro_request_t *req, epro_alloc_t *a,
     cJSON *v, const char *path);
 static int epro_check_unique_ids(epro_request_t *req, epro_alloc_t *a);
+static int epro_check_clock(epro_request_t *req, epro_alloc_t *a,
+    epro_submission_t *sub, const char *base);
+static int epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
+    epro_submission_t *sub, cJSON *answers, const char *base);
+static int epro_check_item(epro_request_t *req, epro_alloc_t *a,
+    const epro_item_t *item, cJSON *v, const char *path);
+static int epro_check_value(epro_request_t *req, epro_alloc_t *a,
+    const epro_item_t *item, cJSON *v, const char *path);
+static cJSON *epro_cjson_parse(const char *text, size_t len,
+    epro_alloc_t *a);
 static void epro_path(char *out, const char *base, const char *key);
 static void *epro_cjson_malloc(size_t size);
 static void epro_cjson_free(void *p);
@@ -75,7 +85,6 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     size_t             i, count, nspans;
     cJSON             *root, *item;
     epro_str_t        *spans;
-    cJSON_Hooks        hooks;
     epro_submission_t *subs;
 
     req->status = EPRO_OK;
@@ -96,17 +105,7 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
         return rc;
     }
 
-    /* cJSON allocates from the caller's allocator only during the parse */
-
-    hooks.malloc_fn = epro_cjson_malloc;
-    hooks.free_fn = epro_cjson_free;
-    epro_cjson_alloc = a;
-    cJSON_InitHooks(&hooks);
-
-    root = cJSON_ParseWithLength(body, len);
-
-    cJSON_InitHooks(NULL);
-    epro_cjson_alloc = NULL;
+    root = epro_cjson_parse(body, len, a);
 
     if (root == NULL) {
         return EPRO_NOMEM;
@@ -193,8 +192,8 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
     epro_submission_t *sub, const char *base)
 {
     char                path[EPRO_PATH_MAX];
-    size_t              i, len, chars;
-    cJSON              *m;
+    size_t              i, len, chars, nerrors;
+    cJSON              *m, *answers;
     unsigned            seen;
     epro_str_t         *str;
     const epro_field_t *f;
@@ -204,6 +203,8 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
     }
 
     seen = 0;
+    answers = NULL;
+    nerrors = req->nerrors;
 
     for (m = obj->child; m; m = m->next) {
         epro_path(path, base, m->string);
@@ -263,6 +264,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
                 return EPRO_NOMEM;
             }
 
+            answers = m;
             break;
 
         default:
@@ -305,7 +307,281 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
         }
     }
 
+    if (req->nerrors != nerrors) {
+        return EPRO_OK;
+    }
+
+    /* the contract holds: now the clock and the instrument's rules */
+
+    if (epro_check_clock(req, a, sub, base) != EPRO_OK) {
+        return EPRO_NOMEM;
+    }
+
+    if (req->policy == EPRO_POLICY_OFF) {
+        return EPRO_OK;
+    }
+
+    return epro_check_instrument(req, a, sub, answers, base);
+}
+
+
+static int
+epro_check_clock(epro_request_t *req, epro_alloc_t *a,
+    epro_submission_t *sub, const char *base)
+{
+    char     path[EPRO_PATH_MAX];
+    int64_t  ms;
+
+    if (req->now_ms == 0) {
+        return EPRO_OK;
+    }
+
+    ms = epro_rfc3339_ms(sub->collected, strlen(sub->collected));
+
+    epro_path(path, base, "collectedAt");
+
+    if (req->skew_ms >= 0 && ms > req->now_ms + req->skew_ms) {
+        return epro_error(req, a, path,
+                          "is %lld s ahead of the server's clock, more than "
+                          "the %lld s allowed",
+                          (long long) ((ms - req->now_ms) / 1000),
+                          (long long) (req->skew_ms / 1000));
+    }
+
+    if (req->max_age_ms >= 0 && ms < req->now_ms - req->max_age_ms) {
+        return epro_error(req, a, path,
+                          "is older than the %lld s accepted",
+                          (long long) (req->max_age_ms / 1000));
+    }
+
     return EPRO_OK;
+}
+
+
+static int
+epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
+    epro_submission_t *sub, cJSON *answers, const char *base)
+{
+    char                      path[EPRO_PATH_MAX], apath[EPRO_PATH_MAX];
+    size_t                    i, present;
+    cJSON                    *m;
+    unsigned char            *seen;
+    const epro_item_t        *item;
+    const epro_instrument_t  *in;
+
+    in = epro_instrument_find(req->instruments, sub->instrument.data,
+                              sub->instrument.len);
+
+    if (in == NULL) {
+        if (req->policy != EPRO_POLICY_STRICT) {
+            return EPRO_OK;
+        }
+
+        epro_path(path, base, "instrument");
+
+        return epro_error(req, a, path, "unknown instrument \"%.*s\"",
+                          (int) sub->instrument.len, sub->instrument.data);
+    }
+
+    epro_path(apath, base, "answers");
+
+    seen = a->alloc(a->ctx, in->nitems + 1);
+    if (seen == NULL) {
+        return EPRO_NOMEM;
+    }
+
+    memset(seen, 0, in->nitems + 1);
+    present = 0;
+
+    for (m = answers->child; m; m = m->next) {
+        epro_path(path, apath, m->string);
+
+        item = epro_item_find(in, m->string, strlen(m->string));
+
+        if (item == NULL) {
+            if (!in->allow_unknown
+                && epro_error(req, a, path, "%s: not an item of %.*s",
+                              m->string, (int) in->code.len, in->code.data)
+                   != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        if (cJSON_IsNull(m) || (cJSON_IsArray(m) && m->child == NULL)) {
+            continue;
+        }
+
+        i = item - in->items;
+        seen[i] = 1;
+        present += item->required;
+
+        if (epro_check_item(req, a, item, m, path) != EPRO_OK) {
+            return EPRO_NOMEM;
+        }
+    }
+
+    if (present == in->nrequired) {
+        return EPRO_OK;
+    }
+
+    for (i = 0; i < in->nitems; i++) {
+        item = &in->items[i];
+
+        if (item->required && !seen[i]) {
+            epro_path(path, apath, item->id.data);
+
+            if (epro_error(req, a, path, "%s: is required by %.*s",
+                           item->id.data, (int) in->code.len, in->code.data)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_check_item(epro_request_t *req, epro_alloc_t *a,
+    const epro_item_t *item, cJSON *v, const char *path)
+{
+    int      rc;
+    cJSON   *e;
+
+    if (!cJSON_IsArray(v)) {
+        if (item->multiple) {
+            return epro_error(req, a, path, "%s: must be a list of values",
+                              item->id.data);
+        }
+
+        return epro_check_value(req, a, item, v, path);
+    }
+
+    if (!item->multiple) {
+        return epro_error(req, a, path, "%s: takes one value, not a list",
+                          item->id.data);
+    }
+
+    for (e = v->child; e; e = e->next) {
+        rc = epro_check_value(req, a, item, e, path);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_check_value(epro_request_t *req, epro_alloc_t *a,
+    const epro_item_t *item, cJSON *v, const char *path)
+{
+    size_t               i, len;
+    const char          *id;
+    const epro_choice_t *c;
+
+    static const char  *names[] = {
+        "an integer", "a number", "a string", "true or false",
+        "one of the choices", "a date (YYYY-MM-DD)",
+        "an RFC 3339 date-time"
+    };
+
+    id = item->id.data;
+
+    if (cJSON_IsNull(v)) {
+        return EPRO_OK;
+    }
+
+    switch (item->type) {
+
+    case EPRO_ITEM_INTEGER:
+    case EPRO_ITEM_DECIMAL:
+        if (!cJSON_IsNumber(v)
+            || (item->type == EPRO_ITEM_INTEGER
+                && v->valuedouble != floor(v->valuedouble)))
+        {
+            break;
+        }
+
+        if (item->has_min && v->valuedouble < item->min) {
+            return epro_error(req, a, path, "%s: %g is below the minimum %g",
+                              id, v->valuedouble, item->min);
+        }
+
+        if (item->has_max && v->valuedouble > item->max) {
+            return epro_error(req, a, path, "%s: %g is above the maximum %g",
+                              id, v->valuedouble, item->max);
+        }
+
+        return EPRO_OK;
+
+    case EPRO_ITEM_STRING:
+        if (!cJSON_IsString(v)) {
+            break;
+        }
+
+        len = epro_utf8_chars(v->valuestring, strlen(v->valuestring));
+
+        if (item->max_length && len > item->max_length) {
+            return epro_error(req, a, path,
+                              "%s: %lu characters, at most %lu allowed",
+                              id, (unsigned long) len,
+                              (unsigned long) item->max_length);
+        }
+
+        return EPRO_OK;
+
+    case EPRO_ITEM_BOOLEAN:
+        if (!cJSON_IsBool(v)) {
+            break;
+        }
+
+        return EPRO_OK;
+
+    case EPRO_ITEM_CHOICE:
+        for (i = 0; i < item->nchoices; i++) {
+            c = &item->choices[i];
+
+            if (c->str.data
+                ? (cJSON_IsString(v)
+                   && strlen(v->valuestring) == c->str.len
+                   && memcmp(v->valuestring, c->str.data, c->str.len) == 0)
+                : (cJSON_IsNumber(v) && v->valuedouble == c->num))
+            {
+                return EPRO_OK;
+            }
+        }
+
+        return epro_error(req, a, path, "%s: not one of the %lu choices",
+                          id, (unsigned long) item->nchoices);
+
+    case EPRO_ITEM_DATE:
+        if (cJSON_IsString(v)
+            && epro_date_valid(v->valuestring, strlen(v->valuestring)) == 0)
+        {
+            return EPRO_OK;
+        }
+
+        break;
+
+    case EPRO_ITEM_DATETIME:
+        if (cJSON_IsString(v)
+            && epro_rfc3339_valid(v->valuestring, strlen(v->valuestring))
+               == 0)
+        {
+            return EPRO_OK;
+        }
+
+        break;
+    }
+
+    return epro_error(req, a, path, "%s: must be %s", id, names[item->type]);
 }
 
 
@@ -348,9 +624,8 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a, cJSON *answers,
     const char *path)
 {
     char      vpath[EPRO_PATH_MAX];
-    size_t    n, i, h, mask, len, chars;
+    size_t    n, h, mask, len, chars;
     cJSON    *m, **table;
-    uint32_t  hash;
 
     if (!cJSON_IsObject(answers)) {
         return epro_error(req, a, path, "must be an object of item answers");
@@ -400,13 +675,10 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a, cJSON *answers,
             continue;
         }
 
-        hash = 2166136261u;
-
-        for (i = 0; i < len; i++) {
-            hash = (hash ^ (unsigned char) m->string[i]) * 16777619u;
-        }
-
-        for (h = hash & mask; table[h]; h = (h + 1) & mask) {
+        for (h = epro_hash(m->string, len) & mask;
+             table[h];
+             h = (h + 1) & mask)
+        {
             if (strcmp(table[h]->string, m->string) == 0) {
                 break;
             }
@@ -534,6 +806,28 @@ epro_path(char *out, const char *base, const char *key)
 }
 
 
+/* cJSON allocates from the caller's allocator only during the parse */
+
+static cJSON *
+epro_cjson_parse(const char *text, size_t len, epro_alloc_t *a)
+{
+    cJSON        *root;
+    cJSON_Hooks   hooks;
+
+    hooks.malloc_fn = epro_cjson_malloc;
+    hooks.free_fn = epro_cjson_free;
+    epro_cjson_alloc = a;
+    cJSON_InitHooks(&hooks);
+
+    root = cJSON_ParseWithLength(text, len);
+
+    cJSON_InitHooks(NULL);
+    epro_cjson_alloc = NULL;
+
+    return root;
+}
+
+
 static void *
 epro_cjson_malloc(size_t size)
 {
@@ -547,4 +841,375 @@ epro_cjson_free(void *p)
     if (epro_cjson_alloc && epro_cjson_alloc->free) {
         epro_cjson_alloc->free(epro_cjson_alloc->ctx, p);
     }
+}
+
+
+/*
+ * The definitions file:
+ *
+ * {"instruments": [{"code": "PHQ-9", "version": "1", "unknownItems":
+ *   "reject", "items": [{"id": "PHQ9_1", "type": "integer", "min": 0,
+ *   "max": 3, "required": true}, ...]}, ...]}
+ */
+
+#define epro_def_fail(...)                                                  \
+    do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+
+static int epro_load_item(epro_item_t *item, cJSON *def, char *err,
+    size_t errlen, const char *where, epro_alloc_t *a);
+
+
+static int
+epro_def_string(epro_str_t *out, cJSON *v, int required)
+{
+    if (v == NULL) {
+        return required ? -1 : 0;
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0'
+        || epro_utf8_chars(v->valuestring, strlen(v->valuestring))
+           > EPRO_MAX_FIELD_CHARS)
+    {
+        return -1;
+    }
+
+    out->data = v->valuestring;
+    out->len = strlen(v->valuestring);
+
+    return 0;
+}
+
+
+static int
+epro_def_members(cJSON *obj, const char *const *names, char *err,
+    size_t errlen, const char *where)
+{
+    size_t  i;
+    cJSON  *m, *o;
+
+    for (m = obj->child; m; m = m->next) {
+        for (i = 0; names[i]; i++) {
+            if (strcmp(m->string, names[i]) == 0) {
+                break;
+            }
+        }
+
+        if (names[i] == NULL) {
+            epro_def_fail("%s/%s: unknown member", where, m->string);
+        }
+
+        for (o = obj->child; o != m; o = o->next) {
+            if (strcmp(o->string, m->string) == 0) {
+                epro_def_fail("%s/%s: duplicate member", where, m->string);
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+int
+epro_instruments_load(epro_instruments_t *set, const char *text,
+    size_t len, char *err, size_t errlen, epro_alloc_t *a)
+{
+    char                where[96];
+    size_t              i, j, n, count;
+    cJSON              *root, *list, *def, *items, *item, *v;
+    epro_request_t      req;
+    epro_instrument_t  *in;
+
+    static const char *const  top[] = { "instruments", NULL };
+    static const char *const  members[] = {
+        "code", "version", "title", "unknownItems", "items", NULL
+    };
+
+    memset(set, 0, sizeof(epro_instruments_t));
+    memset(&req, 0, sizeof(epro_request_t));
+
+    if (epro_json_check(text, len, NULL, 0, &count, &req, a) != EPRO_OK) {
+        epro_def_fail("%s%s%s", req.nerrors ? req.errors[0].path : "",
+                      req.nerrors && req.errors[0].path[0] ? ": " : "",
+                      req.nerrors ? req.errors[0].message : "out of memory");
+    }
+
+    root = epro_cjson_parse(text, len, a);
+    if (root == NULL) {
+        epro_def_fail("out of memory");
+    }
+
+    if (!cJSON_IsObject(root)
+        || epro_def_members(root, top, err, errlen, "") != 0)
+    {
+        if (!cJSON_IsObject(root)) {
+            epro_def_fail("must be an object with \"instruments\"");
+        }
+
+        return -1;
+    }
+
+    list = cJSON_GetObjectItemCaseSensitive(root, "instruments");
+
+    if (!cJSON_IsArray(list)) {
+        epro_def_fail("/instruments: must be an array");
+    }
+
+    n = (size_t) cJSON_GetArraySize(list);
+
+    set->list = a->alloc(a->ctx, (n ? n : 1) * sizeof(epro_instrument_t));
+    if (set->list == NULL) {
+        epro_def_fail("out of memory");
+    }
+
+    memset(set->list, 0, (n ? n : 1) * sizeof(epro_instrument_t));
+    set->n = n;
+
+    for (i = 0, def = list->child; def; i++, def = def->next) {
+        in = &set->list[i];
+        snprintf(where, sizeof(where), "/instruments/%lu", (unsigned long) i);
+
+        if (!cJSON_IsObject(def)) {
+            epro_def_fail("%s: must be an object", where);
+        }
+
+        if (epro_def_members(def, members, err, errlen, where) != 0) {
+            return -1;
+        }
+
+        if (epro_def_string(&in->code,
+                            cJSON_GetObjectItemCaseSensitive(def, "code"), 1)
+            != 0)
+        {
+            epro_def_fail("%s/code: must be a string of 1 to %d characters",
+                          where, EPRO_MAX_FIELD_CHARS);
+        }
+
+        if (epro_def_string(&in->version,
+                            cJSON_GetObjectItemCaseSensitive(def, "version"),
+                            0)
+            != 0)
+        {
+            epro_def_fail("%s/version: must be a string of 1 to %d "
+                          "characters", where, EPRO_MAX_FIELD_CHARS);
+        }
+
+        v = cJSON_GetObjectItemCaseSensitive(def, "title");
+
+        if (v && !cJSON_IsString(v)) {
+            epro_def_fail("%s/title: must be a string", where);
+        }
+
+        v = cJSON_GetObjectItemCaseSensitive(def, "unknownItems");
+
+        if (v) {
+            if (cJSON_IsString(v) && strcmp(v->valuestring, "allow") == 0) {
+                in->allow_unknown = 1;
+
+            } else if (!cJSON_IsString(v)
+                       || strcmp(v->valuestring, "reject") != 0)
+            {
+                epro_def_fail("%s/unknownItems: must be \"reject\" or "
+                              "\"allow\"", where);
+            }
+        }
+
+        items = cJSON_GetObjectItemCaseSensitive(def, "items");
+
+        if (!cJSON_IsArray(items) || items->child == NULL
+            || cJSON_GetArraySize(items) > EPRO_MAX_ANSWERS)
+        {
+            epro_def_fail("%s/items: must be an array of 1 to %d items",
+                          where, EPRO_MAX_ANSWERS);
+        }
+
+        in->nitems = (size_t) cJSON_GetArraySize(items);
+
+        in->items = a->alloc(a->ctx, in->nitems * sizeof(epro_item_t));
+        if (in->items == NULL) {
+            epro_def_fail("out of memory");
+        }
+
+        memset(in->items, 0, in->nitems * sizeof(epro_item_t));
+
+        for (j = 0, item = items->child; item; j++, item = item->next) {
+            char  iwhere[128];
+
+            snprintf(iwhere, sizeof(iwhere), "%s/items/%lu", where,
+                     (unsigned long) j);
+
+            if (epro_load_item(&in->items[j], item, err, errlen, iwhere, a)
+                != 0)
+            {
+                return -1;
+            }
+
+            in->nrequired += in->items[j].required;
+        }
+    }
+
+    return epro_instruments_index(set, err, errlen, a);
+}
+
+
+static int
+epro_load_item(epro_item_t *item, cJSON *def, char *err, size_t errlen,
+    const char *where, epro_alloc_t *a)
+{
+    size_t  i;
+    cJSON  *v, *c;
+
+    static const char *const  members[] = {
+        "id", "type", "label", "min", "max", "maxLength", "choices",
+        "required", "multiple", NULL
+    };
+
+    static const char *const  types[] = {
+        "integer", "decimal", "string", "boolean", "choice", "date",
+        "datetime", NULL
+    };
+
+    if (!cJSON_IsObject(def)) {
+        epro_def_fail("%s: must be an object", where);
+    }
+
+    if (epro_def_members(def, members, err, errlen, where) != 0) {
+        return -1;
+    }
+
+    if (epro_def_string(&item->id,
+                        cJSON_GetObjectItemCaseSensitive(def, "id"), 1)
+        != 0)
+    {
+        epro_def_fail("%s/id: must be a string of 1 to %d characters",
+                      where, EPRO_MAX_ITEM_CHARS);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "type");
+
+    for (i = 0; v && cJSON_IsString(v) && types[i]; i++) {
+        if (strcmp(v->valuestring, types[i]) == 0) {
+            break;
+        }
+    }
+
+    if (v == NULL || !cJSON_IsString(v) || types[i] == NULL) {
+        epro_def_fail("%s/type: must be one of integer, decimal, string, "
+                      "boolean, choice, date, datetime", where);
+    }
+
+    item->type = (epro_item_type_e) i;
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "label");
+
+    if (v && !cJSON_IsString(v)) {
+        epro_def_fail("%s/label: must be a string", where);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "min");
+
+    if (v) {
+        if (!cJSON_IsNumber(v) || (item->type != EPRO_ITEM_INTEGER
+                                   && item->type != EPRO_ITEM_DECIMAL))
+        {
+            epro_def_fail("%s/min: a number, for integer and decimal items",
+                          where);
+        }
+
+        item->min = v->valuedouble;
+        item->has_min = 1;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "max");
+
+    if (v) {
+        if (!cJSON_IsNumber(v) || (item->type != EPRO_ITEM_INTEGER
+                                   && item->type != EPRO_ITEM_DECIMAL))
+        {
+            epro_def_fail("%s/max: a number, for integer and decimal items",
+                          where);
+        }
+
+        item->max = v->valuedouble;
+        item->has_max = 1;
+    }
+
+    if (item->has_min && item->has_max && item->min > item->max) {
+        epro_def_fail("%s/max: is below min", where);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "maxLength");
+
+    if (v) {
+        if (!cJSON_IsNumber(v) || item->type != EPRO_ITEM_STRING
+            || v->valuedouble < 1 || v->valuedouble > EPRO_MAX_ANSWER_CHARS
+            || v->valuedouble != floor(v->valuedouble))
+        {
+            epro_def_fail("%s/maxLength: an integer from 1 to %d, for "
+                          "string items", where, EPRO_MAX_ANSWER_CHARS);
+        }
+
+        item->max_length = (size_t) v->valuedouble;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "choices");
+
+    if ((v != NULL) != (item->type == EPRO_ITEM_CHOICE)) {
+        epro_def_fail("%s/choices: %s", where,
+                      v ? "only for choice items"
+                        : "required for choice items");
+    }
+
+    if (v) {
+        if (!cJSON_IsArray(v) || v->child == NULL) {
+            epro_def_fail("%s/choices: must be a non-empty array", where);
+        }
+
+        item->nchoices = (size_t) cJSON_GetArraySize(v);
+
+        item->choices = a->alloc(a->ctx,
+                                 item->nchoices * sizeof(epro_choice_t));
+        if (item->choices == NULL) {
+            epro_def_fail("out of memory");
+        }
+
+        for (i = 0, c = v->child; c; i++, c = c->next) {
+            item->choices[i].str.data = NULL;
+            item->choices[i].num = 0;
+
+            if (cJSON_IsString(c)) {
+                item->choices[i].str.data = c->valuestring;
+                item->choices[i].str.len = strlen(c->valuestring);
+
+            } else if (cJSON_IsNumber(c)) {
+                item->choices[i].num = c->valuedouble;
+
+            } else {
+                epro_def_fail("%s/choices/%lu: must be a string or a number",
+                              where, (unsigned long) i);
+            }
+        }
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "required");
+
+    if (v) {
+        if (!cJSON_IsBool(v)) {
+            epro_def_fail("%s/required: must be true or false", where);
+        }
+
+        item->required = cJSON_IsTrue(v);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(def, "multiple");
+
+    if (v) {
+        if (!cJSON_IsBool(v)) {
+            epro_def_fail("%s/multiple: must be true or false", where);
+        }
+
+        item->multiple = cJSON_IsTrue(v);
+    }
+
+    return 0;
 }

@@ -17,6 +17,7 @@
 
 #define NGX_HTTP_EPRO_RETRY_AFTER    "1"
 #define NGX_HTTP_EPRO_UNPROCESSABLE  422
+#define NGX_HTTP_EPRO_OFF            ((ngx_msec_t) -2)
 
 
 typedef struct {
@@ -35,6 +36,10 @@ typedef struct {
 typedef struct {
     ngx_uint_t                 max_submissions;
     ngx_flag_t                 submit;
+    epro_instruments_t        *instruments;
+    ngx_uint_t                 policy;
+    ngx_msec_t                 clock_skew;     /* or NGX_HTTP_EPRO_OFF */
+    ngx_msec_t                 max_age;        /* or NGX_HTTP_EPRO_OFF */
 } ngx_http_epro_loc_conf_t;
 
 

@@ -129,6 +129,13 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
     alloc.ctx = r->pool;
 
     ctx->req.max_submissions = elcf->max_submissions;
+    ctx->req.instruments = elcf->instruments;
+    ctx->req.policy = elcf->policy;
+    ctx->req.now_ms = (int64_t) r->start_sec * 1000 + r->start_msec;
+    ctx->req.skew_ms = (elcf->clock_skew == NGX_HTTP_EPRO_OFF)
+                       ? -1 : (int64_t) elcf->clock_skew;
+    ctx->req.max_age_ms = (elcf->max_age == NGX_HTTP_EPRO_OFF)
+                          ? -1 : (int64_t) elcf->max_age;
 
     rc = epro_parse(&ctx->req, (const char *) body.data, body.len, &alloc);
 

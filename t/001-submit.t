@@ -15,14 +15,14 @@ __DATA__
 Content-Type: application/json
 --- request
 POST /s
-{"submissionId":"0b8d5d3e-1a2b-4c3d-8e4f-000000000001","studyId":"S1","siteId":"A","subjectId":"P1","visitName":"W1","instrument":"PHQ-9","collectedAt":"2026-11-27T08:00:00+01:00","answers":{"q1":1,"q2":[0,1],"q3":"x","q4":true,"q5":null}}
+{"submissionId":"0b8d5d3e-1a2b-4c3d-8e4f-000000000001","studyId":"S1","siteId":"A","subjectId":"P1","visitName":"W1","instrument":"PHQ-9","collectedAt":"2026-11-20T08:00:00+01:00","answers":{"q1":1,"q2":[0,1],"q3":"x","q4":true,"q5":null}}
 --- error_code: 201
 --- response_headers
 Content-Type: application/json
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["0b8d5d3e-1a2b-4c3d-8e4f-000000000001"]}
 --- sql
-SELECT study_id, site_id, subject_id, visit_name, instrument, collected_at = '2026-11-27T07:00:00Z', answers::text, received_at > now() - interval '1 minute' FROM epro_submissions WHERE submission_id = '0b8d5d3e-1a2b-4c3d-8e4f-000000000001'
+SELECT study_id, site_id, subject_id, visit_name, instrument, collected_at = '2026-11-20T07:00:00Z', answers::text, received_at > now() - interval '1 minute' FROM epro_submissions WHERE submission_id = '0b8d5d3e-1a2b-4c3d-8e4f-000000000001'
 --- sql_result
 S1|A|P1|W1|PHQ-9|1|{"q1": 1, "q2": [0, 1], "q3": "x", "q4": true, "q5": null}|1
 --- no_error_log

@@ -13,7 +13,7 @@ our %B = (
     exp     => q1('[1E+2, 1e-2, 0.5e1, -1.25E2]', submissionId => '"@ID13@"'),
     ws      => " \r\n\t" . '{ "submissionId" : "@ID14@" ,' . "\n\t"
                . '"studyId":"S1", "subjectId":"P1","visitName":"W1",'
-               . "\r\n" . '"instrument":"PHQ-9","collectedAt":"2026-11-27T08:00:00Z",'
+               . "\r\n" . '"instrument":"PHQ-9","collectedAt":"2026-11-20T08:00:00Z",'
                . '"answers" : { "q1" : [ 1 , 2 ] } }' . "\n\r\t ",
     eacute  => q1('"caf\u00e9 \u00C9"', submissionId => '"@ID15@"',
                   studyId => '"S\u00e9"'),

@@ -25,7 +25,7 @@ sub sub_json {
     my $j = '{"submissionId":"' . $o{id} . '","studyId":"STUDY-006",'
         . '"siteId":"SITE-01","subjectId":"' . ($o{subject} // 'S006')
         . '","visitName":"Week 4","instrument":"PHQ-9",'
-        . '"collectedAt":"2026-11-27T08:15:00+01:00","answers":'
+        . '"collectedAt":"2026-11-20T08:15:00+01:00","answers":'
         . $answers . '}';
 
     if ($o{ws}) {

@@ -63,7 +63,7 @@ sub secret {
         . '"siteId":"SITE-008-SECRET","subjectId":"'
         . ($subject // 'SUBJ-008-SECRET') . '",'
         . '"visitName":"VISIT-008-SECRET","instrument":"PHQ9-008-SECRET",'
-        . '"collectedAt":"2026-11-27T08:15:00+01:00",'
+        . '"collectedAt":"2026-11-20T08:15:00+01:00",'
         . '"answers":{"PHQ9_1":3,"NOTE":"ANSWER-008-SECRET"}}';
 }
 

@@ -46,6 +46,7 @@ http {
     client_body_temp_path body;
 
     epro_pg_conninfo "host=127.0.0.1 port=$pg_port dbname=epro user=epro";
+    epro_instruments $repo/conf/instruments.json;
 
     server {
         listen $listen:$port;

@@ -118,7 +118,7 @@ sub phq9 {
         . '"studyId":"STUDY-1","siteId":"SITE-01",'
         . '"subjectId":"' . ($o{subject} // 'SUBJ-0001') . '",'
         . '"visitName":"Week 4","instrument":"PHQ-9",'
-        . '"collectedAt":"2026-11-27T08:15:00+01:00",'
+        . '"collectedAt":"2026-11-20T08:15:00+01:00",'
         . "\"answers\":{$answers}}";
 }
 

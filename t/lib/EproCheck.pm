@@ -92,7 +92,7 @@ sub sub_json {
         subjectId    => '"P1"',
         visitName    => '"W1"',
         instrument   => '"PHQ-9"',
-        collectedAt  => '"2026-11-27T08:00:00Z"',
+        collectedAt  => '"2026-11-20T08:00:00Z"',
         answers      => '{"q1":1}',
     );
 

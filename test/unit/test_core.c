@@ -504,6 +504,11 @@ parse(epro_request_t *req, const char *body, size_t len, size_t max)
     /* a pool gives garbage, not zeroes */
     memset(req, 0x5a, sizeof(epro_request_t));
     req->max_submissions = max;
+    req->instruments = NULL;
+    req->policy = EPRO_POLICY_OFF;
+    req->now_ms = 0;
+    req->skew_ms = -1;
+    req->max_age_ms = -1;
 
     /* the body as nginx has it: no NUL after it */
     copy = exact_copy(body, len);
