@@ -19,5 +19,10 @@ CREATE TABLE IF NOT EXISTS epro_submissions (
     stored_at      timestamptz NOT NULL DEFAULT now(),
     answers        jsonb       NOT NULL,
     -- the submission's JSON text exactly as the client sent it
-    payload        text        NOT NULL
+    payload        text        NOT NULL,
+    -- the client's address (after nginx's realip), for attributability
+    client_addr    inet
 );
+
+-- added after the first release: an older table gets it here
+ALTER TABLE epro_submissions ADD COLUMN IF NOT EXISTS client_addr inet;

@@ -59,6 +59,7 @@ typedef struct {
     epro_str_t     instrument;
     char           collected[EPRO_TIME_LEN + 1];
     epro_str_t     payload;                 /* the element's bytes as sent */
+    epro_str_t     client;                  /* set by the caller, or NULL */
 } epro_submission_t;
 
 
@@ -159,6 +160,7 @@ enum {
     EPRO_COL_COLLECTED,
     EPRO_COL_RECEIVED,
     EPRO_COL_PAYLOAD,
+    EPRO_COL_CLIENT,
     EPRO_NCOLS
 };
 

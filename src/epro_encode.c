@@ -341,7 +341,8 @@ epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
         s->instrument,
         { s->collected, strlen(s->collected) },
         { received, strlen(received) },
-        s->payload
+        s->payload,
+        s->client
     };
 
     for (i = 0; i < EPRO_NCOLS; i++) {

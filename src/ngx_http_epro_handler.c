@@ -22,6 +22,7 @@ static ngx_int_t ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_http_epro_json_type(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_assign_ids(ngx_http_request_t *r,
     epro_request_t *req);
+static void ngx_http_epro_client(ngx_http_request_t *r, epro_request_t *req);
 static ngx_int_t ngx_http_epro_problem(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *title,
     const char *detail, epro_request_t *req);
@@ -173,6 +174,8 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    ngx_http_epro_client(r, &ctx->req);
 
     if (ngx_http_epro_assign_ids(r, &ctx->req) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -439,6 +442,36 @@ ngx_http_epro_json_type(ngx_http_request_t *r)
     }
 
     return (p == end) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * The client's address, as realip left it, kept with each row so that a
+ * row can be attributed; not an IP address (a unix socket): NULL.
+ */
+
+static void
+ngx_http_epro_client(ngx_http_request_t *r, epro_request_t *req)
+{
+    ngx_uint_t   i;
+    epro_str_t   addr;
+
+    addr.data = NULL;
+    addr.len = 0;
+
+    switch (r->connection->sockaddr->sa_family) {
+    case AF_INET:
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+#endif
+        addr.data = (char *) r->connection->addr_text.data;
+        addr.len = r->connection->addr_text.len;
+        break;
+    }
+
+    for (i = 0; i < req->nsubs; i++) {
+        req->subs[i].client = addr;
+    }
 }
 
 

@@ -123,14 +123,15 @@ static ngx_http_epro_pg_t  ngx_http_epro_pg;
 static const char  ngx_http_epro_pg_sql_fmt[] =
     "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
     "$4::text[], $5::text[], $6::text[], $7::timestamptz[], "
-    "$8::timestamptz[], $9::text[]) WITH ORDINALITY AS u(submission_id, "
-    "study_id, site_id, subject_id, visit_name, instrument, collected_at, "
-    "received_at, payload, n)), "
+    "$8::timestamptz[], $9::text[], $10::inet[]) WITH ORDINALITY "
+    "AS u(submission_id, study_id, site_id, subject_id, visit_name, "
+    "instrument, collected_at, received_at, payload, client_addr, n)), "
     "ins AS (INSERT INTO %V (submission_id, study_id, site_id, subject_id, "
-    "visit_name, instrument, collected_at, received_at, answers, payload) "
+    "visit_name, instrument, collected_at, received_at, answers, payload, "
+    "client_addr) "
     "SELECT submission_id, study_id, site_id, subject_id, visit_name, "
     "instrument, collected_at, received_at, payload::jsonb -> 'answers', "
-    "payload FROM u ORDER BY n "
+    "payload, client_addr FROM u ORDER BY n "
     "ON CONFLICT (submission_id) DO NOTHING RETURNING submission_id) "
     "SELECT min(u.n) FROM ins JOIN u USING (submission_id) "
     "GROUP BY submission_id";
@@ -718,7 +719,7 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
     pc->state = ngx_http_epro_pg_preparing;
 
     if (!PQsendPrepare(pc->conn, NGX_HTTP_EPRO_STMT,
-                       (const char *) pg->conf->sql.data, 9, NULL))
+                       (const char *) pg->conf->sql.data, EPRO_NCOLS, NULL))
     {
         ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
         return;

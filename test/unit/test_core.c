@@ -2296,6 +2296,7 @@ test_rows(void)
         "{\"2026-01-31T08:00:00+01:00\",\"2023-11-14T22:13:20Z\"}",
         "{\"2026-01-31T07:00:00.123Z\",\"2026-01-31T07:00:00.123Z\"}",
         "{\"{\\\"a\\\":\\\"b\\\\\\\"c\\\"}\",\"{}\"}",
+        "{\"127.0.0.1\",NULL}",
     };
 
     memset(&rows, 0, sizeof(rows));
@@ -2309,6 +2310,7 @@ test_rows(void)
     s[0].instrument = str_of("PHQ-9");
     memcpy(s[0].collected, "2026-01-31T08:00:00+01:00", 26);
     s[0].payload = str_of("{\"a\":\"b\\\"c\"}");
+    s[0].client = str_of("127.0.0.1");
 
     memcpy(s[1].id, UUID_B, sizeof(UUID_B));
     s[1].study = str_of("S2");
