@@ -20,6 +20,8 @@ static char *ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_epro_status_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -62,6 +64,13 @@ static ngx_command_t  ngx_http_epro_commands[] = {
     { ngx_string("epro_submit"),
       NGX_HTTP_LOC_CONF|NGX_HTTP_LIF_CONF|NGX_CONF_NOARGS,
       ngx_http_epro_submit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_epro_status_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -155,7 +164,7 @@ static ngx_command_t  ngx_http_epro_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_epro_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_epro_add_variables,           /* preconfiguration */
     ngx_http_epro_filter_init,             /* postconfiguration */
 
     ngx_http_epro_create_main_conf,        /* create main configuration */
@@ -227,6 +236,11 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (emcf->table.data == NULL) {
         ngx_str_set(&emcf->table, "\"epro_submissions\"");
+    }
+
+    if ((emcf->enabled || emcf->metrics) && ngx_http_epro_add_zone(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (!emcf->enabled) {
@@ -470,6 +484,19 @@ ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_epro_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_epro_main_conf_t  *emcf;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
+    emcf->metrics = 1;
+
+    return ngx_http_epro_status(cf, cmd, conf);
 }
 
 

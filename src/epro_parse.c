@@ -89,6 +89,7 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 
     req->status = EPRO_OK;
     req->nerrors = 0;
+    req->nrules = 0;
     req->truncated = 0;
     req->subs = NULL;
     req->nsubs = 0;
@@ -313,15 +314,16 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
 
     /* the contract holds: now the clock and the instrument's rules */
 
-    if (epro_check_clock(req, a, sub, base) != EPRO_OK) {
+    if (epro_check_clock(req, a, sub, base) != EPRO_OK
+        || (req->policy != EPRO_POLICY_OFF
+            && epro_check_instrument(req, a, sub, answers, base) != EPRO_OK))
+    {
         return EPRO_NOMEM;
     }
 
-    if (req->policy == EPRO_POLICY_OFF) {
-        return EPRO_OK;
-    }
+    req->nrules += req->nerrors - nerrors;
 
-    return epro_check_instrument(req, a, sub, answers, base);
+    return EPRO_OK;
 }
 
 

@@ -20,6 +20,28 @@
 #define NGX_HTTP_EPRO_OFF            ((ngx_msec_t) -2)
 
 
+/* request outcomes, for $epro_result and epro_requests_total */
+enum {
+    NGX_HTTP_EPRO_NONE = 0,
+    NGX_HTTP_EPRO_CREATED,
+    NGX_HTTP_EPRO_BAD_JSON,
+    NGX_HTTP_EPRO_CONTRACT,
+    NGX_HTTP_EPRO_INSTRUMENT,
+    NGX_HTTP_EPRO_REJECTED,
+    NGX_HTTP_EPRO_TOO_LARGE,
+    NGX_HTTP_EPRO_UNSUPPORTED,
+    NGX_HTTP_EPRO_METHOD,
+    NGX_HTTP_EPRO_UNAVAILABLE,
+    NGX_HTTP_EPRO_TIMEOUT,
+    NGX_HTTP_EPRO_CLIENT_GONE,
+    NGX_HTTP_EPRO_ERROR,
+    NGX_HTTP_EPRO_NRESULTS
+};
+
+/* connection states, in the order of ngx_http_epro_pg_state_e */
+#define NGX_HTTP_EPRO_NSTATES  5
+
+
 typedef struct {
     ngx_str_t                  conninfo;
     ngx_str_t                  table;
@@ -30,6 +52,7 @@ typedef struct {
     ngx_msec_t                 batch_max_delay;
     ngx_msec_t                 timeout;
     ngx_flag_t                 enabled;
+    ngx_flag_t                 metrics;
 } ngx_http_epro_main_conf_t;
 
 
@@ -55,12 +78,18 @@ typedef struct {
     epro_request_t             req;
     ngx_chain_t               *problem;    /* replaces an nginx error page */
     char                       sqlstate[6];
+    ngx_uint_t                 result;
+    ngx_uint_t                 accepted;
+    ngx_uint_t                 batch_rows;
+    ngx_msec_t                 commit_ms;
+    unsigned                   counted:1;
     unsigned                   answered:1;
     unsigned                   replaced:1;
 } ngx_http_epro_ctx_t;
 
 
-extern ngx_module_t  ngx_http_epro_module;
+extern ngx_module_t     ngx_http_epro_module;
+extern const ngx_str_t  ngx_http_epro_results[];
 
 
 ngx_int_t ngx_http_epro_handler(ngx_http_request_t *r);
@@ -72,6 +101,16 @@ ngx_int_t ngx_http_epro_filter_init(ngx_conf_t *cf);
  * NGX_HTTP_SERVICE_UNAVAILABLE or NGX_HTTP_GATEWAY_TIME_OUT */
 void ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     const u_char *inserted);
+
+ngx_int_t ngx_http_epro_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_epro_add_zone(ngx_conf_t *cf);
+char *ngx_http_epro_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_epro_count_result(ngx_uint_t result);
+void ngx_http_epro_count_batch(ngx_uint_t rows, ngx_uint_t inserted,
+    ngx_msec_t ms);
+void ngx_http_epro_count_queue(ngx_int_t delta);
+void ngx_http_epro_count_state(ngx_int_t from, ngx_int_t to);
+void ngx_http_epro_count_db_error(const char *sqlstate);
 
 ngx_int_t ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_epro_main_conf_t *emcf);

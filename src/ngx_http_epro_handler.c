@@ -76,6 +76,8 @@ ngx_http_epro_handler(ngx_http_request_t *r)
         ngx_str_set(&h->key, "Allow");
         ngx_str_set(&h->value, "POST");
 
+        ctx->result = NGX_HTTP_EPRO_METHOD;
+
         return ngx_http_epro_problem(r, NGX_HTTP_NOT_ALLOWED,
                                      "method-not-allowed",
                                      "Method Not Allowed",
@@ -87,6 +89,8 @@ ngx_http_epro_handler(ngx_http_request_t *r)
         if (rc != NGX_OK) {
             return rc;
         }
+
+        ctx->result = NGX_HTTP_EPRO_UNSUPPORTED;
 
         return ngx_http_epro_problem(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                      "unsupported-media-type",
@@ -149,6 +153,8 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "epro: malformed JSON in a %uz byte body", body.len);
 
+        ctx->result = NGX_HTTP_EPRO_BAD_JSON;
+
         ngx_http_finalize_request(r,
             ngx_http_epro_problem(r, NGX_HTTP_BAD_REQUEST, "malformed-json",
                                   "Malformed JSON",
@@ -160,6 +166,9 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "epro: invalid submission: %uz error(s)",
                       ctx->req.nerrors);
+
+        ctx->result = (ctx->req.nrules && ctx->req.nrules == ctx->req.nerrors)
+                      ? NGX_HTTP_EPRO_INSTRUMENT : NGX_HTTP_EPRO_CONTRACT;
 
         ngx_http_finalize_request(r,
             ngx_http_epro_problem(r, NGX_HTTP_EPRO_UNPROCESSABLE,
@@ -262,6 +271,9 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
                        "epro: %ui accepted, %ui duplicate",
                        accepted, ctx->req.nsubs - accepted);
 
+        ctx->result = NGX_HTTP_EPRO_CREATED;
+        ctx->accepted = accepted;
+
         rc = ngx_http_epro_send(r, NGX_HTTP_CREATED, &ngx_http_epro_json, &b);
         break;
 
@@ -276,6 +288,9 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
         h->hash = 1;
         ngx_str_set(&h->key, "Retry-After");
         ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
+
+        ctx->result = (status == NGX_HTTP_SERVICE_UNAVAILABLE)
+                      ? NGX_HTTP_EPRO_UNAVAILABLE : NGX_HTTP_EPRO_TIMEOUT;
 
         if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
             rc = ngx_http_epro_problem(r, status, "database-unavailable",
@@ -294,6 +309,8 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
         break;
 
     case NGX_HTTP_EPRO_UNPROCESSABLE:
+        ctx->result = NGX_HTTP_EPRO_REJECTED;
+
         ngx_sprintf(num, "PostgreSQL refused a row of this request "
                     "(SQLSTATE %s); nothing of it was stored%Z",
                     ctx->sqlstate);
@@ -645,6 +662,9 @@ ngx_http_epro_cleanup(void *data)
                       "they are still committed", ctx->req.nsubs);
 
         ngx_http_epro_pg_cancel(ctx);
+
+        ctx->result = NGX_HTTP_EPRO_CLIENT_GONE;
+        ngx_http_epro_count_result(ctx->result);
     }
 }
 
@@ -688,16 +708,22 @@ ngx_http_epro_header_filter(ngx_http_request_t *r)
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
 
-    if (!elcf->submit
-        || r != r->main
-        || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
-    {
+    if (!elcf->submit || r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
     if (ctx && ctx->answered) {
+        ngx_http_epro_count_result(ctx->result);
+        return ngx_http_next_header_filter(r);
+    }
+
+    ngx_http_epro_count_result(
+        r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        ? NGX_HTTP_EPRO_TOO_LARGE : NGX_HTTP_EPRO_ERROR);
+
+    if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
         return ngx_http_next_header_filter(r);
     }
 

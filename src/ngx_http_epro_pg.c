@@ -39,6 +39,7 @@ struct ngx_http_epro_batch_s {
     u_char                      *inserted;
     size_t                       inserted_size;
     ngx_msec_t                   created;
+    ngx_msec_t                   sent;
     char                         sqlstate[6];
     unsigned                     alone:1;
 };
@@ -77,6 +78,9 @@ typedef struct {
 } ngx_http_epro_pg_t;
 
 
+static void ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
+    ngx_http_epro_pg_state_e state);
+static void ngx_http_epro_pg_queued(ngx_int_t delta);
 static void ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc);
@@ -232,6 +236,7 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
         pc->timer.log = &pc->log;
         pc->timer.data = pc;
 
+        ngx_http_epro_count_state(-1, ngx_http_epro_pg_down);
         ngx_http_epro_pg_connect(pc);
     }
 
@@ -262,7 +267,10 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
         }
 
         ngx_http_epro_pg_close(pc);
+        ngx_http_epro_count_state(pc->state, -1);
     }
+
+    ngx_http_epro_count_queue(-(ngx_int_t) pg->queued_rows);
 
     if (pg->timer.timer_set) {
         ngx_del_timer(&pg->timer);
@@ -397,7 +405,7 @@ ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx)
     ctx->batch = b;
     ngx_queue_insert_tail(&b->waiters, &ctx->queue);
 
-    pg->queued_rows += ctx->req.nsubs;
+    ngx_http_epro_pg_queued(ctx->req.nsubs);
 
     return NGX_OK;
 }
@@ -527,7 +535,7 @@ ngx_http_epro_pg_dispatch(void)
         }
 
         ngx_queue_remove(q);
-        pg->queued_rows -= b->rows.nrows;
+        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows);
 
         ngx_http_epro_pg_send(pc, b);
     }
@@ -583,7 +591,7 @@ ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
                       b->rows.nrows);
 
         ngx_queue_remove(q);
-        pg->queued_rows -= b->rows.nrows;
+        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows);
 
         ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
     }
@@ -637,7 +645,7 @@ ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc)
     pc->c->read->handler = ngx_http_epro_pg_handler;
     pc->c->write->handler = ngx_http_epro_pg_handler;
 
-    pc->state = ngx_http_epro_pg_connecting;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_connecting);
 
     pc->timer.cancelable = 1;
     ngx_add_timer(&pc->timer, pg->conf->timeout);
@@ -716,7 +724,7 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
     }
 
     pc->log.action = "preparing the INSERT";
-    pc->state = ngx_http_epro_pg_preparing;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_preparing);
 
     if (!PQsendPrepare(pc->conn, NGX_HTTP_EPRO_STMT,
                        (const char *) pg->conf->sql.data, EPRO_NCOLS, NULL))
@@ -829,6 +837,8 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
     ngx_cpystrn((u_char *) pc->sqlstate,
                 (u_char *) (field ? field : "?????"), sizeof(pc->sqlstate));
 
+    ngx_http_epro_count_db_error(pc->sqlstate);
+
     if (pc->state == ngx_http_epro_pg_preparing) {
         /* our own statement: the message names only the schema */
         field = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -895,7 +905,7 @@ ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
         pc->reported = 0;
         pc->backoff = 0;
         pc->log.action = NULL;
-        pc->state = ngx_http_epro_pg_idle;
+        ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
 
         ngx_http_epro_pg_dispatch();
         return;
@@ -928,7 +938,7 @@ ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
 
         pc->batch = NULL;
         pc->failed = 0;
-        pc->state = ngx_http_epro_pg_idle;
+        ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
         pc->log.action = NULL;
 
         if (pc->timer.timer_set) {
@@ -990,11 +1000,13 @@ ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
     pc->result = NULL;
     pc->batch = NULL;
 
+    ngx_http_epro_count_batch(b->rows.nrows, n, ngx_current_msec - b->sent);
+
     if (pc->timer.timer_set) {
         ngx_del_timer(&pc->timer);
     }
 
-    pc->state = ngx_http_epro_pg_idle;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
     pc->log.action = NULL;
 
     ngx_http_epro_pg_finish(b, NGX_HTTP_CREATED);
@@ -1013,9 +1025,10 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_conn_t *pc, ngx_http_epro_batch_t *b)
     pg = &ngx_http_epro_pg;
 
     pc->batch = b;
-    pc->state = ngx_http_epro_pg_busy;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
     pc->failed = 0;
     pc->sent = ngx_current_msec;
+    b->sent = ngx_current_msec;
     pc->log.action = "committing a batch";
 
     /* a batch in flight keeps an exiting worker until it is answered */
@@ -1112,7 +1125,7 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
         ngx_del_timer(&pc->timer);
     }
 
-    pc->state = ngx_http_epro_pg_down;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_down);
     pc->log.action = NULL;
 
     delay = pc->backoff;
@@ -1207,6 +1220,8 @@ ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
         ctx->batch = NULL;
 
         ngx_memcpy(ctx->sqlstate, b->sqlstate, sizeof(ctx->sqlstate));
+        ctx->batch_rows = b->rows.nrows;
+        ctx->commit_ms = ngx_current_msec - b->sent;
 
         ngx_http_epro_reply(ctx, status,
                             status == NGX_HTTP_CREATED
@@ -1243,6 +1258,23 @@ ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b)
     epro_rows_free(&b->rows, &pg->heap);
     ngx_free(b->inserted);
     ngx_free(b);
+}
+
+
+static void
+ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
+    ngx_http_epro_pg_state_e state)
+{
+    ngx_http_epro_count_state(pc->state, state);
+    pc->state = state;
+}
+
+
+static void
+ngx_http_epro_pg_queued(ngx_int_t delta)
+{
+    ngx_http_epro_pg.queued_rows += delta;
+    ngx_http_epro_count_queue(delta);
 }
 
 

@@ -42,7 +42,11 @@ error_log logs/error.log notice;
 events { worker_connections 4096; }
 
 http {
-    access_log logs/access.log;
+    log_format epro '\$remote_addr [\$time_local] "\$request" \$status '
+                    'result=\$epro_result rows=\$epro_rows '
+                    'dups=\$epro_duplicates batch=\$epro_batch_rows '
+                    'commit_ms=\$epro_commit_ms ids=\$epro_ids';
+    access_log logs/access.log epro;
     client_body_temp_path body;
 
     epro_pg_conninfo "host=127.0.0.1 port=$pg_port dbname=epro user=epro";
@@ -54,6 +58,12 @@ http {
         location = /submissions {
             client_max_body_size 1m;
             epro_submit;
+        }
+
+        location = /metrics {
+            allow 127.0.0.1;
+            deny all;
+            epro_status;
         }
     }
 }
