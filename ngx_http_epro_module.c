@@ -238,7 +238,8 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&emcf->table, "\"epro_submissions\"");
     }
 
-    if ((emcf->enabled || emcf->metrics) && ngx_http_epro_add_zone(cf) != NGX_OK)
+    if ((emcf->enabled || emcf->metrics)
+        && ngx_http_epro_add_zone(cf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
