@@ -512,12 +512,14 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         }
 
         if (item->has_min && v->valuedouble < item->min) {
-            return epro_error(req, a, path, "%s: %g is below the minimum %g",
+            return epro_error(req, a, path,
+                              "%s: %.15g is below the minimum %.15g",
                               id, v->valuedouble, item->min);
         }
 
         if (item->has_max && v->valuedouble > item->max) {
-            return epro_error(req, a, path, "%s: %g is above the maximum %g",
+            return epro_error(req, a, path,
+                              "%s: %.15g is above the maximum %.15g",
                               id, v->valuedouble, item->max);
         }
 
@@ -887,10 +889,13 @@ static int
 epro_def_members(cJSON *obj, const char *const *names, char *err,
     size_t errlen, const char *where)
 {
+    char    path[EPRO_PATH_MAX];
     size_t  i;
     cJSON  *m, *o;
 
     for (m = obj->child; m; m = m->next) {
+        epro_path(path, where, m->string);
+
         for (i = 0; names[i]; i++) {
             if (strcmp(m->string, names[i]) == 0) {
                 break;
@@ -898,12 +903,12 @@ epro_def_members(cJSON *obj, const char *const *names, char *err,
         }
 
         if (names[i] == NULL) {
-            epro_def_fail("%s/%s: unknown member", where, m->string);
+            epro_def_fail("%s: unknown member", path);
         }
 
         for (o = obj->child; o != m; o = o->next) {
             if (strcmp(o->string, m->string) == 0) {
-                epro_def_fail("%s/%s: duplicate member", where, m->string);
+                epro_def_fail("%s: duplicate member", path);
             }
         }
     }

@@ -124,6 +124,9 @@ static ngx_http_epro_pg_t  ngx_http_epro_pg;
  * (the first of each id, if one id came twice in the batch).
  */
 
+static const char  ngx_http_epro_pg_setup_fmt[] =
+    "SET statement_timeout = %M; PREPARE " NGX_HTTP_EPRO_STMT " AS ";
+
 static const char  ngx_http_epro_pg_sql_fmt[] =
     "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
     "$4::text[], $5::text[], $6::text[], $7::timestamptz[], "
@@ -147,12 +150,19 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
     u_char  *p;
 
     p = ngx_pnalloc(cf->pool, sizeof(ngx_http_epro_pg_sql_fmt)
-                              + emcf->table.len);
+                              + sizeof(ngx_http_epro_pg_setup_fmt)
+                              + NGX_INT_T_LEN + emcf->table.len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
+    /*
+     * The server gives up on a statement a second after nginx does, so that
+     * a batch stuck behind a lock does not outlive its 504 for long.
+     */
+
     emcf->sql.data = p;
+    p = ngx_sprintf(p, ngx_http_epro_pg_setup_fmt, emcf->timeout + 1000);
     p = ngx_sprintf(p, ngx_http_epro_pg_sql_fmt, &emcf->table);
     *p = '\0';
     emcf->sql.len = p - emcf->sql.data;
@@ -726,9 +736,7 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
     pc->log.action = "preparing the INSERT";
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_preparing);
 
-    if (!PQsendPrepare(pc->conn, NGX_HTTP_EPRO_STMT,
-                       (const char *) pg->conf->sql.data, EPRO_NCOLS, NULL))
-    {
+    if (!PQsendQuery(pc->conn, (const char *) pg->conf->sql.data)) {
         ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
         return;
     }
