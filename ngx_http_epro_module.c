@@ -298,14 +298,21 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_submissions, prev->max_submissions,
                               100);
     ngx_conf_merge_ptr_value(conf->instruments, prev->instruments, NULL);
-    ngx_conf_merge_uint_value(conf->policy, prev->policy,
-                              conf->instruments ? EPRO_POLICY_STRICT
-                                                : EPRO_POLICY_OFF);
+    /* unset until the end: the default depends on the file, wherever set */
+
+    if (conf->policy == NGX_CONF_UNSET_UINT) {
+        conf->policy = prev->policy;
+    }
+
+    conf->effective_policy = (conf->policy != NGX_CONF_UNSET_UINT)
+                             ? conf->policy
+                             : conf->instruments ? EPRO_POLICY_STRICT
+                                                 : EPRO_POLICY_OFF;
     ngx_conf_merge_msec_value(conf->clock_skew, prev->clock_skew, 300000);
     ngx_conf_merge_msec_value(conf->max_age, prev->max_age,
                               NGX_HTTP_EPRO_OFF);
 
-    if (conf->submit && conf->policy != EPRO_POLICY_OFF
+    if (conf->submit && conf->effective_policy != EPRO_POLICY_OFF
         && conf->instruments == NULL)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -6,6 +6,7 @@
 
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,6 +72,7 @@ static int epro_check_value(epro_request_t *req, epro_alloc_t *a,
     const epro_item_t *item, cJSON *v, const char *path);
 static cJSON *epro_cjson_parse(const char *text, size_t len,
     epro_alloc_t *a);
+static const char *epro_number(char *buf, double v);
 static void epro_path(char *out, const char *base, const char *key);
 static void *epro_cjson_malloc(size_t size);
 static void epro_cjson_free(void *p);
@@ -331,7 +333,7 @@ static int
 epro_check_clock(epro_request_t *req, epro_alloc_t *a,
     epro_submission_t *sub, const char *base)
 {
-    char     path[EPRO_PATH_MAX];
+    char     path[EPRO_PATH_MAX], ahead[32];
     int64_t  ms;
 
     if (req->now_ms == 0) {
@@ -344,9 +346,9 @@ epro_check_clock(epro_request_t *req, epro_alloc_t *a,
 
     if (req->skew_ms >= 0 && ms > req->now_ms + req->skew_ms) {
         return epro_error(req, a, path,
-                          "is %lld s ahead of the server's clock, more than "
-                          "the %lld s allowed",
-                          (long long) ((ms - req->now_ms) / 1000),
+                          "is %s s ahead of the server's clock, "
+                          "more than the %lld s allowed",
+                          epro_number(ahead, (ms - req->now_ms) / 1000.0),
                           (long long) (req->skew_ms / 1000));
     }
 
@@ -484,6 +486,7 @@ static int
 epro_check_value(epro_request_t *req, epro_alloc_t *a,
     const epro_item_t *item, cJSON *v, const char *path)
 {
+    char                 n1[32], n2[32];
     size_t               i, len;
     const char          *id;
     const epro_choice_t *c;
@@ -512,15 +515,15 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         }
 
         if (item->has_min && v->valuedouble < item->min) {
-            return epro_error(req, a, path,
-                              "%s: %.15g is below the minimum %.15g",
-                              id, v->valuedouble, item->min);
+            return epro_error(req, a, path, "%s: %s is below the minimum %s",
+                              id, epro_number(n1, v->valuedouble),
+                              epro_number(n2, item->min));
         }
 
         if (item->has_max && v->valuedouble > item->max) {
-            return epro_error(req, a, path,
-                              "%s: %.15g is above the maximum %.15g",
-                              id, v->valuedouble, item->max);
+            return epro_error(req, a, path, "%s: %s is above the maximum %s",
+                              id, epro_number(n1, v->valuedouble),
+                              epro_number(n2, item->max));
         }
 
         return EPRO_OK;
@@ -810,6 +813,27 @@ epro_path(char *out, const char *base, const char *key)
 }
 
 
+/* the shortest text that reads back as the same double */
+
+static const char *
+epro_number(char *buf, double v)
+{
+    int  prec;
+
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, v);
+
+        if (strtod(buf, NULL) == v) {
+            return buf;
+        }
+    }
+
+    snprintf(buf, 32, "%.17g", v);
+
+    return buf;
+}
+
+
 /* cJSON allocates from the caller's allocator only during the parse */
 
 static cJSON *
@@ -934,6 +958,10 @@ epro_instruments_load(epro_instruments_t *set, const char *text,
 
     memset(set, 0, sizeof(epro_instruments_t));
     memset(&req, 0, sizeof(epro_request_t));
+
+    if (len == 0) {
+        epro_def_fail("the file is empty");
+    }
 
     if (epro_json_check(text, len, NULL, 0, &count, &req, a) != EPRO_OK) {
         epro_def_fail("%s%s%s", req.nerrors ? req.errors[0].path : "",

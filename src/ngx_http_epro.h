@@ -61,6 +61,7 @@ typedef struct {
     ngx_flag_t                 submit;
     epro_instruments_t        *instruments;
     ngx_uint_t                 policy;
+    ngx_uint_t                 effective_policy;
     ngx_msec_t                 clock_skew;     /* or NGX_HTTP_EPRO_OFF */
     ngx_msec_t                 max_age;        /* or NGX_HTTP_EPRO_OFF */
 } ngx_http_epro_loc_conf_t;

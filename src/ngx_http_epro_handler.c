@@ -135,7 +135,7 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
 
     ctx->req.max_submissions = elcf->max_submissions;
     ctx->req.instruments = elcf->instruments;
-    ctx->req.policy = elcf->policy;
+    ctx->req.policy = elcf->effective_policy;
     ctx->req.now_ms = (int64_t) r->start_sec * 1000 + r->start_msec;
     ctx->req.skew_ms = (elcf->clock_skew == NGX_HTTP_EPRO_OFF)
                        ? -1 : (int64_t) elcf->clock_skew;
