@@ -34,6 +34,7 @@ enum {
     NGX_HTTP_EPRO_UNAVAILABLE,
     NGX_HTTP_EPRO_TIMEOUT,
     NGX_HTTP_EPRO_CLIENT_GONE,
+    NGX_HTTP_EPRO_REFUSED,
     NGX_HTTP_EPRO_ERROR,
     NGX_HTTP_EPRO_NRESULTS
 };
@@ -109,6 +110,8 @@ char *ngx_http_epro_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_epro_count_result(ngx_uint_t result);
 void ngx_http_epro_count_batch(ngx_uint_t rows, ngx_uint_t inserted,
     ngx_msec_t ms);
+void ngx_http_epro_claim_slot(void);
+void ngx_http_epro_release_slot(void);
 void ngx_http_epro_count_queue(ngx_int_t delta);
 void ngx_http_epro_count_state(ngx_int_t from, ngx_int_t to);
 void ngx_http_epro_count_db_error(const char *sqlstate);

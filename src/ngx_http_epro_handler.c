@@ -115,7 +115,7 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
     ngx_int_t                  rc;
     ngx_str_t                  body;
     epro_alloc_t               alloc;
-    ngx_pool_cleanup_t        *cln;
+    ngx_http_cleanup_t        *cln;
     ngx_http_epro_ctx_t       *ctx;
     ngx_http_epro_loc_conf_t  *elcf;
 
@@ -191,7 +191,7 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -212,7 +212,8 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
     /*
      * Wait for the commit, holding the reference that reading the body
      * took; a client that goes away finalizes the request, and the
-     * cleanup unlinks it from the batch, whose rows still commit.
+     * request's cleanup (run before the access log is written, unlike a
+     * pool cleanup) unlinks it from the batch, whose rows still commit.
      */
 
     r->connection->log->action = "waiting for commit";
@@ -719,13 +720,7 @@ ngx_http_epro_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ngx_http_epro_count_result(
-        r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-        ? NGX_HTTP_EPRO_TOO_LARGE : NGX_HTTP_EPRO_ERROR);
-
-    if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
-        return ngx_http_next_header_filter(r);
-    }
+    /* answered before the handler: access phase, limits, nginx errors */
 
     if (ctx == NULL) {
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
@@ -737,9 +732,26 @@ ngx_http_epro_header_filter(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
     }
 
+    ctx->result = (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                  ? NGX_HTTP_EPRO_TOO_LARGE
+                  : (r->headers_out.status < NGX_HTTP_INTERNAL_SERVER_ERROR)
+                  ? NGX_HTTP_EPRO_REFUSED : NGX_HTTP_EPRO_ERROR;
+
+    ngx_http_epro_count_result(ctx->result);
+
+    if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_next_header_filter(r);
+    }
+
     switch (r->headers_out.status) {
     case NGX_HTTP_BAD_REQUEST:
         title = "Bad Request";
+        break;
+    case NGX_HTTP_UNAUTHORIZED:
+        title = "Unauthorized";
+        break;
+    case NGX_HTTP_FORBIDDEN:
+        title = "Forbidden";
         break;
     case NGX_HTTP_REQUEST_TIME_OUT:
         title = "Request Timeout";
@@ -747,8 +759,14 @@ ngx_http_epro_header_filter(ngx_http_request_t *r)
     case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
         title = "Payload Too Large";
         break;
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        title = "Too Many Requests";
+        break;
     case NGX_HTTP_INTERNAL_SERVER_ERROR:
         title = "Internal Server Error";
+        break;
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        title = "Service Unavailable";
         break;
     default:
         title = "Error";

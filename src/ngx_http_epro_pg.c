@@ -235,6 +235,8 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    ngx_http_epro_claim_slot();
+
     for (i = 0; i < pg->nconns; i++) {
         pc = &pg->conns[i];
 
@@ -281,6 +283,7 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_epro_count_queue(-(ngx_int_t) pg->queued_rows);
+    ngx_http_epro_release_slot();
 
     if (pg->timer.timer_set) {
         ngx_del_timer(&pg->timer);

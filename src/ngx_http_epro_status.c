@@ -15,6 +15,7 @@
 
 #define NGX_HTTP_EPRO_ZONE_SIZE  (128 * 1024)
 #define NGX_HTTP_EPRO_CLASSES    (36 * 36)
+#define NGX_HTTP_EPRO_SLOTS      64
 
 
 static const ngx_uint_t  ngx_http_epro_rows_buckets[] = {
@@ -32,6 +33,19 @@ static const ngx_msec_t  ngx_http_epro_ms_buckets[] = {
     (sizeof(ngx_http_epro_ms_buckets) / sizeof(ngx_msec_t))
 
 
+/*
+ * Gauges are kept per worker process, in a slot it claims at start: a
+ * worker that dies cannot take its share back, so a scrape sums only the
+ * slots of live processes, and a new worker may reuse a dead one's slot.
+ */
+
+typedef struct {
+    ngx_atomic_t     pid;
+    ngx_atomic_t     queued_rows;
+    ngx_atomic_t     conns[NGX_HTTP_EPRO_NSTATES];
+} ngx_http_epro_slot_t;
+
+
 typedef struct {
     ngx_atomic_t     requests[NGX_HTTP_EPRO_NRESULTS];
     ngx_atomic_t     accepted;
@@ -41,9 +55,8 @@ typedef struct {
     ngx_atomic_t     batch_rows_sum;
     ngx_atomic_t     commit_ms[NGX_HTTP_EPRO_MS_BUCKETS + 1];
     ngx_atomic_t     commit_ms_sum;
-    ngx_atomic_t     queued_rows;
-    ngx_atomic_t     conns[NGX_HTTP_EPRO_NSTATES];
     ngx_atomic_t     db_errors[NGX_HTTP_EPRO_CLASSES];
+    ngx_http_epro_slot_t  slots[NGX_HTTP_EPRO_SLOTS];
 } ngx_http_epro_metrics_t;
 
 
@@ -55,9 +68,11 @@ static ngx_int_t ngx_http_epro_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_epro_ids_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_epro_class(u_char c);
+static ngx_uint_t ngx_http_epro_alive(ngx_atomic_uint_t pid);
 
 
 static ngx_http_epro_metrics_t  *ngx_http_epro_metrics;
+static ngx_http_epro_slot_t     *ngx_http_epro_slot;
 
 
 const ngx_str_t  ngx_http_epro_results[NGX_HTTP_EPRO_NRESULTS] = {
@@ -73,6 +88,7 @@ const ngx_str_t  ngx_http_epro_results[NGX_HTTP_EPRO_NRESULTS] = {
     ngx_string("unavailable"),
     ngx_string("timeout"),
     ngx_string("client_gone"),
+    ngx_string("refused"),
     ngx_string("error")
 };
 
@@ -230,11 +246,54 @@ ngx_http_epro_count_batch(ngx_uint_t rows, ngx_uint_t inserted,
 
 
 void
+ngx_http_epro_claim_slot(void)
+{
+    ngx_uint_t               i;
+    ngx_atomic_uint_t        pid;
+    ngx_http_epro_slot_t    *slot;
+
+    if (ngx_http_epro_metrics == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_EPRO_SLOTS; i++) {
+        slot = &ngx_http_epro_metrics->slots[i];
+        pid = slot->pid;
+
+        if ((pid == 0 || !ngx_http_epro_alive(pid))
+            && ngx_atomic_cmp_set(&slot->pid, pid, (ngx_atomic_uint_t) ngx_pid))
+        {
+            slot->queued_rows = 0;
+            ngx_memzero((void *) slot->conns, sizeof(slot->conns));
+            ngx_http_epro_slot = slot;
+            return;
+        }
+    }
+}
+
+
+void
+ngx_http_epro_release_slot(void)
+{
+    if (ngx_http_epro_slot) {
+        ngx_http_epro_slot->pid = 0;
+        ngx_http_epro_slot = NULL;
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_epro_alive(ngx_atomic_uint_t pid)
+{
+    return kill((ngx_pid_t) pid, 0) == 0 || ngx_errno == NGX_EPERM;
+}
+
+
+void
 ngx_http_epro_count_queue(ngx_int_t delta)
 {
-    if (ngx_http_epro_metrics) {
-        (void) ngx_atomic_fetch_add(&ngx_http_epro_metrics->queued_rows,
-                                    delta);
+    if (ngx_http_epro_slot) {
+        (void) ngx_atomic_fetch_add(&ngx_http_epro_slot->queued_rows, delta);
     }
 }
 
@@ -242,16 +301,16 @@ ngx_http_epro_count_queue(ngx_int_t delta)
 void
 ngx_http_epro_count_state(ngx_int_t from, ngx_int_t to)
 {
-    if (ngx_http_epro_metrics == NULL) {
+    if (ngx_http_epro_slot == NULL) {
         return;
     }
 
     if (from >= 0) {
-        (void) ngx_atomic_fetch_add(&ngx_http_epro_metrics->conns[from], -1);
+        (void) ngx_atomic_fetch_add(&ngx_http_epro_slot->conns[from], -1);
     }
 
     if (to >= 0) {
-        (void) ngx_atomic_fetch_add(&ngx_http_epro_metrics->conns[to], 1);
+        (void) ngx_atomic_fetch_add(&ngx_http_epro_slot->conns[to], 1);
     }
 }
 
@@ -312,13 +371,25 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
     u_char                   *p, *last;
     ngx_int_t                 rc;
     ngx_buf_t                *b;
-    ngx_uint_t                i, n, cum;
+    ngx_uint_t                i, k, n, cum;
     ngx_chain_t               out;
+    ngx_atomic_int_t          queued, conns[NGX_HTTP_EPRO_NSTATES];
+    ngx_table_elt_t          *h;
+    ngx_http_epro_slot_t     *slot;
     ngx_http_epro_metrics_t  *m;
 
     static const char  digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "GET, HEAD");
+
         return NGX_HTTP_NOT_ALLOWED;
     }
 
@@ -412,6 +483,23 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
         }
     }
 
+    ngx_memzero(conns, sizeof(conns));
+    queued = 0;
+
+    for (i = 0; i < NGX_HTTP_EPRO_SLOTS; i++) {
+        slot = &m->slots[i];
+
+        if (slot->pid == 0 || !ngx_http_epro_alive(slot->pid)) {
+            continue;
+        }
+
+        queued += (ngx_atomic_int_t) slot->queued_rows;
+
+        for (k = 0; k < NGX_HTTP_EPRO_NSTATES; k++) {
+            conns[k] += (ngx_atomic_int_t) slot->conns[k];
+        }
+    }
+
     ngx_http_epro_print(
         "# HELP epro_queued_rows Rows waiting for a connection, all "
         "workers.\n"
@@ -420,12 +508,11 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
         "# HELP epro_connections Database connections by state, all "
         "workers.\n"
         "# TYPE epro_connections gauge\n",
-        (ngx_atomic_int_t) m->queued_rows);
+        queued);
 
     for (i = 0; i < NGX_HTTP_EPRO_NSTATES; i++) {
         ngx_http_epro_print("epro_connections{state=\"%s\"} %A\n",
-                            ngx_http_epro_states[i],
-                            (ngx_atomic_int_t) m->conns[i]);
+                            ngx_http_epro_states[i], conns[i]);
     }
 
     ngx_http_epro_print(
