@@ -9,7 +9,7 @@ pkgs=(
     libcjson-dev libpq-dev postgresql-15 postgresql-client-15
     libdbd-pg-perl libjson-pp-perl libtest-base-perl libtext-diff-perl
     libipc-run-perl liburi-perl libwww-perl libhttp-message-perl
-    psmisc hey wrk make
+    libio-socket-ssl-perl openssl psmisc hey wrk make
 )
 
 export DEBIAN_FRONTEND=noninteractive
