@@ -77,6 +77,7 @@ typedef struct {
     ngx_queue_t                queue;      /* in batch->waiters */
     ngx_http_epro_batch_t     *batch;      /* NULL once answered or gone */
     ngx_uint_t                 first;      /* its rows in the batch */
+    ngx_msec_t                 queued;     /* when it was first queued */
     epro_request_t             req;
     ngx_chain_t               *problem;    /* replaces an nginx error page */
     char                       sqlstate[6];

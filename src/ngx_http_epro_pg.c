@@ -19,7 +19,7 @@
 
 #define NGX_HTTP_EPRO_STMT         "epro_insert"
 #define NGX_HTTP_EPRO_BACKOFF_MIN  100
-#define NGX_HTTP_EPRO_BACKOFF_MAX  5000
+#define NGX_HTTP_EPRO_BACKOFF_MAX  1000
 #define NGX_HTTP_EPRO_KEEP_BYTES   (4 * 1024 * 1024)
 
 
@@ -71,6 +71,7 @@ typedef struct {
     ngx_queue_t                  free;
     ngx_uint_t                   nfree;
     ngx_uint_t                   queued_rows;
+    ngx_uint_t                   refused;     /* while the queue was full */
     ngx_event_t                  timer;
     ngx_event_t                  post;
     ngx_log_t                   *log;
@@ -323,9 +324,12 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
     }
 
     if (pg->queued_rows + n > pg->conf->queue_max_rows) {
-        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
-                      "epro: queue full (%ui rows), request rejected",
-                      pg->queued_rows);
+        if (pg->refused++ == 0) {
+            ngx_log_error(NGX_LOG_WARN, pg->log, 0,
+                          "epro: queue full (%ui rows), refusing requests",
+                          pg->queued_rows);
+        }
+
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
@@ -413,6 +417,10 @@ ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx)
         b->rows.nrows = ctx->first;
 
         return NGX_ERROR;
+    }
+
+    if (ctx->queued == 0) {
+        ctx->queued = ngx_current_msec;
     }
 
     ctx->batch = b;
@@ -582,11 +590,14 @@ ngx_http_epro_pg_post_handler(ngx_event_t *ev)
 static void
 ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
 {
+    ngx_uint_t              refused;
     ngx_queue_t            *q;
     ngx_http_epro_pg_t     *pg;
-    ngx_http_epro_batch_t  *b;
+    ngx_http_epro_ctx_t    *ctx;
+    ngx_http_epro_batch_t  *b, *nb;
 
     pg = ev->data;
+    refused = 0;
 
     while (!ngx_queue_empty(&pg->pending)) {
         q = ngx_queue_head(&pg->pending);
@@ -598,15 +609,61 @@ ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
             break;
         }
 
-        ngx_log_error(NGX_LOG_ERR, pg->log, 0,
-                      "epro: no database connection for %M ms, "
-                      "%ui queued row(s) refused", pg->conf->timeout,
-                      b->rows.nrows);
-
         ngx_queue_remove(q);
         ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows);
 
-        ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
+        /*
+         * Each request waits epro_pg_timeout from its own arrival: those
+         * that joined the batch late go on in a new one, at the head.
+         */
+
+        nb = NULL;
+
+        while (!ngx_queue_empty(&b->waiters)) {
+            q = ngx_queue_head(&b->waiters);
+            ngx_queue_remove(q);
+
+            ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
+            ctx->batch = NULL;
+
+            if ((ngx_msec_int_t) (ngx_current_msec - ctx->queued)
+                < (ngx_msec_int_t) pg->conf->timeout)
+            {
+                if (nb == NULL) {
+                    nb = ngx_http_epro_pg_batch();
+
+                    if (nb) {
+                        nb->created = ctx->queued;
+                        ngx_queue_insert_head(&pg->pending, &nb->queue);
+                    }
+                }
+
+                if (nb && ngx_http_epro_pg_add(nb, ctx) == NGX_OK) {
+                    continue;
+                }
+            }
+
+            refused += ctx->req.nsubs;
+            ngx_http_epro_reply(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
+        }
+
+        ngx_http_epro_pg_recycle(b);
+
+        if (nb && nb->rows.nrows == 0) {
+            ngx_queue_remove(&nb->queue);
+            ngx_http_epro_pg_recycle(nb);
+        }
+
+        if (nb) {
+            break;
+        }
+    }
+
+    if (refused) {
+        ngx_log_error(NGX_LOG_ERR, pg->log, 0,
+                      "epro: no database connection for %M ms, "
+                      "%ui queued row(s) refused", pg->conf->timeout,
+                      refused);
     }
 
     ngx_http_epro_pg_dispatch();
@@ -1284,8 +1341,19 @@ ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
 static void
 ngx_http_epro_pg_queued(ngx_int_t delta)
 {
-    ngx_http_epro_pg.queued_rows += delta;
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    pg->queued_rows += delta;
     ngx_http_epro_count_queue(delta);
+
+    if (pg->refused && pg->queued_rows <= pg->conf->queue_max_rows / 2) {
+        ngx_log_error(NGX_LOG_NOTICE, pg->log, 0,
+                      "epro: queue accepts again, %ui request(s) were "
+                      "refused", pg->refused);
+        pg->refused = 0;
+    }
 }
 
 
@@ -1337,6 +1405,13 @@ ngx_http_epro_pg_notice(void *arg, const PGresult *res)
 
     severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    if (severity && (ngx_strcmp(severity, "FATAL") == 0
+                     || ngx_strcmp(severity, "PANIC") == 0))
+    {
+        /* the server ends the connection: logged once it is lost */
+        return;
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, &pc->log, 0,
                   "epro: connection %ui: PostgreSQL %s, SQLSTATE %s",

@@ -302,7 +302,7 @@ Retry-After: \d+
 main::elapsed_ok('queue full', 0, 0.4);
 is(main::rows('epro_submissions', $main::Id{full1}), "0\n", 'nothing stored');
 --- error_log
-epro: queue full (0 rows), request rejected
+epro: queue full (0 rows), refusing requests
 --- no_error_log
 008-SECRET
 [error]
@@ -707,7 +707,7 @@ is(sql('SELECT count(*) FROM t_008_flood WHERE submission_id = ANY(?::uuid[])', 
 is(sql('SELECT count(*) - count(DISTINCT submission_id) FROM t_008_flood'), "0\n",
    'no id twice');
 --- error_log
-request rejected
+refusing requests
 --- no_error_log
 008-SECRET
 [error]
