@@ -137,6 +137,7 @@ typedef struct {
     size_t              nsubs;
     epro_error_t        errors[EPRO_MAX_ERRORS];
     size_t              nerrors;
+    size_t              nfound;         /* all found, beyond the cap too */
     size_t              nrules;         /* of them, instrument and clock */
     unsigned            truncated:1;    /* more errors than reported */
 } epro_request_t;

@@ -502,6 +502,7 @@ epro_scan_fail(epro_scan_t *s, const char *what)
     s->failed = 1;
 
     s->req->nerrors = 0;
+    s->req->nfound = 0;
     s->req->truncated = 0;
     s->req->status = EPRO_BAD_JSON;
 
@@ -751,6 +752,8 @@ epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
     size_t         plen;
     va_list        args;
     epro_error_t  *e;
+
+    req->nfound++;
 
     if (req->nerrors == EPRO_MAX_ERRORS) {
         req->truncated = 1;

@@ -91,6 +91,7 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 
     req->status = EPRO_OK;
     req->nerrors = 0;
+    req->nfound = 0;
     req->nrules = 0;
     req->truncated = 0;
     req->subs = NULL;
@@ -195,7 +196,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
     epro_submission_t *sub, const char *base)
 {
     char                path[EPRO_PATH_MAX];
-    size_t              i, len, chars, nerrors;
+    size_t              i, len, chars, found;
     cJSON              *m, *answers;
     unsigned            seen;
     epro_str_t         *str;
@@ -207,7 +208,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
 
     seen = 0;
     answers = NULL;
-    nerrors = req->nerrors;
+    found = req->nfound;
 
     for (m = obj->child; m; m = m->next) {
         epro_path(path, base, m->string);
@@ -310,7 +311,9 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
         }
     }
 
-    if (req->nerrors != nerrors) {
+    /* past EPRO_MAX_ERRORS, nerrors stands still: count all found */
+
+    if (req->nfound != found || answers == NULL) {
         return EPRO_OK;
     }
 
@@ -323,7 +326,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
         return EPRO_NOMEM;
     }
 
-    req->nrules += req->nerrors - nerrors;
+    req->nrules += req->nfound - found;
 
     return EPRO_OK;
 }

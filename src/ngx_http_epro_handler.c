@@ -167,7 +167,7 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
                       "epro: invalid submission: %uz error(s)",
                       ctx->req.nerrors);
 
-        ctx->result = (ctx->req.nrules && ctx->req.nrules == ctx->req.nerrors)
+        ctx->result = (ctx->req.nrules && ctx->req.nrules == ctx->req.nfound)
                       ? NGX_HTTP_EPRO_INSTRUMENT : NGX_HTTP_EPRO_CONTRACT;
 
         ngx_http_finalize_request(r,

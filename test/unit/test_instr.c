@@ -2173,6 +2173,49 @@ test_nomem(void)
 /* ------------------------------------------------------------------ */
 
 
+/*
+ * Found by the fuzzer: past EPRO_MAX_ERRORS a submission without valid
+ * answers was taken for one whose contract holds, and its instrument was
+ * checked with no answers object (a NULL dereference).
+ */
+
+static void
+test_truncated(void)
+{
+    int             rc;
+    size_t          i, p;
+    epro_request_t  req;
+
+    static const char *const  bodies[] = {
+        "[{\"x\":0},{\"x\":0},{\"x\":0},{\"instrument\":\"T\"}]",
+        "[{\"x\":0},{\"x\":0},{\"x\":0},"
+        "{\"instrument\":\"T\",\"answers\":[1]}]",
+        "[{\"x\":0},{\"x\":0},{\"x\":0},"
+        "{\"instrument\":\"T\",\"answers\":1}]",
+    };
+
+    static const epro_policy_e  policies[] = {
+        EPRO_POLICY_STRICT, EPRO_POLICY_KNOWN
+    };
+
+    if (defs_load() != 0) {
+        return;
+    }
+
+    for (i = 0; i < NELTS(bodies); i++) {
+        for (p = 0; p < NELTS(policies); p++) {
+            req_init(&req, policies[p]);
+            rc = run(&req, bodies[i], strlen(bodies[i]));
+
+            CHECK_INT("truncated: rc", rc, EPRO_INVALID);
+            CHECK_INT("truncated: nerrors", (long) req.nerrors,
+                      EPRO_MAX_ERRORS);
+            CHECK_INT("truncated: truncated", req.truncated, 1);
+        }
+    }
+}
+
+
 int
 main(void)
 {
@@ -2215,6 +2258,7 @@ main(void)
     release_all();
 
     test_many();
+    test_truncated();
     test_nomem();
 
     release_all();
