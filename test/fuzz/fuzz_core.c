@@ -1,0 +1,642 @@
+
+/*
+ * libFuzzer target for the plain-C core (src/epro_*.c): the input is a
+ * request body.
+ *
+ * Each input is parsed with epro_parse() (max_submissions 100) into an
+ * arena that mirrors nginx's request pool: free is a no-op, new memory is
+ * filled with garbage, and everything is released after the input.  Every
+ * arena allocation is a malloc block of its own, so ASan sees overruns.
+ *
+ * EPRO_OK: generated ids are assigned, every submission is encoded with
+ * epro_rows_add() into batch columns on a malloc/free allocator, and each
+ * array literal is decoded back and compared with what went in.  400/422:
+ * the problem+json body is built and read back with cJSON and with the
+ * strict checker.
+ *
+ * Then the same body is parsed again with instrument definitions (policy
+ * strict or known), the clock checks on: that may only add errors, never
+ * remove any or change a 400, and its problem+json is checked too.
+ *
+ * Any broken invariant aborts, which libFuzzer reports as a crash.
+ *
+ *   test/fuzz/run.sh [seconds]
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "epro_core.h"
+
+
+#define FUZZ_MAX_SUBMISSIONS  100
+#define FUZZ_FILL             0xa5
+#define FUZZ_RECEIVED         "2026-11-27T07:15:00.123Z"
+#define FUZZ_MS               1795763700123ULL
+#define FUZZ_DAY_MS           86400000LL
+#define FUZZ_CLIENT           "203.0.113.7"
+
+
+#define fuzz_assert(c)                                                      \
+    if (!(c)) fuzz_fail(__FILE__, __LINE__, #c)
+
+
+typedef struct {
+    void          **blocks;
+    size_t          n;
+    size_t          cap;
+} fuzz_arena_t;
+
+
+static void fuzz_fail(const char *file, int line, const char *what);
+static void *fuzz_arena_alloc(void *ctx, size_t size);
+static void fuzz_arena_free(void *ctx, void *p);
+static void fuzz_arena_release(fuzz_arena_t *ar);
+static void *fuzz_heap_alloc(void *ctx, size_t size);
+static void fuzz_heap_free(void *ctx, void *p);
+static void fuzz_check_ok(epro_request_t *req, const uint8_t *data,
+    size_t size, epro_alloc_t *a);
+static void fuzz_check_rows(epro_request_t *req, epro_alloc_t *a);
+static void fuzz_check_column(const epro_buf_t *b, const epro_str_t *want,
+    size_t n);
+static void fuzz_check_problem(epro_request_t *req, int rc,
+    epro_alloc_t *a);
+static void fuzz_check_request(epro_request_t *req, int rc);
+static int fuzz_field(const epro_str_t *s, int optional);
+static int fuzz_utf8_valid(const char *s, size_t len);
+
+
+static fuzz_arena_t        fuzz_arena;
+static fuzz_arena_t        fuzz_conf_arena;     /* never released */
+static epro_instruments_t  fuzz_instruments;
+
+
+/* every item type, required items, unknown items allowed and refused */
+
+static const char  fuzz_instruments_json[] =
+    "{\"instruments\":["
+    "{\"code\":\"PHQ-9\",\"version\":\"1\",\"items\":["
+    "{\"id\":\"PHQ9_1\",\"type\":\"integer\",\"min\":0,\"max\":3,"
+    "\"required\":true},"
+    "{\"id\":\"PHQ9_2\",\"type\":\"integer\",\"min\":0,\"max\":3},"
+    "{\"id\":\"q1\",\"type\":\"integer\",\"min\":0,\"max\":3}]},"
+    "{\"code\":\"ALL\",\"version\":\"2\",\"title\":\"all types\","
+    "\"unknownItems\":\"allow\",\"items\":["
+    "{\"id\":\"i\",\"type\":\"integer\",\"min\":-5,\"max\":5},"
+    "{\"id\":\"d\",\"type\":\"decimal\",\"min\":0.5,\"max\":99.5},"
+    "{\"id\":\"s\",\"type\":\"string\",\"maxLength\":10},"
+    "{\"id\":\"b\",\"type\":\"boolean\"},"
+    "{\"id\":\"c\",\"type\":\"choice\",\"choices\":[\"none\",\"\\u00e9\",3],"
+    "\"multiple\":true},"
+    "{\"id\":\"dt\",\"type\":\"date\"},"
+    "{\"id\":\"ts\",\"type\":\"datetime\",\"required\":true}]}"
+    "]}";
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char          err[256];
+    epro_alloc_t  a;
+
+    (void) argc;
+    (void) argv;
+
+    a.alloc = fuzz_arena_alloc;
+    a.free = fuzz_arena_free;
+    a.ctx = &fuzz_conf_arena;
+
+    if (epro_instruments_load(&fuzz_instruments, fuzz_instruments_json,
+                              sizeof(fuzz_instruments_json) - 1, err,
+                              sizeof(err), &a)
+        != 0)
+    {
+        fprintf(stderr, "fuzz_core: instruments: %s\n", err);
+        abort();
+    }
+
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int             rc, rc2;
+    size_t          i;
+    epro_alloc_t    a;
+    epro_request_t  req, req2;
+
+    a.alloc = fuzz_arena_alloc;
+    a.free = fuzz_arena_free;
+    a.ctx = &fuzz_arena;
+
+    /* the contract only: no instruments, no clock */
+
+    memset(&req, 0, sizeof(epro_request_t));
+    req.max_submissions = FUZZ_MAX_SUBMISSIONS;
+
+    rc = epro_parse(&req, (const char *) data, size, &a);
+    fuzz_check_request(&req, rc);
+
+    if (rc == EPRO_OK) {
+        fuzz_check_ok(&req, data, size, &a);
+
+    } else {
+        fuzz_check_problem(&req, rc, &a);
+    }
+
+    /* the same body with instruments and the clock checks */
+
+    memset(&req2, 0, sizeof(epro_request_t));
+    req2.max_submissions = FUZZ_MAX_SUBMISSIONS;
+    req2.instruments = &fuzz_instruments;
+    req2.policy = (size & 1) ? EPRO_POLICY_KNOWN : EPRO_POLICY_STRICT;
+    req2.now_ms = (int64_t) FUZZ_MS;
+    req2.skew_ms = 300000;
+    req2.max_age_ms = 365 * FUZZ_DAY_MS;
+
+    rc2 = epro_parse(&req2, (const char *) data, size, &a);
+    fuzz_check_request(&req2, rc2);
+
+    /* more checks may add errors, never take one away */
+    fuzz_assert(rc != EPRO_BAD_JSON || rc2 == EPRO_BAD_JSON);
+    fuzz_assert(rc2 != EPRO_BAD_JSON || rc == EPRO_BAD_JSON);
+    fuzz_assert(rc2 != EPRO_OK || rc == EPRO_OK);
+    fuzz_assert(rc != EPRO_INVALID || req2.nerrors >= req.nerrors);
+
+    if (rc == EPRO_BAD_JSON) {
+        fuzz_assert(req2.nerrors == 1);
+        fuzz_assert(strcmp(req.errors[0].path, req2.errors[0].path) == 0);
+        fuzz_assert(strcmp(req.errors[0].message, req2.errors[0].message)
+                    == 0);
+    }
+
+    if (rc2 == EPRO_OK) {
+        fuzz_assert(req2.nsubs == req.nsubs);
+
+        for (i = 0; i < req.nsubs; i++) {
+            fuzz_assert(req2.subs[i].payload.data
+                        == req.subs[i].payload.data);
+            fuzz_assert(req2.subs[i].payload.len
+                        == req.subs[i].payload.len);
+            fuzz_assert(strcmp(req2.subs[i].collected,
+                               req.subs[i].collected) == 0);
+        }
+
+    } else {
+        fuzz_check_problem(&req2, rc2, &a);
+    }
+
+    fuzz_arena_release(&fuzz_arena);
+
+    return 0;
+}
+
+
+static void
+fuzz_check_request(epro_request_t *req, int rc)
+{
+    /* the arena never refuses, so EPRO_NOMEM is a bug */
+    fuzz_assert(rc == EPRO_OK || rc == EPRO_BAD_JSON || rc == EPRO_INVALID);
+    fuzz_assert(req->status == rc);
+    fuzz_assert(req->nerrors <= EPRO_MAX_ERRORS);
+    fuzz_assert(!req->truncated || req->nerrors == EPRO_MAX_ERRORS);
+    fuzz_assert(rc == EPRO_OK || req->nerrors >= 1);
+    fuzz_assert(rc != EPRO_OK || req->nerrors == 0);
+}
+
+
+static void
+fuzz_check_ok(epro_request_t *req, const uint8_t *data, size_t size,
+    epro_alloc_t *a)
+{
+    char                id[EPRO_UUID_LEN + 1];
+    size_t              i, count;
+    const char         *body, *prev;
+    epro_str_t          span;
+    epro_request_t      sub;
+    epro_submission_t  *s;
+
+    body = (const char *) data;
+    prev = body;
+
+    fuzz_assert(req->nerrors == 0);
+    fuzz_assert(req->nsubs >= 1 && req->nsubs <= FUZZ_MAX_SUBMISSIONS);
+    fuzz_assert(req->subs != NULL);
+
+    for (i = 0; i < req->nsubs; i++) {
+        s = &req->subs[i];
+
+        fuzz_assert(s->id[0] == '\0' || strlen(s->id) == EPRO_UUID_LEN);
+        fuzz_assert(fuzz_field(&s->study, 0));
+        fuzz_assert(fuzz_field(&s->site, 1));
+        fuzz_assert(fuzz_field(&s->subject, 0));
+        fuzz_assert(fuzz_field(&s->visit, 0));
+        fuzz_assert(fuzz_field(&s->instrument, 0));
+        fuzz_assert(epro_rfc3339_valid(s->collected, strlen(s->collected))
+                    == 0);
+
+        /* the payload is the element as sent, in order, an object */
+        fuzz_assert(s->payload.data >= prev);
+        fuzz_assert(s->payload.len >= 2);
+        fuzz_assert(s->payload.data + s->payload.len <= body + size);
+        fuzz_assert(s->payload.data[0] == '{');
+        fuzz_assert(s->payload.data[s->payload.len - 1] == '}');
+        prev = s->payload.data + s->payload.len;
+
+        memset(&sub, 0, sizeof(epro_request_t));
+        fuzz_assert(epro_json_check(s->payload.data, s->payload.len, &span,
+                                    1, &count, &sub, a)
+                    == EPRO_OK);
+        fuzz_assert(count == 1);
+        fuzz_assert(span.data == s->payload.data);
+        fuzz_assert(span.len == s->payload.len);
+
+        /* a client's id is stored lowercase */
+        if (s->id[0] != '\0') {
+            fuzz_assert(epro_uuid_parse(id, s->id, EPRO_UUID_LEN) == 0);
+            fuzz_assert(strcmp(id, s->id) == 0);
+        }
+    }
+
+    fuzz_check_rows(req, a);
+}
+
+
+/* assigns ids as the handler does, then encodes and decodes the rows */
+
+static void
+fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
+{
+    size_t              i, c, n;
+    epro_str_t         *want;
+    epro_rows_t         rows;
+    epro_alloc_t        heap;
+    unsigned char       rnd[10];
+    epro_submission_t  *s;
+
+    heap.alloc = fuzz_heap_alloc;
+    heap.free = fuzz_heap_free;
+    heap.ctx = NULL;
+
+    n = req->nsubs;
+
+    for (i = 0; i < n; i++) {
+        s = &req->subs[i];
+
+        /* the handler sets the client's address, NULL for a unix socket */
+        if (i % 2 == 0) {
+            s->client.data = FUZZ_CLIENT;
+            s->client.len = sizeof(FUZZ_CLIENT) - 1;
+        }
+
+        if (s->id[0] != '\0') {
+            continue;
+        }
+
+        memset(rnd, 0x5a, sizeof(rnd));
+        rnd[9] = (unsigned char) i;
+        rnd[8] = (unsigned char) (i >> 8);
+        epro_uuid_v7(s->id, FUZZ_MS, rnd);
+
+        fuzz_assert(strlen(s->id) == EPRO_UUID_LEN);
+        fuzz_assert(s->id[14] == '7');
+    }
+
+    want = fuzz_arena_alloc(arena->ctx, n * EPRO_NCOLS * sizeof(epro_str_t));
+
+    for (i = 0; i < n; i++) {
+        s = &req->subs[i];
+        want[EPRO_COL_ID * n + i].data = s->id;
+        want[EPRO_COL_ID * n + i].len = EPRO_UUID_LEN;
+        want[EPRO_COL_STUDY * n + i] = s->study;
+        want[EPRO_COL_SITE * n + i] = s->site;
+        want[EPRO_COL_SUBJECT * n + i] = s->subject;
+        want[EPRO_COL_VISIT * n + i] = s->visit;
+        want[EPRO_COL_INSTRUMENT * n + i] = s->instrument;
+        want[EPRO_COL_COLLECTED * n + i].data = s->collected;
+        want[EPRO_COL_COLLECTED * n + i].len = strlen(s->collected);
+        want[EPRO_COL_RECEIVED * n + i].data = FUZZ_RECEIVED;
+        want[EPRO_COL_RECEIVED * n + i].len = sizeof(FUZZ_RECEIVED) - 1;
+        want[EPRO_COL_PAYLOAD * n + i] = s->payload;
+        want[EPRO_COL_CLIENT * n + i] = s->client;
+    }
+
+    memset(&rows, 0, sizeof(epro_rows_t));
+
+    /* twice: the second time in buffers emptied by epro_rows_reset() */
+
+    for (c = 0; c < 2; c++) {
+        for (i = 0; i < n; i++) {
+            fuzz_assert(epro_rows_add(&rows, &req->subs[i], FUZZ_RECEIVED,
+                                      &heap)
+                        == EPRO_OK);
+        }
+
+        fuzz_assert(epro_rows_finish(&rows, &heap) == EPRO_OK);
+        fuzz_assert(rows.nrows == n);
+
+        for (i = 0; i < EPRO_NCOLS; i++) {
+            fuzz_check_column(&rows.col[i], &want[i * n], n);
+        }
+
+        epro_rows_reset(&rows);
+    }
+
+    epro_rows_free(&rows, &heap);
+}
+
+
+/*
+ * Reads a column back as PostgreSQL's array_in() would: "{", elements
+ * separated by ",", each NULL or a quoted string with \-escapes, "}".
+ */
+
+static void
+fuzz_check_column(const epro_buf_t *b, const epro_str_t *want, size_t n)
+{
+    char        *d, *out;
+    size_t       i;
+    const char  *p, *end;
+
+    fuzz_assert(b->data != NULL);
+    fuzz_assert(b->len >= 2 && b->len < b->cap);
+    fuzz_assert(b->data[0] == '{');
+    fuzz_assert(b->data[b->len - 1] == '}');
+    fuzz_assert(b->data[b->len] == '\0');
+
+    /* a text parameter of libpq ends at the first NUL */
+    fuzz_assert(strlen(b->data) == b->len);
+
+    out = malloc(b->len);
+    fuzz_assert(out != NULL);
+
+    p = b->data + 1;
+    end = b->data + b->len - 1;
+
+    for (i = 0; i < n; i++) {
+        if (i > 0) {
+            fuzz_assert(p < end && *p == ',');
+            p++;
+        }
+
+        if (want[i].data == NULL) {
+            fuzz_assert(end - p >= 4 && memcmp(p, "NULL", 4) == 0);
+            p += 4;
+            continue;
+        }
+
+        fuzz_assert(p < end && *p == '"');
+        p++;
+        d = out;
+
+        while (p < end && *p != '"') {
+            if (*p == '\\') {
+                p++;
+                fuzz_assert(p < end);
+            }
+
+            *d++ = *p++;
+        }
+
+        fuzz_assert(p < end);
+        p++;
+
+        fuzz_assert((size_t) (d - out) == want[i].len);
+        fuzz_assert(memcmp(out, want[i].data, want[i].len) == 0);
+    }
+
+    fuzz_assert(p == end);
+
+    free(out);
+}
+
+
+static void
+fuzz_check_problem(epro_request_t *req, int rc, epro_alloc_t *a)
+{
+    int              sz;
+    char            *path;
+    size_t           i, count;
+    cJSON           *root, *v, *e, *ep, *em;
+    epro_str_t       span;
+    epro_buf_t       b;
+    const char      *type, *title;
+    epro_request_t   check;
+
+    fuzz_assert(req->nerrors >= 1);
+
+    if (rc == EPRO_BAD_JSON) {
+        type = "urn:epro:problem:malformed-json";
+        title = "Malformed JSON";
+
+    } else {
+        type = "urn:epro:problem:invalid-submission";
+        title = "Invalid Submission";
+    }
+
+    memset(&b, 0, sizeof(epro_buf_t));
+
+    fuzz_assert(epro_problem_json(&b, rc, type, title,
+                                  "nothing was stored", req, a)
+                == EPRO_OK);
+    fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
+
+    /* strict RFC 8259, valid UTF-8 */
+
+    memset(&check, 0, sizeof(epro_request_t));
+    fuzz_assert(epro_json_check(b.data, b.len, &span, 1, &count, &check, a)
+                == EPRO_OK);
+
+    root = cJSON_ParseWithLength(b.data, b.len);
+    fuzz_assert(root != NULL && cJSON_IsObject(root));
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "type");
+    fuzz_assert(cJSON_IsString(v) && strcmp(v->valuestring, type) == 0);
+    v = cJSON_GetObjectItemCaseSensitive(root, "status");
+    fuzz_assert(cJSON_IsNumber(v) && v->valueint == rc);
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "errors");
+    fuzz_assert(cJSON_IsArray(v));
+    sz = cJSON_GetArraySize(v);
+    fuzz_assert(sz >= 0 && (size_t) sz == req->nerrors);
+
+    i = 0;
+
+    cJSON_ArrayForEach(e, v) {
+        ep = cJSON_GetObjectItemCaseSensitive(e, "path");
+        em = cJSON_GetObjectItemCaseSensitive(e, "message");
+        fuzz_assert(cJSON_IsString(ep) && cJSON_IsString(em));
+
+        /* a JSON Pointer, the same one if it was valid UTF-8 */
+        path = req->errors[i].path;
+        fuzz_assert(path[0] == '\0' || path[0] == '/');
+
+        if (fuzz_utf8_valid(path, strlen(path))) {
+            fuzz_assert(strcmp(ep->valuestring, path) == 0);
+        }
+
+        if (fuzz_utf8_valid(req->errors[i].message,
+                            strlen(req->errors[i].message)))
+        {
+            fuzz_assert(strcmp(em->valuestring, req->errors[i].message)
+                        == 0);
+        }
+
+        i++;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "truncated");
+    fuzz_assert(req->truncated ? cJSON_IsTrue(v) : v == NULL);
+
+    cJSON_Delete(root);
+}
+
+
+static int
+fuzz_field(const epro_str_t *s, int optional)
+{
+    size_t  chars;
+
+    if (s->data == NULL) {
+        return optional && s->len == 0;
+    }
+
+    chars = epro_utf8_chars(s->data, s->len);
+
+    return chars >= 1 && chars <= EPRO_MAX_FIELD_CHARS
+           && memchr(s->data, '\0', s->len) == NULL;
+}
+
+
+/* RFC 3629, no surrogates, no overlong forms */
+
+static int
+fuzz_utf8_valid(const char *s, size_t len)
+{
+    size_t               i, k, n;
+    uint32_t             c, min;
+    const unsigned char *p;
+
+    p = (const unsigned char *) s;
+
+    for (i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+            n = 2; c = p[i] & 0x1f; min = 0x80;
+
+        } else if ((p[i] & 0xf0) == 0xe0) {
+            n = 3; c = p[i] & 0x0f; min = 0x800;
+
+        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+            n = 4; c = p[i] & 0x07; min = 0x10000;
+
+        } else {
+            return 0;
+        }
+
+        if (len - i < n) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+fuzz_fail(const char *file, int line, const char *what)
+{
+    fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
+    abort();
+}
+
+
+static void *
+fuzz_arena_alloc(void *ctx, size_t size)
+{
+    void          *p, **blocks;
+    size_t         cap;
+    fuzz_arena_t  *ar;
+
+    ar = ctx;
+
+    if (ar->n == ar->cap) {
+        cap = ar->cap ? ar->cap * 2 : 256;
+        blocks = realloc(ar->blocks, cap * sizeof(void *));
+        fuzz_assert(blocks != NULL);
+        ar->blocks = blocks;
+        ar->cap = cap;
+    }
+
+    p = malloc(size ? size : 1);
+    fuzz_assert(p != NULL);
+
+    /* a pool does not zero what it hands out */
+    memset(p, FUZZ_FILL, size);
+
+    ar->blocks[ar->n++] = p;
+
+    return p;
+}
+
+
+static void
+fuzz_arena_free(void *ctx, void *p)
+{
+    (void) ctx;
+    (void) p;
+}
+
+
+static void
+fuzz_arena_release(fuzz_arena_t *ar)
+{
+    size_t  i;
+
+    for (i = 0; i < ar->n; i++) {
+        free(ar->blocks[i]);
+    }
+
+    ar->n = 0;
+}
+
+
+static void *
+fuzz_heap_alloc(void *ctx, size_t size)
+{
+    (void) ctx;
+
+    return malloc(size);
+}
+
+
+static void
+fuzz_heap_free(void *ctx, void *p)
+{
+    (void) ctx;
+
+    free(p);
+}
