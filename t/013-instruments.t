@@ -1211,3 +1211,19 @@ GET /s
 --- suppress_stderr
 --- error_log eval
 qr/\[emerg\] .*"epro_max_age" directive is duplicate/
+
+
+
+=== TEST 51: more than 20 errors, then a submission without answers: 422, no crash
+--- http_config
+    epro_instruments $TEST_NGINX_EPRO_SHIPPED;
+--- config
+    location = /s { epro_submit; }
+--- raw_request eval
+post('[{"x":0},{"x":0},{"x":0},{"instrument":"PHQ-9"},'
+     . '{"instrument":"PHQ-9","answers":[1]}]')
+--- error_code: 422
+--- response_body_like: "truncated":true
+--- no_error_log
+[alert]
+[error]
