@@ -1160,16 +1160,13 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
 {
     size_t                  len;
     ngx_msec_t              delay;
-    ngx_http_epro_pg_t     *pg;
     ngx_http_epro_batch_t  *b;
 
-    pg = &ngx_http_epro_pg;
-
     if (!pc->reported) {
-        len = what ? ngx_strlen(what) : 0;
+        /* libpq's first line says it; the rest are hints */
 
-        while (len && (what[len - 1] == '\n' || what[len - 1] == ' ')) {
-            len--;
+        for (len = 0; what && what[len] && what[len] != '\n'; len++) {
+            /* void */
         }
 
         ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
@@ -1206,8 +1203,6 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
     if (b) {
         ngx_http_epro_pg_finish(b, NGX_HTTP_GATEWAY_TIME_OUT);
     }
-
-    (void) pg;
 }
 
 
