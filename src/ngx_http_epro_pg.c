@@ -1158,20 +1158,37 @@ ngx_http_epro_pg_timer_handler(ngx_event_t *ev)
 static void
 ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
 {
-    size_t                  len;
+    u_char                 *p, *last, text[512];
     ngx_msec_t              delay;
+    const char             *line;
     ngx_http_epro_batch_t  *b;
 
     if (!pc->reported) {
-        /* libpq's first line says it; the rest are hints */
+        /*
+         * One line: libpq writes a line for each address it tried, and
+         * indented hints under them, which are left out.
+         */
 
-        for (len = 0; what && what[len] && what[len] != '\n'; len++) {
-            /* void */
+        p = text;
+        last = text + sizeof(text) - 1;
+
+        for (line = what; line && *line; line += (*line == '\n')) {
+            if (*line == ' ' || *line == '\t') {
+                line += strcspn(line, "\n");
+                continue;
+            }
+
+            if (p != text) {
+                p = ngx_slprintf(p, last, "; ");
+            }
+
+            p = ngx_slprintf(p, last, "%*s", strcspn(line, "\n"), line);
+            line += strcspn(line, "\n");
         }
 
         ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
                       "epro: connection %ui: %*s%sreconnecting",
-                      pc->index, len, what ? what : "", len ? ", " : "");
+                      pc->index, p - text, text, (p != text) ? ", " : "");
 
         pc->reported = 1;
     }
