@@ -121,6 +121,7 @@ ngx_int_t ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_epro_main_conf_t *emcf);
 void ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx);
+ngx_int_t ngx_http_epro_pg_full(ngx_uint_t n);
 void ngx_http_epro_pg_cancel(ngx_http_epro_ctx_t *ctx);
 ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
     ngx_http_epro_main_conf_t *emcf);

@@ -99,6 +99,30 @@ ngx_http_epro_handler(ngx_http_request_t *r)
                                      "in UTF-8", NULL);
     }
 
+    if (ngx_http_epro_pg_full(0) != NGX_OK) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
+
+        ctx->result = NGX_HTTP_EPRO_UNAVAILABLE;
+
+        return ngx_http_epro_problem(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "database-unavailable",
+                                     "Service Unavailable",
+                                     "the queue is full; nothing was "
+                                     "stored, retry later", NULL);
+    }
+
     rc = ngx_http_read_client_request_body(r, ngx_http_epro_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {

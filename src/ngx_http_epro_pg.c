@@ -323,13 +323,7 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    if (pg->queued_rows + n > pg->conf->queue_max_rows) {
-        if (pg->refused++ == 0) {
-            ngx_log_error(NGX_LOG_WARN, pg->log, 0,
-                          "epro: queue full (%ui rows), refusing requests",
-                          pg->queued_rows);
-        }
-
+    if (ngx_http_epro_pg_full(n) != NGX_OK) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
@@ -473,6 +467,36 @@ ngx_http_epro_pg_split(ngx_http_epro_batch_t *b)
     }
 
     ngx_http_epro_pg_recycle(b);
+}
+
+
+/*
+ * NGX_BUSY if n more rows do not fit in the queue; also asked with n = 0
+ * before the body is read, so that a full queue costs no parsing.
+ */
+
+ngx_int_t
+ngx_http_epro_pg_full(ngx_uint_t n)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    if (pg->conns == NULL) {
+        return NGX_OK;
+    }
+
+    if (pg->queued_rows + ngx_max(n, 1) <= pg->conf->queue_max_rows) {
+        return NGX_OK;
+    }
+
+    if (pg->refused++ == 0) {
+        ngx_log_error(NGX_LOG_WARN, pg->log, 0,
+                      "epro: queue full (%ui rows), refusing requests",
+                      pg->queued_rows);
+    }
+
+    return NGX_BUSY;
 }
 
 
