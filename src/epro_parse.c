@@ -84,7 +84,7 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 {
     int                rc;
     char               base[32];
-    size_t             i, count, nspans;
+    size_t             i, count, nspans, max;
     cJSON             *root, *item;
     epro_str_t        *spans;
     epro_submission_t *subs;
@@ -97,16 +97,31 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     req->subs = NULL;
     req->nsubs = 0;
 
-    nspans = req->max_submissions ? req->max_submissions : 1;
+    max = req->max_submissions ? req->max_submissions : 1;
 
-    spans = a->alloc(a->ctx, nspans * sizeof(epro_str_t));
-    if (spans == NULL) {
-        return EPRO_NOMEM;
-    }
+    /*
+     * Room for a few elements first: most bodies are one submission, and
+     * a pool grows by blocks.  A longer array is scanned once more.
+     */
 
-    rc = epro_json_check(body, len, spans, nspans, &count, req, a);
-    if (rc != EPRO_OK) {
-        return rc;
+    nspans = (max < 8) ? max : 8;
+
+    for ( ;; ) {
+        spans = a->alloc(a->ctx, nspans * sizeof(epro_str_t));
+        if (spans == NULL) {
+            return EPRO_NOMEM;
+        }
+
+        rc = epro_json_check(body, len, spans, nspans, &count, req, a);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+
+        if (count <= nspans || nspans == max) {
+            break;
+        }
+
+        nspans = (count < max) ? count : max;
     }
 
     root = epro_cjson_parse(body, len, a);
@@ -124,10 +139,10 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
             goto invalid;
         }
 
-        if (count > nspans) {
+        if (count > max) {
             if (epro_error(req, a, "",
                            "%lu submissions in one request, at most %lu",
-                           (unsigned long) count, (unsigned long) nspans)
+                           (unsigned long) count, (unsigned long) max)
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;

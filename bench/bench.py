@@ -1,0 +1,1272 @@
+#!/usr/bin/env python3
+"""Benchmark of ngx_http_epro_module (issue #4); run it with bench/run.sh.
+
+Everything on 127.0.0.1, in one run: a private PostgreSQL 15 (util/pg.sh,
+port 56500, fsync and synchronous_commit on), Debian's nginx with the module
+on 127.0.0.1:18500 (2 workers) serving
+
+  /submit        epro_submit, no instrument definitions (contract checks)
+  /submit-instr  epro_submit with conf/instruments.json (strict policy)
+  /ok            return 201 (the HTTP ceiling: same requests, no module)
+
+then pgbench against the same table (the database ceiling), hey and wrk
+against the three locations, perf on the workers, an LD_PRELOAD heap-call
+counter and the core micro-benchmark.  Writes a Markdown report and a JSON
+file with every figure; exits 1 if rows stored != rows acknowledged with 201
+(or a worker died), 2 on a setup error.
+"""
+
+import argparse
+import datetime
+import glob
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bodies as bodies_mod  # noqa: E402
+import report as report_mod  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(REPO, "bench")
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+MODULE_SRC = os.path.join(REPO, "build", "ngx_http_epro_module.so")
+INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
+HOST = "127.0.0.1"
+PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "56500"))
+HTTP_PORT = int(os.environ.get("EPRO_BENCH_PORT", "18500"))
+CLK = os.sysconf("SC_CLK_TCK")
+
+# rows per request of each body
+BODIES = {
+    "single": ("single.json", 1),
+    "single-instr": ("single-instr.json", 1),
+    "array100": ("array100.json", 100),
+    "array100-instr": ("array100-instr.json", 100),
+    "answers200": ("answers200.json", 1),
+}
+
+LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
+             "module+buf128k": "/submit-buf", "return 201": "/ok",
+             "module pool=1": "/submit", "module pool=2": "/submit"}
+
+# targets that run nginx with other http-level settings (full run only):
+# fewer connections per worker, so that batches grow at c=200
+VARIANTS = {"module pool=1": ("epro_pg_pool_size 1;", 1),
+            "module pool=2": ("epro_pg_pool_size 2;", 2)}
+POOL_SIZE = 4
+
+FULL = {
+    "core_seconds": 1.0,
+    "pgbench_seconds": 10,
+    "pgbench_clients": 8,
+    "wrk_seconds": 10,
+    "conc": [200, 1000],
+    "hey_n": {"single": 10000, "single-instr": 10000, "answers200": 10000,
+              "array100": 1000, "array100-instr": 1000},
+    "hey_limit": 90,
+    "perf_seconds": 8,
+    "malloc_n": {"single": 5000, "answers200": 5000, "array100": 500},
+    "instr": True,
+    "warmup_seconds": 3,
+    "bodies": ["single", "answers200", "array100"],
+    "pgbench_plan": ["1 row/txn", "100 rows/txn", "100 rows/stmt"],
+    "checkpoint": True,
+    "restart_each_case": True,
+}
+
+SMOKE = {
+    "core_seconds": 0.1,
+    "pgbench_seconds": 2,
+    "pgbench_clients": 8,
+    "wrk_seconds": 2,
+    "conc": [200],
+    "hey_n": {"single": 1000, "array100": 200},
+    "hey_limit": 15,
+    "perf_seconds": 0,
+    "malloc_n": {"single": 300},
+    "instr": False,
+    "warmup_seconds": 1,
+    "bodies": ["single", "array100"],
+    "pgbench_plan": ["1 row/txn", "100 rows/txn"],
+    "checkpoint": False,
+    "restart_each_case": False,
+}
+
+
+def log(msg):
+    sys.stderr.write("[bench %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kw).stdout
+
+
+def quote(cmd):
+    out = []
+    for a in cmd:
+        if re.fullmatch(r"[\w@%+=:,./-]+", a):
+            out.append(a)
+        else:
+            out.append("'" + a.replace("'", "'\\''") + "'")
+    return " ".join(out)
+
+
+# ---------------------------------------------------------------- /proc
+
+
+def read_stat(pid):
+    """(utime+stime, cutime+cstime, ppid) in seconds, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    f = s[s.rindex(")") + 2:].split()
+    return ((int(f[11]) + int(f[12])) / CLK,
+            (int(f[13]) + int(f[14])) / CLK, int(f[1]))
+
+
+def children_of(ppid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = read_stat(int(d))
+            if st and st[2] == ppid:
+                kids.append(int(d))
+    return sorted(kids)
+
+
+def machine_cpu():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    total = sum(v[:8])
+    idle = v[3] + v[4]
+    return (total - idle) / CLK, total / CLK
+
+
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class PssSampler(threading.Thread):
+    """Pss of each worker every 200 ms: peak per worker, peak of the sum."""
+
+    def __init__(self, pids, interval=0.2):
+        super().__init__(daemon=True)
+        self.pids = list(pids)
+        self.interval = interval
+        self.peak = {p: 0 for p in self.pids}
+        self.peak_sum = 0
+        self.samples = 0
+        self.halt = threading.Event()
+
+    def run(self):
+        while True:
+            total = 0
+            for p in self.pids:
+                v = pss_kib(p)
+                if v is not None:
+                    self.peak[p] = max(self.peak[p], v)
+                    total += v
+            self.peak_sum = max(self.peak_sum, total)
+            self.samples += 1
+            if self.halt.wait(self.interval):
+                return
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+
+
+# ------------------------------------------------------------- the bench
+
+
+class Bench:
+
+    def __init__(self, args):
+        self.args = args
+        self.cfg = SMOKE if args.smoke else FULL
+        self.mode = "smoke" if args.smoke else "full"
+        self.tmp = tempfile.mkdtemp(prefix="epro-bench.")
+        os.chmod(self.tmp, 0o755)
+        self.pg_parent = tempfile.mkdtemp(prefix="epro-bench-pg.")
+        os.chmod(self.pg_parent, 0o755)
+        self.pg_dir = os.path.join(self.pg_parent, "pg")
+        self.prefix = os.path.join(self.tmp, "nginx")
+        self.bodies = os.path.join(self.tmp, "bodies")
+        self.nginx_master = None
+        self.pg_started = False
+        self.psql_calls = 0
+        self.results = {
+            "mode": self.mode, "cases": [], "pgbench": [], "core": [],
+            "heap": [], "profile": {}, "failures": [], "commands": {},
+        }
+        self.failures = self.results["failures"]
+
+    # ---------------------------------------------------------- setup
+
+    def setup(self):
+        r = self.results
+        r["started"] = datetime.datetime.now(datetime.timezone.utc) \
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+        r["commit"] = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]) \
+            .strip()
+        dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--", "src",
+                    "ngx_http_epro_module.c", "config"]).strip()
+        r["tree_dirty"] = dirty.splitlines()
+        r["cpu"] = self.lscpu()
+        r["kernel"] = os.uname().release
+        r["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
+        r["versions"] = self.versions()
+
+        if not os.path.exists(MODULE_SRC):
+            log("building the module (util/build.sh)")
+            subprocess.run(["bash", os.path.join(REPO, "util", "build.sh")],
+                           check=True)
+        # a private copy: others may rebuild build/ while nginx runs
+        self.module = os.path.join(self.tmp, "ngx_http_epro_module.so")
+        shutil.copy2(MODULE_SRC, self.module)
+        with open(self.module, "rb") as f:
+            r["module_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
+        r["module_mtime"] = datetime.datetime.fromtimestamp(
+            os.path.getmtime(MODULE_SRC), datetime.timezone.utc) \
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+
+        log("compiling bench helpers")
+        src = os.path.join(REPO, "src")
+        self.core_bench = os.path.join(self.tmp, "core_bench")
+        cmd = ["gcc", "-O2", "-g", "-Wall", "-Wextra", "-I", src,
+               os.path.join(BENCH, "core_bench.c")] + \
+            [os.path.join(src, f) for f in ("epro_json.c", "epro_parse.c",
+                                            "epro_encode.c", "epro_instr.c")] \
+            + ["-lcjson", "-lm", "-o", self.core_bench]
+        sh(cmd)
+        r["commands"]["core_build"] = quote(cmd).replace(REPO + "/", "")
+        self.malloc_so = os.path.join(self.tmp, "malloc_count.so")
+        cmd = ["gcc", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC",
+               os.path.join(BENCH, "malloc_count.c"), "-o", self.malloc_so]
+        sh(cmd)
+        r["commands"]["malloc_build"] = quote(cmd).replace(REPO + "/", "")
+
+        sizes = bodies_mod.write_all(self.bodies, INSTRUMENTS)
+        r["body_bytes"] = {name: sizes[f] for name, (f, _) in BODIES.items()}
+        r["body_bytes"]["answers200-instr-file"] = sizes["instruments-200.json"]
+
+    def lscpu(self):
+        try:
+            out = sh(["lscpu"])
+        except Exception:
+            return "?"
+        model = re.search(r"Model name:\s+(.*)", out)
+        cpus = re.search(r"^CPU\(s\):\s+(\d+)", out, re.M)
+        hyp = re.search(r"Hypervisor vendor:\s+(.*)", out)
+        return "%s, %s CPUs%s" % (model.group(1).strip() if model else "?",
+                                  cpus.group(1) if cpus else "?",
+                                  ", %s guest" % hyp.group(1).strip()
+                                  if hyp else "")
+
+    def versions(self):
+        v = {}
+        for name, cmd in (("nginx", [NGINX, "-v"]),
+                          ("postgres", [PG_BIN + "/postgres", "--version"]),
+                          ("pgbench", [PG_BIN + "/pgbench", "--version"]),
+                          ("wrk", ["wrk", "-v"]),
+                          ("perf", ["perf", "--version"]),
+                          ("gcc", ["gcc", "--version"])):
+            try:
+                p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True,
+                                   timeout=10)
+                v[name] = p.stdout.strip().splitlines()[0]
+            except Exception:
+                v[name] = "missing"
+        try:
+            v["hey"] = sh(["dpkg-query", "-W", "-f=${Version}", "hey"])
+        except Exception:
+            v["hey"] = "?"
+        return v
+
+    # ------------------------------------------------------- postgres
+
+    def pg_env(self):
+        e = dict(os.environ)
+        e["EPRO_PG_DIR"] = self.pg_dir
+        e["EPRO_PG_PORT"] = str(PG_PORT)
+        return e
+
+    def pg_start(self):
+        log("starting PostgreSQL on %s:%d (%s)" % (HOST, PG_PORT,
+                                                   self.pg_dir))
+        if self.port_busy(PG_PORT):
+            raise SetupError("port %d is in use" % PG_PORT)
+        self.pg_started = True
+        cmd = ["bash", os.path.join(REPO, "util", "pg.sh"), "start"]
+        subprocess.run(cmd, check=True, env=self.pg_env(),
+                       stdout=subprocess.DEVNULL)
+        self.results["commands"]["pg"] = \
+            "EPRO_PG_DIR=%s EPRO_PG_PORT=%d util/pg.sh start" % (
+                self.pg_dir, PG_PORT)
+        self.results["pg_settings"] = self.psql(
+            "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) "
+            "FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', "
+            "'shared_buffers', 'max_wal_size', 'wal_level', 'max_connections',"
+            " 'full_page_writes', 'wal_sync_method')")
+
+    def pg_stop(self):
+        """The cluster is thrown away: immediate shutdown (no checkpoint),
+        util/pg.sh stop if that did not work."""
+        if not self.pg_started:
+            return
+        self.pg_started = False
+        as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 \
+            else []
+        if os.path.exists(os.path.join(self.pg_dir, "postmaster.pid")):
+            p = subprocess.run(as_pg + [PG_BIN + "/pg_ctl", "-D", self.pg_dir,
+                                        "-m", "immediate", "-w", "stop"],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=60,
+                               cwd="/")
+            if p.returncode == 0:
+                return
+        subprocess.run(["bash", os.path.join(REPO, "util", "pg.sh"), "stop"],
+                       env=self.pg_env(), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+
+    def psql(self, sql):
+        self.psql_calls += 1
+        return sh([PG_BIN + "/psql", "-h", HOST, "-p", str(PG_PORT), "-U",
+                   "epro", "-d", "epro", "-XAtqc", sql]).strip()
+
+    def pg_counters(self):
+        """Commits in the database, WAL bytes written, WAL fsyncs; each
+        psql call is one commit of its own (subtracted by the caller)."""
+        calls = self.psql_calls
+        v = self.psql("SELECT d.xact_commit, pg_current_wal_lsn() - '0/0', "
+                      "w.wal_sync FROM pg_stat_database d, pg_stat_wal w "
+                      "WHERE d.datname = 'epro'").split("|")
+        return {"commits": int(v[0]), "wal": int(float(v[1])),
+                "wal_sync": int(v[2]), "calls": calls}
+
+    @staticmethod
+    def pg_delta(a, b, rows):
+        commits = b["commits"] - a["commits"] - (b["calls"] - a["calls"])
+        return {"commits": commits,
+                "rows_per_commit": rows / commits if commits > 0 else None,
+                "wal_bytes_per_row": (b["wal"] - a["wal"]) / rows
+                if rows else None,
+                "wal_syncs": b["wal_sync"] - a["wal_sync"]}
+
+    def rows(self):
+        return int(self.psql("SELECT count(*) FROM epro_submissions"))
+
+    def reset_table(self):
+        self.psql("TRUNCATE epro_submissions")
+        if self.cfg["checkpoint"]:
+            self.psql("CHECKPOINT")
+
+    def postmaster(self):
+        with open(os.path.join(self.pg_dir, "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def pg_settle(self, kids, timeout=10):
+        """Waits until the backends started since kids were listed have
+        exited and been reaped: only then is their CPU time in the
+        postmaster's cutime."""
+        pm = self.postmaster()
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            if not set(children_of(pm)) - set(kids):
+                break
+            time.sleep(0.05)
+        time.sleep(0.1)
+
+    def pg_cpu(self):
+        pm = self.postmaster()
+        st = read_stat(pm)
+        total = st[0] + st[1]
+        for k in children_of(pm):
+            s = read_stat(k)
+            if s:
+                total += s[0]
+        return total
+
+    @staticmethod
+    def port_busy(port):
+        s = socket.socket()
+        try:
+            s.settimeout(0.5)
+            return s.connect_ex((HOST, port)) == 0
+        finally:
+            s.close()
+
+    # ---------------------------------------------------------- nginx
+
+    def nginx_conf(self, extra=""):
+        user = "user root;" if os.geteuid() == 0 else ""
+        return """load_module {module};
+{user}
+worker_processes 2;
+worker_rlimit_nofile 16384;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+events {{ worker_connections 4096; }}
+
+http {{
+    log_format bench '$msec $status $uri $request_length $bytes_sent '
+                     '$request_time';
+    access_log {prefix}/access.log bench buffer=64k flush=200ms;
+    client_body_temp_path {prefix}/body;
+
+    epro_pg_conninfo "host=127.0.0.1 port={pg_port} dbname=epro user=epro";
+    {extra}
+
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+
+        location = /submit {{
+            client_max_body_size 1m;
+            epro_submit;
+        }}
+
+        location = /submit-instr {{
+            client_max_body_size 1m;
+            epro_instruments {instruments};
+            epro_submit;
+        }}
+
+        location = /submit-buf {{
+            client_max_body_size 1m;
+            client_body_buffer_size 128k;
+            epro_submit;
+        }}
+
+        location = /ok {{
+            client_max_body_size 1m;
+            return 201;
+        }}
+    }}
+}}
+""".format(module=self.module, user=user, prefix=self.prefix,
+           pg_port=PG_PORT, port=HTTP_PORT, instruments=INSTRUMENTS,
+           extra=extra)
+
+    def nginx_start(self, preload=None, quiet=False, variant=None):
+        os.makedirs(os.path.join(self.prefix, "body"), exist_ok=True)
+        conf = os.path.join(self.prefix, "nginx.conf")
+        extra, pool = VARIANTS.get(variant, ("", POOL_SIZE))
+        with open(conf, "w") as f:
+            f.write(self.nginx_conf(extra))
+        if not extra:
+            self.results["nginx_conf"] = self.nginx_conf().replace(
+                self.tmp, "$TMP")
+        if self.port_busy(HTTP_PORT):
+            raise SetupError("port %d is in use" % HTTP_PORT)
+        env = dict(os.environ)
+        if preload:
+            env["LD_PRELOAD"] = preload[0]
+            env["MALLOC_COUNT_DIR"] = preload[1]
+        sh([NGINX, "-p", self.prefix, "-c", conf, "-t", "-q"])
+        errlog = os.path.join(self.prefix, "error.log")
+        start = os.path.getsize(errlog) if os.path.exists(errlog) else 0
+        subprocess.run([NGINX, "-p", self.prefix, "-c", conf], check=True,
+                       env=env)
+        for _ in range(100):
+            try:
+                with open(os.path.join(self.prefix, "nginx.pid")) as f:
+                    self.nginx_master = int(f.read())
+                break
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        # every worker reports its 4 connections "ready" (info level)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            text = self.read_from(errlog, start)
+            if text.count("ready (server") >= 2 * pool:
+                break
+            time.sleep(0.1)
+        else:
+            raise SetupError("the module's connections did not become ready:"
+                             "\n" + self.read_from(errlog, start)[-2000:])
+        self.workers = children_of(self.nginx_master)
+        if len(self.workers) != 2:
+            raise SetupError("expected 2 workers, found %r" % self.workers)
+        if not quiet:
+            log("nginx master %d, workers %s" % (self.nginx_master,
+                                                  self.workers))
+
+    def nginx_stop(self):
+        if not self.nginx_master:
+            return
+        conf = os.path.join(self.prefix, "nginx.conf")
+        subprocess.run([NGINX, "-p", self.prefix, "-c", conf, "-s", "quit"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        while time.time() < deadline and os.path.exists("/proc/%d"
+                                                         % self.nginx_master):
+            time.sleep(0.1)
+        if os.path.exists("/proc/%d" % self.nginx_master):
+            os.kill(self.nginx_master, signal.SIGTERM)
+            time.sleep(1)
+        self.nginx_master = None
+
+    @staticmethod
+    def read_from(path, offset):
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_sizes(self):
+        return tuple(os.path.getsize(os.path.join(self.prefix, n))
+                     if os.path.exists(os.path.join(self.prefix, n)) else 0
+                     for n in ("access.log", "error.log"))
+
+    def workers_alive(self):
+        return all(os.path.exists("/proc/%d" % p) for p in self.workers)
+
+    # --------------------------------------------------------- running
+
+    def url(self, target):
+        return "http://%s:%d%s" % (HOST, HTTP_PORT, LOCATIONS[target])
+
+    def body_path(self, body):
+        return os.path.join(self.bodies, BODIES[body][0])
+
+    def run_tool(self, cmd, limit, interrupt=False):
+        """Runs a load generator bounded in time; (rc, stdout, stderr,
+        cpu seconds of the tool)."""
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = p.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            # hey prints its report on SIGINT
+            p.send_signal(signal.SIGINT if interrupt else signal.SIGKILL)
+            try:
+                out, err = p.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+            err = (err or "") + "\n[bench: stopped after %ds]" % limit
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        return p.returncode, out, err, cpu
+
+    def drain(self, before, timeout=30):
+        """Waits until every queued batch is answered: the row count stops
+        moving and none of the module's connections (application_name
+        nginx-epro) is running a statement.  With epro_batch_max_delay 0 a
+        batch waits only while every connection is busy, so idle
+        connections mean an empty queue."""
+        last, stable, t0 = None, 0, time.time()
+        while time.time() - t0 < timeout:
+            v = self.psql("SELECT (SELECT count(*) FROM epro_submissions), "
+                          "(SELECT count(*) FROM pg_stat_activity WHERE "
+                          "application_name = 'nginx-epro' AND state <> "
+                          "'idle')").split("|")
+            n, busy = int(v[0]), int(v[1])
+            if n == last and busy == 0:
+                stable += 1
+                if stable >= 2:
+                    return n
+            else:
+                stable = 0
+            last = n
+            time.sleep(0.25)
+        self.fail("the module's queue did not drain within %d s" % timeout)
+        return last
+
+    def http_case(self, tool, target, body, conc):
+        cfg = self.cfg
+        name = "%s %s %s c=%d" % (tool, target, body, conc)
+        if self.args.cases and not re.search(self.args.cases, name):
+            return
+        k = BODIES[body][1]
+        path = self.body_path(body)
+        url = self.url(target)
+        if tool == "hey":
+            n = max(cfg["hey_n"][body], conc)
+            cmd = ["hey", "-n", str(n), "-c", str(conc), "-m", "POST", "-T",
+                   "application/json", "-D", path, url]
+            limit, interrupt = cfg["hey_limit"], True
+        else:
+            cmd = ["wrk", "-t2", "-c%d" % conc, "-d%ds" % cfg["wrk_seconds"],
+                   "--timeout", "30s", "-s", os.path.join(BENCH, "post.lua"),
+                   url, "--", path]
+            limit, interrupt = cfg["wrk_seconds"] + 45, False
+
+        # fresh workers: each case's PSS is its own, not the high-water
+        # mark that glibc keeps from the cases before
+        if cfg["restart_each_case"] or target in VARIANTS:
+            self.nginx_stop()
+            self.nginx_start(quiet=True, variant=target)
+        pss_idle = [pss_kib(p) for p in self.workers]
+        self.reset_table()
+        rows0 = self.rows()
+        pgc0 = self.pg_counters()
+        alog0, elog0 = self.log_sizes()
+        ng0 = {p: read_stat(p)[0] for p in self.workers}
+        pg0 = self.pg_cpu()
+        m0 = machine_cpu()
+        sampler = PssSampler(self.workers)
+        sampler.start()
+        t0 = time.time()
+        rc, out, err, tool_cpu = self.run_tool(cmd, limit, interrupt)
+        wall = time.time() - t0
+        sampler.stop()
+        m1 = machine_cpu()
+        ng1 = {p: (read_stat(p) or (0,))[0] for p in self.workers}
+        pg1 = self.pg_cpu()
+        rows1 = self.drain(rows0)
+        # access_log flush=200ms; idle backends report their statistics
+        # within 1 s
+        time.sleep(1.1 if self.mode == "full" else 0.4)
+        pss_after = [pss_kib(p) for p in self.workers]
+        pgc1 = self.pg_counters()
+        alog, elog = (self.read_from(os.path.join(self.prefix, n), o)
+                      for n, o in (("access.log", alog0),
+                                   ("error.log", elog0)))
+
+        res = {"tool": tool, "target": target, "body": body, "conc": conc,
+               "rows_per_request": k, "bytes": os.path.getsize(path),
+               "command": quote(cmd).replace(self.tmp, "$TMP")
+                                    .replace(REPO + "/", ""),
+               "rc": rc}
+        if tool == "hey":
+            res.update(parse_hey(out))
+        else:
+            res.update(parse_wrk(out))
+        if res.get("duration") is None:
+            self.fail("%s: no report from %s (rc %s): %s" % (
+                name, tool, rc, (err or out)[-500:]))
+            res["duration"] = wall
+        if "stopped after" in (err or ""):
+            res["note"] = "stopped by the time bound"
+
+        # server side: statuses logged for this location, and rows of
+        # requests whose client left after they were queued (committed)
+        statuses = {}
+        for line in alog.splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[2] == LOCATIONS[target]:
+                statuses[f[1]] = statuses.get(f[1], 0) + 1
+        left = sum(int(x) for x in re.findall(
+            r"client left before the commit of (\d+) row", elog))
+        refused = sum(int(x) for x in re.findall(
+            r"(\d+) queued row\(s\) refused", elog))
+        res["refused_rows"] = refused
+        res["queue_full"] = elog.count("epro: queue full")
+        res["temp_file_bodies"] = elog.count(
+            "a client request body is buffered to a temporary file")
+        problems = [l for l in elog.splitlines()
+                    if re.search(r"\[(warn|error|crit|alert|emerg)\]", l)
+                    and "buffered to a temporary file" not in l
+                    and "epro: queue full" not in l
+                    and "queued row(s) refused" not in l]
+        res["server_status"] = statuses
+        res["left_rows"] = left
+        res["log_problems"] = len(problems)
+        res["log_problem_sample"] = sorted(set(
+            re.sub(r"^\S+ \S+ \[(\w+)\] \d+#\d+: (\*\d+ )?", r"[\1] ", l)
+            [:160] for l in problems))[:5]
+
+        ok2xx = res["status"].get("201", 0)
+        stored = rows1 - rows0
+        server201 = statuses.get("201", 0)
+        res["stored"] = stored
+        res["db"] = self.pg_delta(pgc0, pgc1, stored)
+        res["acked_rows"] = ok2xx * k
+        res["req_s"] = ok2xx / res["duration"] if res["duration"] else 0
+        res["rows_s"] = ok2xx * k / res["duration"] if res["duration"] else 0
+        res["non2xx"] = sum(v for s, v in res["status"].items()
+                            if not s.startswith("2"))
+        res["pss_peak_kib"] = max(sampler.peak.values()) if sampler.peak \
+            else 0
+        res["pss_peak_workers_kib"] = [sampler.peak[p] for p in self.workers]
+        res["pss_peak_sum_kib"] = sampler.peak_sum
+        res["pss_samples"] = sampler.samples
+        res["pss_idle_kib"] = pss_idle
+        res["pss_after_kib"] = pss_after
+        res["cpu"] = {
+            "nginx": sum(ng1[p] - ng0[p] for p in self.workers),
+            "postgres": pg1 - pg0,
+            "loadgen": tool_cpu,
+            "machine": m1[0] - m0[0],
+            "capacity": m1[1] - m0[1],
+        }
+        res["cpu"]["others"] = max(0.0, res["cpu"]["machine"]
+                                   - res["cpu"]["nginx"]
+                                   - res["cpu"]["postgres"]
+                                   - res["cpu"]["loadgen"])
+
+        # rows stored == 201s acknowledged
+        if target == "return 201":
+            res["check"] = stored == 0
+        else:
+            # no acknowledged row may be missing.  Rows of clients that
+            # left after queueing commit too, unless their batch was
+            # refused after waiting epro_pg_timeout in the queue (503 to
+            # nobody): exact only when no batch was refused
+            if refused:
+                exact = server201 * k <= stored <= server201 * k + left
+            else:
+                exact = stored == server201 * k + left
+            client = ok2xx <= server201 and ok2xx * k <= stored
+            if tool == "hey" and "note" not in res:
+                exact = exact and stored == ok2xx * k
+            res["check"] = exact and client
+        if not res["check"]:
+            self.fail("%s: rows stored %d, 201s seen by the client %d "
+                      "(x%d rows), 201s logged by nginx %d, rows of clients "
+                      "that left %d, rows refused in the queue %d" % (
+                          name, stored, ok2xx, k, server201, left, refused))
+        if not self.workers_alive():
+            self.fail("%s: an nginx worker died" % name)
+            self.workers = children_of(self.nginx_master)
+
+        log("%-38s %8.0f req/s %9.0f rows/s p99 %7.1f ms non2xx %d "
+            "stored %d %s" % (name, res["req_s"], res["rows_s"],
+                              (res.get("p99") or 0) * 1e3, res["non2xx"],
+                              stored, "ok" if res["check"] else "MISMATCH"))
+        self.results["cases"].append(res)
+
+    def fail(self, msg):
+        log("FAIL: " + msg)
+        self.failures.append(msg)
+
+    # -------------------------------------------------------- pgbench
+
+    def pgbench_scripts(self):
+        cols = ("submission_id, study_id, site_id, subject_id, visit_name, "
+                "instrument, collected_at, received_at, answers, payload")
+        vals = ("'STUDY-BENCH-01', 'SITE-01', 'SUBJ-' || {sid}, 'Baseline', "
+                "'PHQ-9', '2026-11-01T06:00:00.000+01:00', now(), "
+                "(:payload)::jsonb -> 'answers', :payload")
+        one = ("INSERT INTO epro_submissions (%s)\n"
+               "    VALUES (gen_random_uuid(), %s)\n"
+               "    ON CONFLICT (submission_id) DO NOTHING "
+               "RETURNING submission_id;\n" % (cols, vals))
+        scripts = {}
+        scripts["1 row/txn"] = ("\\set s random(1, 1000000)\n"
+                                + one.format(sid="(:s)::text"), 1)
+        lines = ["\\set s random(1, 1000000)", "BEGIN;"]
+        for i in range(100):
+            lines.append(one.format(sid="((:s) + %d)::text" % i).rstrip())
+        lines.append("COMMIT;")
+        scripts["100 rows/txn"] = ("\n".join(lines) + "\n", 100)
+        # the CASE keeps the planner from folding the jsonb cast into one
+        # constant per statement (custom plans would): parsed per row, as
+        # in the module's statement
+        scripts["100 rows/stmt"] = (
+            "\\set s random(1, 1000000)\n"
+            "INSERT INTO epro_submissions (%s)\n"
+            "    SELECT gen_random_uuid(), %s\n"
+            "    FROM generate_series(1, 100) AS g\n"
+            "    ON CONFLICT (submission_id) DO NOTHING "
+            "RETURNING submission_id;\n"
+            % (cols, vals.format(sid="((:s) + g)::text").replace(
+                "(:payload)::jsonb", "(CASE WHEN g > 0 THEN :payload END)"
+                "::jsonb")), 100)
+        return scripts
+
+    def pgbench(self):
+        payload = open(self.body_path("single"), encoding="utf-8").read()
+        clients = self.cfg["pgbench_clients"]
+        plan = [(name, clients) for name in self.cfg["pgbench_plan"]]
+        if self.mode == "full":
+            plan.append(("1 row/txn", 200))
+        scripts = self.pgbench_scripts()
+        self.results["pgbench_scripts"] = {
+            k: (v[0] if k != "100 rows/txn" else
+                "\n".join(v[0].splitlines()[:4])
+                + "\n-- ... 100 INSERTs in all, the id offset + 0 .. + 99"
+                "\nCOMMIT;\n")
+            for k, v in scripts.items()}
+        for name, c in plan:
+            tag = "pgbench %s c=%d" % (name, c)
+            if self.args.cases and not re.search(self.args.cases, tag):
+                continue
+            text, k = scripts[name]
+            fn = os.path.join(self.tmp, "pgb-%s.sql"
+                              % re.sub(r"\W+", "-", name))
+            with open(fn, "w") as f:
+                f.write(text)
+            logp = os.path.join(self.tmp, "pgblog-%s-%d"
+                                % (re.sub(r"\W+", "-", name), c))
+            cmd = [PG_BIN + "/pgbench", "-h", HOST, "-p", str(PG_PORT), "-U",
+                   "epro", "-n", "-M", "prepared", "-c", str(c), "-j", "2",
+                   "-T", str(self.cfg["pgbench_seconds"]), "-l",
+                   "--log-prefix", logp, "-f", fn, "-D", "payload=" + payload,
+                   "epro"]
+            self.reset_table()
+            rows0 = self.rows()
+            pgc0 = self.pg_counters()
+            kids = children_of(self.postmaster())
+            pg0 = self.pg_cpu()
+            m0 = machine_cpu()
+            rc, out, err, tool_cpu = self.run_tool(
+                cmd, self.cfg["pgbench_seconds"] + 60)
+            self.pg_settle(kids)
+            m1 = machine_cpu()
+            pg1 = self.pg_cpu()
+            stored = self.rows() - rows0
+            pgc1 = self.pg_counters()
+            res = {"name": name, "clients": c, "rows_per_txn": k, "rc": rc,
+                   "command": quote(cmd[:-3] + ["payload=<single.json>",
+                                                "epro"])
+                   .replace(self.tmp, "$TMP")}
+            m = re.search(r"number of transactions actually processed: "
+                          r"(\d+)", out)
+            res["txns"] = int(m.group(1)) if m else 0
+            m = re.search(r"number of failed transactions: (\d+)", out)
+            res["failed"] = int(m.group(1)) if m else 0
+            m = re.search(r"tps = ([\d.]+) \(without initial", out)
+            res["tps"] = float(m.group(1)) if m else 0.0
+            m = re.search(r"latency average = ([\d.]+) ms", out)
+            res["lat_avg_ms"] = float(m.group(1)) if m else None
+            lat = []
+            for lf in glob.glob(logp + ".*"):
+                with open(lf) as f:
+                    for line in f:
+                        p = line.split()
+                        if len(p) >= 3:
+                            lat.append(int(p[2]))
+                os.unlink(lf)
+            lat.sort()
+            if lat:
+                res["p50"] = lat[len(lat) // 2] / 1e6
+                res["p99"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))] / 1e6
+                res["max"] = lat[-1] / 1e6
+            res["rows_s"] = res["tps"] * k
+            res["stored"] = stored
+            res["db"] = self.pg_delta(pgc0, pgc1, stored)
+            res["check"] = stored == res["txns"] * k
+            res["cpu"] = {"postgres": pg1 - pg0, "loadgen": tool_cpu,
+                          "machine": m1[0] - m0[0],
+                          "capacity": m1[1] - m0[1]}
+            if rc != 0 or not res["txns"]:
+                self.fail("%s: pgbench failed (rc %s): %s" % (
+                    tag, rc, (err or out)[-800:]))
+            elif not res["check"]:
+                self.fail("%s: %d rows stored, %d transactions x %d" % (
+                    tag, stored, res["txns"], k))
+            log("%-38s %8.0f tps %9.0f rows/s stored %d %s" % (
+                tag, res["tps"], res["rows_s"], stored,
+                "ok" if res["check"] else "MISMATCH"))
+            self.results["pgbench"].append(res)
+
+    # ----------------------------------------------------------- core
+
+    def core(self):
+        b = self.bodies
+        cases = [
+            "single:%s/single.json" % b,
+            "single-instr (no defs):%s/single-instr.json" % b,
+            "single-instr:%s/single-instr.json:%s" % (b, INSTRUMENTS),
+            "array100:%s/array100.json" % b,
+            "array100-instr (no defs):%s/array100-instr.json" % b,
+            "array100-instr:%s/array100-instr.json:%s" % (b, INSTRUMENTS),
+            "answers200:%s/answers200.json" % b,
+            "answers200 + DIARY-200 defs:%s/answers200.json:%s/"
+            "instruments-200.json" % (b, b),
+        ]
+        cmd = [self.core_bench, "-t", str(self.cfg["core_seconds"])] + cases
+        out = sh(cmd)
+        self.results["commands"]["core"] = quote(
+            [cmd[0], cmd[1], cmd[2], "NAME:BODY[:INSTRUMENTS] ..."]) \
+            .replace(self.tmp, "$TMP")
+        lines = out.strip().splitlines()
+        head = lines[0].split("\t")
+        for line in lines[1:]:
+            row = dict(zip(head, line.split("\t")))
+            for key in row:
+                if key != "name":
+                    row[key] = float(row[key])
+            self.results["core"].append(row)
+        log("core: " + ", ".join("%s %.1f ns/B" % (r["name"],
+                                                    r["ns_per_byte"])
+                                 for r in self.results["core"]))
+
+    # ---------------------------------------------------------- perf
+
+    def profile(self, body, target="module", conc=200):
+        secs = self.cfg["perf_seconds"]
+        if not secs or shutil.which("perf") is None:
+            self.results["profile"]["note"] = "perf not available"
+            return
+        data = os.path.join(self.tmp, "perf-%s.data" % body)
+        pgdata = os.path.join(self.tmp, "perf-pg-%s.data" % body)
+        wrk = ["wrk", "-t2", "-c%d" % conc, "-d%ds" % (secs + 3),
+               "--timeout", "30s", "-s", os.path.join(BENCH, "post.lua"),
+               self.url(target), "--", self.body_path(body)]
+        self.nginx_stop()
+        self.nginx_start(quiet=True)
+        # the backends of the module's connections (the only ones busy)
+        backends = [k for k in children_of(self.postmaster())
+                    if "127.0.0.1(" in open("/proc/%d/cmdline" % k).read()]
+        perf = ["perf", "record", "-F", "499", "--call-graph",
+                "dwarf,16384", "-p", ",".join(str(p) for p in self.workers),
+                "-o", data, "--", "sleep", str(secs)]
+        perf_pg = ["perf", "record", "-F", "499", "--call-graph",
+                   "dwarf,16384", "-p",
+                   ",".join(str(p) for p in backends), "-o", pgdata, "--",
+                   "sleep", str(secs)]
+        self.reset_table()
+        load = subprocess.Popen(wrk, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        pg_rec = subprocess.Popen(perf_pg, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) \
+            if backends else None
+        pr = subprocess.run(perf, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            timeout=secs + 30)
+        if pg_rec:
+            pg_rec.communicate(timeout=secs + 30)
+        load.communicate(timeout=secs + 40)
+        self.drain(0)
+        prof = {"command": quote(perf).replace(self.tmp, "$TMP"),
+                "pg_command": quote(perf_pg[:7] + ["<backends of the "
+                                                   "module's connections>"]
+                                    + perf_pg[8:]).replace(self.tmp, "$TMP"),
+                "load": quote(wrk).replace(self.tmp, "$TMP")
+                                  .replace(REPO + "/", "")}
+        if pr.returncode != 0 or not os.path.exists(data):
+            prof["error"] = pr.stderr[-500:]
+            self.results["profile"][body] = prof
+            return
+        def report(fn, *extra):
+            return subprocess.run(["perf", "report", "-i", fn, "--stdio",
+                                   "-g", "none"] + list(extra),
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True).stdout
+
+        prof["report_command"] = quote(
+            ["perf", "report", "-i", data, "--stdio", "-g", "none",
+             "--no-children", "-F", "overhead,dso,sym"]) \
+            .replace(self.tmp, "$TMP")
+        out = report(data, "--no-children", "-F", "overhead,dso,sym",
+                     "--percent-limit", "0.4")
+        prof["symbols"] = parse_perf(out, 2)[:40]
+        out = report(data, "--no-children", "-F", "overhead,dso")
+        prof["dsos"] = parse_perf(out, 1)[:15]
+        m = re.search(r"# Samples: (\S+) of event", out)
+        prof["samples"] = m.group(1) if m else "?"
+        # inclusive time (DWARF call graphs) of the request path
+        out = report(data, "--children", "-F", "overhead_children,overhead,sym",
+                     "--percent-limit", "0.5")
+        prof["children"] = [r for r in parse_perf(out, 1)
+                            if re.match(r"(ngx_http_epro|epro_|cJSON|PQ|"
+                                        r"ngx_http_read_client|ngx_http_"
+                                        r"process_request|ngx_http_finalize"
+                                        r"|ngx_write_chain_to_temp|ngx_"
+                                        r"create_temp_file|ngx_read_file|"
+                                        r"ngx_http_write_filter|ngx_palloc|"
+                                        r"ngx_destroy_pool|ngx_http_log_"
+                                        r"handler|__libc_malloc|__libc_free|"
+                                        r"_int_malloc|_int_free)",
+                                        r["what"][0])][:30]
+        if pg_rec and os.path.exists(pgdata):
+            out = report(pgdata, "--no-children", "-F", "overhead,dso,sym",
+                         "--percent-limit", "0.7")
+            prof["pg_symbols"] = parse_perf(out, 2)[:30]
+            out = report(pgdata, "--children", "-F",
+                         "overhead_children,overhead,sym",
+                         "--percent-limit", "0.3")
+            want = ["PostgresMain", "exec_bind_message", "exec_execute_message",
+                    "array_in", "uuid_in", "textin", "timestamptz_in",
+                    "jsonb_in", "json_lex", "jsonb_object_field",
+                    "ExecInsert", "heap_insert", "ExecInsertIndexTuples",
+                    "_bt_doinsert", "ExecCheckIndexConstraints",
+                    "heap_toast_insert_or_update", "toast_compress_datum",
+                    "pglz_compress", "ExecHashJoin", "ExecSort",
+                    "ExecAgg", "tuplesort_performsort", "XLogInsertRecord",
+                    "CommitTransactionCommand", "XLogFlush",
+                    "issue_xlog_fsync", "pq_getbyte", "secure_read",
+                    "secure_write", "pq_flush", "printtup"]
+            rows = {r["what"][0]: r for r in parse_perf(out, 1)}
+            prof["pg_children"] = [rows[w] for w in want if w in rows]
+            m = re.search(r"# Samples: (\S+) of event", out)
+            prof["pg_samples"] = m.group(1) if m else "?"
+            prof["pg_backends"] = len(backends)
+        self.results["profile"][body] = prof
+        top = ", ".join("%s %.1f%%" % (r["what"][-1], r["pct"])
+                        for r in prof["symbols"][:6])
+        log("perf %s: %s" % (body, top))
+
+    # --------------------------------------------------------- malloc
+
+    def heap(self):
+        """Heap calls per request in the workers: the module vs return 201,
+        same N requests (hey -c 50, keep-alive), after a warm-up."""
+        log("heap-call counting (LD_PRELOAD=%s)" % self.malloc_so)
+        dump = os.path.join(self.tmp, "malloc")
+        os.makedirs(dump, exist_ok=True)
+        self.nginx_stop()
+        self.nginx_start(preload=(self.malloc_so, dump))
+        sig = signal.SIGRTMIN + 5
+
+        def snapshot():
+            for p in self.workers:
+                try:
+                    os.remove(os.path.join(dump, "malloc.%d" % p))
+                except OSError:
+                    pass
+                os.kill(p, sig)
+            tot = {}
+            for p in self.workers:
+                fn = os.path.join(dump, "malloc.%d" % p)
+                for _ in range(100):
+                    if os.path.exists(fn):
+                        break
+                    time.sleep(0.02)
+                with open(fn) as f:
+                    for line in f:
+                        k, v = line.split()
+                        tot[k] = tot.get(k, 0) + int(v)
+            return tot
+
+        def hey(target, body, n):
+            cmd = ["hey", "-n", str(n), "-c", "50", "-m", "POST", "-T",
+                   "application/json", "-D", self.body_path(body),
+                   self.url(target)]
+            rc, out, err, _ = self.run_tool(cmd, 120, True)
+            st = parse_hey(out)["status"]
+            return cmd, st
+
+        for body, n in self.cfg["malloc_n"].items():
+            row = {"body": body, "n": n}
+            for target in ("module", "return 201"):
+                hey(target, body, max(200, n // 5))          # warm-up
+                self.drain(0, timeout=10)
+                time.sleep(0.3)
+                a = snapshot()
+                cmd, st = hey(target, body, n)
+                self.drain(0, timeout=10)
+                time.sleep(0.3)
+                b = snapshot()
+                d = {k: b[k] - a.get(k, 0) for k in b}
+                row[target] = {"delta": d, "status": st,
+                               "command": quote(cmd).replace(self.tmp, "$TMP")}
+            self.results["heap"].append(row)
+            m, o = row["module"]["delta"], row["return 201"]["delta"]
+            calls = ("malloc", "calloc", "realloc", "free", "memalign")
+            log("heap %s: module %.2f, return 201 %.2f calls/request" % (
+                body, sum(m[c] for c in calls) / n,
+                sum(o[c] for c in calls) / n))
+        self.nginx_stop()
+
+    # ------------------------------------------------------------ run
+
+    def run(self):
+        t_start = time.time()
+        self.setup()
+        self.pg_start()
+        log("core micro-benchmark")
+        self.core()
+        log("pgbench (database ceiling)")
+        self.pgbench()
+        self.nginx_start()
+        self.results["pss_idle_kib"] = [pss_kib(p) for p in self.workers]
+
+        # warm-up: connections, page cache, batch buffers
+        for target in (("module", "return 201") if self.mode == "full"
+                       else ("module",)):
+            self.run_tool(["wrk", "-t2", "-c50", "-d%ds"
+                           % self.cfg["warmup_seconds"], "-s",
+                           os.path.join(BENCH, "post.lua"), self.url(target),
+                           "--", self.body_path("single")], 60)
+        self.drain(0)
+
+        bodies = self.cfg["bodies"]
+        ibodies = ["single-instr", "array100-instr"] if self.cfg["instr"] \
+            else []
+        conc0 = self.cfg["conc"][0]
+        for body in bodies:
+            for target in ("module", "return 201"):
+                self.http_case("hey", target, body, conc0)
+        for body in ibodies:
+            self.http_case("hey", "module+instr", body, conc0)
+        for conc in self.cfg["conc"]:
+            for body in bodies:
+                for target in ("module", "return 201"):
+                    self.http_case("wrk", target, body, conc)
+            for body in ibodies:
+                self.http_case("wrk", "module+instr", body, conc)
+            if self.cfg["instr"]:
+                self.http_case("wrk", "module+buf128k", "array100", conc)
+            if self.cfg["instr"] and conc == 200:
+                for v in VARIANTS:
+                    self.http_case("wrk", v, "single", conc)
+        self.results["pss_after_kib"] = [pss_kib(p) for p in self.workers]
+
+        if self.cfg["perf_seconds"] and not self.args.cases:
+            log("perf on the workers")
+            self.profile("single")
+            self.profile("array100")
+
+        if not self.args.cases:
+            self.heap()
+
+        self.results["loadavg_end"] = open("/proc/loadavg").read() \
+            .split()[:3]
+        self.results["elapsed_s"] = time.time() - t_start
+
+    def cleanup(self):
+        try:
+            self.nginx_stop()
+        except Exception as e:
+            log("nginx stop: %s" % e)
+        try:
+            self.pg_stop()
+        except Exception as e:
+            log("pg stop: %s" % e)
+        if self.args.keep:
+            log("kept %s and %s" % (self.tmp, self.pg_parent))
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            shutil.rmtree(self.pg_parent, ignore_errors=True)
+
+
+class SetupError(Exception):
+    pass
+
+
+# --------------------------------------------------------------- parsers
+
+
+def parse_hey(out):
+    r = {"status": {}, "errors": {}}
+    m = re.search(r"Total:\s+([\d.]+) secs", out)
+    r["duration"] = float(m.group(1)) if m else None
+    m = re.search(r"Slowest:\s+([\d.]+) secs", out)
+    r["max"] = float(m.group(1)) if m else None
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    r["tool_rps"] = float(m.group(1)) if m else None
+    pct = dict((int(a), float(b)) for a, b in
+               re.findall(r"(\d+)%+ in ([\d.]+) secs", out))
+    r["p50"], r["p99"] = pct.get(50), pct.get(99)
+    for code, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out):
+        r["status"][code] = int(n)
+    tail = out.split("Error distribution:", 1)
+    if len(tail) == 2:
+        for n, msg in re.findall(r"\[(\d+)\]\s+(.*)", tail[1]):
+            r["errors"][msg[:120]] = int(n)
+    r["socket_errors"] = sum(r["errors"].values())
+    return r
+
+
+def parse_wrk(out):
+    r = {"status": {}, "errors": {}, "duration": None}
+    m = re.search(r"WRKJSON (\{.*\})", out)
+    if not m:
+        return r
+    j = json.loads(m.group(1))
+    r["duration"] = j["duration_us"] / 1e6
+    r["status"] = {str(k): v for k, v in j["status"].items()}
+    r["errors"] = {k: v for k, v in j["errors"].items()
+                   if v and k != "status"}
+    r["socket_errors"] = sum(r["errors"].values())
+    r["p50"] = j["p50_us"] / 1e6
+    r["p99"] = j["p99_us"] / 1e6
+    r["max"] = j["max_us"] / 1e6
+    r["tool_rps"] = j["requests"] / r["duration"] if r["duration"] else None
+    return r
+
+
+def parse_perf(out, nfields):
+    rows = []
+    for line in out.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.match(r"\s+([\d.]+)%\s+(?:([\d.]+)%\s+)?(.*)$", line)
+        if not m:
+            continue
+        rest = m.group(3).strip()
+        if nfields == 2:
+            parts = re.split(r"\s{2,}", rest, maxsplit=1)
+            dso = parts[0]
+            sym = parts[1] if len(parts) > 1 else ""
+            sym = re.sub(r"^\[[.k]\]\s+", "", sym)
+            what = (dso, sym)
+        else:
+            what = (re.sub(r"^\[[.k]\]\s+", "", rest),)
+        rows.append({"pct": float(m.group(1)),
+                     "self": float(m.group(2)) if m.group(2) else None,
+                     "what": what})
+    return rows
+
+
+# ------------------------------------------------------------------ main
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temp dirs (logs, perf data)")
+    ap.add_argument("--cases", help="only HTTP/pgbench cases matching this "
+                    "regex (development; skips perf and heap counting)")
+    ap.add_argument("--no-report", action="store_true")
+    args = ap.parse_args()
+
+    bench = Bench(args)
+
+    def on_signal(signo, frame):
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    rc = 0
+    try:
+        bench.run()
+    except SetupError as e:
+        log("setup error: %s" % e)
+        rc = 2
+    except KeyboardInterrupt:
+        log("interrupted")
+        rc = 130
+    except subprocess.CalledProcessError as e:
+        log("setup error: %s failed: %s" % (quote(e.cmd), (e.stderr or "")
+                                            [-1000:]))
+        rc = 2
+    finally:
+        bench.cleanup()
+
+    if rc == 0 and not args.no_report and not args.cases:
+        paths = report_mod.write(bench.results, BENCH)
+        for p in paths:
+            log("wrote %s" % p)
+    if rc == 0 and bench.failures:
+        for f in bench.failures:
+            log("FAILED: " + f)
+        rc = 1
+    log("done in %.0f s, exit %d" % (bench.results.get("elapsed_s", 0), rc))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,588 @@
+"""Markdown report for bench/bench.py.
+
+A full run writes bench/results/full-<stamp>.json and bench/RESULTS.md (the
+run in full, plus a side-by-side table of every full run kept in
+bench/results/); a smoke run writes bench/results/smoke.json and
+bench/results/smoke.md only.  bench/NOTES.md, if present, is appended to
+RESULTS.md (the hand-written reading of the figures).
+"""
+
+import glob
+import json
+import os
+import time
+
+MIB = 1024.0
+
+CALLS = ("malloc", "calloc", "realloc", "free", "memalign")
+
+
+def ms(v):
+    return "-" if v is None else ("%.1f" % (v * 1e3) if v < 10 else
+                                  "%.0f" % (v * 1e3))
+
+
+def num(v, fmt="%.0f"):
+    return "-" if v is None else fmt % v
+
+
+def mib(kib):
+    return "-" if not kib else "%.1f" % (kib / MIB)
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join("---" if i == 0 else "--:"
+                          for i in range(len(head))) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(out)
+
+
+def find(res, **kw):
+    for c in res["cases"]:
+        if all(c.get(k) == v for k, v in kw.items()):
+            return c
+    return None
+
+
+def pgb(res, name, clients=None):
+    for p in res["pgbench"]:
+        if p["name"] == name and (clients is None or p["clients"] == clients):
+            return p
+    return None
+
+
+def targets(res):
+    """[(what, target, measured, verdict)]"""
+    out = []
+    clients = min((p["clients"] for p in res["pgbench"]), default=None)
+    base = pgb(res, "100 rows/txn", clients)
+    base_rows = base["rows_s"] if base else None
+    for body, share in (("single", 0.6), ("array100", 0.8)):
+        c = find(res, tool="wrk", target="module", body=body, conc=200)
+        if c and base_rows:
+            ratio = c["rows_s"] / base_rows
+            out.append((
+                "%s, wrk c=200: rows/s vs %d%% of pgbench 100 rows/txn "
+                "(%.0f rows/s, c=%d)" % (
+                    "single submissions" if body == "single" else
+                    "arrays of 100", share * 100, base_rows, clients),
+                ">= %.0f rows/s (ratio >= %.2f)" % (share * base_rows, share),
+                "%.0f rows/s (ratio %.2f)" % (c["rows_s"], ratio),
+                "PASS" if ratio >= share else "FAIL"))
+    worst = None
+    for c in res["cases"]:
+        if c["target"].startswith("module") and c["conc"] == 200 \
+                and c.get("p99") is not None:
+            if worst is None or c["p99"] > worst["p99"]:
+                worst = c
+    for c in res["cases"]:
+        if c["target"].startswith("module") and c["conc"] == 200 \
+                and c.get("p99") is not None:
+            out.append(("p99 at c=200: %s %s %s" % (c["tool"], c["target"],
+                                                    c["body"]),
+                        "< 50 ms", "%s ms" % ms(c["p99"]),
+                        "PASS" if c["p99"] < 0.050 else "FAIL"))
+    for h in res["heap"]:
+        m, o = h["module"]["delta"], h["return 201"]["delta"]
+        n = h["n"]
+        dm = sum(m[k] for k in CALLS) / n
+        do = sum(o[k] for k in CALLS) / n
+        out.append(("heap calls per request, %s (module minus return 201)"
+                    % h["body"], "0 (README: no per-request malloc)",
+                    "%.2f (%.2f - %.2f)" % (dm - do, dm, do),
+                    "PASS" if dm - do < 0.5 else "FAIL"))
+    for c in res["cases"]:
+        if c["target"].startswith("module") and c["conc"] == 1000:
+            out.append(("worker PSS at c=1000: %s %s %s" % (
+                c["tool"], c["target"], c["body"]), "< 16 MiB each",
+                "%s MiB (peak of one worker)" % mib(c["pss_peak_kib"]),
+                "PASS" if c["pss_peak_kib"] < 16 * 1024 else "FAIL"))
+    return out
+
+
+def http_table(res, cases):
+    head = ["target", "body (bytes)", "2xx/s", "rows/s", "p50 ms", "p99 ms",
+            "max ms", "non-2xx", "sock err", "rows stored", "201 rows",
+            "left", "refused", "check"]
+    rows = []
+    for c in cases:
+        ceiling = c["target"] == "return 201"
+        non2xx = c["non2xx"]
+        if c.get("queue_full"):
+            non2xx = "%d (%d queue full)" % (non2xx, c["queue_full"])
+        rows.append([
+            c["target"], "%s (%d)" % (c["body"], c["bytes"]),
+            num(c["req_s"]), "-" if ceiling else num(c["rows_s"]),
+            ms(c.get("p50")), ms(c.get("p99")), ms(c.get("max")), non2xx,
+            c.get("socket_errors", 0), c["stored"],
+            "-" if ceiling else c["acked_rows"], c["left_rows"],
+            c.get("refused_rows", 0),
+            "ok" if c["check"] else "**MISMATCH**"])
+    return table(head, rows)
+
+
+def resource_table(res, cases):
+    head = ["target", "body", "PSS idle MiB", "PSS peak/worker MiB",
+            "PSS peak sum MiB", "PSS after MiB", "CPU ms/req nginx", "PG",
+            "loadgen", "others % of 2 CPUs", "commits", "rows/commit",
+            "WAL bytes/row", "WAL fsyncs"]
+    rows = []
+    for c in cases:
+        n = sum(c["status"].values()) or 1
+        cpu = c["cpu"]
+        rows.append([
+            c["target"], c["body"],
+            "/".join(mib(x) for x in c.get("pss_idle_kib", [])),
+            "/".join(mib(x) for x in c["pss_peak_workers_kib"]),
+            mib(c["pss_peak_sum_kib"]),
+            "/".join(mib(x) for x in c.get("pss_after_kib", [])),
+            "%.3f" % (cpu["nginx"] * 1e3 / n),
+            "%.3f" % (cpu["postgres"] * 1e3 / n),
+            "%.3f" % (cpu["loadgen"] * 1e3 / n),
+            "%.0f" % (100 * cpu["others"] / cpu["capacity"])
+            if cpu["capacity"] else "-"] + db_cells(c))
+    return table(head, rows)
+
+
+def db_cells(c):
+    d = c.get("db")
+    if not d or c.get("target") == "return 201":
+        return ["-", "-", "-", "-"]
+    return [d["commits"], num(d["rows_per_commit"], "%.1f"),
+            num(d["wal_bytes_per_row"]), d["wal_syncs"]]
+
+
+def ratio_table(res):
+    rows = []
+    for c in res["cases"]:
+        if not c["target"].startswith("module"):
+            continue
+        o = find(res, tool=c["tool"], target="return 201", body=c["body"],
+                 conc=c["conc"])
+        if not o or not o["req_s"]:
+            continue
+        rows.append(["%s c=%d" % (c["tool"], c["conc"]), c["body"],
+                     "%s (%s)" % (num(c["req_s"]), c["target"]),
+                     num(o["req_s"]),
+                     "%.2f" % (c["req_s"] / o["req_s"]),
+                     "%s / %s" % (ms(c.get("p99")), ms(o.get("p99")))])
+    return table(["load", "body", "module 2xx/s (location)",
+                  "return 201 2xx/s",
+                  "module / ceiling", "p99 ms module / ceiling"], rows)
+
+
+def heap_table(res):
+    rows = []
+    for h in res["heap"]:
+        n = h["n"]
+        for t in ("module", "return 201"):
+            d = h[t]["delta"]
+            rows.append([h["body"], t, n] +
+                        ["%.2f" % (d[k] / n) for k in CALLS] +
+                        ["%.2f" % (sum(d[k] for k in CALLS) / n),
+                         "%.0f" % (d["bytes"] / n),
+                         " ".join("%s:%d" % kv for kv in
+                                  sorted(h[t]["status"].items()))])
+        m, o = h["module"]["delta"], h["return 201"]["delta"]
+        rows.append([h["body"], "**difference**", n] +
+                    ["%.2f" % ((m[k] - o[k]) / n) for k in CALLS] +
+                    ["**%.2f**" % (sum(m[k] - o[k] for k in CALLS) / n),
+                     "%.0f" % ((m["bytes"] - o["bytes"]) / n), ""])
+    return table(["body", "location", "N", "malloc", "calloc", "realloc",
+                  "free", "posix_memalign", "all", "bytes asked",
+                  "statuses"], rows)
+
+
+def core_table(res):
+    rows = []
+    for r in res["core"]:
+        rows.append([r["name"], "%d" % r["bytes"], "%d" % r["subs"],
+                     "ok" if not r["status"] else "%d" % r["status"],
+                     "%.1f" % (r["check_ns"] / 1e3),
+                     "%.1f" % (r["parse_ns"] / 1e3),
+                     "%.1f" % (r["encode_ns"] / 1e3),
+                     "%.1f" % (r["total_ns"] / 1e3),
+                     "%.2f" % r["ns_per_byte"], "%.0f" % r["mb_per_s"],
+                     "%.1f" % (r["total_ns"] / 1e3 / max(r["subs"], 1)),
+                     "%d" % r["arena_bytes"]])
+    return table(["case", "bytes", "subs", "status", "strict scan us",
+                  "parse+validate us (incl. scan)", "encode us",
+                  "total us", "ns/byte", "MB/s", "us/submission",
+                  "pool bytes"], rows)
+
+
+def pgbench_table(res):
+    rows = []
+    for p in res["pgbench"]:
+        cpu = p["cpu"]
+        rows.append([p["name"], p["clients"], num(p["tps"]),
+                     num(p["rows_s"]), num(p["lat_avg_ms"], "%.1f"),
+                     ms(p.get("p50")), ms(p.get("p99")), ms(p.get("max")),
+                     p["txns"], p["failed"], p["stored"],
+                     "ok" if p["check"] else "**MISMATCH**",
+                     "%.3f" % (cpu["postgres"] * 1e3
+                               / max(p["txns"] * p["rows_per_txn"], 1)),
+                     "%.0f" % (100 * (cpu["machine"] - cpu["postgres"]
+                                      - cpu["loadgen"]) / cpu["capacity"])
+                     if cpu["capacity"] else "-"] + db_cells(p)[2:])
+    return table(["script", "clients", "tps", "rows/s", "lat avg ms",
+                  "p50 ms", "p99 ms", "max ms", "transactions", "failed",
+                  "rows stored", "check", "PG CPU ms/row",
+                  "others % of 2 CPUs", "WAL bytes/row", "WAL fsyncs"],
+                 rows)
+
+
+def profile_section(res):
+    prof = res.get("profile", {})
+    out = []
+    if prof.get("note"):
+        out.append(prof["note"])
+    for body in ("single", "array100"):
+        p = prof.get(body)
+        if not p:
+            continue
+        out.append("#### %s, wrk c=200 on /submit\n" % body)
+        if p.get("error"):
+            out.append("perf failed: `%s`\n" % p["error"])
+            continue
+        out.append("`%s` on the 2 workers while `%s`; %s samples.\n" % (
+            p["command"], p["load"], p.get("samples", "?")))
+        out.append("Self time by object:\n")
+        out.append(table(["object", "self %"],
+                         [[r["what"][0], "%.1f" % r["pct"]]
+                          for r in p["dsos"]]))
+        out.append("\nTop functions (self time, >= 0.4%):\n")
+        out.append(table(["object", "function", "self %"],
+                         [[r["what"][0], "`%s`" % r["what"][1],
+                           "%.1f" % r["pct"]] for r in p["symbols"][:30]]))
+        if p.get("children"):
+            out.append("\nInclusive time (children, DWARF call graphs) of "
+                       "the module's functions and of nginx/libc functions "
+                       "on the request path (% of the workers' samples; "
+                       "unwinding through libraries without debug info "
+                       "may cut some stacks short):\n")
+            out.append(table(["function", "children %", "self %"],
+                             [["`%s`" % r["what"][0], "%.1f" % r["pct"],
+                               num(r["self"], "%.1f")]
+                              for r in p["children"]]))
+        if p.get("pg_symbols"):
+            out.append("\nPostgreSQL backends of the module's %d "
+                       "connections, same window: `%s`; %s samples. Top "
+                       "functions (self):\n" % (p["pg_backends"],
+                                                 p["pg_command"],
+                                                 p.get("pg_samples", "?")))
+            out.append(table(["object", "function", "self %"],
+                             [[r["what"][0], "`%s`" % r["what"][1],
+                               "%.1f" % r["pct"]]
+                              for r in p["pg_symbols"][:25]]))
+        if p.get("pg_children"):
+            out.append("\nPostgreSQL, inclusive time (DWARF call graphs) of "
+                       "the phases of the module's batch statement (% of "
+                       "the backends' samples; the Bind message converts "
+                       "the 9 text array parameters):\n")
+            out.append(table(["function", "children %", "self %"],
+                             [["`%s`" % r["what"][0], "%.1f" % r["pct"],
+                               num(r["self"], "%.1f")]
+                              for r in p["pg_children"]]))
+        out.append("")
+    return "\n".join(out)
+
+
+def runs_table(runs):
+    """Side by side: one column group per full run."""
+    keys = []
+    for r in runs:
+        for c in r["cases"]:
+            k = (c["tool"], c["conc"], c["target"], c["body"])
+            if k not in keys:
+                keys.append(k)
+    head = ["case"]
+    for r in runs:
+        head += ["%s 2xx/s" % r["label"], "p99 ms"]
+    rows = []
+    for k in keys:
+        row = ["%s c=%d %s %s" % k]
+        for r in runs:
+            c = find(r, tool=k[0], conc=k[1], target=k[2], body=k[3])
+            row += [num(c["req_s"]) if c else "-",
+                    ms(c.get("p99")) if c else "-"]
+        rows.append(row)
+    for name in ("1 row/txn", "100 rows/txn", "100 rows/stmt"):
+        for cl in sorted({p["clients"] for r in runs for p in r["pgbench"]
+                          if p["name"] == name}):
+            row = ["pgbench %s c=%d (rows/s)" % (name, cl)]
+            for r in runs:
+                p = pgb(r, name, cl)
+                row += [num(p["rows_s"]) if p else "-",
+                        ms(p.get("p99")) if p else "-"]
+            rows.append(row)
+    return table(head, rows)
+
+
+def render(res, runs):
+    L = []
+    L.append("# ngx_http_epro_module benchmark (issue #4)\n")
+    if res["mode"] == "smoke":
+        L.append("**Smoke run** (`bash bench/run.sh --smoke`): seconds-long "
+                 "loads, for CI; the figures are not comparable to a full "
+                 "run.\n")
+    L.append("- date: %s; full run took %.0f s" % (res["started"],
+                                                   res.get("elapsed_s", 0)))
+    L.append("- commit: `%s`%s; module: build/ngx_http_epro_module.so "
+             "(built %s, sha256 %s…, loaded from a private copy)" % (
+                 res["commit"],
+                 " (src/ differs from HEAD: %s)" % "; ".join(res["tree_dirty"])
+                 if res["tree_dirty"] else "", res["module_mtime"],
+                 res["module_sha256"]))
+    L.append("- CPU: %s; kernel %s" % (res["cpu"], res["kernel"]))
+    v = res["versions"]
+    L.append("- %s; %s; %s; wrk %s; hey %s; %s" % (
+        v["nginx"], v["postgres"], v["pgbench"], v["wrk"].split()[1]
+        if len(v["wrk"].split()) > 1 else v["wrk"], v["hey"], v["perf"]))
+    L.append("- PostgreSQL: %s" % res.get("pg_settings", "?"))
+    others = [c["cpu"]["others"] / c["cpu"]["capacity"]
+              for c in res["cases"] if c["cpu"]["capacity"]]
+    L.append("- **The machine was shared**: other engineers ran tests and a "
+             "fuzzer on the same 2 CPUs during the run. Load average %s at "
+             "the start, %s at the end; CPU used by processes other than "
+             "this benchmark's nginx, PostgreSQL and load generator: %.0f%% "
+             "of the machine on average during the HTTP cases (%.0f%% to "
+             "%.0f%%, per case in the tables). Expect a few tens of percent "
+             "of noise between runs." % (
+                 "/".join(res["loadavg_start"]),
+                 "/".join(res.get("loadavg_end", ["?"])),
+                 100 * sum(others) / len(others) if others else 0,
+                 100 * min(others) if others else 0,
+                 100 * max(others) if others else 0))
+    L.append("- Everything on 127.0.0.1: the load generator, nginx (2 "
+             "workers) and PostgreSQL share the same 2 CPUs.\n")
+
+    if res["failures"]:
+        L.append("**Failures:**\n")
+        L += ["- " + f for f in res["failures"]]
+        L.append("")
+
+    L.append("## Targets\n")
+    L.append(table(["what", "target", "measured", "verdict"],
+                   targets(res)))
+    L.append("")
+
+    if len(runs) > 1:
+        L.append("## Runs side by side\n")
+        L.append("Every full run kept in bench/results/ (the newest is the "
+                 "one detailed below):\n")
+        L.append("\n".join("- %s: %s, commit %s, %.0f s, others' CPU "
+                           "%.0f%%" % (r["label"], r["started"], r["commit"],
+                                       r.get("elapsed_s", 0),
+                                       r.get("others_pct", 0))
+                           for r in runs))
+        L.append("")
+        L.append(runs_table(runs))
+        L.append("")
+
+    L.append("## Database ceiling: pgbench\n")
+    L.append("The same table, the same row (payload = the ~1 KB single "
+             "submission, answers = payload::jsonb -> 'answers', "
+             "gen_random_uuid() ids, ON CONFLICT DO NOTHING RETURNING), "
+             "`-M prepared`, after TRUNCATE and CHECKPOINT. '100 rows/txn' "
+             "is BEGIN, 100 single-row INSERTs, COMMIT; '100 rows/stmt' is "
+             "one INSERT ... SELECT of 100 rows from generate_series (closest to "
+             "the module's one-statement batches; the jsonb cast is made to "
+             "depend on the row so that it is parsed per row, not folded "
+             "once per statement). %d clients = the module's 2 workers x "
+             "epro_pg_pool_size 4. Latencies per transaction from `-l`.\n"
+             % (min((p["clients"] for p in res["pgbench"]), default=0)))
+    L.append(pgbench_table(res))
+    L.append("")
+
+    L.append("## HTTP\n")
+    L.append("Per case: TRUNCATE + CHECKPOINT, rows counted before and "
+             "after (after the last batch committed), nginx's access log "
+             "and error log read for the case. **2xx/s** and **rows/s** "
+             "count 201s seen by the client over the load's duration. "
+             "**201 rows** = 201s x rows per request; **left** = rows of "
+             "requests whose client went away after they were queued (wrk "
+             "stops mid-flight; the module still commits them and logs "
+             "\"client left before the commit\"), unless their batch is "
+             "then refused; **refused** = rows refused with 503 after "
+             "waiting epro_pg_timeout in the queue (\"queued row(s) "
+             "refused\" in the log); **check** = rows stored == 201s logged "
+             "by nginx x rows + left when nothing was refused, else 201s "
+             "logged x rows <= rows stored <= that + left; and 201s seen by "
+             "the client <= 201s logged (hey: rows stored == 201s x rows "
+             "exactly). Each case runs on freshly started workers after the "
+             "module's queue drained (no statement running on its "
+             "connections). **PSS** sampled every 200 ms from "
+             "/proc/PID/smaps_rollup; idle = right after start, after = "
+             "once the case drained (glibc keeps what it got). **CPU "
+             "ms/req** = CPU time of the "
+             "nginx workers / PostgreSQL (postmaster and backends) / load "
+             "generator per response; **others** = the rest of the "
+             "machine's busy time. **module pool=N**: /submit with "
+             "`epro_pg_pool_size N` (default 4) at the http level, fewer "
+             "and larger batches. **module+buf128k**: /submit-buf, "
+             "`client_body_buffer_size 128k` (arrays stay in memory instead "
+             "of a temporary file). **commits, rows/commit, WAL**: "
+             "pg_stat_database.xact_commit (less this script's own "
+             "queries), pg_current_wal_lsn() and pg_stat_wal.wal_sync "
+             "deltas over the case.\n")
+    for tool, conc, title in (("hey", 200, "hey -n N -c 200 (the seed's "
+                               "command)"),
+                              ("wrk", 200, "wrk -t2 -c200 -d%ss"),
+                              ("wrk", 1000, "wrk -t2 -c1000 -d%ss")):
+        cases = [c for c in res["cases"]
+                 if c["tool"] == tool and c["conc"] == conc]
+        if not cases:
+            continue
+        if "%s" in title:
+            title = title % cases[0]["command"].split("-d")[1].split("s")[0]
+        L.append("### %s\n" % title)
+        L.append(http_table(res, cases))
+        L.append("")
+        L.append(resource_table(res, cases))
+        notes = [c for c in cases if c.get("note") or c["log_problems"]
+                 or c.get("temp_file_bodies") or c.get("refused_rows")]
+        for c in notes:
+            parts = []
+            if c.get("note"):
+                parts.append(c["note"])
+            if c.get("temp_file_bodies"):
+                parts.append("%d request bodies buffered to a temporary file "
+                             "(client_body_buffer_size 16k, the default)"
+                             % c["temp_file_bodies"])
+            if c.get("refused_rows"):
+                parts.append("%d rows refused with 503 after waiting "
+                             "epro_pg_timeout in the queue" % c["refused_rows"])
+            if c["log_problems"]:
+                parts.append("%d other warn/error lines in nginx's log, "
+                             "e.g. %s" % (c["log_problems"], "; ".join(
+                                 "`%s`" % x for x in
+                                 c["log_problem_sample"])))
+            L.append("\n- %s %s: %s." % (c["target"], c["body"],
+                                          "; ".join(parts)))
+        L.append("")
+
+    L.append("### The module against the HTTP ceiling\n")
+    L.append(ratio_table(res))
+    L.append("")
+
+    L.append("## Heap calls per request (workers, steady state)\n")
+    L.append("LD_PRELOAD=bench/malloc_count.so (counts malloc, calloc, "
+             "realloc, free and the aligned allocators; nginx's pools use "
+             "posix_memalign) in a second nginx with the same configuration; "
+             "after a warm-up, the counters of both workers are dumped "
+             "(SIGRTMIN+5) before and after N requests with hey -c 50 "
+             "(keep-alive), for the module and for `return 201`. Per "
+             "request:\n")
+    L.append(heap_table(res))
+    L.append("")
+
+    L.append("## Core micro-benchmark (plain C, no nginx)\n")
+    L.append("`bench/core_bench.c` with src/epro_json.c, epro_parse.c, "
+             "epro_encode.c, epro_instr.c, -lcjson -lm, -O2: epro_parse "
+             "(strict scan, cJSON into an arena like the request pool, "
+             "contract, clock, instruments with the strict policy when "
+             "definitions are given) then UUIDv7 ids and epro_rows_add + "
+             "epro_rows_finish into reused batch buffers. Median of 7 "
+             "rounds. 'no defs' = the same body without instrument "
+             "definitions; the DIARY-200 definitions (bench/bodies.py) "
+             "are conf/instruments.json plus one 200-item instrument "
+             "describing answers200.json.\n")
+    L.append(core_table(res))
+    L.append("")
+
+    L.append("## Profile of the workers\n")
+    L.append(profile_section(res))
+
+    L.append("## Command lines\n")
+    L.append("`bash bench/run.sh%s` ran everything below (bench/bench.py)."
+             "\n" % (" --smoke" if res["mode"] == "smoke" else ""))
+    L.append("- PostgreSQL: `%s`" % res["commands"].get("pg", "?"))
+    L.append("- helpers: `%s`; `%s`" % (res["commands"].get("core_build"),
+                                        res["commands"].get("malloc_build")))
+    L.append("- core: `%s`" % res["commands"].get("core"))
+    for p in res["pgbench"]:
+        L.append("- pgbench %s c=%d: `%s`" % (p["name"], p["clients"],
+                                               p["command"]))
+    for c in res["cases"]:
+        L.append("- %s %s %s c=%d: `%s`%s" % (
+            c["tool"], c["target"], c["body"], c["conc"], c["command"],
+            " (nginx.conf below plus `epro_pg_pool_size %s;` in http)"
+            % c["target"].split("=")[1] if c["target"].startswith(
+                "module pool=") else ""))
+    if res["heap"]:
+        L.append("- heap counting: the same nginx started with "
+                 "`LD_PRELOAD=$TMP/malloc_count.so MALLOC_COUNT_DIR=$TMP/"
+                 "malloc`, counters written by `kill -RTMIN+5 <worker pid>` "
+                 "before and after each of:")
+    for h in res["heap"]:
+        for t in ("module", "return 201"):
+            L.append("- heap %s %s: `%s` (after a warm-up of N/5)" % (
+                h["body"], t, h[t]["command"]))
+    for body in ("single", "array100"):
+        p = res.get("profile", {}).get(body)
+        if p and p.get("report_command"):
+            L.append("- perf %s: `%s`, then `%s`, and the PostgreSQL "
+                     "backends: `%s`" % (body, p["command"],
+                                         p["report_command"],
+                                         p.get("pg_command", "-")))
+    L.append("\nnginx.conf ($TMP is the run's temp dir):\n")
+    L.append("```nginx\n%s```\n" % res.get("nginx_conf", ""))
+    for name, text in res.get("pgbench_scripts", {}).items():
+        L.append("pgbench script '%s':\n\n```\n%s```\n" % (name, text))
+    return "\n".join(L)
+
+
+def write(res, bench_dir):
+    out = os.path.join(bench_dir, "results")
+    os.makedirs(out, exist_ok=True)
+    others = [c["cpu"]["others"] / c["cpu"]["capacity"]
+              for c in res["cases"] if c["cpu"]["capacity"]]
+    res["others_pct"] = 100 * sum(others) / len(others) if others else 0
+    paths = []
+    if res["mode"] == "smoke":
+        res["label"] = "smoke"
+        j = os.path.join(out, "smoke.json")
+        with open(j, "w") as f:
+            json.dump(res, f, indent=1)
+        md = os.path.join(out, "smoke.md")
+        with open(md, "w") as f:
+            f.write(render(res, [res]))
+        return [j, md]
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    j = os.path.join(out, "full-%s.json" % stamp)
+    with open(j, "w") as f:
+        json.dump(res, f, indent=1)
+    paths.append(j)
+    paths.append(rebuild(bench_dir, res))
+    return paths
+
+
+def rebuild(bench_dir, res=None):
+    """RESULTS.md from the newest full run in bench/results/ (or res)."""
+    out = os.path.join(bench_dir, "results")
+    runs = []
+    for fn in sorted(glob.glob(os.path.join(out, "full-*.json")))[-4:]:
+        with open(fn) as f:
+            r = json.load(f)
+        r["label"] = "run %s" % os.path.basename(fn)[5:-5]
+        runs.append(r)
+    if res is None:
+        res = runs[-1]
+    text = render(res, runs)
+    notes = os.path.join(bench_dir, "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            text += "\n" + f.read()
+    md = os.path.join(bench_dir, "RESULTS.md")
+    with open(md, "w") as f:
+        f.write(text)
+    return md
+
+
+if __name__ == "__main__":
+    # python3 bench/report.py: RESULTS.md again from bench/results/ (after
+    # editing bench/NOTES.md, say), without running anything
+    print(rebuild(os.path.dirname(os.path.abspath(__file__))))
