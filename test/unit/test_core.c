@@ -7,15 +7,16 @@
  *
  *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src \
  *       ../../src/epro_json.c ../../src/epro_parse.c \
- *       ../../src/epro_encode.c test_core.c -lcjson -lm -o test_core
+ *       ../../src/epro_encode.c ../../src/epro_instr.c harness.c \
+ *       test_core.c -lcjson -lm -o test_core
  *   ./test_core
  *
  * Every allocation of the code under test goes through an arena that
- * mirrors nginx's request pool: it bumps through malloc'd chunks, its free
- * is a no-op, new memory is filled with garbage (a pool does not zero) and
- * the whole arena is released after each test case.  Built with
- * -DARENA_EXACT (the asan target does), every allocation gets a chunk of
- * exactly its own size, so that ASan sees any overrun.
+ * mirrors nginx's request pool (harness.c): it bumps through malloc'd
+ * chunks, its free is a no-op, new memory is filled with garbage (a pool
+ * does not zero) and the whole arena is released after each test case.
+ * Built with -DARENA_EXACT (the asan target does), every allocation gets
+ * a chunk of exactly its own size, so that ASan sees any overrun.
  *
  * Each check counts once (a long property loop counts as one).  A failure
  * prints "file:line: ..." (for a table row, the line of that row); the
@@ -24,7 +25,6 @@
  */
 
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,384 +34,13 @@
 #include <cjson/cJSON.h>
 
 #include "epro_core.h"
+#include "harness.h"
 
 
-#define NELTS(a)  (sizeof(a) / sizeof((a)[0]))
-#define AT        __FILE__, __LINE__
+/* the request pool of the code under test, and test_alloc()'s */
 
-
-/* ------------------------------------------------------------------ */
-/* the arena                                                           */
-
-
-#define ARENA_CHUNK  16384
-#define ARENA_FILL   0xa5
-
-
-typedef union {
-    long double   ld;
-    long long     ll;
-    double        d;
-    void         *p;
-    void        (*f)(void);
-} arena_align_t;
-
-
-#define ARENA_ALIGN  sizeof(arena_align_t)
-#define ARENA_ROUND(n)  (((n) + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1))
-
-
-typedef struct arena_chunk_s  arena_chunk_t;
-
-struct arena_chunk_s {
-    arena_chunk_t  *next;
-};
-
-
-#define ARENA_HDR  ARENA_ROUND(sizeof(arena_chunk_t))
-
-
-typedef struct {
-    arena_chunk_t  *chunks;
-    char           *pos;
-    char           *end;
-    size_t          nallocs;
-    long            fail_after;     /* -1: never; n: the n+1th fails */
-} arena_t;
-
-
-static arena_t       arena = { NULL, NULL, NULL, 0, -1 };
-
-
-static char *
-arena_chunk(arena_t *ar, size_t size)
-{
-    arena_chunk_t  *c;
-
-    c = malloc(ARENA_HDR + size);
-    if (c == NULL) {
-        fprintf(stderr, "test_core: out of memory\n");
-        exit(2);
-    }
-
-    c->next = ar->chunks;
-    ar->chunks = c;
-
-    return (char *) c + ARENA_HDR;
-}
-
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-    char     *p;
-    arena_t  *ar;
-
-    ar = ctx;
-
-    if (ar->fail_after >= 0 && ar->nallocs >= (size_t) ar->fail_after) {
-        return NULL;
-    }
-
-    ar->nallocs++;
-
-#ifdef ARENA_EXACT
-    p = arena_chunk(ar, size);
-
-#else
-    size = ARENA_ROUND(size ? size : 1);
-
-    if (size > ARENA_CHUNK / 4) {
-        p = arena_chunk(ar, size);
-
-    } else {
-        if (ar->pos == NULL || (size_t) (ar->end - ar->pos) < size) {
-            ar->pos = arena_chunk(ar, ARENA_CHUNK);
-            ar->end = ar->pos + ARENA_CHUNK;
-        }
-
-        p = ar->pos;
-        ar->pos += size;
-    }
-#endif
-
-    memset(p, ARENA_FILL, size);
-
-    return p;
-}
-
-
-static void
-arena_free(void *ctx, void *p)
-{
-    (void) ctx;
-    (void) p;
-}
-
-
-static void
-arena_release(void)
-{
-    arena_chunk_t  *c, *next;
-
-    for (c = arena.chunks; c; c = next) {
-        next = c->next;
-        free(c);
-    }
-
-    arena.chunks = NULL;
-    arena.pos = NULL;
-    arena.end = NULL;
-    arena.nallocs = 0;
-    arena.fail_after = -1;
-}
-
-
+static arena_t       arena = ARENA_INIT;
 static epro_alloc_t  alloc = { arena_alloc, arena_free, &arena };
-
-
-/* the tests' own memory: never refused, not counted */
-
-static void *
-test_alloc(size_t size)
-{
-    void    *p;
-    long     fail_after;
-    size_t   nallocs;
-
-    fail_after = arena.fail_after;
-    nallocs = arena.nallocs;
-    arena.fail_after = -1;
-
-    p = arena_alloc(&arena, size);
-
-    arena.fail_after = fail_after;
-    arena.nallocs = nallocs;
-
-    if (p == NULL) {
-        fprintf(stderr, "test_core: out of memory\n");
-        exit(2);
-    }
-
-    return p;
-}
-
-
-/* ------------------------------------------------------------------ */
-/* checks                                                              */
-
-
-static unsigned long  npassed, nfailed;
-
-
-static void
-print_esc(const char *s, size_t n)
-{
-    size_t         i;
-    unsigned char  c;
-
-    if (s == NULL) {
-        fputs("(null)", stdout);
-        return;
-    }
-
-    putchar('"');
-
-    for (i = 0; i < n && i < 160; i++) {
-        c = (unsigned char) s[i];
-
-        if (c == '"' || c == '\\') {
-            printf("\\%c", c);
-
-        } else if (c < 0x20 || c >= 0x7f) {
-            printf("\\x%02x", c);
-
-        } else {
-            putchar(c);
-        }
-    }
-
-    if (n > 160) {
-        printf("...(%lu bytes)", (unsigned long) n);
-    }
-
-    putchar('"');
-}
-
-
-static int
-check(const char *file, int line, int ok, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (ok) {
-        npassed++;
-        return 1;
-    }
-
-    nfailed++;
-
-    printf("%s:%d: ", file, line);
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    putchar('\n');
-
-    return 0;
-}
-
-
-/* the same, for one step of a long loop: only a failure counts */
-
-static int
-check_loop(const char *file, int line, int ok, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (ok) {
-        return 1;
-    }
-
-    nfailed++;
-
-    printf("%s:%d: ", file, line);
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    putchar('\n');
-
-    return 0;
-}
-
-
-static int
-check_int(const char *file, int line, const char *what, long got, long want)
-{
-    return check(file, line, got == want, "%s: got %ld, want %ld",
-                 what, got, want);
-}
-
-
-static int
-check_mem(const char *file, int line, const char *what, const char *got,
-    size_t glen, const char *want, size_t wlen)
-{
-    if (got != NULL && want != NULL && glen == wlen
-        && memcmp(got, want, wlen) == 0)
-    {
-        npassed++;
-        return 1;
-    }
-
-    nfailed++;
-
-    printf("%s:%d: %s:\n    got  ", file, line, what);
-    print_esc(got, glen);
-    printf("\n    want ");
-    print_esc(want, wlen);
-    putchar('\n');
-
-    return 0;
-}
-
-
-static int
-check_str(const char *file, int line, const char *what, const char *got,
-    const char *want)
-{
-    return check_mem(file, line, what, got, got ? strlen(got) : 0,
-                     want, want ? strlen(want) : 0);
-}
-
-
-#define CHECK(cond)                                                         \
-    check(AT, (cond) != 0, "check failed: %s", #cond)
-#define CHECK_INT(what, got, want)                                          \
-    check_int(AT, what, (long) (got), (long) (want))
-#define CHECK_STR(what, got, want)                                          \
-    check_str(AT, what, got, want)
-
-
-/* ------------------------------------------------------------------ */
-/* a string builder on the arena                                       */
-
-
-typedef struct {
-    char    *data;
-    size_t   len;
-    size_t   cap;
-} sb_t;
-
-
-static void
-sb_addn(sb_t *b, const char *s, size_t n)
-{
-    char    *p;
-    size_t   cap;
-
-    if (b->len + n + 1 > b->cap) {
-        cap = b->cap ? b->cap : 64;
-
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-
-        p = test_alloc(cap);
-
-        if (b->len) {
-            memcpy(p, b->data, b->len);
-        }
-
-        b->data = p;
-        b->cap = cap;
-    }
-
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-
-static void
-sb_add(sb_t *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-
-static void
-sb_addf(sb_t *b, const char *fmt, ...)
-{
-    int      n;
-    char    *tmp;
-    va_list  args;
-
-    va_start(args, fmt);
-    n = vsnprintf(NULL, 0, fmt, args);
-    va_end(args);
-
-    if (n < 0) {
-        fprintf(stderr, "test_core: sb_addf(\"%s\") failed\n", fmt);
-        exit(2);
-    }
-
-    tmp = test_alloc(n + 1);
-
-    va_start(args, fmt);
-    vsnprintf(tmp, n + 1, fmt, args);
-    va_end(args);
-
-    sb_addn(b, tmp, n);
-}
-
-
-static void
-sb_rep(sb_t *b, const char *s, size_t count)
-{
-    while (count--) {
-        sb_add(b, s);
-    }
-}
 
 
 /* ------------------------------------------------------------------ */
@@ -493,9 +122,6 @@ make_sub(const char *key, const char *member)
 }
 
 
-static char *exact_copy(const char *s, size_t n);
-
-
 static int
 parse(epro_request_t *req, const char *body, size_t len, size_t max)
 {
@@ -521,19 +147,6 @@ static const char *
 first_path(const epro_request_t *req)
 {
     return req->nerrors ? req->errors[0].path : "(no error)";
-}
-
-
-static void
-dump_errors(const epro_request_t *req)
-{
-    size_t  i;
-
-    for (i = 0; i < req->nerrors && i < EPRO_MAX_ERRORS; i++) {
-        printf("    error ");
-        print_esc(req->errors[i].path, strlen(req->errors[i].path));
-        printf(": %s\n", req->errors[i].message);
-    }
 }
 
 
@@ -860,7 +473,7 @@ test_json_depth(void)
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
         CHECK_INT("unterminated nesting", rc, EPRO_BAD_JSON);
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* through epro_parse(): too deep is a 400, not a contract error */
@@ -873,7 +486,7 @@ test_json_depth(void)
     rc = parse(&req, b.data, b.len, 10);
     check_parse(AT, &req, rc, EPRO_BAD_JSON, 1, NULL);
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -927,7 +540,7 @@ test_json_spans(void)
     CHECK_INT("epro_json_check([])", rc, EPRO_OK);
     CHECK_INT("count of []", count, 0);
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -980,7 +593,7 @@ test_json_paths(void)
         check_str(__FILE__, c->line, "errors[0].path", first_path(&req),
                   c->path);
 
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -1128,7 +741,7 @@ test_contract_fields(void)
 
     if (rc != EPRO_OK || req.nsubs != 1) {
         CHECK_INT("nsubs", req.nsubs, 1);
-        arena_release();
+        arena_release(&arena);
         return;
     }
 
@@ -1147,7 +760,7 @@ test_contract_fields(void)
 
     /* no siteId, no submissionId; blanks around the object */
 
-    arena_release();
+    arena_release(&arena);
 
     {
         sb_t  b = { NULL, 0, 0 };
@@ -1168,7 +781,7 @@ test_contract_fields(void)
         }
     }
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -1307,7 +920,7 @@ test_contract_strings(void)
                           str->len, want.data, want.len);
             }
 
-            arena_release();
+            arena_release(&arena);
         }
 
         for (i = 0; i < NELTS(wrong_types); i++) {
@@ -1327,7 +940,7 @@ test_contract_strings(void)
                 printf("    member %s\n", string_fields[f]);
             }
 
-            arena_release();
+            arena_release(&arena);
         }
     }
 }
@@ -1397,7 +1010,7 @@ test_contract_ids(void)
             check_str(__FILE__, c->line, "id", req.subs[0].id, c->id);
         }
 
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -1503,7 +1116,7 @@ test_contract_times(void)
                       c->stored);
         }
 
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -1556,7 +1169,7 @@ test_contract_answers(void)
                     counts[i].status == OK ? NULL
                     : counts[i].dup ? "/answers/item0" : "/answers");
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* item ids: 1 to 64 characters */
@@ -1593,7 +1206,7 @@ test_contract_answers(void)
         check_parse(__FILE__, ids[i].line, &req, rc, ids[i].ok ? OK : INV, 1,
                     ids[i].ok ? NULL : path.data);
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* text answers: at most 4096 characters, alone or in an array */
@@ -1632,7 +1245,7 @@ test_contract_answers(void)
                     texts[i].ok ? OK : INV, texts[i].ok ? 0 : 1,
                     texts[i].ok ? NULL : "/answers/long");
 
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -1670,7 +1283,7 @@ test_contract_body(void)
         rc = parse(&req, bad[i].body, strlen(bad[i].body), 10);
         check_parse(__FILE__, bad[i].line, &req, rc, EPRO_INVALID,
                     bad[i].nerrors, bad[i].path);
-        arena_release();
+        arena_release(&arena);
     }
 
     /* an array of two: each payload is exactly the element's text */
@@ -1708,7 +1321,7 @@ test_contract_body(void)
     rc = parse(&req, b.data, b.len, 1);
     check_parse(AT, &req, rc, EPRO_INVALID, 1, "");
 
-    arena_release();
+    arena_release(&arena);
 
     /* three elements: at max_submissions 3 fine, at 2 not */
 
@@ -1735,7 +1348,7 @@ test_contract_body(void)
     check_parse(AT, &req, rc, EPRO_OK, 0, NULL);
     CHECK_INT("nsubs after reuse", req.nsubs, 3);
 
-    arena_release();
+    arena_release(&arena);
 
     /* a single-element array; a fault in the second element */
 
@@ -1763,7 +1376,7 @@ test_contract_body(void)
         CHECK_STR("errors[1].path", req.errors[1].path, "/2/answers/q");
     }
 
-    arena_release();
+    arena_release(&arena);
 
     /* duplicate submissionIds */
 
@@ -1805,7 +1418,7 @@ test_contract_body(void)
                     dups[i].path ? EPRO_INVALID : EPRO_OK,
                     dups[i].path ? 1 : 0, dups[i].path);
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* more errors than reported: the first EPRO_MAX_ERRORS, truncated */
@@ -1831,7 +1444,7 @@ test_contract_body(void)
     rc = parse(&req, "[1]", 3, 10);
     CHECK_INT("truncated after reuse", req.truncated, 0);
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -1919,7 +1532,7 @@ test_long_paths(void)
     path = first_path(&req);
     CHECK(strncmp(path, "/12/12/12/12", 12) == 0);
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -1934,21 +1547,6 @@ lcg(void)
 {
     lcg_state = lcg_state * 1103515245u + 12345u;
     return (lcg_state >> 16) & 0x7fff;
-}
-
-
-/* a copy with no NUL after it: under -DARENA_EXACT ASan sees overreads */
-
-static char *
-exact_copy(const char *s, size_t n)
-{
-    char  *p;
-
-    p = test_alloc(n);
-
-    memcpy(p, s, n);
-
-    return p;
 }
 
 
@@ -2076,7 +1674,7 @@ test_uuid_parse(void)
             check_str(__FILE__, cases[i].line, "parsed", out, cases[i].want);
         }
 
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -2184,7 +1782,7 @@ test_rfc3339_valid(void)
         s = exact_copy(cases[i].s, cases[i].len);
         check_int(__FILE__, cases[i].line, "epro_rfc3339_valid()",
                   epro_rfc3339_valid(s, cases[i].len), cases[i].rc);
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -2399,7 +1997,7 @@ test_rows(void)
     epro_rows_free(&rows, &alloc);
     CHECK(rows.col[0].data == NULL && rows.nrows == 0);
 
-    arena_release();
+    arena_release(&arena);
 
     /* many rows with big, quote-heavy payloads: the buffers grow */
 
@@ -2428,7 +2026,7 @@ test_rows(void)
                   2 + 50 * 4 + 49);
     }
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -2458,7 +2056,7 @@ test_rows_end_to_end(void)
     check_parse(AT, &req, rc, EPRO_OK, 0, NULL);
 
     if (rc != EPRO_OK || req.nsubs != 3) {
-        arena_release();
+        arena_release(&arena);
         return;
     }
 
@@ -2500,7 +2098,7 @@ test_rows_end_to_end(void)
               "{\"018bcfe5-6800-7242-8242-424242424242\",\"" UUID_A "\","
               "\"018bcfe5-6802-7242-8242-424242424242\"}");
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -2656,7 +2254,7 @@ test_json_string(void)
         check(__FILE__, c->line, b.data && b.data[b.len] == '\0',
               "output is not NUL-terminated");
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* invalid UTF-8 turns into U+FFFD: the output is valid JSON */
@@ -2678,7 +2276,7 @@ test_json_string(void)
 
         CHECK(strstr(b.data, "\\ufffd") != NULL);
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* appends to what is there */
@@ -2688,7 +2286,7 @@ test_json_string(void)
     CHECK_INT("epro_buf_add_json_string()",
               epro_buf_add_json_string(&b, "\"", 1, &alloc), EPRO_OK);
     CHECK_STR("appended", b.data, "x:\"\\\"\"");
-    arena_release();
+    arena_release(&arena);
 
     /* random bytes: always strict JSON; valid UTF-8 round-trips */
 
@@ -2758,12 +2356,12 @@ test_json_string(void)
                 break;
             }
 
-            arena_release();
+            arena_release(&arena);
             continue;
         }
 
         if (nul) {
-            arena_release();
+            arena_release(&arena);
             continue;
         }
 
@@ -2782,12 +2380,12 @@ test_json_string(void)
         }
 
         cJSON_Delete(v);
-        arena_release();
+        arena_release(&arena);
     }
 
     CHECK_INT("random strings", i, 3000);
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -2869,7 +2467,7 @@ test_problem_json(void)
     }
 
     cJSON_Delete(root);
-    arena_release();
+    arena_release(&arena);
 
     /* no detail, no request: type, title and status only */
 
@@ -2885,7 +2483,7 @@ test_problem_json(void)
     CHECK(cJSON_GetObjectItemCaseSensitive(root, "detail") == NULL);
     CHECK(cJSON_GetObjectItemCaseSensitive(root, "errors") == NULL);
     cJSON_Delete(root);
-    arena_release();
+    arena_release(&arena);
 
     /* from real failures: truncated errors, a path with invalid UTF-8 */
 
@@ -2935,7 +2533,7 @@ test_problem_json(void)
               "truncated should be %s", bodies[i].truncated ? "true" : "no");
 
         cJSON_Delete(root);
-        arena_release();
+        arena_release(&arena);
     }
 }
 
@@ -2978,7 +2576,7 @@ test_errors(void)
     CHECK_INT("chars of multibyte",
               epro_utf8_chars("\xC3\xA9\xE2\x82\xAC" EMOJI "x", 10), 4);
 
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -3041,7 +2639,7 @@ test_nomem(void)
                   "no error reported");
         }
 
-        arena_release();
+        arena_release(&arena);
     }
 
     /* the outputs */
@@ -3080,7 +2678,7 @@ test_nomem(void)
     }
 
     arena.fail_after = -1;
-    arena_release();
+    arena_release(&arena);
 }
 
 
@@ -3092,12 +2690,11 @@ main(void)
 {
     size_t  i;
 
-    /* a crash must not eat the failures printed before it */
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    harness_init("test_core", &arena, 160);
 
     for (i = 0; i < NELTS(json_cases); i++) {
         test_json_case(&json_cases[i]);
-        arena_release();
+        arena_release(&arena);
     }
 
     test_json_depth();
@@ -3106,7 +2703,7 @@ main(void)
 
     for (i = 0; i < NELTS(contract_cases); i++) {
         test_contract_case(&contract_cases[i]);
-        arena_release();
+        arena_release(&arena);
     }
 
     test_contract_fields();
@@ -3128,9 +2725,7 @@ main(void)
     test_errors();
     test_nomem();
 
-    arena_release();
+    arena_release(&arena);
 
-    printf("%lu passed, %lu failed\n", npassed, nfailed);
-
-    return nfailed ? 1 : 0;
+    return harness_report();
 }

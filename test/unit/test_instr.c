@@ -10,17 +10,17 @@
  *
  *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src \
  *       ../../src/epro_json.c ../../src/epro_parse.c \
- *       ../../src/epro_encode.c ../../src/epro_instr.c test_instr.c \
- *       -lcjson -lm -o test_instr
+ *       ../../src/epro_encode.c ../../src/epro_instr.c harness.c \
+ *       test_instr.c -lcjson -lm -o test_instr
  *   ./test_instr
  *
  * The shipped definitions are read from ../../conf/instruments.json.
  *
  * Every allocation of the code under test goes through an arena like
- * nginx's pools: it bumps through malloc'd chunks, its free is a no-op,
- * new memory is filled with garbage, and the whole arena is released at
- * once.  The definitions live in an arena of their own (like the
- * configuration pool), the requests in another (like a request pool).
+ * nginx's pools (harness.c): it bumps through malloc'd chunks, its free
+ * is a no-op, new memory is filled with garbage, and the whole arena is
+ * released at once.  The definitions live in an arena of their own (like
+ * the configuration pool), the requests in another (like a request pool).
  * With -DARENA_EXACT every allocation gets a chunk of exactly its size,
  * so that ASan sees any overrun.  Texts are passed without a NUL after
  * them, as nginx has them.
@@ -33,7 +33,6 @@
 
 #define _POSIX_C_SOURCE  200809L
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,140 +40,25 @@
 #include <time.h>
 
 #include "epro_core.h"
-
-
-#define NELTS(a)  (sizeof(a) / sizeof((a)[0]))
-#define AT        __FILE__, __LINE__
+#include "harness.h"
 
 
 /* ------------------------------------------------------------------ */
 /* arenas                                                              */
 
 
-#define ARENA_CHUNK  16384
-#define ARENA_FILL   0xa5
+/*
+ * The definitions live in conf_arena (a configuration pool), the requests
+ * in req_arena (a request pool), which test_alloc() draws from too.
+ */
 
+static arena_t       conf_arena = ARENA_INIT;
+static arena_t       req_arena = ARENA_INIT;
 
-typedef union {
-    long double   ld;
-    long long     ll;
-    double        d;
-    void         *p;
-    void        (*f)(void);
-} arena_align_t;
+static epro_alloc_t  conf_alloc = { arena_alloc, arena_free, &conf_arena };
+static epro_alloc_t  req_alloc = { arena_alloc, arena_free, &req_arena };
 
-
-#define ARENA_ALIGN  sizeof(arena_align_t)
-#define ARENA_ROUND(n)  (((n) + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1))
-
-
-typedef struct arena_chunk_s  arena_chunk_t;
-
-struct arena_chunk_s {
-    arena_chunk_t  *next;
-};
-
-
-#define ARENA_HDR  ARENA_ROUND(sizeof(arena_chunk_t))
-
-
-typedef struct {
-    arena_chunk_t  *chunks;
-    char           *pos;
-    char           *end;
-    size_t          nallocs;
-    long            fail_after;     /* -1: never; n: the n+1th fails */
-} arena_t;
-
-
-static arena_t  conf_arena = { NULL, NULL, NULL, 0, -1 };
-static arena_t  req_arena = { NULL, NULL, NULL, 0, -1 };
-
-static int      defs_loaded;    /* the rule tests' definitions are up */
-
-
-static char *
-arena_chunk(arena_t *ar, size_t size)
-{
-    arena_chunk_t  *c;
-
-    c = malloc(ARENA_HDR + size);
-    if (c == NULL) {
-        fprintf(stderr, "test_instr: out of memory\n");
-        exit(2);
-    }
-
-    c->next = ar->chunks;
-    ar->chunks = c;
-
-    return (char *) c + ARENA_HDR;
-}
-
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-    char     *p;
-    arena_t  *ar;
-
-    ar = ctx;
-
-    if (ar->fail_after >= 0 && ar->nallocs >= (size_t) ar->fail_after) {
-        return NULL;
-    }
-
-    ar->nallocs++;
-
-#ifdef ARENA_EXACT
-    p = arena_chunk(ar, size);
-
-#else
-    size = ARENA_ROUND(size ? size : 1);
-
-    if (size > ARENA_CHUNK / 4) {
-        p = arena_chunk(ar, size);
-
-    } else {
-        if (ar->pos == NULL || (size_t) (ar->end - ar->pos) < size) {
-            ar->pos = arena_chunk(ar, ARENA_CHUNK);
-            ar->end = ar->pos + ARENA_CHUNK;
-        }
-
-        p = ar->pos;
-        ar->pos += size;
-    }
-#endif
-
-    memset(p, ARENA_FILL, size);
-
-    return p;
-}
-
-
-static void
-arena_free(void *ctx, void *p)
-{
-    (void) ctx;
-    (void) p;
-}
-
-
-static void
-arena_release(arena_t *ar)
-{
-    arena_chunk_t  *c, *next;
-
-    for (c = ar->chunks; c; c = next) {
-        next = c->next;
-        free(c);
-    }
-
-    ar->chunks = NULL;
-    ar->pos = NULL;
-    ar->end = NULL;
-    ar->nallocs = 0;
-    ar->fail_after = -1;
-}
+static int           defs_loaded;   /* the rule tests' definitions are up */
 
 
 static void
@@ -183,248 +67,6 @@ release_all(void)
     arena_release(&req_arena);
     arena_release(&conf_arena);
     defs_loaded = 0;
-}
-
-
-static epro_alloc_t  conf_alloc = { arena_alloc, arena_free, &conf_arena };
-static epro_alloc_t  req_alloc = { arena_alloc, arena_free, &req_arena };
-
-
-/* the tests' own memory: never refused, not counted */
-
-static void *
-test_alloc(size_t size)
-{
-    void    *p;
-    long     fail_after;
-    size_t   nallocs;
-
-    fail_after = req_arena.fail_after;
-    nallocs = req_arena.nallocs;
-    req_arena.fail_after = -1;
-
-    p = arena_alloc(&req_arena, size);
-
-    req_arena.fail_after = fail_after;
-    req_arena.nallocs = nallocs;
-
-    return p;
-}
-
-
-/* a copy with no NUL after it: under -DARENA_EXACT ASan sees overreads */
-
-static char *
-exact_copy(const char *s, size_t n)
-{
-    char  *p;
-
-    p = test_alloc(n ? n : 1);
-    memcpy(p, s, n);
-
-    return p;
-}
-
-
-/* ------------------------------------------------------------------ */
-/* checks                                                              */
-
-
-static unsigned long  npassed, nfailed;
-
-
-static void
-print_esc(const char *s, size_t n)
-{
-    size_t         i;
-    unsigned char  c;
-
-    if (s == NULL) {
-        fputs("(null)", stdout);
-        return;
-    }
-
-    putchar('"');
-
-    for (i = 0; i < n && i < 200; i++) {
-        c = (unsigned char) s[i];
-
-        if (c == '"' || c == '\\') {
-            printf("\\%c", c);
-
-        } else if (c < 0x20 || c >= 0x7f) {
-            printf("\\x%02x", c);
-
-        } else {
-            putchar(c);
-        }
-    }
-
-    if (n > 200) {
-        printf("...(%lu bytes)", (unsigned long) n);
-    }
-
-    putchar('"');
-}
-
-
-static int
-check(const char *file, int line, int ok, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (ok) {
-        npassed++;
-        return 1;
-    }
-
-    nfailed++;
-
-    printf("%s:%d: ", file, line);
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    putchar('\n');
-
-    return 0;
-}
-
-
-/* the same, for one step of a long loop: only a failure counts */
-
-static int
-check_loop(const char *file, int line, int ok, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (ok) {
-        return 1;
-    }
-
-    nfailed++;
-
-    printf("%s:%d: ", file, line);
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    putchar('\n');
-
-    return 0;
-}
-
-
-static int
-check_int(const char *file, int line, const char *what, long got, long want)
-{
-    return check(file, line, got == want, "%s: got %ld, want %ld",
-                 what, got, want);
-}
-
-
-static int
-check_mem(const char *file, int line, const char *what, const char *got,
-    size_t glen, const char *want, size_t wlen)
-{
-    if (got != NULL && want != NULL && glen == wlen
-        && memcmp(got, want, wlen) == 0)
-    {
-        npassed++;
-        return 1;
-    }
-
-    nfailed++;
-
-    printf("%s:%d: %s:\n    got  ", file, line, what);
-    print_esc(got, glen);
-    printf("\n    want ");
-    print_esc(want, wlen);
-    putchar('\n');
-
-    return 0;
-}
-
-
-static int
-check_str(const char *file, int line, const char *what, const char *got,
-    const char *want)
-{
-    return check_mem(file, line, what, got, got ? strlen(got) : 0,
-                     want, want ? strlen(want) : 0);
-}
-
-
-#define CHECK(cond)                                                         \
-    check(AT, (cond) != 0, "check failed: %s", #cond)
-#define CHECK_INT(what, got, want)                                          \
-    check_int(AT, what, (long) (got), (long) (want))
-#define CHECK_STR(what, got, want)                                          \
-    check_str(AT, what, got, want)
-
-
-/* ------------------------------------------------------------------ */
-/* a string builder on the request arena                               */
-
-
-typedef struct {
-    char    *data;
-    size_t   len;
-    size_t   cap;
-} sb_t;
-
-
-static void
-sb_addn(sb_t *b, const char *s, size_t n)
-{
-    char    *p;
-    size_t   cap;
-
-    if (b->len + n + 1 > b->cap) {
-        cap = b->cap ? b->cap : 64;
-
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-
-        p = test_alloc(cap);
-
-        if (b->len) {
-            memcpy(p, b->data, b->len);
-        }
-
-        b->data = p;
-        b->cap = cap;
-    }
-
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-
-static void
-sb_add(sb_t *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-
-static void
-sb_addf(sb_t *b, const char *fmt, ...)
-{
-    int      n;
-    char     tmp[256];
-    va_list  args;
-
-    va_start(args, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, args);
-    va_end(args);
-
-    if (n < 0 || (size_t) n >= sizeof(tmp)) {
-        fprintf(stderr, "test_instr: sb_addf(\"%s\") failed\n", fmt);
-        exit(2);
-    }
-
-    sb_addn(b, tmp, n);
 }
 
 
@@ -1249,19 +891,6 @@ sb_submission(sb_t *b, const char *code, const char *answers,
     sb_add(b, ",\"answers\":");
     sb_add(b, answers);
     sb_add(b, "}");
-}
-
-
-static void
-dump_errors(const epro_request_t *req)
-{
-    size_t  i;
-
-    for (i = 0; i < req->nerrors && i < EPRO_MAX_ERRORS; i++) {
-        printf("    error ");
-        print_esc(req->errors[i].path, strlen(req->errors[i].path));
-        printf(": %s\n", req->errors[i].message);
-    }
 }
 
 
@@ -2221,8 +1850,7 @@ main(void)
 {
     size_t  i;
 
-    /* a crash must not eat the failures printed before it */
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    harness_init("test_instr", &req_arena, 200);
 
     shipped = read_file(SHIPPED, &shipped_len);
 
@@ -2264,7 +1892,5 @@ main(void)
     release_all();
     free(shipped);
 
-    printf("%lu passed, %lu failed\n", npassed, nfailed);
-
-    return nfailed ? 1 : 0;
+    return harness_report();
 }
