@@ -100,13 +100,27 @@ sub subm {
 }
 
 # sends HUP to the master: it re-reads the configuration
+# HUP to the master; with wait => 1, returns once the workers it had
+# before are gone, since until then an old worker may still take a new
+# connection (a reload that fails keeps them: no wait then)
 sub hup {
+    my (%o) = @_;
     my $file = $Test::Nginx::Util::PidFile;
     open my $in, '<', $file or die "$file: $!";
     my $pid = <$in>;
     close $in;
     chomp $pid;
+    chomp(my @old = `pgrep -P $pid`);
     kill 'HUP', $pid or die "kill -HUP $pid: $!";
+
+    return unless $o{wait};
+
+    my $deadline = Time::HiRes::time() + 15;
+
+    while (Time::HiRes::time() < $deadline) {
+        last unless grep { kill 0, $_ } @old;
+        Time::HiRes::sleep(0.05);
+    }
 }
 
 # posts $body until the response matches $re (15 s at most); the last
@@ -883,7 +897,7 @@ post(subm(27, 'RL', '{"q1":5}'))
 {"accepted":1,"duplicates":0,"ids":["@ID27@"]}
 --- post_check
 main::write_defs($ENV{TEST_NGINX_EPRO_RELOAD}, $main::Defs{reload_new});
-main::hup();
+main::hup(wait => 1);
 # refused before and after (q2), so nothing is stored while waiting
 my $r = main::poll(main::subm(28, 'RL', '{"q1":5,"q2":10}'),
                    qr/q1: 5 is above the maximum 3/);
