@@ -72,7 +72,12 @@ CONF
 /usr/sbin/nginx -p "$gw" -c "$gw/nginx.conf" -t -q
 
 if [ "$mode" = start ]; then
-    /usr/sbin/nginx -p "$gw" -c "$gw/nginx.conf"
+    pid=$(cat "$gw/logs/nginx.pid" 2> /dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null; then
+        /usr/sbin/nginx -p "$gw" -c "$gw/nginx.conf" -s reload
+    else
+        /usr/sbin/nginx -p "$gw" -c "$gw/nginx.conf"
+    fi
     echo "gateway: http://127.0.0.1:$port/submissions (logs in $gw/logs)"
     exit 0
 fi
