@@ -2,7 +2,7 @@
 """Benchmark of ngx_http_epro_module (issue #4); run it with bench/run.sh.
 
 Everything on 127.0.0.1, in one run: a private PostgreSQL 15 (util/pg.sh,
-port 56500, fsync and synchronous_commit on), Debian's nginx with the module
+port 16500, fsync and synchronous_commit on), Debian's nginx with the module
 on 127.0.0.1:18500 (2 workers) serving
 
   /submit        epro_submit, no instrument definitions (contract checks)
@@ -44,7 +44,7 @@ NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 MODULE_SRC = os.path.join(REPO, "build", "ngx_http_epro_module.so")
 INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
 HOST = "127.0.0.1"
-PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "56500"))
+PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "16500"))
 HTTP_PORT = int(os.environ.get("EPRO_BENCH_PORT", "18500"))
 CLK = os.sysconf("SC_CLK_TCK")
 

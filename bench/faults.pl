@@ -5,7 +5,7 @@
 #                        [--at 3] [--keep] [options]
 #
 # Starts its own PostgreSQL (util/pg.sh with EPRO_PG_DIR in a temp dir,
-# port 56200; a synchronous streaming standby on 56201 for failover) and
+# port 16200; a synchronous streaming standby on 16201 for failover) and
 # its own nginx (/usr/sbin/nginx, 2 workers, 127.0.0.1:18200) with the
 # module, then runs --clients clients for --duration seconds.  Each client
 # sends submissions with unique ids and retries 503 and 504 (after
@@ -75,8 +75,8 @@ my %o = (
     queue_rows  => 20,
     busy        => 0,
     port        => 18200,
-    pg_port     => 56200,
-    standby     => 56201,
+    pg_port     => 16200,
+    standby     => 16201,
     workers     => 2,
     pool        => 4,
     pg_timeout  => '',
@@ -123,9 +123,9 @@ die "$o{module}: not found (bash util/build.sh)\n" unless -f $o{module};
 
 $SIG{PIPE} = 'IGNORE';
 
-# The port, or the next that can be bound: 56200 and up are in Linux's
-# ephemeral range, and a client socket in TIME_WAIT there makes
-# PostgreSQL's bind() fail.
+# The port, or the next that can be bound.  Ports are kept below Linux's
+# ephemeral range (32768 and up): a client socket in TIME_WAIT on the
+# port would make PostgreSQL's bind() fail; something else may hold it.
 sub free_port {
     my ($port, @not) = @_;
 

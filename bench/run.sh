@@ -8,7 +8,7 @@
 # Exit status: 0 all good, 1 rows stored != 201s acknowledged (or a worker
 # died, or a tool failed), 2 setup error.
 #
-# Starts its own PostgreSQL (util/pg.sh, port 56500, in a temp dir) and its
+# Starts its own PostgreSQL (util/pg.sh, port 16500, in a temp dir) and its
 # own nginx on 127.0.0.1:18500, and stops both at exit.  As root it installs
 # what is missing with apt-get (the project's util/deps.sh list, plus perf).
 set -euo pipefail

@@ -1,5 +1,5 @@
-# TLS to PostgreSQL: a cluster of its own on port 56110 (or
-# TEST_NGINX_TLS_PG_PORT) with a server certificate for localhost and
+# TLS to PostgreSQL: a cluster of its own on port 16110 or the next free
+# one (or TEST_NGINX_TLS_PG_PORT) with a server certificate for localhost and
 # 127.0.0.1 from a test CA; the module connects with sslmode=verify-full.
 # Rows are committed over TLS (one, a ~300 KB batch spanning many TLS
 # records, 200 concurrent clients), every module connection is ssl in
@@ -13,12 +13,13 @@ use File::Path ();
 use File::Temp ();
 use JSON::PP ();
 use Epro;
+use EproPg ();
 
 workers(2);
 master_on();
 worker_connections(1024);
 
-our $Port = $ENV{TEST_NGINX_TLS_PG_PORT} || 56110;
+our $Port = $ENV{TEST_NGINX_TLS_PG_PORT} || EproPg::free_port(16110, 16129);
 our $Repo = Cwd::getcwd();
 our $Pid = $$;
 our $Tmp = File::Temp::tempdir('epro-tls.XXXXXX', TMPDIR => 1);

@@ -2,7 +2,7 @@
 # - one backend of a pool ended (pg_terminate_backend) while 100 requests
 #   are in flight;
 # - PostgreSQL stopped with `pg_ctl stop -m immediate` under load and
-#   started again (a cluster of its own on port 56300);
+#   started again (a cluster of its own on port 16300);
 # - `nginx -s reload` (HUP) twice under load, the first while batches are
 #   in flight.
 # Each client sends its own submissionId and retries 503, 504 and
@@ -20,8 +20,8 @@ workers(2);
 master_on();
 worker_connections(1024);
 
-# 56300, or the next port that can be bound
-our $Port = free_port(56300, 56319);
+# 16300, or the next port that can be bound
+our $Port = free_port(16300, 16319);
 our $Pid = $$;
 our $Tmp = tmpdir();
 our $PgDir = "$Tmp/pg";

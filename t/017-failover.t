@@ -1,6 +1,6 @@
 # Faults of issue #3 that only bench/faults.pl covered so far:
 # - failover: a primary and a synchronous streaming standby of this file
-#   (pg_basebackup -R; ports 56400 and up); nginx lists both with
+#   (pg_basebackup -R; ports 16400 and up); nginx lists both with
 #   target_session_attrs=read-write.  Under load the primary is stopped
 #   (-m immediate) and the standby promoted: every 201 is on the promoted
 #   server exactly once, and 201s come back within seconds, from the same
@@ -35,7 +35,7 @@ db()->do('CREATE TABLE t_017_quit (LIKE epro_submissions INCLUDING ALL)');
 sub setup_failover {
     $Tmp = tmpdir();
     $EproPg::CommandLog = "$Tmp/pg-commands.log";
-    $P1 = free_port(56400, 56439);
+    $P1 = free_port(16400, 16439);
     $P2 = free_port($P1 + 1, $P1 + 40, $P1);
     $Pg1 = "$Tmp/pg1";
     $Pg2 = "$Tmp/pg2";

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster for the gateway and the tests.
 #   util/pg.sh start|stop|status|psql [args]
-# EPRO_PG_DIR (default build/pg) and EPRO_PG_PORT (default 55432) choose
+# EPRO_PG_DIR (default build/pg) and EPRO_PG_PORT (default 15432) choose
 # where and on which port; it listens on 127.0.0.1 only, with fsync and
 # synchronous_commit on.  Database "epro", user "epro", schema loaded.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${EPRO_PG_DIR:-$repo/build/pg}
-port=${EPRO_PG_PORT:-55432}
+port=${EPRO_PG_PORT:-15432}
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # PostgreSQL refuses to run as root: run it as "postgres" then; if that
@@ -63,8 +63,14 @@ CONF
     fi
 
     if ! run "$bin/pg_ctl" -D "$dir" status > /dev/null 2>&1; then
-        run "$bin/pg_ctl" -D "$dir" -l "$dir/postgresql.log" -w -t 60 \
-            start > /dev/null
+        # -p: the port asked for now, even if the cluster was made with another
+        if ! run "$bin/pg_ctl" -D "$dir" -l "$dir/postgresql.log" -w -t 60 \
+                 -o "-p $port" start > /dev/null
+        then
+            echo "pg: cannot start on port $port; $dir/postgresql.log:" >&2
+            tail -n 20 "$dir/postgresql.log" >&2 || true
+            exit 1
+        fi
     fi
 
     if ! run "$bin/psql" -h 127.0.0.1 -p "$port" -U epro -d postgres -Atqc \

@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EPRO_BUILD_DIR:-$repo/build}
 port=${EPRO_PORT:-8080}
 listen=${EPRO_LISTEN:-127.0.0.1}
-pg_port=${EPRO_PG_PORT:-55432}
+pg_port=${EPRO_PG_PORT:-15432}
 gw=$build/gateway
 mode=${1:-fg}
 

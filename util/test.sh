@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the core's unit tests (no nginx), then the Test::Nginx
 # suites in t/ against Debian's nginx with the module loaded and a
-# throw-away PostgreSQL 15 cluster on 127.0.0.1:${TEST_NGINX_PG_PORT:-55433}.
+# throw-away PostgreSQL 15 cluster on 127.0.0.1:${TEST_NGINX_PG_PORT:-15433}.
 #   util/test.sh                 everything
 #   util/test.sh t/002-json.t    some suites (arguments go to prove)
 # TEST_NGINX_PG_CONNINFO set: use that database instead of a new cluster.
@@ -22,7 +22,7 @@ if [ -z "${TEST_NGINX_PG_CONNINFO:-}" ]; then
     tmp=$(mktemp -d /tmp/epro-test.XXXXXX)
     chmod 755 "$tmp"
     export EPRO_PG_DIR=$tmp/pg
-    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-55433}
+    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-15433}
     trap 'util/pg.sh stop; rm -rf "$tmp"' EXIT
     util/pg.sh start
     export TEST_NGINX_PG_CONNINFO="host=127.0.0.1 port=$EPRO_PG_PORT dbname=epro user=epro"

@@ -10,7 +10,7 @@
 # module are listed but do not fail the run, nor do test failures (timing
 # tests are slow under valgrind), unless EPRO_VG_STRICT=1.
 # TEST_NGINX_PG_CONNINFO set: that database; else a throw-away cluster on
-# 127.0.0.1:${TEST_NGINX_PG_PORT:-55434}.  EPRO_NO_BUILD=1: use the module
+# 127.0.0.1:${TEST_NGINX_PG_PORT:-15434}.  EPRO_NO_BUILD=1: use the module
 # as built.
 set -euo pipefail
 
@@ -36,7 +36,7 @@ if [ -z "${TEST_NGINX_PG_CONNINFO:-}" ]; then
     tmp=$(mktemp -d /tmp/epro-vg.XXXXXX)
     chmod 755 "$tmp"
     export EPRO_PG_DIR=$tmp/pg
-    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-55434}
+    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-15434}
     trap 'util/pg.sh stop; rm -rf "$tmp"' EXIT
     util/pg.sh start > /dev/null
     conninfo="host=127.0.0.1 port=$EPRO_PG_PORT dbname=epro user=epro"

@@ -54,9 +54,9 @@ sub import {
     $class->export_to_level(1, $class, @EXPORT);
 }
 
-# The first port of $from .. $last but @not that can be bound, else $from:
-# these are in Linux's ephemeral range, and a client's socket in TIME_WAIT
-# on the port makes PostgreSQL's bind() fail.
+# The first port of $from .. $last but @not that can be bound, else $from.
+# Callers pick ports below Linux's ephemeral range (32768 and up): a
+# client's socket in TIME_WAIT on a port makes PostgreSQL's bind() fail.
 sub free_port {
     my ($from, $last, @not) = @_;
 
