@@ -641,4 +641,5 @@ static void
 ngx_http_epro_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_epro_pg_exit_process(cycle);
+    ngx_http_epro_arena_free();
 }

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bodies as bodies_mod  # noqa: E402
@@ -41,7 +42,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO, "bench")
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
-MODULE_SRC = os.path.join(REPO, "build", "ngx_http_epro_module.so")
+# libpq's heap calls for one batch's result: PQgetResult() mallocs the
+# PGresult, its first data block and the tuple array; PQclear() frees them
+# (6), and a larger result takes another block (8).
+LIBPQ_CALLS_PER_BATCH = 8
+
+# EPRO_BENCH_MODULE: another build of the module (say, of an older commit)
+MODULE_SRC = os.environ.get("EPRO_BENCH_MODULE") or \
+    os.path.join(REPO, "build", "ngx_http_epro_module.so")
 INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
 HOST = "127.0.0.1"
 PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "16500"))
@@ -465,6 +473,10 @@ http {{
             client_max_body_size 1m;
             return 201;
         }}
+
+        location = /metrics {{
+            epro_status;
+        }}
     }}
 }}
 """.format(module=self.module, user=user, prefix=self.prefix,
@@ -551,6 +563,15 @@ http {{
 
     def url(self, target):
         return "http://%s:%d%s" % (HOST, HTTP_PORT, LOCATIONS[target])
+
+    def batches(self):
+        """epro_batches_total from epro_status (all workers)."""
+        url = "http://%s:%d/metrics" % (HOST, HTTP_PORT)
+        with urllib.request.urlopen(url, timeout=10) as f:
+            for line in f.read().decode().splitlines():
+                if line.startswith("epro_batches_total"):
+                    return int(float(line.split()[-1]))
+        return 0
 
     def body_path(self, body):
         return os.path.join(self.bodies, BODIES[body][0])
@@ -1065,19 +1086,33 @@ http {{
                 self.drain(0, timeout=10)
                 time.sleep(0.3)
                 a = snapshot()
+                b0 = self.batches()
                 cmd, st = hey(target, body, n)
                 self.drain(0, timeout=10)
                 time.sleep(0.3)
                 b = snapshot()
                 d = {k: b[k] - a.get(k, 0) for k in b}
                 row[target] = {"delta": d, "status": st,
+                               "batches": self.batches() - b0,
                                "command": quote(cmd).replace(self.tmp, "$TMP")}
             self.results["heap"].append(row)
             m, o = row["module"]["delta"], row["return 201"]["delta"]
             calls = ("malloc", "calloc", "realloc", "free", "memalign")
-            log("heap %s: module %.2f, return 201 %.2f calls/request" % (
-                body, sum(m[c] for c in calls) / n,
-                sum(o[c] for c in calls) / n))
+            extra = sum(m[c] for c in calls) - sum(o[c] for c in calls)
+            nb = max(1, row["module"]["batches"])
+            log("heap %s: module %.2f, return 201 %.2f calls/request; "
+                "%d batches, %.2f extra calls per batch" % (
+                    body, sum(m[c] for c in calls) / n,
+                    sum(o[c] for c in calls) / n, nb, extra / nb))
+            # What is left per request once libpq's result of each batch
+            # is counted: the module itself must make no heap call for a
+            # single submission (its body fits nginx's pool).
+            if body == "single":
+                left = (extra - LIBPQ_CALLS_PER_BATCH * nb) / n
+                row["module_per_request"] = left
+                if left > 0.5:
+                    self.fail("heap single: %.2f module heap calls per "
+                              "request beyond libpq's per batch" % left)
         self.nginx_stop()
 
     # ------------------------------------------------------------ run
@@ -1086,6 +1121,11 @@ http {{
         t_start = time.time()
         self.setup()
         self.pg_start()
+        if self.args.heap:
+            self.nginx_start()
+            self.heap()
+            self.results["elapsed_s"] = time.time() - t_start
+            return
         log("core micro-benchmark")
         self.core()
         log("pgbench (database ceiling)")
@@ -1232,6 +1272,8 @@ def main():
     ap.add_argument("--cases", help="only HTTP/pgbench cases matching this "
                     "regex (development; skips perf and heap counting)")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--heap", action="store_true",
+                    help="only the heap-call counts (development)")
     args = ap.parse_args()
 
     bench = Bench(args)
@@ -1256,7 +1298,7 @@ def main():
     finally:
         bench.cleanup()
 
-    if rc == 0 and not args.no_report and not args.cases:
+    if rc == 0 and not args.no_report and not args.cases and not args.heap:
         paths = report_mod.write(bench.results, BENCH)
         for p in paths:
             log("wrote %s" % p)

@@ -107,6 +107,8 @@ void ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
 
 ngx_int_t ngx_http_epro_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_epro_add_zone(ngx_conf_t *cf);
+void ngx_http_epro_arena_free(void);
+
 char *ngx_http_epro_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_epro_count_result(ngx_uint_t result);
 void ngx_http_epro_count_batch(ngx_uint_t rows, ngx_uint_t inserted,

@@ -1,7 +1,8 @@
 
 /*
  * The content handler: checks the request, reads the body, runs the core
- * on the request pool, queues the rows and answers once they are committed.
+ * on the worker's parse arena, queues the rows and answers once they are
+ * committed.
  */
 
 
@@ -14,11 +15,35 @@
 #include "ngx_http_epro.h"
 
 
-#define NGX_HTTP_EPRO_PROBLEM  "urn:epro:problem:"
+#define NGX_HTTP_EPRO_PROBLEM     "urn:epro:problem:"
+
+/* parse arena: chunk size, and what is kept between bodies */
+#define NGX_HTTP_EPRO_CHUNK       (64 * 1024)
+#define NGX_HTTP_EPRO_ARENA_KEEP  (1024 * 1024)
+
+
+typedef struct ngx_http_epro_chunk_s  ngx_http_epro_chunk_t;
+
+struct ngx_http_epro_chunk_s {
+    ngx_http_epro_chunk_t  *next;
+    u_char                 *end;
+};
+
+
+typedef struct {
+    ngx_http_epro_chunk_t  *first;
+    ngx_http_epro_chunk_t  *cur;      /* NULL: nothing allocated yet */
+    u_char                 *pos;
+} ngx_http_epro_arena_t;
 
 
 static void ngx_http_epro_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_http_epro_parse(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
+static ngx_int_t ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body,
+    epro_alloc_t *a);
+static ngx_int_t ngx_http_epro_keep(ngx_http_request_t *r,
+    epro_request_t *req, ngx_uint_t payload);
 static ngx_int_t ngx_http_epro_json_type(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_assign_ids(ngx_http_request_t *r,
     epro_request_t *req);
@@ -32,6 +57,8 @@ static ngx_int_t ngx_http_epro_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
 static void ngx_http_epro_cleanup(void *data);
 static void *ngx_http_epro_palloc(void *ctx, size_t size);
+static void *ngx_http_epro_arena_alloc(void *ctx, size_t size);
+static void ngx_http_epro_arena_reset(ngx_http_epro_arena_t *a);
 static ngx_int_t ngx_http_epro_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -39,6 +66,20 @@ static ngx_int_t ngx_http_epro_body_filter(ngx_http_request_t *r,
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+/*
+ * Parsing, checking and encoding a body run in one call, so one arena per
+ * worker serves every request: what the core allocates (the cJSON tree,
+ * strings, error messages, a gathered body) lives there until the body
+ * handler returns, and only the submissions' fields are copied to the
+ * request pool.  Chunks are kept for the next body (up to
+ * NGX_HTTP_EPRO_ARENA_KEEP): no heap call per request in steady state,
+ * and a request waiting for its commit holds a few hundred bytes per
+ * submission, not its parse tree.
+ */
+
+static ngx_http_epro_arena_t  ngx_http_epro_arena;
 
 
 static ngx_str_t  ngx_http_epro_json = ngx_string("application/json");
@@ -123,6 +164,14 @@ ngx_http_epro_handler(ngx_http_request_t *r)
                                      "stored, retry later", NULL);
     }
 
+    /*
+     * A body that fits in client_body_buffer_size arrives in one buffer,
+     * the part read with the header included: it is parsed in place and
+     * the rows point into it, with no copy.
+     */
+
+    r->request_body_in_single_buf = 1;
+
     rc = ngx_http_read_client_request_body(r, ngx_http_epro_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -136,75 +185,20 @@ ngx_http_epro_handler(ngx_http_request_t *r)
 static void
 ngx_http_epro_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_str_t                  body;
-    epro_alloc_t               alloc;
-    ngx_http_cleanup_t        *cln;
-    ngx_http_epro_ctx_t       *ctx;
-    ngx_http_epro_loc_conf_t  *elcf;
+    ngx_int_t             rc, ok;
+    ngx_http_cleanup_t   *cln;
+    ngx_http_epro_ctx_t  *ctx;
 
-    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
     r->connection->log->action = "reading submission";
 
-    if (ngx_http_epro_body(r, &body) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    ok = ngx_http_epro_parse(r, ctx, &rc);
 
-    alloc.alloc = ngx_http_epro_palloc;
-    alloc.free = NULL;
-    alloc.ctx = r->pool;
+    ngx_http_epro_arena_reset(&ngx_http_epro_arena);
 
-    ctx->req.max_submissions = elcf->max_submissions;
-    ctx->req.instruments = elcf->instruments;
-    ctx->req.policy = elcf->effective_policy;
-    ctx->req.now_ms = (int64_t) r->start_sec * 1000 + r->start_msec;
-    ctx->req.skew_ms = (elcf->clock_skew == NGX_HTTP_EPRO_OFF)
-                       ? -1 : (int64_t) elcf->clock_skew;
-    ctx->req.max_age_ms = (elcf->max_age == NGX_HTTP_EPRO_OFF)
-                          ? -1 : (int64_t) elcf->max_age;
-
-    rc = epro_parse(&ctx->req, (const char *) body.data, body.len, &alloc);
-
-    switch (rc) {
-
-    case EPRO_OK:
-        break;
-
-    case EPRO_BAD_JSON:
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "epro: malformed JSON in a %uz byte body", body.len);
-
-        ctx->result = NGX_HTTP_EPRO_BAD_JSON;
-
-        ngx_http_finalize_request(r,
-            ngx_http_epro_problem(r, NGX_HTTP_BAD_REQUEST, "malformed-json",
-                                  "Malformed JSON",
-                                  "the body is not valid JSON (RFC 8259)",
-                                  &ctx->req));
-        return;
-
-    case EPRO_INVALID:
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "epro: invalid submission: %uz error(s)",
-                      ctx->req.nerrors);
-
-        ctx->result = (ctx->req.nrules && ctx->req.nrules == ctx->req.nfound)
-                      ? NGX_HTTP_EPRO_INSTRUMENT : NGX_HTTP_EPRO_CONTRACT;
-
-        ngx_http_finalize_request(r,
-            ngx_http_epro_problem(r, NGX_HTTP_EPRO_UNPROCESSABLE,
-                                  "invalid-submission",
-                                  "Invalid Submission",
-                                  "the submission breaks the contract; "
-                                  "nothing was stored",
-                                  &ctx->req));
-        return;
-
-    default:
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (!ok) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
@@ -243,6 +237,153 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
     r->connection->log->action = "waiting for commit";
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
+}
+
+
+/*
+ * Runs the core on the body in the worker's arena.  Returns 1 with the
+ * submissions copied to the request pool, or 0 with what to finalize the
+ * request with in *rc (a problem response was sent, or an error).
+ */
+
+static ngx_int_t
+ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    ngx_int_t *rc)
+{
+    ngx_int_t                  kind;
+    ngx_str_t                  body;
+    epro_alloc_t               alloc;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    alloc.alloc = ngx_http_epro_arena_alloc;
+    alloc.free = NULL;
+    alloc.ctx = &ngx_http_epro_arena;
+
+    *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    kind = ngx_http_epro_body(r, &body, &alloc);
+
+    if (kind == NGX_ERROR) {
+        return 0;
+    }
+
+    ctx->req.max_submissions = elcf->max_submissions;
+    ctx->req.instruments = elcf->instruments;
+    ctx->req.policy = elcf->effective_policy;
+    ctx->req.now_ms = (int64_t) r->start_sec * 1000 + r->start_msec;
+    ctx->req.skew_ms = (elcf->clock_skew == NGX_HTTP_EPRO_OFF)
+                       ? -1 : (int64_t) elcf->clock_skew;
+    ctx->req.max_age_ms = (elcf->max_age == NGX_HTTP_EPRO_OFF)
+                          ? -1 : (int64_t) elcf->max_age;
+
+    switch (epro_parse(&ctx->req, (const char *) body.data, body.len,
+                       &alloc))
+    {
+    case EPRO_OK:
+        /* NGX_DONE: the body was gathered in the arena */
+
+        return ngx_http_epro_keep(r, &ctx->req, kind == NGX_DONE) == NGX_OK;
+
+    case EPRO_BAD_JSON:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: malformed JSON in a %uz byte body", body.len);
+
+        ctx->result = NGX_HTTP_EPRO_BAD_JSON;
+
+        *rc = ngx_http_epro_problem(r, NGX_HTTP_BAD_REQUEST,
+                                    "malformed-json", "Malformed JSON",
+                                    "the body is not valid JSON (RFC 8259)",
+                                    &ctx->req);
+        break;
+
+    case EPRO_INVALID:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: invalid submission: %uz error(s)",
+                      ctx->req.nerrors);
+
+        ctx->result = (ctx->req.nrules && ctx->req.nrules == ctx->req.nfound)
+                      ? NGX_HTTP_EPRO_INSTRUMENT : NGX_HTTP_EPRO_CONTRACT;
+
+        *rc = ngx_http_epro_problem(r, NGX_HTTP_EPRO_UNPROCESSABLE,
+                                    "invalid-submission",
+                                    "Invalid Submission",
+                                    "the submission breaks the contract; "
+                                    "nothing was stored",
+                                    &ctx->req);
+        break;
+
+    default:
+        break;
+    }
+
+    /* the errors and submissions point into the arena */
+
+    ctx->req.nerrors = 0;
+    ctx->req.subs = NULL;
+    ctx->req.nsubs = 0;
+
+    return 0;
+}
+
+
+/*
+ * Copies the submissions and their strings from the arena to the request
+ * pool in one allocation; the payloads too if the body was gathered in
+ * the arena (otherwise they point into nginx's body buffer).
+ */
+
+static ngx_int_t
+ngx_http_epro_keep(ngx_http_request_t *r, epro_request_t *req,
+    ngx_uint_t payload)
+{
+    size_t               len;
+    u_char              *p;
+    ngx_uint_t           i, k;
+    epro_str_t          *f[6];
+    epro_submission_t   *subs, *s;
+
+    len = req->nsubs * sizeof(epro_submission_t);
+
+    for (i = 0; i < req->nsubs; i++) {
+        s = &req->subs[i];
+        len += s->study.len + s->site.len + s->subject.len + s->visit.len
+               + s->instrument.len + (payload ? s->payload.len : 0);
+    }
+
+    subs = ngx_palloc(r->pool, len);
+    if (subs == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) (subs + req->nsubs);
+
+    for (i = 0; i < req->nsubs; i++) {
+        s = &subs[i];
+        *s = req->subs[i];
+
+        f[0] = &s->study;
+        f[1] = &s->site;
+        f[2] = &s->subject;
+        f[3] = &s->visit;
+        f[4] = &s->instrument;
+        f[5] = &s->payload;
+
+        for (k = 0; k < (payload ? 6 : 5); k++) {
+            if (f[k]->data == NULL) {
+                continue;               /* absent */
+            }
+
+            f[k]->data = (char *) ngx_cpymem(p, f[k]->data, f[k]->len)
+                         - f[k]->len;
+            p += f[k]->len;
+        }
+    }
+
+    req->subs = subs;
+
+    return NGX_OK;
 }
 
 
@@ -354,15 +495,21 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
 }
 
 
+/*
+ * The body as one string: nginx's buffer itself when it is one buffer in
+ * memory (NGX_OK), else gathered in the arena (NGX_DONE).
+ */
+
 static ngx_int_t
-ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body, epro_alloc_t *a)
 {
-    off_t         len;
-    size_t        size;
-    u_char       *p;
-    ssize_t       n;
-    ngx_buf_t    *buf;
-    ngx_chain_t  *cl;
+    off_t                     len;
+    size_t                    size;
+    u_char                   *p, *last;
+    ssize_t                   n;
+    ngx_buf_t                *buf;
+    ngx_chain_t              *cl;
+    ngx_http_request_body_t  *rb;
 
     body->len = 0;
     body->data = (u_char *) "";
@@ -371,21 +518,72 @@ ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body)
         return NGX_OK;
     }
 
-    cl = r->request_body->bufs;
+    /*
+     * With request_body_in_single_buf nginx makes room for the part read
+     * with the header at the end of the body's buffer but leaves it in
+     * its own buffer: move it in, and the body is one string.
+     */
 
-    if (cl->next == NULL && !cl->buf->in_file) {
-        body->data = cl->buf->pos;
-        body->len = cl->buf->last - cl->buf->pos;
+    rb = r->request_body;
+    cl = rb->bufs;
+
+    if (!r->headers_in.chunked && r->header_in
+        && rb->buf && cl->next && cl->next->next == NULL
+        && !cl->buf->in_file
+        && cl->buf->pos >= r->header_in->start
+        && cl->buf->last <= r->header_in->end
+        && cl->next->buf->last == rb->buf->last
+        && cl->next->buf->end == rb->buf->end)
+    {
+        buf = cl->next->buf;
+        size = cl->buf->last - cl->buf->pos;
+
+        if ((size_t) (buf->end - buf->last) >= size) {
+            ngx_memmove(buf->pos + size, buf->pos, buf->last - buf->pos);
+            ngx_memcpy(buf->pos, cl->buf->pos, size);
+            buf->last += size;
+
+            rb->bufs = cl->next;
+        }
+    }
+
+    /*
+     * Buffers that follow each other in memory (one recv() after another
+     * into the same block) are one string too; empty ones are skipped.
+     */
+
+    p = NULL;
+    last = NULL;
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        buf = cl->buf;
+
+        if (buf->in_file || (p && buf->pos != buf->last && buf->pos != last)) {
+            break;
+        }
+
+        if (buf->pos != buf->last) {
+            p = p ? p : buf->pos;
+            last = buf->last;
+        }
+    }
+
+    if (cl == NULL) {
+        if (p) {
+            body->data = p;
+            body->len = last - p;
+        }
+
         return NGX_OK;
     }
 
     len = 0;
 
-    for ( /* void */ ; cl; cl = cl->next) {
+    for (cl = rb->bufs; cl; cl = cl->next) {
         len += ngx_buf_size(cl->buf);
     }
 
-    p = ngx_pnalloc(r->pool, (size_t) len + 1);
+    p = a->alloc(a->ctx, (size_t) len + 1);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -393,7 +591,7 @@ ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body)
     body->data = p;
     body->len = (size_t) len;
 
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+    for (cl = rb->bufs; cl; cl = cl->next) {
         buf = cl->buf;
 
         if (!buf->in_file) {
@@ -421,7 +619,7 @@ ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body)
 
     *p = '\0';
 
-    return NGX_OK;
+    return NGX_DONE;
 }
 
 
@@ -607,7 +805,12 @@ ngx_http_epro_ids(ngx_http_request_t *r, epro_buf_t *b, epro_request_t *req,
 {
     ngx_uint_t  i;
 
-    if (epro_buf_add(b, "\"ids\":[", 7, a) != EPRO_OK) {
+    /* one allocation: "ids":[...]}\n with a quoted id and a comma each */
+
+    if (epro_buf_reserve(b, 7 + req->nsubs * (EPRO_UUID_LEN + 3) + 3, a)
+        != EPRO_OK
+        || epro_buf_add(b, "\"ids\":[", 7, a) != EPRO_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -698,6 +901,103 @@ static void *
 ngx_http_epro_palloc(void *ctx, size_t size)
 {
     return ngx_palloc(ctx, size);
+}
+
+
+static void *
+ngx_http_epro_arena_alloc(void *ctx, size_t size)
+{
+    size_t                  n;
+    u_char                 *p;
+    ngx_http_epro_chunk_t  *c, *next;
+    ngx_http_epro_arena_t  *a = ctx;
+
+    size = ngx_align(size, NGX_ALIGNMENT);
+
+    if (a->cur && (size_t) (a->cur->end - a->pos) >= size) {
+        p = a->pos;
+        a->pos += size;
+        return p;
+    }
+
+    next = a->cur ? a->cur->next : a->first;
+
+    if (next && (size_t) (next->end - (u_char *) (next + 1)) >= size) {
+        c = next;
+
+    } else {
+        /* a new chunk, before the next kept one if that is too small */
+
+        n = ngx_max(NGX_HTTP_EPRO_CHUNK, sizeof(ngx_http_epro_chunk_t) + size);
+
+        c = ngx_alloc(n, ngx_cycle->log);
+        if (c == NULL) {
+            return NULL;
+        }
+
+        c->end = (u_char *) c + n;
+        c->next = next;
+
+        if (a->cur) {
+            a->cur->next = c;
+
+        } else {
+            a->first = c;
+        }
+    }
+
+    a->cur = c;
+    p = (u_char *) (c + 1);
+    a->pos = p + size;
+
+    return p;
+}
+
+
+/* rewinds the arena; chunks beyond NGX_HTTP_EPRO_ARENA_KEEP are freed */
+
+static void
+ngx_http_epro_arena_reset(ngx_http_epro_arena_t *a)
+{
+    size_t                   kept;
+    ngx_http_epro_chunk_t   *c, **pc;
+
+    kept = 0;
+    pc = &a->first;
+
+    while (*pc) {
+        c = *pc;
+
+        if (kept + (size_t) (c->end - (u_char *) c)
+            <= NGX_HTTP_EPRO_ARENA_KEEP)
+        {
+            kept += c->end - (u_char *) c;
+            pc = &c->next;
+            continue;
+        }
+
+        *pc = c->next;
+        ngx_free(c);
+    }
+
+    a->cur = NULL;
+    a->pos = NULL;
+}
+
+
+void
+ngx_http_epro_arena_free(void)
+{
+    ngx_http_epro_chunk_t  *c;
+
+    while (ngx_http_epro_arena.first) {
+        c = ngx_http_epro_arena.first;
+        ngx_http_epro_arena.first = c->next;
+        ngx_free(c);
+    }
+
+    ngx_http_epro_arena.cur = NULL;
+    ngx_http_epro_arena.pos = NULL;
 }
 
 
