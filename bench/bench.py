@@ -770,9 +770,11 @@ http {{
             self.workers = children_of(self.nginx_master)
 
         log("%-38s %8.0f req/s %9.0f rows/s p99 %7.1f ms non2xx %d "
-            "stored %d %s" % (name, res["req_s"], res["rows_s"],
-                              (res.get("p99") or 0) * 1e3, res["non2xx"],
-                              stored, "ok" if res["check"] else "MISMATCH"))
+            "stored %d %s PSS %.1f MiB" % (
+                name, res["req_s"], res["rows_s"],
+                (res.get("p99") or 0) * 1e3, res["non2xx"], stored,
+                "ok" if res["check"] else "MISMATCH",
+                (res.get("pss_peak_kib") or 0) / 1024))
         self.results["cases"].append(res)
 
     def fail(self, msg):
