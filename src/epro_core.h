@@ -220,6 +220,8 @@ uint32_t epro_hash(const char *s, size_t len);
 int epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
     const char *received, epro_alloc_t *a);
 /* closes every array literal ("}" and NUL); reset empties for reuse */
+int epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src,
+    const size_t *from, const size_t *to, size_t nrows, epro_alloc_t *a);
 int epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a);
 void epro_rows_reset(epro_rows_t *rows);
 void epro_rows_free(epro_rows_t *rows, epro_alloc_t *a);

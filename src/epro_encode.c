@@ -401,6 +401,44 @@ epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n, epro_alloc_t *a)
 }
 
 
+/*
+ * Appends nrows rows of another set: per column, its bytes from[i] ..
+ * to[i] (the elements with their leading '{' or ',', as they were when
+ * the rows were added there).  The rows are not encoded again, so their
+ * submissions need not be kept.
+ */
+
+int
+epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src, const size_t *from,
+    const size_t *to, size_t nrows, epro_alloc_t *a)
+{
+    size_t       i, n;
+    epro_buf_t  *b;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        b = &rows->col[i];
+        n = to[i] - from[i];
+
+        if (n == 0) {
+            continue;
+        }
+
+        if (epro_buf_reserve(b, n, a) != EPRO_OK) {
+            return EPRO_NOMEM;
+        }
+
+        memcpy(b->data + b->len, src->col[i].data + from[i], n);
+        b->data[b->len] = (b->len == 0) ? '{' : ',';
+        b->len += n;
+        b->data[b->len] = '\0';
+    }
+
+    rows->nrows += nrows;
+
+    return EPRO_OK;
+}
+
+
 int
 epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a)
 {

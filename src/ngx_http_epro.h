@@ -77,8 +77,11 @@ typedef struct {
     ngx_queue_t                queue;      /* in batch->waiters */
     ngx_http_epro_batch_t     *batch;      /* NULL once answered or gone */
     ngx_uint_t                 first;      /* its rows in the batch */
+    size_t                     from[EPRO_NCOLS];   /* and their bytes */
+    size_t                     to[EPRO_NCOLS];
     ngx_msec_t                 queued;     /* when it was first queued */
-    epro_request_t             req;
+    epro_request_t             req;        /* req.subs: only until queued */
+    u_char                    *ids;        /* nsubs x EPRO_UUID_LEN */
     ngx_chain_t               *problem;    /* replaces an nginx error page */
     char                       sqlstate[6];
     ngx_uint_t                 result;

@@ -42,17 +42,20 @@ static ngx_int_t ngx_http_epro_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
 static ngx_int_t ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body,
     epro_alloc_t *a);
-static ngx_int_t ngx_http_epro_keep(ngx_http_request_t *r,
-    epro_request_t *req, ngx_uint_t payload);
+static ngx_int_t ngx_http_epro_queue(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
+static ngx_int_t ngx_http_epro_keep_ids(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
+static void ngx_http_epro_drop_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_json_type(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_assign_ids(ngx_http_request_t *r,
     epro_request_t *req);
 static void ngx_http_epro_client(ngx_http_request_t *r, epro_request_t *req);
 static ngx_int_t ngx_http_epro_problem(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *title,
-    const char *detail, epro_request_t *req);
-static ngx_int_t ngx_http_epro_ids(ngx_http_request_t *r, epro_buf_t *b,
-    epro_request_t *req, epro_alloc_t *a);
+    const char *detail, ngx_http_epro_ctx_t *ctx);
+static ngx_int_t ngx_http_epro_ids(epro_buf_t *b, ngx_http_epro_ctx_t *ctx,
+    epro_alloc_t *a);
 static ngx_int_t ngx_http_epro_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
 static void ngx_http_epro_cleanup(void *data);
@@ -185,47 +188,33 @@ ngx_http_epro_handler(ngx_http_request_t *r)
 static void
 ngx_http_epro_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t             rc, ok;
-    ngx_http_cleanup_t   *cln;
+    ngx_int_t             rc, ret;
     ngx_http_epro_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
     r->connection->log->action = "reading submission";
 
-    ok = ngx_http_epro_parse(r, ctx, &rc);
+    ret = ngx_http_epro_queue(r, ctx, &rc);
 
+    /*
+     * The rows are in a batch now, or refused: the parse memory and the
+     * body are not needed any more, only the ids.
+     */
+
+    ctx->req.subs = NULL;
     ngx_http_epro_arena_reset(&ngx_http_epro_arena);
+    ngx_http_epro_drop_body(r);
 
-    if (!ok) {
+    if (ret == NGX_DONE) {
         ngx_http_finalize_request(r, rc);
         return;
     }
 
-    ngx_http_epro_client(r, &ctx->req);
-
-    if (ngx_http_epro_assign_ids(r, &ctx->req) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->connection->log->action = "queueing submission";
-
-    rc = ngx_http_epro_pg_enqueue(ctx);
-
-    if (rc != NGX_OK) {
+    if (ret == NGX_DECLINED) {
         ngx_http_epro_reply(ctx, rc, NULL);
         return;
     }
-
-    cln->handler = ngx_http_epro_cleanup;
-    cln->data = ctx;
 
     /*
      * Wait for the commit, holding the reference that reading the body
@@ -241,16 +230,62 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
 
 
 /*
+ * Parses the body and queues its rows.  NGX_OK: queued, the request waits
+ * for the commit; NGX_DONE: finalize it with *rc (a problem response was
+ * sent, or an error); NGX_DECLINED: answer *rc (the queue refused).
+ */
+
+static ngx_int_t
+ngx_http_epro_queue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    ngx_int_t *rc)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (!ngx_http_epro_parse(r, ctx, rc)) {
+        return NGX_DONE;
+    }
+
+    *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    ngx_http_epro_client(r, &ctx->req);
+
+    if (ngx_http_epro_assign_ids(r, &ctx->req) != NGX_OK
+        || ngx_http_epro_keep_ids(r, ctx) != NGX_OK)
+    {
+        return NGX_DONE;
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_DONE;
+    }
+
+    r->connection->log->action = "queueing submission";
+
+    *rc = ngx_http_epro_pg_enqueue(ctx);
+
+    if (*rc != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_epro_cleanup;
+    cln->data = ctx;
+
+    return NGX_OK;
+}
+
+
+/*
  * Runs the core on the body in the worker's arena.  Returns 1 with the
- * submissions copied to the request pool, or 0 with what to finalize the
- * request with in *rc (a problem response was sent, or an error).
+ * submissions in the arena (their strings point into it or into the
+ * body), or 0 with what to finalize the request with in *rc (a problem
+ * response was sent, or an error).
  */
 
 static ngx_int_t
 ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     ngx_int_t *rc)
 {
-    ngx_int_t                  kind;
     ngx_str_t                  body;
     epro_alloc_t               alloc;
     ngx_http_epro_loc_conf_t  *elcf;
@@ -263,9 +298,7 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
     *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
-    kind = ngx_http_epro_body(r, &body, &alloc);
-
-    if (kind == NGX_ERROR) {
+    if (ngx_http_epro_body(r, &body, &alloc) != NGX_OK) {
         return 0;
     }
 
@@ -282,9 +315,7 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
                        &alloc))
     {
     case EPRO_OK:
-        /* NGX_DONE: the body was gathered in the arena */
-
-        return ngx_http_epro_keep(r, &ctx->req, kind == NGX_DONE) == NGX_OK;
+        return 1;
 
     case EPRO_BAD_JSON:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -295,7 +326,7 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
         *rc = ngx_http_epro_problem(r, NGX_HTTP_BAD_REQUEST,
                                     "malformed-json", "Malformed JSON",
                                     "the body is not valid JSON (RFC 8259)",
-                                    &ctx->req);
+                                    ctx);
         break;
 
     case EPRO_INVALID:
@@ -311,7 +342,7 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
                                     "Invalid Submission",
                                     "the submission breaks the contract; "
                                     "nothing was stored",
-                                    &ctx->req);
+                                    ctx);
         break;
 
     default:
@@ -328,62 +359,59 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 }
 
 
-/*
- * Copies the submissions and their strings from the arena to the request
- * pool in one allocation; the payloads too if the body was gathered in
- * the arena (otherwise they point into nginx's body buffer).
- */
+/* the ids, for the answer and $epro_ids: all a waiting request keeps */
 
 static ngx_int_t
-ngx_http_epro_keep(ngx_http_request_t *r, epro_request_t *req,
-    ngx_uint_t payload)
+ngx_http_epro_keep_ids(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 {
-    size_t               len;
-    u_char              *p;
-    ngx_uint_t           i, k;
-    epro_str_t          *f[6];
-    epro_submission_t   *subs, *s;
+    u_char      *p;
+    ngx_uint_t   i;
 
-    len = req->nsubs * sizeof(epro_submission_t);
-
-    for (i = 0; i < req->nsubs; i++) {
-        s = &req->subs[i];
-        len += s->study.len + s->site.len + s->subject.len + s->visit.len
-               + s->instrument.len + (payload ? s->payload.len : 0);
-    }
-
-    subs = ngx_palloc(r->pool, len);
-    if (subs == NULL) {
+    p = ngx_pnalloc(r->pool, ctx->req.nsubs * EPRO_UUID_LEN);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    p = (u_char *) (subs + req->nsubs);
+    ctx->ids = p;
 
-    for (i = 0; i < req->nsubs; i++) {
-        s = &subs[i];
-        *s = req->subs[i];
-
-        f[0] = &s->study;
-        f[1] = &s->site;
-        f[2] = &s->subject;
-        f[3] = &s->visit;
-        f[4] = &s->instrument;
-        f[5] = &s->payload;
-
-        for (k = 0; k < (payload ? 6 : 5); k++) {
-            if (f[k]->data == NULL) {
-                continue;               /* absent */
-            }
-
-            f[k]->data = (char *) ngx_cpymem(p, f[k]->data, f[k]->len)
-                         - f[k]->len;
-            p += f[k]->len;
-        }
+    for (i = 0; i < ctx->req.nsubs; i++) {
+        p = ngx_cpymem(p, ctx->req.subs[i].id, EPRO_UUID_LEN);
     }
 
-    req->subs = subs;
-
     return NGX_OK;
+}
+
+
+/*
+ * Once the rows are copied into a batch the body is not read again: its
+ * buffer goes back now, not when the commit answers.  nginx allocated it
+ * from the request pool, outside the pool's blocks when over 4 KB, so
+ * ngx_pfree() can release it.  $request_body is empty afterwards.
+ */
+
+static void
+ngx_http_epro_drop_body(ngx_http_request_t *r)
+{
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    if (rb == NULL || rb->rest != 0) {
+        return;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return;
+    }
+#endif
+
+    if (rb->buf && rb->buf->start) {
+        (void) ngx_pfree(r->pool, rb->buf->start);
+    }
+
+    rb->buf = NULL;
+    rb->bufs = NULL;
 }
 
 
@@ -426,7 +454,7 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
                                      accepted, ctx->req.nsubs - accepted)
                          - num, &alloc)
             != EPRO_OK
-            || ngx_http_epro_ids(r, &b, &ctx->req, &alloc) != NGX_OK
+            || ngx_http_epro_ids(&b, ctx, &alloc) != NGX_OK
             || epro_buf_add(&b, "}\n", 2, &alloc) != EPRO_OK)
         {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -462,14 +490,14 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
             rc = ngx_http_epro_problem(r, status, "database-unavailable",
                      "Service Unavailable",
                      "nothing was stored; retry later with the same "
-                     "submissionId values", &ctx->req);
+                     "submissionId values", ctx);
 
         } else {
             rc = ngx_http_epro_problem(r, status, "commit-unconfirmed",
                      "Gateway Timeout",
                      "the commit was not confirmed in time, the outcome is "
                      "unknown; retrying with the same submissionId values "
-                     "is safe", &ctx->req);
+                     "is safe", ctx);
         }
 
         break;
@@ -483,7 +511,7 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
 
         rc = ngx_http_epro_problem(r, status, "rejected-by-database",
                                    "Rejected by the Database",
-                                   (char *) num, &ctx->req);
+                                   (char *) num, ctx);
         break;
 
     default:
@@ -495,10 +523,7 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
 }
 
 
-/*
- * The body as one string: nginx's buffer itself when it is one buffer in
- * memory (NGX_OK), else gathered in the arena (NGX_DONE).
- */
+/* the body as one string: nginx's buffer itself, else gathered in the arena */
 
 static ngx_int_t
 ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body, epro_alloc_t *a)
@@ -619,7 +644,7 @@ ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body, epro_alloc_t *a)
 
     *p = '\0';
 
-    return NGX_DONE;
+    return NGX_OK;
 }
 
 
@@ -759,11 +784,14 @@ ngx_http_epro_assign_ids(ngx_http_request_t *r, epro_request_t *req)
 static ngx_int_t
 ngx_http_epro_problem(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, const char *title, const char *detail,
-    epro_request_t *req)
+    ngx_http_epro_ctx_t *ctx)
 {
-    char          uri[64];
-    epro_buf_t    b;
-    epro_alloc_t  alloc;
+    char             uri[64];
+    epro_buf_t       b;
+    epro_alloc_t     alloc;
+    epro_request_t  *req;
+
+    req = ctx ? &ctx->req : NULL;
 
     alloc.alloc = ngx_http_epro_palloc;
     alloc.free = NULL;
@@ -784,11 +812,11 @@ ngx_http_epro_problem(ngx_http_request_t *r, ngx_uint_t status,
 
     /* 503 and 504 name the ids, so that a retry can reuse them */
 
-    if (req && req->status == EPRO_OK && req->nsubs) {
+    if (ctx && ctx->ids) {
         b.len -= 2;   /* "}\n" */
 
         if (epro_buf_add(&b, ",", 1, &alloc) != EPRO_OK
-            || ngx_http_epro_ids(r, &b, req, &alloc) != NGX_OK
+            || ngx_http_epro_ids(&b, ctx, &alloc) != NGX_OK
             || epro_buf_add(&b, "}\n", 2, &alloc) != EPRO_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -800,24 +828,28 @@ ngx_http_epro_problem(ngx_http_request_t *r, ngx_uint_t status,
 
 
 static ngx_int_t
-ngx_http_epro_ids(ngx_http_request_t *r, epro_buf_t *b, epro_request_t *req,
-    epro_alloc_t *a)
+ngx_http_epro_ids(epro_buf_t *b, ngx_http_epro_ctx_t *ctx, epro_alloc_t *a)
 {
-    ngx_uint_t  i;
+    ngx_uint_t  i, n;
+    u_char     *id;
+
+    n = ctx->req.nsubs;
 
     /* one allocation: "ids":[...]}\n with a quoted id and a comma each */
 
-    if (epro_buf_reserve(b, 7 + req->nsubs * (EPRO_UUID_LEN + 3) + 3, a)
+    if (epro_buf_reserve(b, 7 + n * (EPRO_UUID_LEN + 3) + 3, a)
         != EPRO_OK
         || epro_buf_add(b, "\"ids\":[", 7, a) != EPRO_OK)
     {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < req->nsubs; i++) {
+    for (i = 0; i < n; i++) {
+        id = ctx->ids + i * EPRO_UUID_LEN;
+
         if ((i && epro_buf_add(b, ",", 1, a) != EPRO_OK)
             || epro_buf_add(b, "\"", 1, a) != EPRO_OK
-            || epro_buf_add(b, req->subs[i].id, EPRO_UUID_LEN, a) != EPRO_OK
+            || epro_buf_add(b, (char *) id, EPRO_UUID_LEN, a) != EPRO_OK
             || epro_buf_add(b, "\"", 1, a) != EPRO_OK)
         {
             return NGX_ERROR;

@@ -106,7 +106,7 @@ static void ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b,
     ngx_int_t status);
 static ngx_http_epro_batch_t *ngx_http_epro_pg_batch(void);
 static ngx_int_t ngx_http_epro_pg_add(ngx_http_epro_batch_t *b,
-    ngx_http_epro_ctx_t *ctx);
+    ngx_http_epro_ctx_t *ctx, ngx_http_epro_batch_t *src);
 static void ngx_http_epro_pg_split(ngx_http_epro_batch_t *b);
 static void ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b);
 static ngx_uint_t ngx_http_epro_pg_row_error(const char *sqlstate);
@@ -347,7 +347,7 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
         ngx_queue_insert_tail(&pg->pending, &b->queue);
     }
 
-    if (ngx_http_epro_pg_add(b, ctx) != NGX_OK) {
+    if (ngx_http_epro_pg_add(b, ctx, NULL) != NGX_OK) {
         if (b->rows.nrows == 0) {
             ngx_queue_remove(&b->queue);
             ngx_http_epro_pg_recycle(b);
@@ -369,34 +369,58 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
 }
 
 
-/* copies a request's rows into the batch, all or none */
+/*
+ * Copies a request's rows into the batch, all or none: encoded from its
+ * submissions when it is queued (src == NULL), later (a split, a batch
+ * that waited too long) copied as they are from the batch it was in.
+ * Only the first needs the submissions' payloads: the body they point
+ * into may be gone by then.
+ */
 
 static ngx_int_t
-ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx)
+ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx,
+    ngx_http_epro_batch_t *src)
 {
     char                 received[EPRO_TIME_LEN + 1];
     size_t               lens[EPRO_NCOLS];
-    ngx_uint_t           i, k;
+    ngx_int_t            rc;
+    ngx_uint_t           i, k, first;
     ngx_http_request_t  *r;
     ngx_http_epro_pg_t  *pg;
 
     pg = &ngx_http_epro_pg;
     r = ctx->request;
 
-    epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
-
     for (i = 0; i < EPRO_NCOLS; i++) {
         lens[i] = b->rows.col[i].len;
     }
 
-    ctx->first = b->rows.nrows;
+    first = b->rows.nrows;
+    rc = NGX_OK;
 
-    for (i = 0; i < ctx->req.nsubs; i++) {
-        if (epro_rows_add(&b->rows, &ctx->req.subs[i], received, &pg->heap)
-            == EPRO_OK)
+    if (src) {
+        if (epro_rows_copy(&b->rows, &src->rows, ctx->from, ctx->to,
+                           ctx->req.nsubs, &pg->heap)
+            != EPRO_OK)
         {
-            continue;
+            rc = NGX_ERROR;
         }
+
+    } else {
+        epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
+
+        for (i = 0; i < ctx->req.nsubs; i++) {
+            if (epro_rows_add(&b->rows, &ctx->req.subs[i], received,
+                              &pg->heap)
+                != EPRO_OK)
+            {
+                rc = NGX_ERROR;
+                break;
+            }
+        }
+    }
+
+    if (rc != NGX_OK) {
 
         /* the array literals are prefixes: cut them back */
 
@@ -408,10 +432,17 @@ ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx)
             }
         }
 
-        b->rows.nrows = ctx->first;
+        b->rows.nrows = first;
 
         return NGX_ERROR;
     }
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        ctx->from[i] = lens[i];
+        ctx->to[i] = b->rows.col[i].len;
+    }
+
+    ctx->first = first;
 
     if (ctx->queued == 0) {
         ctx->queued = ngx_current_msec;
@@ -452,7 +483,7 @@ ngx_http_epro_pg_split(ngx_http_epro_batch_t *b)
 
         nb = ngx_http_epro_pg_batch();
 
-        if (nb == NULL || ngx_http_epro_pg_add(nb, ctx) != NGX_OK) {
+        if (nb == NULL || ngx_http_epro_pg_add(nb, ctx, b) != NGX_OK) {
             if (nb) {
                 ngx_http_epro_pg_recycle(nb);
             }
@@ -662,7 +693,7 @@ ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
                     }
                 }
 
-                if (nb && ngx_http_epro_pg_add(nb, ctx) == NGX_OK) {
+                if (nb && ngx_http_epro_pg_add(nb, ctx, b) == NGX_OK) {
                     continue;
                 }
             }

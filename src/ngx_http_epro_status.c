@@ -604,7 +604,7 @@ ngx_http_epro_ids_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
-    if (ctx == NULL || ctx->req.status != EPRO_OK || ctx->req.nsubs == 0) {
+    if (ctx == NULL || ctx->ids == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -621,7 +621,7 @@ ngx_http_epro_ids_variable(ngx_http_request_t *r,
             *p++ = ',';
         }
 
-        p = ngx_cpymem(p, ctx->req.subs[i].id, EPRO_UUID_LEN);
+        p = ngx_cpymem(p, ctx->ids + i * EPRO_UUID_LEN, EPRO_UUID_LEN);
     }
 
     v->len = p - v->data;

@@ -2,6 +2,7 @@
 # request: the others batched with it are committed and get 201.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use Digest::MD5 ();
 use Epro;
 
 db()->do(<<'SQL');
@@ -39,6 +40,14 @@ like($res[2][1], qr/rejected-by-database".*SQLSTATE 23514/, '422 body');
 like($res[2][1], qr/\Q$main::Ids->[2]\E/, '422 names the id');
 is(sql('SELECT count(*) FROM t_009_poison WHERE submission_id = ANY(?)',
        $main::Ids), "5\n", 'five rows stored');
+# resent alone, the rows are copied from the failed batch, not encoded
+# again (the bodies are gone by then): every byte as sent
+for my $i (0, 1, 3, 4, 5) {
+    is(sql("SELECT subject_id || '|' || md5(payload) FROM t_009_poison "
+           . 'WHERE submission_id = ?', $main::Ids->[$i]),
+       "SUBJ-$i|" . Digest::MD5::md5_hex($bodies[$i]) . "\n",
+       "row $i as sent");
+}
 --- no_error_log
 [alert]
 POISON

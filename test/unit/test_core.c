@@ -2030,6 +2030,108 @@ test_rows(void)
 }
 
 
+/*
+ * epro_rows_copy(): requests' rows taken out of a finished batch into new
+ * ones give the same columns as encoding the submissions again.
+ */
+
+static void
+rows_encode(epro_rows_t *rows, const epro_submission_t *s, size_t n,
+    size_t *from, size_t *to)
+{
+    size_t  i, k;
+
+    for (k = 0; k < EPRO_NCOLS; k++) {
+        from[k] = rows->col[k].len;
+    }
+
+    for (i = 0; i < n; i++) {
+        CHECK_INT("epro_rows_add()",
+                  epro_rows_add(rows, &s[i], "2026-01-31T07:00:00.123Z",
+                                &alloc),
+                  EPRO_OK);
+    }
+
+    for (k = 0; k < EPRO_NCOLS; k++) {
+        to[k] = rows->col[k].len;
+    }
+}
+
+
+static void
+test_rows_copy(void)
+{
+    size_t              i, k;
+    size_t              from[3][EPRO_NCOLS], to[3][EPRO_NCOLS];
+    size_t              f[EPRO_NCOLS], t[EPRO_NCOLS];
+    epro_rows_t         a, b, c, want;
+    epro_submission_t   s[3];
+
+    memset(s, 0, sizeof(s));
+
+    for (i = 0; i < 3; i++) {
+        memcpy(s[i].id, i ? UUID_B : UUID_A, sizeof(UUID_A));
+        s[i].study = str_of(i == 1 ? "S\"2" : "S1");
+        s[i].site = str_of(i == 2 ? NULL : "SITE");
+        s[i].subject = str_of("P\\1");
+        s[i].visit = str_of("{x,y}");
+        s[i].instrument = str_of("PHQ-9");
+        memcpy(s[i].collected, "2026-01-31T08:00:00+01:00", 26);
+        s[i].payload = str_of(i == 1 ? "{\"a\":\"b\\\"c\"}" : "{}");
+        s[i].client = str_of(i == 0 ? NULL : "::1");
+    }
+
+    /* a batch of three requests: s[0]; s[1], s[2]; s[0] again */
+
+    memset(&a, 0, sizeof(a));
+    rows_encode(&a, &s[0], 1, from[0], to[0]);
+    rows_encode(&a, &s[1], 2, from[1], to[1]);
+    rows_encode(&a, &s[0], 1, from[2], to[2]);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&a, &alloc), EPRO_OK);
+
+    /* the second request alone */
+
+    memset(&b, 0, sizeof(b));
+    CHECK_INT("epro_rows_copy()",
+              epro_rows_copy(&b, &a, from[1], to[1], 2, &alloc), EPRO_OK);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&b, &alloc), EPRO_OK);
+    CHECK_INT("nrows", b.nrows, 2);
+
+    memset(&want, 0, sizeof(want));
+    rows_encode(&want, &s[1], 2, f, t);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&want, &alloc),
+              EPRO_OK);
+
+    for (k = 0; k < EPRO_NCOLS; k++) {
+        check_mem(AT, "copied column", b.col[k].data, b.col[k].len,
+                  want.col[k].data, want.col[k].len);
+        CHECK(b.col[k].data[b.col[k].len] == '\0');
+    }
+
+    /* the third after a row encoded in the new batch */
+
+    memset(&c, 0, sizeof(c));
+    rows_encode(&c, &s[2], 1, f, t);
+    CHECK_INT("epro_rows_copy()",
+              epro_rows_copy(&c, &a, from[2], to[2], 1, &alloc), EPRO_OK);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&c, &alloc), EPRO_OK);
+    CHECK_INT("nrows", c.nrows, 2);
+
+    epro_rows_reset(&want);
+    rows_encode(&want, &s[2], 1, f, t);
+    rows_encode(&want, &s[0], 1, f, t);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&want, &alloc),
+              EPRO_OK);
+
+    for (k = 0; k < EPRO_NCOLS; k++) {
+        check_mem(AT, "appended column", c.col[k].data, c.col[k].len,
+                  want.col[k].data, want.col[k].len);
+    }
+
+    arena_release(&arena);
+}
+
+
 /* parse, give generated ids, encode, decode: payloads survive */
 
 static void
@@ -2719,6 +2821,7 @@ main(void)
     test_unix_to_rfc3339();
     test_rfc3339_valid();
     test_rows();
+    test_rows_copy();
     test_rows_end_to_end();
     test_json_string();
     test_problem_json();
