@@ -10,7 +10,7 @@ pkgs=(
     libdbd-pg-perl libjson-pp-perl libtest-base-perl libtext-diff-perl
     libipc-run-perl liburi-perl libwww-perl libhttp-message-perl
     libio-socket-ssl-perl openssl psmisc hey wrk make
-    valgrind cppcheck clang-14 libclang-rt-14-dev
+    valgrind cppcheck clang-14 libclang-rt-14-dev apache2-utils
 )
 
 export DEBIAN_FRONTEND=noninteractive
