@@ -12,30 +12,15 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EPRO_BUILD_DIR:-$repo/build}
 cd "$repo"
+. util/testenv.sh
 
-if ! command -v ab > /dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get install -y -q apache2-utils > /dev/null
-    else
-        echo "leak: ab not installed (apt-get install apache2-utils)" >&2
-        exit 1
-    fi
-fi
+epro_need ab apache2-utils
 
 if [ "${EPRO_NO_BUILD:-0}" != 1 ]; then
     util/build.sh > /dev/null
 fi
 
-if [ -z "${TEST_NGINX_PG_CONNINFO:-}" ]; then
-    tmp=$(mktemp -d /tmp/epro-leak.XXXXXX)
-    chmod 755 "$tmp"
-    export EPRO_PG_DIR=$tmp/pg
-    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-15435}
-    trap 'util/pg.sh stop; rm -rf "$tmp"' EXIT
-    util/pg.sh start > /dev/null
-    conninfo="host=127.0.0.1 port=$EPRO_PG_PORT dbname=epro user=epro"
-    export TEST_NGINX_PG_CONNINFO=$conninfo
-fi
+epro_test_pg "${TEST_NGINX_PG_PORT:-15435}" epro-leak > /dev/null
 
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 export TEST_NGINX_LOAD_MODULES=$build/ngx_http_epro_module.so
@@ -48,7 +33,7 @@ suites=("$@")
 out=$(prove -I t/lib "${suites[@]}" 2>&1) || true
 
 # evidence that ab's requests went through: the rows of blocks 1 and 2
-if [ -n "${tmp:-}" ]; then
+if [ -n "$epro_pg_tmp" ]; then
     rows=$(util/pg.sh psql -Atc \
            "SELECT count(*) FROM epro_submissions WHERE study_id = 'STUDY-L'")
     echo "leak: $rows rows stored by the 201 blocks"

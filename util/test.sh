@@ -10,6 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EPRO_BUILD_DIR:-$repo/build}
 cd "$repo"
+. util/testenv.sh
 
 if [ "$(id -u)" = 0 ]; then
     util/deps.sh
@@ -18,15 +19,7 @@ fi
 util/build.sh
 make -s -C test/unit test
 
-if [ -z "${TEST_NGINX_PG_CONNINFO:-}" ]; then
-    tmp=$(mktemp -d /tmp/epro-test.XXXXXX)
-    chmod 755 "$tmp"
-    export EPRO_PG_DIR=$tmp/pg
-    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-15433}
-    trap 'util/pg.sh stop; rm -rf "$tmp"' EXIT
-    util/pg.sh start
-    export TEST_NGINX_PG_CONNINFO="host=127.0.0.1 port=$EPRO_PG_PORT dbname=epro user=epro"
-fi
+epro_test_pg "${TEST_NGINX_PG_PORT:-15433}" epro-test
 
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 export TEST_NGINX_LOAD_MODULES=$build/ngx_http_epro_module.so

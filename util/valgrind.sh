@@ -20,30 +20,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EPRO_BUILD_DIR:-$repo/build}
 logs=$build/valgrind
 cd "$repo"
+. util/testenv.sh
 
-if ! command -v valgrind > /dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get install -y -q valgrind > /dev/null
-    else
-        echo "valgrind: not installed (apt-get install valgrind)" >&2
-        exit 1
-    fi
-fi
+epro_need valgrind valgrind
 
 if [ "${EPRO_NO_BUILD:-0}" != 1 ]; then
     util/build.sh > /dev/null
 fi
 
-if [ -z "${TEST_NGINX_PG_CONNINFO:-}" ]; then
-    tmp=$(mktemp -d /tmp/epro-vg.XXXXXX)
-    chmod 755 "$tmp"
-    export EPRO_PG_DIR=$tmp/pg
-    export EPRO_PG_PORT=${TEST_NGINX_PG_PORT:-15434}
-    trap 'util/pg.sh stop; rm -rf "$tmp"' EXIT
-    util/pg.sh start > /dev/null
-    conninfo="host=127.0.0.1 port=$EPRO_PG_PORT dbname=epro user=epro"
-    export TEST_NGINX_PG_CONNINFO=$conninfo
-fi
+epro_test_pg "${TEST_NGINX_PG_PORT:-15434}" epro-vg > /dev/null
 
 rm -rf "$logs"
 mkdir -p "$logs"
