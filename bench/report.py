@@ -357,16 +357,18 @@ def render(res, runs):
     L.append("- PostgreSQL: %s" % res.get("pg_settings", "?"))
     others = [c["cpu"]["others"] / c["cpu"]["capacity"]
               for c in res["cases"] if c["cpu"]["capacity"]]
-    L.append("- **The machine was shared**: other engineers ran tests and a "
-             "fuzzer on the same 2 CPUs during the run. Load average %s at "
-             "the start, %s at the end; CPU used by processes other than "
-             "this benchmark's nginx, PostgreSQL and load generator: %.0f%% "
-             "of the machine on average during the HTTP cases (%.0f%% to "
-             "%.0f%%, per case in the tables). Expect a few tens of percent "
-             "of noise between runs." % (
+    mean = 100 * sum(others) / len(others) if others else 0
+    L.append("- %s Load average %s at the start, %s at the end; CPU used by "
+             "processes other than this benchmark's nginx, PostgreSQL and "
+             "load generator: %.0f%% of the machine on average during the "
+             "HTTP cases (%.0f%% to %.0f%%, per case in the tables). Expect "
+             "a few tens of percent of noise between runs." % (
+                 "**The machine was shared**: other work ran on the same 2 "
+                 "CPUs during the run." if mean >= 5 else
+                 "The machine was otherwise quiet.",
                  "/".join(res["loadavg_start"]),
                  "/".join(res.get("loadavg_end", ["?"])),
-                 100 * sum(others) / len(others) if others else 0,
+                 mean,
                  100 * min(others) if others else 0,
                  100 * max(others) if others else 0))
     L.append("- Everything on 127.0.0.1: the load generator, nginx (2 "
