@@ -10,7 +10,9 @@
  *
  * EPRO_OK: generated ids are assigned, every submission is encoded with
  * epro_rows_add() into batch columns on a malloc/free allocator, and each
- * array literal is decoded back and compared with what went in.  400/422:
+ * array literal is decoded back and compared with what went in; so are
+ * the columns of rows moved one submission at a time with
+ * epro_rows_copy(), as a split batch does.  400/422:
  * the problem+json body is built and read back with cJSON and with the
  * strict checker.
  *
@@ -274,9 +276,10 @@ fuzz_check_ok(epro_request_t *req, const uint8_t *data, size_t size,
 static void
 fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
 {
-    size_t              i, c, n;
+    size_t              i, c, k, n;
+    size_t              from[EPRO_NCOLS], to[EPRO_NCOLS];
     epro_str_t         *want;
-    epro_rows_t         rows;
+    epro_rows_t         rows, copy;
     epro_alloc_t        heap;
     unsigned char       rnd[10];
     epro_submission_t  *s;
@@ -349,6 +352,34 @@ fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
         epro_rows_reset(&rows);
     }
 
+    /* and each submission's rows copied as they are into another set */
+
+    memset(&copy, 0, sizeof(epro_rows_t));
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < EPRO_NCOLS; k++) {
+            from[k] = rows.col[k].len;
+        }
+
+        fuzz_assert(epro_rows_add(&rows, &req->subs[i], FUZZ_RECEIVED, &heap)
+                    == EPRO_OK);
+
+        for (k = 0; k < EPRO_NCOLS; k++) {
+            to[k] = rows.col[k].len;
+        }
+
+        fuzz_assert(epro_rows_copy(&copy, &rows, from, to, 1, &heap)
+                    == EPRO_OK);
+    }
+
+    fuzz_assert(epro_rows_finish(&copy, &heap) == EPRO_OK);
+    fuzz_assert(copy.nrows == n);
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        fuzz_check_column(&copy.col[i], &want[i * n], n);
+    }
+
+    epro_rows_free(&copy, &heap);
     epro_rows_free(&rows, &heap);
 }
 
