@@ -44,8 +44,10 @@ export TEST_NGINX_USE_VALGRIND="--tool=memcheck --leak-check=full \
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 module=$build/ngx_http_epro_module.so
 export TEST_NGINX_LOAD_MODULES=${TEST_NGINX_LOAD_MODULES:-$module}
-# valgrind needs a moment before nginx listens
+# valgrind needs a moment before nginx listens, and TLS handshakes under
+# it take seconds: the client waits up to 10 s instead of 3
 export TEST_NGINX_SLEEP=${TEST_NGINX_SLEEP:-1}
+export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
 
 suites=("$@")
 if [ "${#suites[@]}" = 0 ]; then
