@@ -1109,9 +1109,9 @@ http {{
             # What is left per request once libpq's result of each batch
             # is counted: the module itself must make no heap call for a
             # single submission (its body fits nginx's pool).
+            left = (extra - LIBPQ_CALLS_PER_BATCH * nb) / n
+            row["module_per_request"] = left
             if body == "single":
-                left = (extra - LIBPQ_CALLS_PER_BATCH * nb) / n
-                row["module_per_request"] = left
                 if left > 0.5:
                     self.fail("heap single: %.2f module heap calls per "
                               "request beyond libpq's per batch" % left)
