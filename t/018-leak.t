@@ -23,6 +23,8 @@ POST /s
 --- no_error_log
 [error]
 [alert]
+LEAK-
+PHQ9_
 
 
 
@@ -40,6 +42,8 @@ POST /s
 --- no_error_log
 [error]
 [alert]
+LEAK-
+PHQ9_
 
 
 
