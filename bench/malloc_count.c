@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
@@ -45,12 +46,15 @@ enum {
     MC_FREE_NULL,
     MC_MEMALIGN,        /* posix_memalign, memalign, aligned_alloc, valloc */
     MC_BYTES,
+    MC_LIVE,            /* bytes held now (malloc_usable_size) */
+    MC_PEAK,            /* most bytes held at once */
     MC_N
 };
 
 
 static const char  *mc_names[MC_N] = {
-    "malloc", "calloc", "realloc", "free", "free_null", "memalign", "bytes"
+    "malloc", "calloc", "realloc", "free", "free_null", "memalign", "bytes",
+    "live", "peak"
 };
 
 static uint64_t     mc[MC_N];
@@ -60,12 +64,47 @@ static char         mc_dir[512];
 #define mc_add(i, n)  __atomic_fetch_add(&mc[i], (n), __ATOMIC_RELAXED)
 
 
+static void *
+mc_held(void *p)
+{
+    uint64_t  live, peak;
+
+    if (p == NULL) {
+        return p;
+    }
+
+    live = __atomic_add_fetch(&mc[MC_LIVE], malloc_usable_size(p),
+                              __ATOMIC_RELAXED);
+    peak = __atomic_load_n(&mc[MC_PEAK], __ATOMIC_RELAXED);
+
+    while (live > peak
+           && !__atomic_compare_exchange_n(&mc[MC_PEAK], &peak, live, 1,
+                                           __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED))
+    {
+        /* peak reloaded */
+    }
+
+    return p;
+}
+
+
+static void
+mc_released(void *p)
+{
+    if (p != NULL) {
+        __atomic_fetch_sub(&mc[MC_LIVE], malloc_usable_size(p),
+                           __ATOMIC_RELAXED);
+    }
+}
+
+
 void *
 malloc(size_t size)
 {
     mc_add(MC_MALLOC, 1);
     mc_add(MC_BYTES, size);
-    return __libc_malloc(size);
+    return mc_held(__libc_malloc(size));
 }
 
 
@@ -74,16 +113,31 @@ calloc(size_t n, size_t size)
 {
     mc_add(MC_CALLOC, 1);
     mc_add(MC_BYTES, n * size);
-    return __libc_calloc(n, size);
+    return mc_held(__libc_calloc(n, size));
 }
 
 
 void *
 realloc(void *p, size_t size)
 {
+    void  *np;
+
     mc_add(MC_REALLOC, 1);
     mc_add(MC_BYTES, size);
-    return __libc_realloc(p, size);
+
+    if (p != NULL) {
+        __atomic_fetch_sub(&mc[MC_LIVE], malloc_usable_size(p),
+                           __ATOMIC_RELAXED);
+    }
+
+    np = __libc_realloc(p, size);
+
+    if (np == NULL && p != NULL && size != 0) {
+        mc_held(p);             /* the old block is still held */
+        return np;
+    }
+
+    return mc_held(np);
 }
 
 
@@ -91,6 +145,7 @@ void
 free(void *p)
 {
     mc_add(p ? MC_FREE : MC_FREE_NULL, 1);
+    mc_released(p);
     __libc_free(p);
 }
 
@@ -107,7 +162,7 @@ posix_memalign(void **out, size_t alignment, size_t size)
     mc_add(MC_MEMALIGN, 1);
     mc_add(MC_BYTES, size);
 
-    p = __libc_memalign(alignment, size);
+    p = mc_held(__libc_memalign(alignment, size));
     if (p == NULL) {
         return ENOMEM;
     }
@@ -122,7 +177,7 @@ memalign(size_t alignment, size_t size)
 {
     mc_add(MC_MEMALIGN, 1);
     mc_add(MC_BYTES, size);
-    return __libc_memalign(alignment, size);
+    return mc_held(__libc_memalign(alignment, size));
 }
 
 
@@ -131,7 +186,7 @@ aligned_alloc(size_t alignment, size_t size)
 {
     mc_add(MC_MEMALIGN, 1);
     mc_add(MC_BYTES, size);
-    return __libc_memalign(alignment, size);
+    return mc_held(__libc_memalign(alignment, size));
 }
 
 
@@ -140,7 +195,7 @@ valloc(size_t size)
 {
     mc_add(MC_MEMALIGN, 1);
     mc_add(MC_BYTES, size);
-    return __libc_memalign((size_t) sysconf(_SC_PAGESIZE), size);
+    return mc_held(__libc_memalign((size_t) sysconf(_SC_PAGESIZE), size));
 }
 
 
