@@ -159,6 +159,20 @@ static ngx_command_t  ngx_http_epro_commands[] = {
       offsetof(ngx_http_epro_main_conf_t, queue_max_rows),
       &ngx_http_epro_queue_bounds },
 
+    { ngx_string("epro_batch_max_bytes"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, batch_max_bytes),
+      NULL },
+
+    { ngx_string("epro_queue_max_bytes"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, queue_max_bytes),
+      NULL },
+
       ngx_null_command
 };
 
@@ -217,6 +231,8 @@ ngx_http_epro_create_main_conf(ngx_conf_t *cf)
     emcf->batch_max_rows = NGX_CONF_UNSET_UINT;
     emcf->queue_max_rows = NGX_CONF_UNSET_UINT;
     emcf->batch_max_delay = NGX_CONF_UNSET_MSEC;
+    emcf->batch_max_bytes = NGX_CONF_UNSET_SIZE;
+    emcf->queue_max_bytes = NGX_CONF_UNSET_SIZE;
     emcf->timeout = NGX_CONF_UNSET_MSEC;
 
     return emcf;
@@ -232,6 +248,8 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(emcf->batch_max_rows, 500);
     ngx_conf_init_uint_value(emcf->queue_max_rows, 10000);
     ngx_conf_init_msec_value(emcf->batch_max_delay, 0);
+    ngx_conf_init_size_value(emcf->batch_max_bytes, 256 * 1024);
+    ngx_conf_init_size_value(emcf->queue_max_bytes, 2 * 1024 * 1024);
     ngx_conf_init_msec_value(emcf->timeout, 5000);
 
     if (emcf->table.data == NULL) {

@@ -50,6 +50,8 @@ typedef struct {
     ngx_uint_t                 pool_size;
     ngx_uint_t                 batch_max_rows;
     ngx_uint_t                 queue_max_rows;
+    size_t                     batch_max_bytes;
+    size_t                     queue_max_bytes;
     ngx_msec_t                 batch_max_delay;
     ngx_msec_t                 timeout;
     ngx_flag_t                 enabled;
@@ -71,15 +73,18 @@ typedef struct {
 typedef struct ngx_http_epro_batch_s  ngx_http_epro_batch_t;
 
 
-/* one waiting request; lives in the request pool */
+/* one request; lives in the request pool */
 typedef struct {
     ngx_http_request_t        *request;
-    ngx_queue_t                queue;      /* in batch->waiters */
+    ngx_queue_t                queue;      /* in batch->waiters, or waiting
+                                              for room */
     ngx_http_epro_batch_t     *batch;      /* NULL once answered or gone */
     ngx_uint_t                 first;      /* its rows in the batch */
     size_t                     from[EPRO_NCOLS];   /* and their bytes */
     size_t                     to[EPRO_NCOLS];
     ngx_msec_t                 queued;     /* when it was first queued */
+    size_t                     size;       /* the body's, as announced */
+    size_t                     reserved;   /* of the queue, while read */
     epro_request_t             req;        /* req.subs: only until queued */
     u_char                    *ids;        /* nsubs x EPRO_UUID_LEN */
     ngx_chain_t               *problem;    /* replaces an nginx error page */
@@ -89,6 +94,7 @@ typedef struct {
     ngx_uint_t                 batch_rows;
     ngx_msec_t                 commit_ms;
     unsigned                   counted:1;
+    unsigned                   waiting:1;  /* for room, body unread */
     unsigned                   answered:1;
     unsigned                   replaced:1;
 } ngx_http_epro_ctx_t;
@@ -119,6 +125,7 @@ void ngx_http_epro_count_batch(ngx_uint_t rows, ngx_uint_t inserted,
 void ngx_http_epro_claim_slot(void);
 void ngx_http_epro_release_slot(void);
 void ngx_http_epro_count_queue(ngx_int_t delta);
+void ngx_http_epro_count_room(ngx_int_t bytes, ngx_int_t waiting);
 void ngx_http_epro_count_state(ngx_int_t from, ngx_int_t to);
 void ngx_http_epro_count_db_error(const char *sqlstate);
 
@@ -127,6 +134,9 @@ ngx_int_t ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
 void ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx);
 ngx_int_t ngx_http_epro_pg_full(ngx_uint_t n);
+ngx_int_t ngx_http_epro_pg_admit(ngx_http_epro_ctx_t *ctx);
+void ngx_http_epro_pg_release(ngx_http_epro_ctx_t *ctx);
+void ngx_http_epro_pg_refused(void);
 void ngx_http_epro_pg_cancel(ngx_http_epro_ctx_t *ctx);
 ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
     ngx_http_epro_main_conf_t *emcf);

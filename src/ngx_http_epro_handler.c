@@ -37,6 +37,9 @@ typedef struct {
 } ngx_http_epro_arena_t;
 
 
+static ngx_int_t ngx_http_epro_read(ngx_http_request_t *r);
+static void ngx_http_epro_wait_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_refuse(ngx_http_request_t *r);
 static void ngx_http_epro_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
@@ -93,9 +96,12 @@ static ngx_str_t  ngx_http_epro_problem_json =
 ngx_int_t
 ngx_http_epro_handler(ngx_http_request_t *r)
 {
-    ngx_int_t             rc;
-    ngx_table_elt_t      *h;
-    ngx_http_epro_ctx_t  *ctx;
+    ngx_int_t                   rc;
+    ngx_table_elt_t            *h;
+    ngx_http_cleanup_t         *cln;
+    ngx_http_epro_ctx_t        *ctx;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_epro_main_conf_t  *emcf;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
     if (ctx == NULL) {
@@ -144,28 +150,63 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_epro_pg_full(0) != NGX_OK) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
-
-        ctx->result = NGX_HTTP_EPRO_UNAVAILABLE;
-
-        return ngx_http_epro_problem(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "database-unavailable",
-                                     "Service Unavailable",
-                                     "the queue is full; nothing was "
-                                     "stored, retry later", NULL);
+        return ngx_http_epro_refuse(r);
     }
+
+    /* the cleanup gives back the room a body took in the queue */
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_epro_cleanup;
+    cln->data = ctx;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ctx->size = (r->headers_in.content_length_n >= 0)
+                ? (size_t) r->headers_in.content_length_n
+                : clcf->client_body_buffer_size;
+
+    if (clcf->client_max_body_size) {
+        ctx->size = ngx_min(ctx->size, (size_t) clcf->client_max_body_size);
+    }
+
+    switch (ngx_http_epro_pg_admit(ctx)) {
+
+    case NGX_OK:
+        return ngx_http_epro_read(r);
+
+    case NGX_BUSY:
+        return ngx_http_epro_refuse(r);
+
+    default: /* NGX_AGAIN */
+        break;
+    }
+
+    /*
+     * epro_queue_max_bytes: the body stays in the socket until there is
+     * room for it, up to epro_pg_timeout; the request holds a reference.
+     */
+
+    emcf = ngx_http_get_module_main_conf(r, ngx_http_epro_module);
+
+    ngx_add_timer(r->connection->write, emcf->timeout);
+
+    r->connection->log->action = "waiting for room in the queue";
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_epro_wait_handler;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_epro_read(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
 
     /*
      * A body that fits in client_body_buffer_size arrives in one buffer,
@@ -185,6 +226,70 @@ ngx_http_epro_handler(ngx_http_request_t *r)
 }
 
 
+/* posted by the queue when there is room, or the wait timed out */
+
+static void
+ngx_http_epro_wait_handler(ngx_http_request_t *r)
+{
+    ngx_event_t          *wev;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+    wev = r->connection->write;
+
+    if (ctx->waiting && !wev->timedout) {
+        return;
+    }
+
+    wev->timedout = 0;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (ctx->waiting) {
+        ngx_http_epro_pg_release(ctx);
+        ngx_http_epro_pg_refused();
+        ngx_http_finalize_request(r, ngx_http_epro_refuse(r));
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_epro_read(r));
+}
+
+
+/* 503 before the body is read: the queue is full */
+
+static ngx_int_t
+ngx_http_epro_refuse(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_table_elt_t      *h;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
+
+    ctx->result = NGX_HTTP_EPRO_UNAVAILABLE;
+
+    return ngx_http_epro_problem(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                 "database-unavailable",
+                                 "Service Unavailable",
+                                 "the queue is full; nothing was "
+                                 "stored, retry later", NULL);
+}
+
+
 static void
 ngx_http_epro_body_handler(ngx_http_request_t *r)
 {
@@ -196,6 +301,8 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
     r->connection->log->action = "reading submission";
 
     ret = ngx_http_epro_queue(r, ctx, &rc);
+
+    ngx_http_epro_pg_release(ctx);
 
     /*
      * The rows are in a batch now, or refused: the parse memory and the
@@ -239,8 +346,6 @@ static ngx_int_t
 ngx_http_epro_queue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     ngx_int_t *rc)
 {
-    ngx_http_cleanup_t  *cln;
-
     if (!ngx_http_epro_parse(r, ctx, rc)) {
         return NGX_DONE;
     }
@@ -255,11 +360,6 @@ ngx_http_epro_queue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
         return NGX_DONE;
     }
 
-    cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
-        return NGX_DONE;
-    }
-
     r->connection->log->action = "queueing submission";
 
     *rc = ngx_http_epro_pg_enqueue(ctx);
@@ -267,9 +367,6 @@ ngx_http_epro_queue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     if (*rc != NGX_OK) {
         return NGX_DECLINED;
     }
-
-    cln->handler = ngx_http_epro_cleanup;
-    cln->data = ctx;
 
     return NGX_OK;
 }
@@ -915,6 +1012,8 @@ static void
 ngx_http_epro_cleanup(void *data)
 {
     ngx_http_epro_ctx_t  *ctx = data;
+
+    ngx_http_epro_pg_release(ctx);
 
     if (ctx->batch) {
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,

@@ -20,7 +20,7 @@
 #define NGX_HTTP_EPRO_STMT         "epro_insert"
 #define NGX_HTTP_EPRO_BACKOFF_MIN  100
 #define NGX_HTTP_EPRO_BACKOFF_MAX  1000
-#define NGX_HTTP_EPRO_KEEP_BYTES   (4 * 1024 * 1024)
+#define NGX_HTTP_EPRO_KEEP_BYTES   (64 * 1024)
 
 
 typedef enum {
@@ -38,6 +38,7 @@ struct ngx_http_epro_batch_s {
     epro_rows_t                  rows;
     u_char                      *inserted;
     size_t                       inserted_size;
+    size_t                       bytes;     /* of its rows */
     ngx_msec_t                   created;
     ngx_msec_t                   sent;
     char                         sqlstate[6];
@@ -71,9 +72,14 @@ typedef struct {
     ngx_queue_t                  free;
     ngx_uint_t                   nfree;
     ngx_uint_t                   queued_rows;
+    size_t                       bytes;       /* of batches, sent or not */
+    size_t                       reserved;    /* for bodies being read */
+    ngx_queue_t                  waiting;     /* for room, bodies unread */
+    ngx_uint_t                   nwaiting;
     ngx_uint_t                   refused;     /* while the queue was full */
     ngx_event_t                  timer;
     ngx_event_t                  post;
+    ngx_event_t                  wake;
     ngx_log_t                   *log;
     epro_alloc_t                 heap;
 } ngx_http_epro_pg_t;
@@ -81,7 +87,9 @@ typedef struct {
 
 static void ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     ngx_http_epro_pg_state_e state);
-static void ngx_http_epro_pg_queued(ngx_int_t delta);
+static void ngx_http_epro_pg_queued(ngx_int_t rows, ngx_int_t bytes);
+static ngx_uint_t ngx_http_epro_pg_room(size_t size);
+static void ngx_http_epro_pg_wake_handler(ngx_event_t *ev);
 static void ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc);
@@ -221,6 +229,7 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
 
     ngx_queue_init(&pg->pending);
     ngx_queue_init(&pg->free);
+    ngx_queue_init(&pg->waiting);
 
     pg->timer.handler = ngx_http_epro_pg_queue_handler;
     pg->timer.log = cycle->log;
@@ -229,6 +238,10 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     pg->post.handler = ngx_http_epro_pg_post_handler;
     pg->post.log = cycle->log;
     pg->post.data = pg;
+
+    pg->wake.handler = ngx_http_epro_pg_wake_handler;
+    pg->wake.log = cycle->log;
+    pg->wake.data = pg;
 
     pg->conns = ngx_pcalloc(cycle->pool,
                             pg->nconns * sizeof(ngx_http_epro_pg_conn_t));
@@ -284,6 +297,8 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_epro_count_queue(-(ngx_int_t) pg->queued_rows);
+    ngx_http_epro_count_room(-(ngx_int_t) (pg->bytes + pg->reserved),
+                             -(ngx_int_t) pg->nwaiting);
     ngx_http_epro_release_slot();
 
     if (pg->timer.timer_set) {
@@ -292,6 +307,10 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
 
     if (pg->post.posted) {
         ngx_delete_posted_event(&pg->post);
+    }
+
+    if (pg->wake.posted) {
+        ngx_delete_posted_event(&pg->wake);
     }
 
     while (!ngx_queue_empty(&pg->free)) {
@@ -333,7 +352,10 @@ ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
         q = ngx_queue_last(&pg->pending);
         b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
 
-        if (b->alone || b->rows.nrows + n > pg->conf->batch_max_rows) {
+        if (b->alone
+            || b->rows.nrows + n > pg->conf->batch_max_rows
+            || b->bytes >= pg->conf->batch_max_bytes)
+        {
             b = NULL;
         }
     }
@@ -382,7 +404,7 @@ ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx,
     ngx_http_epro_batch_t *src)
 {
     char                 received[EPRO_TIME_LEN + 1];
-    size_t               lens[EPRO_NCOLS];
+    size_t               bytes, lens[EPRO_NCOLS];
     ngx_int_t            rc;
     ngx_uint_t           i, k, first;
     ngx_http_request_t  *r;
@@ -437,10 +459,15 @@ ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    bytes = 0;
+
     for (i = 0; i < EPRO_NCOLS; i++) {
         ctx->from[i] = lens[i];
         ctx->to[i] = b->rows.col[i].len;
+        bytes += ctx->to[i] - ctx->from[i];
     }
+
+    b->bytes += bytes;
 
     ctx->first = first;
 
@@ -451,7 +478,7 @@ ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx,
     ctx->batch = b;
     ngx_queue_insert_tail(&b->waiters, &ctx->queue);
 
-    ngx_http_epro_pg_queued(ctx->req.nsubs);
+    ngx_http_epro_pg_queued(ctx->req.nsubs, bytes);
 
     return NGX_OK;
 }
@@ -521,13 +548,159 @@ ngx_http_epro_pg_full(ngx_uint_t n)
         return NGX_OK;
     }
 
-    if (pg->refused++ == 0) {
-        ngx_log_error(NGX_LOG_WARN, pg->log, 0,
-                      "epro: queue full (%ui rows), refusing requests",
-                      pg->queued_rows);
-    }
+    ngx_http_epro_pg_refused();
 
     return NGX_BUSY;
+}
+
+
+/* one warning while requests are refused, one notice when that ends */
+
+void
+ngx_http_epro_pg_refused(void)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    if (pg->refused++ == 0) {
+        ngx_log_error(NGX_LOG_WARN, pg->log, 0,
+                      "epro: queue full (%ui rows, %uz bytes), "
+                      "refusing requests",
+                      pg->queued_rows, pg->bytes + pg->reserved);
+    }
+}
+
+
+/*
+ * epro_queue_max_bytes: a body is read only when its size, with the rows
+ * queued and the bodies being read, fits; else the request waits, unread,
+ * in arrival order, while a connection is up.  NGX_OK: read it (the room
+ * is reserved); NGX_AGAIN: it waits (ngx_http_epro_pg_release() ends that);
+ * NGX_BUSY: no connection is up, refuse it.
+ */
+
+ngx_int_t
+ngx_http_epro_pg_admit(ngx_http_epro_ctx_t *ctx)
+{
+    ngx_uint_t           i;
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    if (pg->conns == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_queue_empty(&pg->waiting) && ngx_http_epro_pg_room(ctx->size)) {
+        ctx->reserved = ctx->size;
+        pg->reserved += ctx->size;
+        ngx_http_epro_count_room(ctx->size, 0);
+        return NGX_OK;
+    }
+
+    for (i = 0; i < pg->nconns; i++) {
+        if (pg->conns[i].state == ngx_http_epro_pg_idle
+            || pg->conns[i].state == ngx_http_epro_pg_busy)
+        {
+            break;
+        }
+    }
+
+    if (i == pg->nconns) {
+        ngx_http_epro_pg_refused();
+        return NGX_BUSY;
+    }
+
+    ctx->waiting = 1;
+    ctx->queued = ngx_current_msec;
+    ngx_queue_insert_tail(&pg->waiting, &ctx->queue);
+    pg->nwaiting++;
+    ngx_http_epro_count_room(0, 1);
+
+    return NGX_AGAIN;
+}
+
+
+/* the request's body is queued, refused or gone: its room is free again */
+
+void
+ngx_http_epro_pg_release(ngx_http_epro_ctx_t *ctx)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    if (ctx->waiting) {
+        ngx_queue_remove(&ctx->queue);
+        ctx->waiting = 0;
+        pg->nwaiting--;
+        ngx_http_epro_count_room(0, -1);
+    }
+
+    if (ctx->reserved == 0) {
+        return;
+    }
+
+    pg->reserved -= ctx->reserved;
+    ngx_http_epro_count_room(-(ngx_int_t) ctx->reserved, 0);
+    ctx->reserved = 0;
+
+    if (!ngx_queue_empty(&pg->waiting) && !pg->wake.posted) {
+        ngx_post_event(&pg->wake, &ngx_posted_events);
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_epro_pg_room(size_t size)
+{
+    size_t               used;
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    used = pg->bytes + pg->reserved;
+
+    return used == 0 || used + size <= pg->conf->queue_max_bytes;
+}
+
+
+/* lets the requests that fit in, oldest first; they read their bodies */
+
+static void
+ngx_http_epro_pg_wake_handler(ngx_event_t *ev)
+{
+    ngx_queue_t          *q;
+    ngx_event_t          *wev;
+    ngx_http_epro_pg_t   *pg;
+    ngx_http_epro_ctx_t  *ctx;
+
+    pg = ev->data;
+
+    while (!ngx_queue_empty(&pg->waiting)) {
+        q = ngx_queue_head(&pg->waiting);
+        ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
+
+        if (!ngx_http_epro_pg_room(ctx->size)) {
+            break;
+        }
+
+        ngx_queue_remove(q);
+        ctx->waiting = 0;
+        ctx->reserved = ctx->size;
+        pg->reserved += ctx->size;
+        pg->nwaiting--;
+        ngx_http_epro_count_room(ctx->size, -1);
+
+        wev = ctx->request->connection->write;
+
+        if (wev->timer_set) {
+            ngx_del_timer(wev);
+        }
+
+        ngx_post_event(wev, &ngx_posted_events);
+    }
 }
 
 
@@ -564,6 +737,7 @@ ngx_http_epro_pg_batch(void)
 
     ngx_queue_init(&b->waiters);
     epro_rows_reset(&b->rows);
+    b->bytes = 0;
     b->created = ngx_current_msec;
     b->alone = 0;
 
@@ -603,6 +777,7 @@ ngx_http_epro_pg_dispatch(void)
         wait = b->created + pg->conf->batch_max_delay - ngx_current_msec;
 
         if (b->rows.nrows < pg->conf->batch_max_rows
+            && b->bytes < pg->conf->batch_max_bytes
             && (ngx_msec_int_t) wait > 0)
         {
             /* epro_batch_max_delay: let the batch fill */
@@ -611,7 +786,7 @@ ngx_http_epro_pg_dispatch(void)
         }
 
         ngx_queue_remove(q);
-        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows);
+        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows, 0);
 
         ngx_http_epro_pg_send(pc, b);
     }
@@ -665,7 +840,7 @@ ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
         }
 
         ngx_queue_remove(q);
-        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows);
+        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows, 0);
 
         /*
          * Each request waits epro_pg_timeout from its own arrival: those
@@ -1377,8 +1552,15 @@ ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b)
 
     pg = &ngx_http_epro_pg;
 
+    /* epro_queue_max_bytes counts rows until their batch is done */
+
+    ngx_http_epro_pg_queued(0, -(ngx_int_t) b->bytes);
+    b->bytes = 0;
+
     for (i = 0; i < EPRO_NCOLS; i++) {
-        if (b->rows.col[i].cap > NGX_HTTP_EPRO_KEEP_BYTES) {
+        if (b->rows.col[i].cap
+            > ngx_max(2 * pg->conf->batch_max_bytes, NGX_HTTP_EPRO_KEEP_BYTES))
+        {
             epro_rows_free(&b->rows, &pg->heap);
             break;
         }
@@ -1406,16 +1588,25 @@ ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
 
 
 static void
-ngx_http_epro_pg_queued(ngx_int_t delta)
+ngx_http_epro_pg_queued(ngx_int_t rows, ngx_int_t bytes)
 {
     ngx_http_epro_pg_t  *pg;
 
     pg = &ngx_http_epro_pg;
 
-    pg->queued_rows += delta;
-    ngx_http_epro_count_queue(delta);
+    pg->queued_rows += rows;
+    pg->bytes += bytes;
+    ngx_http_epro_count_queue(rows);
+    ngx_http_epro_count_room(bytes, 0);
 
-    if (pg->refused && pg->queued_rows <= pg->conf->queue_max_rows / 2) {
+    if (bytes < 0 && !ngx_queue_empty(&pg->waiting) && !pg->wake.posted) {
+        ngx_post_event(&pg->wake, &ngx_posted_events);
+    }
+
+    if (pg->refused
+        && pg->queued_rows <= pg->conf->queue_max_rows / 2
+        && pg->bytes + pg->reserved <= pg->conf->queue_max_bytes / 2)
+    {
         ngx_log_error(NGX_LOG_NOTICE, pg->log, 0,
                       "epro: queue accepts again, %ui request(s) were "
                       "refused", pg->refused);

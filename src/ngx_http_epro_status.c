@@ -42,6 +42,8 @@ static const ngx_msec_t  ngx_http_epro_ms_buckets[] = {
 typedef struct {
     ngx_atomic_t     pid;
     ngx_atomic_t     queued_rows;
+    ngx_atomic_t     queue_bytes;
+    ngx_atomic_t     waiting;
     ngx_atomic_t     conns[NGX_HTTP_EPRO_NSTATES];
 } ngx_http_epro_slot_t;
 
@@ -264,6 +266,8 @@ ngx_http_epro_claim_slot(void)
             && ngx_atomic_cmp_set(&slot->pid, pid, (ngx_atomic_uint_t) ngx_pid))
         {
             slot->queued_rows = 0;
+            slot->queue_bytes = 0;
+            slot->waiting = 0;
             ngx_memzero((void *) slot->conns, sizeof(slot->conns));
             ngx_http_epro_slot = slot;
             return;
@@ -294,6 +298,16 @@ ngx_http_epro_count_queue(ngx_int_t delta)
 {
     if (ngx_http_epro_slot) {
         (void) ngx_atomic_fetch_add(&ngx_http_epro_slot->queued_rows, delta);
+    }
+}
+
+
+void
+ngx_http_epro_count_room(ngx_int_t bytes, ngx_int_t waiting)
+{
+    if (ngx_http_epro_slot) {
+        (void) ngx_atomic_fetch_add(&ngx_http_epro_slot->queue_bytes, bytes);
+        (void) ngx_atomic_fetch_add(&ngx_http_epro_slot->waiting, waiting);
     }
 }
 
@@ -373,7 +387,8 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
     ngx_buf_t                *b;
     ngx_uint_t                i, k, n, cum;
     ngx_chain_t               out;
-    ngx_atomic_int_t          queued, conns[NGX_HTTP_EPRO_NSTATES];
+    ngx_atomic_int_t          queued, bytes, waiting;
+    ngx_atomic_int_t          conns[NGX_HTTP_EPRO_NSTATES];
     ngx_table_elt_t          *h;
     ngx_http_epro_slot_t     *slot;
     ngx_http_epro_metrics_t  *m;
@@ -485,6 +500,8 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
 
     ngx_memzero(conns, sizeof(conns));
     queued = 0;
+    bytes = 0;
+    waiting = 0;
 
     for (i = 0; i < NGX_HTTP_EPRO_SLOTS; i++) {
         slot = &m->slots[i];
@@ -494,6 +511,8 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
         }
 
         queued += (ngx_atomic_int_t) slot->queued_rows;
+        bytes += (ngx_atomic_int_t) slot->queue_bytes;
+        waiting += (ngx_atomic_int_t) slot->waiting;
 
         for (k = 0; k < NGX_HTTP_EPRO_NSTATES; k++) {
             conns[k] += (ngx_atomic_int_t) slot->conns[k];
@@ -505,10 +524,19 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
         "workers.\n"
         "# TYPE epro_queued_rows gauge\n"
         "epro_queued_rows %A\n"
+        "# HELP epro_queue_bytes Bytes of rows in batches, sent or not, "
+        "and of bodies let in to be read (epro_queue_max_bytes), all "
+        "workers.\n"
+        "# TYPE epro_queue_bytes gauge\n"
+        "epro_queue_bytes %A\n"
+        "# HELP epro_waiting_requests Requests waiting for room in the "
+        "queue, their bodies unread, all workers.\n"
+        "# TYPE epro_waiting_requests gauge\n"
+        "epro_waiting_requests %A\n"
         "# HELP epro_connections Database connections by state, all "
         "workers.\n"
         "# TYPE epro_connections gauge\n",
-        queued);
+        queued, bytes, waiting);
 
     for (i = 0; i < NGX_HTTP_EPRO_NSTATES; i++) {
         ngx_http_epro_print("epro_connections{state=\"%s\"} %A\n",

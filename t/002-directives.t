@@ -19,6 +19,8 @@ __DATA__
     epro_batch_max_rows 10;
     epro_batch_max_delay 0;
     epro_queue_max_rows 100;
+    epro_batch_max_bytes 64k;
+    epro_queue_max_bytes 1m;
     epro_max_submissions 5;
 --- config
     location = /s { epro_submit; }
@@ -387,7 +389,35 @@ qr/\[emerg\] .*epro_queue_max_rows/
 
 
 
-=== TEST 23: epro_submit without epro_pg_conninfo
+=== TEST 23: epro_queue_max_bytes 2x
+--- http_config
+    epro_queue_max_bytes 2x;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_queue_max_bytes" directive invalid value/
+
+
+
+=== TEST 24: epro_batch_max_bytes -1
+--- http_config
+    epro_batch_max_bytes -1;
+--- config
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_batch_max_bytes" directive invalid value/
+
+
+
+=== TEST 25: epro_submit without epro_pg_conninfo
 --- no_conninfo: 1
 --- config
     location = /s { epro_submit; }
@@ -400,7 +430,7 @@ qr/\[emerg\] .*"epro_submit" is used but "epro_pg_conninfo" is not set/
 
 
 
-=== TEST 24: epro_submit twice in one location
+=== TEST 26: epro_submit twice in one location
 --- config
     location = /s {
         epro_submit;
@@ -415,7 +445,7 @@ qr/\[emerg\] .*"epro_submit" directive is duplicate/
 
 
 
-=== TEST 25: epro_pg_conninfo inside a location
+=== TEST 27: epro_pg_conninfo inside a location
 --- config
     location = /s {
         epro_pg_conninfo "host=127.0.0.1";
@@ -430,7 +460,7 @@ qr/\[emerg\] .*"epro_pg_conninfo" directive is not allowed here/
 
 
 
-=== TEST 26: epro_submit in server{} (wrong context)
+=== TEST 28: epro_submit in server{} (wrong context)
 --- config
     epro_submit;
     location = /t { return 200; }
@@ -443,7 +473,7 @@ qr/\[emerg\] .*"epro_submit" directive is not allowed here/
 
 
 
-=== TEST 27: epro_submit with an argument
+=== TEST 29: epro_submit with an argument
 --- config
     location = /s { epro_submit on; }
 --- request
@@ -455,7 +485,7 @@ qr/\[emerg\] .*invalid number of arguments in "epro_submit" directive/
 
 
 
-=== TEST 28: an invalid epro_pg_conninfo is refused at startup, the password is not logged
+=== TEST 30: an invalid epro_pg_conninfo is refused at startup, the password is not logged
 --- http_config
     epro_pg_conninfo "host=127.0.0.1 password=s3cr3t-pw nosuchoption=1";
 --- config

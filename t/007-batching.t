@@ -402,3 +402,30 @@ qr/committed 1 of ([2-9]|\d\d+) row\(s\)/
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 14: epro_batch_max_bytes 1: a batch closes after one request, even with epro_batch_max_delay; an array still shares one batch
+--- http_config
+    epro_pg_pool_size 4;
+    epro_batch_max_delay 100ms;
+    epro_batch_max_bytes 1;
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+main::many('bytes1', 30);
+my @ids = map { uuid() } 1 .. 3;
+my @res = post_many('/s', '[' . join(',', map { phq9(id => $_) } @ids) . ']');
+is($res[0][1], main::created(3, 0, @ids), 'an array of 3: 201');
+--- grep_error_log eval
+qr/committed \d+ of \d+ row\(s\)/
+--- grep_error_log_out eval
+("committed 1 of 1 row(s)\n" x 30) . "committed 3 of 3 row(s)\n"
+--- no_error_log
+[error]
+[alert]

@@ -5,10 +5,13 @@
 # rows still commit, the worker does not crash), a flood against a blocked
 # connection.  No log line may hold a submitted value: every value sent
 # here carries "008-SECRET", and a trigger quotes rows in its messages.
-# Tables t_008_*: ours, since they get locked.
+# Beyond epro_queue_max_bytes a request waits with its body unread (no
+# 100 Continue), up to epro_pg_timeout.  Tables t_008_*: ours, since they
+# get locked.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use DBI;
+use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes ();
@@ -20,7 +23,7 @@ worker_connections(1024);
 
 # own tables: they get locked
 for my $t (qw(t_008_lock t_008_abort t_008_queue t_008_late t_008_cancel
-               t_008_flood))
+               t_008_flood t_008_room))
 {
     db()->do("CREATE TABLE IF NOT EXISTS $t "
              . "(LIKE epro_submissions INCLUDING ALL)");
@@ -51,7 +54,8 @@ db()->do("CREATE OR REPLACE TRIGGER t_008_shout BEFORE INSERT ON "
 
 our %Id = map { $_ => uuid() }
     qw(down full1 full2 lock1 lock2 abort queued inflight late cancel1
-       cancel2 kill warn refuse down2);
+       cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
+       room7 room8);
 
 our ($T0, $Holder, $Sock);
 
@@ -198,6 +202,47 @@ sub send_aside {
         . "Content-Length: " . length($body) . "\r\n\r\n$body";
 }
 
+# A request of its own on a socket: the header and $sent bytes of $body;
+# with $expect, "Expect: 100-continue" and no body yet.
+sub open_request {
+    my ($body, %o) = @_;
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $Test::Nginx::Util::ServerPort,
+                                  Proto => 'tcp')
+        or die "connect: $!";
+
+    print $s "POST /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        . "Content-Type: application/json\r\n"
+        . ($o{expect} ? "Expect: 100-continue\r\n" : '')
+        . "Content-Length: " . length($body) . "\r\n\r\n"
+        . substr($body, 0, $o{sent} // 0);
+
+    return $s;
+}
+
+# what arrives on $s within $secs: the first bytes, or all until the server
+# closes with $eof
+sub read_for {
+    my ($s, $secs, $eof) = @_;
+    my $sel = IO::Select->new($s);
+    my $got = '';
+
+    $secs *= 4 if $ENV{TEST_NGINX_USE_VALGRIND};
+
+    my $deadline = Time::HiRes::time() + $secs;
+
+    while ((my $left = $deadline - Time::HiRes::time()) > 0) {
+        last unless $sel->can_read($left);
+        my $n = sysread($s, my $chunk, 65536);
+        last unless $n;
+        $got .= $chunk;
+        last unless $eof;
+    }
+
+    return $got;
+}
+
 sub read_aside {
     local $/;
     my $resp = <$Sock>;
@@ -313,7 +358,7 @@ Retry-After: \d+
 main::elapsed_ok('queue full', 0, 0.4);
 is(main::rows('epro_submissions', $main::Id{full1}), "0\n", 'nothing stored');
 --- error_log
-epro: queue full (0 rows), refusing requests
+epro: queue full (0 rows, 
 --- no_error_log
 008-SECRET
 [error]
@@ -725,5 +770,156 @@ is(sql('SELECT count(*) - count(DISTINCT submission_id) FROM t_008_flood'), "0\n
 refusing requests
 --- no_error_log
 008-SECRET
+[error]
+[alert]
+
+
+
+=== TEST 17: beyond epro_queue_max_bytes a request waits, its body unread (no 100 Continue), and gets in once there is room
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room\";
+epro_table t_008_room;
+epro_pg_pool_size 1;
+epro_queue_max_bytes 100;"
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- init
+main::wait_ready(1);
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room1 room2);
+# the first is let in (nothing is queued) and holds the room with its body
+# half sent; the second waits
+my $first = main::open_request($b1, sent => 10);
+Time::HiRes::sleep(0.2);
+my $second = main::open_request($b2, expect => 1);
+is(main::read_for($second, 0.5), '', 'no 100 Continue while there is no room');
+print $first substr($b1, 10);
+like(main::read_for($first, 3, 1),
+     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room1}) }\E\z}s,
+     'the first: 201');
+like(main::read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
+     'the second: 100 Continue once the first is committed');
+print $second $b2;
+like(main::read_for($second, 3, 1),
+     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room2}) }\E\z}s,
+     'the second: 201');
+is(main::rows('t_008_room', $main::Id{room2}), "1\n", 'stored once');
+--- no_error_log
+008-SECRET
+refusing requests
+[error]
+[alert]
+
+
+
+=== TEST 18: a request that waits for room longer than epro_pg_timeout: 503 queue full, Retry-After, its body never read
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room\";
+epro_table t_008_room;
+epro_pg_pool_size 1;
+epro_pg_timeout 1s;
+epro_queue_max_bytes 100;"
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::wait_ready(1);
+$main::Sock = main::open_request(main::secret($main::Id{room3}), sent => 10);
+Time::HiRes::sleep(0.2);
+$main::T0 = Time::HiRes::time();
+--- request eval
+"POST /s\n" . ::secret($::Id{room4})
+--- error_code: 503
+--- response_headers_like
+Retry-After: \d+
+--- response_body eval
+::queue_full()
+--- post_check
+main::elapsed_ok('waited for room', 0.95, 1.6);
+close $main::Sock;
+undef $main::Sock;
+is(main::rows('t_008_room', $main::Id{room4}), "0\n", 'nothing stored');
+--- error_log eval
+qr/\[warn\].*epro: queue full \(0 rows, \d+ bytes\), refusing requests/
+--- no_error_log
+008-SECRET
+[error]
+[alert]
+
+
+
+=== TEST 19: no database connection is up: beyond epro_queue_max_bytes 503 at once
+--- http_config
+    epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
+    epro_pg_timeout 1s;
+    epro_queue_max_bytes 100;
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- init
+main::send_aside(main::secret($main::Id{room5}));
+Time::HiRes::sleep(0.2);
+$main::T0 = Time::HiRes::time();
+--- request eval
+"POST /s\n" . ::secret($::Id{room6})
+--- error_code: 503
+--- response_body eval
+::queue_full()
+--- post_check
+main::elapsed_ok('queue full', 0, 0.4);
+like(main::read_aside(), qr{^HTTP/1\.1 503 .*"ids":\["$main::Id{room5}"\]\}\n\z}s,
+     'the queued one: 503 after epro_pg_timeout');
+--- error_log
+refusing requests
+--- no_error_log
+008-SECRET
+[alert]
+
+
+
+=== TEST 20: a client leaves while it waits for room: the next one still gets in, in its turn
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room\";
+epro_table t_008_room;
+epro_pg_pool_size 1;
+epro_queue_max_bytes 100;"
+--- config
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+--- init
+main::wait_ready(1);
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room7 room8);
+my $first = main::open_request($b1, sent => 10);
+Time::HiRes::sleep(0.2);
+my $gone = main::open_request(main::secret(undef), expect => 1);
+my $second = main::open_request($b2, expect => 1);
+Time::HiRes::sleep(0.2);
+close $gone;
+Time::HiRes::sleep(0.2);
+is(main::read_for($second, 0.1), '', 'still waiting');
+print $first substr($b1, 10);
+like(main::read_for($first, 3, 1), qr{^HTTP/1\.1 201 }, 'the first: 201');
+like(main::read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
+     'the one after the client that left: 100 Continue');
+print $second $b2;
+like(main::read_for($second, 3, 1),
+     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room8}) }\E\z}s,
+     'and 201');
+--- no_error_log
+008-SECRET
+refusing requests
+exited on signal
 [error]
 [alert]

@@ -236,11 +236,13 @@ sub check_format {
                  qw(epro_requests_total epro_submissions_accepted_total
                     epro_submissions_duplicate_total epro_batches_total
                     epro_batch_rows epro_commit_seconds epro_queued_rows
+                    epro_queue_bytes epro_waiting_requests
                     epro_connections epro_db_errors_total)),
        'epro_requests_total:counter epro_submissions_accepted_total:counter'
        . ' epro_submissions_duplicate_total:counter'
        . ' epro_batches_total:counter epro_batch_rows:histogram'
        . ' epro_commit_seconds:histogram epro_queued_rows:gauge'
+       . ' epro_queue_bytes:gauge epro_waiting_requests:gauge'
        . ' epro_connections:gauge epro_db_errors_total:counter',
        'format: the families and their types');
 
@@ -735,6 +737,7 @@ my $m1 = main::wait_for(sub { main::conns($_[0], 'busy') >= 1
                               && $_[0]{epro_queued_rows} >= 1 }, 3);
 ok(main::conns($m1, 'busy') >= 1, 'a connection busy');
 ok($m1->{epro_queued_rows} >= 1, 'a row queued');
+ok($m1->{epro_queue_bytes} > 0, 'queue bytes > 0');
 is(main::conns($m1, 'busy') + main::conns($m1, 'idle'), 2,
    'busy + idle = 2');
 is(join(',', map { main::response($_)->{status} } @s), '201,201,201',
@@ -742,6 +745,8 @@ is(join(',', map { main::response($_)->{status} } @s), '201,201,201',
 my $m2 = main::wait_for($settled, 10);
 is(main::conns($m2, 'busy') . ' ' . $m2->{epro_queued_rows}, '0 0',
    'then nothing busy or queued');
+is("$m2->{epro_queue_bytes} $m2->{epro_waiting_requests}", '0 0',
+   'queue bytes and waiting requests back to 0');
 is(main::delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
    'accepted +3');
 
@@ -765,7 +770,40 @@ like(main::log_line($log, "$main::Tag-gone"),
 
 
 
-=== TEST 14: a commit not confirmed in time: 504, result="timeout"
+=== TEST 14: slow commits and epro_queue_max_bytes 1: the waiting requests gauge
+--- http_config eval
+"    epro_table t_015_slow;\n    epro_queue_max_bytes 1;\n"
+. ($::Http =~ s/pool_size 3/pool_size 1/r)
+--- config eval: $::Config
+--- request
+GET /metrics
+--- error_code: 200
+--- post_check
+my $settled = sub { my $m = shift;
+                    main::conns($m, 'idle') == 2 && !$m->{epro_queue_bytes}
+                    && !$m->{epro_waiting_requests} };
+my $m0 = main::wait_for($settled, 10);
+
+# three at once on two workers: in one of them a request waits for room
+my @ids = map { uuid() } 1 .. 3;
+my @s = map { main::post(phq9(id => $_), send_only => 1) } @ids;
+my $m1 = main::wait_for(sub { $_[0]{epro_waiting_requests} >= 1 }, 3);
+ok($m1->{epro_waiting_requests} >= 1, 'a request waiting for room');
+is($m1->{epro_queued_rows}, 0, 'its row not queued yet');
+is(join(',', map { main::response($_)->{status} } @s), '201,201,201',
+   'all 201');
+my $m2 = main::wait_for($settled, 10);
+is("$m2->{epro_queue_bytes} $m2->{epro_waiting_requests}", '0 0',
+   'then nothing held or waiting');
+is(main::delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
+   'accepted +3');
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 15: a commit not confirmed in time: 504, result="timeout"
 --- http_config eval
 "    epro_table t_015_slow;\n    epro_pg_timeout 300ms;\n$::Http"
 --- config eval: $::Config
