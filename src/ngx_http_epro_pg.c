@@ -129,8 +129,9 @@ static ngx_http_epro_pg_t  ngx_http_epro_pg;
 
 /*
  * The rows of a batch arrive as one text array per column; WITH ORDINALITY
- * numbers them, and the result names which of them were really inserted
- * (the first of each id, if one id came twice in the batch).
+ * numbers them.  A row is inserted if it is the first of its id in the
+ * batch and the id was new; the result names the others, the duplicates,
+ * so that the usual answer is no row at all (nothing for libpq to build).
  */
 
 static const char  ngx_http_epro_pg_setup_fmt[] =
@@ -149,6 +150,7 @@ static const char  ngx_http_epro_pg_sql_fmt[] =
     "instrument, collected_at, received_at, payload::jsonb -> 'answers', "
     "payload, client_addr FROM u ORDER BY n "
     "ON CONFLICT (submission_id) DO NOTHING RETURNING submission_id) "
+    "SELECT n FROM u EXCEPT "
     "SELECT min(u.n) FROM ins JOIN u USING (submission_id) "
     "GROUP BY submission_id";
 
@@ -1276,16 +1278,18 @@ ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
         b->inserted_size = b->rows.nrows;
     }
 
-    ngx_memzero(b->inserted, b->rows.nrows);
+    ngx_memset(b->inserted, 1, b->rows.nrows);
 
-    n = PQntuples(res);
+    n = (int) b->rows.nrows;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < PQntuples(res); i++) {
         row = ngx_atoi((u_char *) PQgetvalue(res, i, 0),
                        PQgetlength(res, i, 0));
 
-        if (row >= 1 && (size_t) row <= b->rows.nrows) {
-            b->inserted[row - 1] = 1;
+        if (row >= 1 && (size_t) row <= b->rows.nrows && b->inserted[row - 1])
+        {
+            b->inserted[row - 1] = 0;
+            n--;
         }
     }
 
