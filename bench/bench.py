@@ -823,6 +823,10 @@ http {{
         plan = [(name, clients) for name in self.cfg["pgbench_plan"]]
         if self.mode == "full":
             plan.append(("1 row/txn", 200))
+            # the 8 KB diary: its answers and payload are compressed
+            # (TOAST); sql/schema.sql's lz4 against PostgreSQL's pglz
+            plan.append(("100 rows/stmt answers200 pglz", clients))
+            plan.append(("100 rows/stmt answers200 lz4", clients))
         scripts = self.pgbench_scripts()
         self.results["pgbench_scripts"] = {
             k: (v[0] if k != "100 rows/txn" else
@@ -834,7 +838,20 @@ http {{
             tag = "pgbench %s c=%d" % (name, c)
             if self.args.cases and not re.search(self.args.cases, tag):
                 continue
-            text, k = scripts[name]
+            script, body, comp = name, "single", None
+            m = re.match(r"(.*) (answers200) (pglz|lz4)$", name)
+            if m:
+                script, body, comp = m.groups()
+            text, k = scripts[script]
+            if body != "single":
+                payload_b = open(self.body_path(body),
+                                 encoding="utf-8").read()
+            else:
+                payload_b = payload
+            if comp:
+                self.psql("ALTER TABLE epro_submissions ALTER COLUMN "
+                          "answers SET COMPRESSION %s, ALTER COLUMN "
+                          "payload SET COMPRESSION %s" % (comp, comp))
             fn = os.path.join(self.tmp, "pgb-%s.sql"
                               % re.sub(r"\W+", "-", name))
             with open(fn, "w") as f:
@@ -844,8 +861,8 @@ http {{
             cmd = [PG_BIN + "/pgbench", "-h", HOST, "-p", str(PG_PORT), "-U",
                    "epro", "-n", "-M", "prepared", "-c", str(c), "-j", "2",
                    "-T", str(self.cfg["pgbench_seconds"]), "-l",
-                   "--log-prefix", logp, "-f", fn, "-D", "payload=" + payload,
-                   "epro"]
+                   "--log-prefix", logp, "-f", fn, "-D",
+                   "payload=" + payload_b, "epro"]
             self.reset_table()
             rows0 = self.rows()
             pgc0 = self.pg_counters()
@@ -859,8 +876,12 @@ http {{
             pg1 = self.pg_cpu()
             stored = self.rows() - rows0
             pgc1 = self.pg_counters()
+            if comp:
+                self.psql("ALTER TABLE epro_submissions ALTER COLUMN "
+                          "answers SET COMPRESSION lz4, ALTER COLUMN "
+                          "payload SET COMPRESSION lz4")
             res = {"name": name, "clients": c, "rows_per_txn": k, "rc": rc,
-                   "command": quote(cmd[:-3] + ["payload=<single.json>",
+                   "command": quote(cmd[:-3] + ["payload=<%s.json>" % body,
                                                 "epro"])
                    .replace(self.tmp, "$TMP")}
             m = re.search(r"number of transactions actually processed: "

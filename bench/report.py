@@ -324,7 +324,9 @@ def runs_table(runs):
             row += [num(c["req_s"]) if c else "-",
                     ms(c.get("p99")) if c else "-"]
         rows.append(row)
-    for name in ("1 row/txn", "100 rows/txn", "100 rows/stmt"):
+    for name in ("1 row/txn", "100 rows/txn", "100 rows/stmt",
+                 "100 rows/stmt answers200 pglz",
+                 "100 rows/stmt answers200 lz4"):
         for cl in sorted({p["clients"] for r in runs for p in r["pgbench"]
                           if p["name"] == name}):
             row = ["pgbench %s c=%d (rows/s)" % (name, cl)]
@@ -408,8 +410,12 @@ def render(res, runs):
              "one INSERT ... SELECT of 100 rows from generate_series (closest to "
              "the module's one-statement batches; the jsonb cast is made to "
              "depend on the row so that it is parsed per row, not folded "
-             "once per statement). %d clients = the module's 2 workers x "
-             "epro_pg_pool_size 4. Latencies per transaction from `-l`.\n"
+             "once per statement). '100 rows/stmt answers200 pglz' and "
+             "'... lz4': the same statement with the 8 KB 200-answer body, "
+             "its answers and payload compressed by pglz (PostgreSQL's "
+             "default) or lz4 (sql/schema.sql). %d clients = the module's "
+             "2 workers x epro_pg_pool_size 4. Latencies per transaction "
+             "from `-l`.\n"
              % (min((p["clients"] for p in res["pgbench"]), default=0)))
     L.append(pgbench_table(res))
     L.append("")

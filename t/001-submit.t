@@ -28,3 +28,24 @@ S1|A|P1|W1|PHQ-9|1|{"q1": 1, "q2": [0, 1], "q3": "x", "q4": true, "q5": null}|1
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 2: a diary of 200 answers: stored whole, answers and payload compressed with lz4 (sql/schema.sql)
+--- config
+    location = /s { epro_submit; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /s\n" . '{"submissionId":"0b8d5d3e-1a2b-4c3d-8e4f-000000000002","studyId":"S1","siteId":"A","subjectId":"P1","visitName":"W1","instrument":"DIARY-200","collectedAt":"2026-11-20T08:00:00+01:00","answers":{'
+. join(',', map { $_ % 2 ? "\"D$_\":" . ($_ % 11) : "\"D$_\":\"a few words of free text, $_\"" } 1 .. 200) . '}}'
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["0b8d5d3e-1a2b-4c3d-8e4f-000000000002"]}
+--- sql
+SELECT (SELECT count(*) FROM jsonb_object_keys(answers)), length(payload) > 2000, pg_column_compression(answers), pg_column_compression(payload) FROM epro_submissions WHERE submission_id = '0b8d5d3e-1a2b-4c3d-8e4f-000000000002'
+--- sql_result
+200|1|lz4|lz4
+--- no_error_log
+[error]
+[alert]
