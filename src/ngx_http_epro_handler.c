@@ -40,6 +40,8 @@ typedef struct {
 static ngx_int_t ngx_http_epro_read(ngx_http_request_t *r);
 static void ngx_http_epro_wait_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_refuse(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_header(ngx_http_request_t *r,
+    const char *key, const char *value);
 static void ngx_http_epro_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
@@ -97,7 +99,6 @@ ngx_int_t
 ngx_http_epro_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_table_elt_t            *h;
     ngx_http_cleanup_t         *cln;
     ngx_http_epro_ctx_t        *ctx;
     ngx_http_core_loc_conf_t   *clcf;
@@ -117,14 +118,9 @@ ngx_http_epro_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_epro_header(r, "Allow", "POST") != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
 
         ctx->result = NGX_HTTP_EPRO_METHOD;
 
@@ -243,6 +239,7 @@ ngx_http_epro_wait_handler(ngx_http_request_t *r)
 
     wev->timedout = 0;
     r->write_event_handler = ngx_http_request_empty_handler;
+    r->connection->log->action = NULL;
 
     if (ctx->waiting) {
         ngx_http_epro_pg_release(ctx);
@@ -261,7 +258,6 @@ static ngx_int_t
 ngx_http_epro_refuse(ngx_http_request_t *r)
 {
     ngx_int_t             rc;
-    ngx_table_elt_t      *h;
     ngx_http_epro_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
@@ -271,14 +267,11 @@ ngx_http_epro_refuse(ngx_http_request_t *r)
         return rc;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_epro_header(r, "Retry-After", NGX_HTTP_EPRO_RETRY_AFTER)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
 
     ctx->result = NGX_HTTP_EPRO_UNAVAILABLE;
 
@@ -287,6 +280,29 @@ ngx_http_epro_refuse(ngx_http_request_t *r)
                                  "Service Unavailable",
                                  "the queue is full; nothing was "
                                  "stored, retry later", NULL);
+}
+
+
+/* an output header; key and value are string literals */
+
+static ngx_int_t
+ngx_http_epro_header(ngx_http_request_t *r, const char *key,
+    const char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = ngx_strlen(key);
+    h->key.data = (u_char *) key;
+    h->value.len = ngx_strlen(value);
+    h->value.data = (u_char *) value;
+
+    return NGX_OK;
 }
 
 
@@ -520,7 +536,6 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     ngx_uint_t           i, accepted;
     epro_buf_t           b;
     epro_alloc_t         alloc;
-    ngx_table_elt_t     *h;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
     u_char               num[128];
@@ -570,15 +585,13 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
 
     case NGX_HTTP_SERVICE_UNAVAILABLE:
     case NGX_HTTP_GATEWAY_TIME_OUT:
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_epro_header(r, "Retry-After",
+                                 NGX_HTTP_EPRO_RETRY_AFTER)
+            != NGX_OK)
+        {
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        ngx_str_set(&h->value, NGX_HTTP_EPRO_RETRY_AFTER);
 
         ctx->result = (status == NGX_HTTP_SERVICE_UNAVAILABLE)
                       ? NGX_HTTP_EPRO_UNAVAILABLE : NGX_HTTP_EPRO_TIMEOUT;

@@ -59,6 +59,16 @@ our %Id = map { $_ => uuid() }
 
 our ($T0, $Holder, $Sock);
 
+# one connection, room for one body (TESTs 17 and 20)
+our $Room = "epro_pg_conninfo \"" . conninfo() . " application_name=t008_room\";
+epro_table t_008_room;
+epro_pg_pool_size 1;
+epro_queue_max_bytes 100;";
+our $RoomConfig = <<'_EOC_';
+    location = /s { epro_submit; }
+    location = /t { return 200 "ok\n"; }
+_EOC_
+
 # a submission whose every value is a marker that must never be logged
 sub secret {
     my ($id, $subject) = @_;
@@ -776,14 +786,8 @@ refusing requests
 
 
 === TEST 17: beyond epro_queue_max_bytes a request waits, its body unread (no 100 Continue), and gets in once there is room
---- http_config eval
-"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room\";
-epro_table t_008_room;
-epro_pg_pool_size 1;
-epro_queue_max_bytes 100;"
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
+--- http_config eval: $::Room
+--- config eval: $::RoomConfig
 --- init
 main::wait_ready(1);
 --- request
@@ -885,14 +889,8 @@ refusing requests
 
 
 === TEST 20: a client leaves while it waits for room: the next one still gets in, in its turn
---- http_config eval
-"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room\";
-epro_table t_008_room;
-epro_pg_pool_size 1;
-epro_queue_max_bytes 100;"
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
+--- http_config eval: $::Room
+--- config eval: $::RoomConfig
 --- init
 main::wait_ready(1);
 --- request
