@@ -55,7 +55,7 @@ db()->do("CREATE OR REPLACE TRIGGER t_008_shout BEFORE INSERT ON "
 our %Id = map { $_ => uuid() }
     qw(down full1 full2 lock1 lock2 abort queued inflight late cancel1
        cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
-       room7 room8);
+       room7 room8 room9 room10);
 
 our ($T0, $Holder, $Sock);
 
@@ -921,3 +921,40 @@ refusing requests
 exited on signal
 [error]
 [alert]
+
+
+
+=== TEST 21: nginx -s reload while a request waits for room: the old worker lets it in and commits it
+--- http_config eval: $::Room
+--- config eval: $::RoomConfig
+--- init
+main::wait_ready(1);
+--- request
+GET /t
+--- response_body
+ok
+--- post_check
+my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room9 room10);
+my $first = main::open_request($b1, sent => 10);
+Time::HiRes::sleep(0.2);
+my $second = main::open_request($b2, expect => 1);
+is(main::read_for($second, 0.3), '', 'waiting for room');
+my $pidfile = "$Test::Nginx::Util::ServRoot/logs/nginx.pid";
+open my $fh, '<', $pidfile or die "$pidfile: $!";
+chomp(my $master = <$fh>);
+kill 'HUP', $master or die "HUP $master: $!";
+Time::HiRes::sleep(0.5);
+print $first substr($b1, 10);
+like(main::read_for($first, 3, 1), qr{^HTTP/1\.1 201 }, 'the first: 201');
+like(main::read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
+     'the old worker lets the second in');
+print $second $b2;
+like(main::read_for($second, 3, 1),
+     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room10}) }\E\z}s,
+     'and commits it');
+is(main::rows('t_008_room', $main::Id{room10}), "1\n", 'stored once');
+--- no_error_log
+008-SECRET
+[error]
+[alert]
+
