@@ -253,6 +253,30 @@ sub read_for {
     return $got;
 }
 
+# The first body is let in (nothing is queued) and holds the room, half
+# sent; the second request waits for room with "Expect: 100-continue".
+sub hold_room {
+    my ($b1, $b2) = @_;
+    my $first = open_request($b1, sent => 10);
+    Time::HiRes::sleep(0.2);
+    return ($first, open_request($b2, expect => 1));
+}
+
+# The first sends the rest and gets 201; then the waiting one gets its
+# 100 Continue, sends its body and gets 201 for its id, stored once.
+sub free_room {
+    my ($first, $b1, $second, $b2, $id) = @_;
+    print $first substr($b1, 10);
+    like(read_for($first, 3, 1), qr{^HTTP/1\.1 201 }, 'the first: 201');
+    like(read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
+         'the waiting one: 100 Continue once the first is committed');
+    print $second $b2;
+    like(read_for($second, 3, 1),
+         qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ created(1, 0, $id) }\E\z}s,
+         'and 201');
+    is(rows('t_008_room', $id), "1\n", 'stored once');
+}
+
 sub read_aside {
     local $/;
     my $resp = <$Sock>;
@@ -796,23 +820,9 @@ GET /t
 ok
 --- post_check
 my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room1 room2);
-# the first is let in (nothing is queued) and holds the room with its body
-# half sent; the second waits
-my $first = main::open_request($b1, sent => 10);
-Time::HiRes::sleep(0.2);
-my $second = main::open_request($b2, expect => 1);
+my ($first, $second) = main::hold_room($b1, $b2);
 is(main::read_for($second, 0.5), '', 'no 100 Continue while there is no room');
-print $first substr($b1, 10);
-like(main::read_for($first, 3, 1),
-     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room1}) }\E\z}s,
-     'the first: 201');
-like(main::read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
-     'the second: 100 Continue once the first is committed');
-print $second $b2;
-like(main::read_for($second, 3, 1),
-     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room2}) }\E\z}s,
-     'the second: 201');
-is(main::rows('t_008_room', $main::Id{room2}), "1\n", 'stored once');
+main::free_room($first, $b1, $second, $b2, $main::Id{room2});
 --- no_error_log
 008-SECRET
 refusing requests
@@ -899,22 +909,13 @@ GET /t
 ok
 --- post_check
 my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room7 room8);
-my $first = main::open_request($b1, sent => 10);
-Time::HiRes::sleep(0.2);
-my $gone = main::open_request(main::secret(undef), expect => 1);
+my ($first, $gone) = main::hold_room($b1, main::secret(undef));
 my $second = main::open_request($b2, expect => 1);
 Time::HiRes::sleep(0.2);
 close $gone;
 Time::HiRes::sleep(0.2);
-is(main::read_for($second, 0.1), '', 'still waiting');
-print $first substr($b1, 10);
-like(main::read_for($first, 3, 1), qr{^HTTP/1\.1 201 }, 'the first: 201');
-like(main::read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
-     'the one after the client that left: 100 Continue');
-print $second $b2;
-like(main::read_for($second, 3, 1),
-     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room8}) }\E\z}s,
-     'and 201');
+is(main::read_for($second, 0.1), '', 'the one after it still waits');
+main::free_room($first, $b1, $second, $b2, $main::Id{room8});
 --- no_error_log
 008-SECRET
 refusing requests
@@ -935,24 +936,14 @@ GET /t
 ok
 --- post_check
 my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room9 room10);
-my $first = main::open_request($b1, sent => 10);
-Time::HiRes::sleep(0.2);
-my $second = main::open_request($b2, expect => 1);
+my ($first, $second) = main::hold_room($b1, $b2);
 is(main::read_for($second, 0.3), '', 'waiting for room');
 my $pidfile = "$Test::Nginx::Util::ServRoot/logs/nginx.pid";
 open my $fh, '<', $pidfile or die "$pidfile: $!";
 chomp(my $master = <$fh>);
 kill 'HUP', $master or die "HUP $master: $!";
 Time::HiRes::sleep(0.5);
-print $first substr($b1, 10);
-like(main::read_for($first, 3, 1), qr{^HTTP/1\.1 201 }, 'the first: 201');
-like(main::read_for($second, 3), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
-     'the old worker lets the second in');
-print $second $b2;
-like(main::read_for($second, 3, 1),
-     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room10}) }\E\z}s,
-     'and commits it');
-is(main::rows('t_008_room', $main::Id{room10}), "1\n", 'stored once');
+main::free_room($first, $b1, $second, $b2, $main::Id{room10});
 --- no_error_log
 008-SECRET
 [error]
