@@ -89,6 +89,8 @@ static void ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     ngx_http_epro_pg_state_e state);
 static void ngx_http_epro_pg_queued(ngx_int_t rows, ngx_int_t bytes);
 static ngx_uint_t ngx_http_epro_pg_room(size_t size);
+static void ngx_http_epro_pg_reserve(ngx_http_epro_ctx_t *ctx);
+static void ngx_http_epro_pg_wake(void);
 static void ngx_http_epro_pg_wake_handler(ngx_event_t *ev);
 static void ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc);
@@ -595,9 +597,7 @@ ngx_http_epro_pg_admit(ngx_http_epro_ctx_t *ctx)
     }
 
     if (ngx_queue_empty(&pg->waiting) && ngx_http_epro_pg_room(ctx->size)) {
-        ctx->reserved = ctx->size;
-        pg->reserved += ctx->size;
-        ngx_http_epro_count_room(ctx->size, 0);
+        ngx_http_epro_pg_reserve(ctx);
         return NGX_OK;
     }
 
@@ -648,6 +648,28 @@ ngx_http_epro_pg_release(ngx_http_epro_ctx_t *ctx)
     ngx_http_epro_count_room(-(ngx_int_t) ctx->reserved, 0);
     ctx->reserved = 0;
 
+    ngx_http_epro_pg_wake();
+}
+
+
+static void
+ngx_http_epro_pg_reserve(ngx_http_epro_ctx_t *ctx)
+{
+    ctx->reserved = ctx->size;
+    ngx_http_epro_pg.reserved += ctx->size;
+    ngx_http_epro_count_room(ctx->size, 0);
+}
+
+
+/* room was freed: the waiting requests are looked at once, posted */
+
+static void
+ngx_http_epro_pg_wake(void)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
     if (!ngx_queue_empty(&pg->waiting) && !pg->wake.posted) {
         ngx_post_event(&pg->wake, &ngx_posted_events);
     }
@@ -690,10 +712,9 @@ ngx_http_epro_pg_wake_handler(ngx_event_t *ev)
 
         ngx_queue_remove(q);
         ctx->waiting = 0;
-        ctx->reserved = ctx->size;
-        pg->reserved += ctx->size;
         pg->nwaiting--;
-        ngx_http_epro_count_room(ctx->size, -1);
+        ngx_http_epro_count_room(0, -1);
+        ngx_http_epro_pg_reserve(ctx);
 
         wev = ctx->request->connection->write;
 
@@ -1603,8 +1624,8 @@ ngx_http_epro_pg_queued(ngx_int_t rows, ngx_int_t bytes)
     ngx_http_epro_count_queue(rows);
     ngx_http_epro_count_room(bytes, 0);
 
-    if (bytes < 0 && !ngx_queue_empty(&pg->waiting) && !pg->wake.posted) {
-        ngx_post_event(&pg->wake, &ngx_posted_events);
+    if (bytes < 0) {
+        ngx_http_epro_pg_wake();
     }
 
     if (pg->refused
