@@ -388,15 +388,23 @@ GET /t
 --- response_body
 ok
 --- post_check
-my $id = uuid();
-my @res = post_many('/s', map { phq9(id => $id, subject => "S007-SAME-$_") } 1 .. 30);
-is(join(',', map { $_->[0] } @res), join(',', (201) x 30), '30 x 201');
-is(scalar(grep { $_->[1] eq main::created(1, 0, $id) } @res), 1, 'one accepted');
-is(scalar(grep { $_->[1] eq main::created(0, 1, $id) } @res), 29, '29 duplicates');
-is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?', $id), "1\n", 'one row');
-my ($won) = grep { $res[$_][1] eq main::created(1, 0, $id) } 0 .. $#res;
-is(sql('SELECT subject_id FROM epro_submissions WHERE submission_id = ?', $id),
-   'S007-SAME-' . (($won // -2) + 1) . "\n", 'the row is the accepted request\'s');
+# Two workers share the 30 connections as the kernel hands them out: the
+# committing batch can, rarely, be a worker's lone request.  The round is
+# repeated (up to 5 times, each checked in full) until the id's first row
+# committed in a batch of several, which --- error_log then asserts.
+for my $round (1 .. 5) {
+    my $id = uuid();
+    my @res = post_many('/s', map { phq9(id => $id, subject => "S007-SAME-$_") } 1 .. 30);
+    is(join(',', map { $_->[0] } @res), join(',', (201) x 30), '30 x 201');
+    is(scalar(grep { $_->[1] eq main::created(1, 0, $id) } @res), 1, 'one accepted');
+    is(scalar(grep { $_->[1] eq main::created(0, 1, $id) } @res), 29, '29 duplicates');
+    is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?', $id), "1\n", 'one row');
+    my ($won) = grep { $res[$_][1] eq main::created(1, 0, $id) } 0 .. $#res;
+    is(sql('SELECT subject_id FROM epro_submissions WHERE submission_id = ?', $id),
+       'S007-SAME-' . (($won // -2) + 1) . "\n", 'the row is the accepted request\'s');
+    open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
+    last if grep { /committed 1 of ([2-9]|\d\d+) row\(s\)/ } <$fh>;
+}
 --- error_log eval
 qr/committed 1 of ([2-9]|\d\d+) row\(s\)/
 --- no_error_log
