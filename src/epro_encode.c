@@ -52,7 +52,9 @@ int
 epro_uuid_parse(char *out, const char *s, size_t len)
 {
     size_t  i;
-    char    c;
+    char    c, id[EPRO_UUID_LEN + 1];
+
+    /* out is written only on success: a half-parsed id never compares */
 
     if (len != EPRO_UUID_LEN) {
         return -1;
@@ -73,10 +75,11 @@ epro_uuid_parse(char *out, const char *s, size_t len)
             return -1;
         }
 
-        out[i] = c;
+        id[i] = c;
     }
 
-    out[i] = '\0';
+    id[i] = '\0';
+    memcpy(out, id, sizeof(id));
 
     return 0;
 }

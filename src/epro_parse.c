@@ -189,7 +189,10 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     req->subs = subs;
     req->nsubs = count;
 
-    if (req->nerrors == 0 && epro_check_unique_ids(req, a) == EPRO_NOMEM) {
+    /* whatever else failed: a client fixing what it was told must not
+     * meet a new error in its second try */
+
+    if (epro_check_unique_ids(req, a) == EPRO_NOMEM) {
         return EPRO_NOMEM;
     }
 

@@ -1241,3 +1241,28 @@ post('[{"x":0},{"x":0},{"x":0},{"instrument":"PHQ-9"},'
 --- no_error_log
 [alert]
 [error]
+
+
+
+=== TEST 52: a repeated submissionId is reported beside the instruments' errors
+--- http_config
+    epro_instruments $TEST_NGINX_EPRO_SHIPPED;
+--- config
+    location = /s { epro_submit; }
+--- raw_request eval
+post('[' . subm(52, 'PHQ-0', '{"q1":1}') . ','
+     . subm(52, 'PHQ-9', phq_answers(PHQ9_3 => 7)) . ','
+     . sub_json(submissionId => '"@UID52@"', instrument => '"PHQ-9"',
+                collectedAt => '1700000000', answers => phq_answers())
+     . ']')
+--- error_code: 422
+--- error_paths
+["/0/instrument", "/1/answers/PHQ9_3", "/1/submissionId", "/2/submissionId"]
+--- error_count: 4
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID52@'
+--- sql_result
+0
+--- no_error_log
+[error]
+[alert]

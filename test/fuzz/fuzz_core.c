@@ -68,6 +68,7 @@ static void fuzz_check_column(const epro_buf_t *b, const epro_str_t *want,
     size_t n);
 static void fuzz_check_problem(epro_request_t *req, int rc,
     epro_alloc_t *a);
+static int fuzz_has_error(const epro_request_t *req, const epro_error_t *e);
 static void fuzz_check_request(epro_request_t *req, int rc);
 static int fuzz_field(const epro_str_t *s, int optional);
 static int fuzz_utf8_valid(const char *s, size_t len);
@@ -172,6 +173,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(rc2 != EPRO_OK || rc == EPRO_OK);
     fuzz_assert(rc != EPRO_INVALID || req2.nerrors >= req.nerrors);
 
+    /* and every error of the contract alone is among them */
+
+    if (rc == EPRO_INVALID && !req2.truncated) {
+        for (i = 0; i < req.nerrors; i++) {
+            fuzz_assert(fuzz_has_error(&req2, &req.errors[i]));
+        }
+    }
+
     if (rc == EPRO_BAD_JSON) {
         fuzz_assert(req2.nerrors == 1);
         fuzz_assert(strcmp(req.errors[0].path, req2.errors[0].path) == 0);
@@ -196,6 +205,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     fuzz_arena_release(&fuzz_arena);
+
+    return 0;
+}
+
+
+static int
+fuzz_has_error(const epro_request_t *req, const epro_error_t *e)
+{
+    size_t  i;
+
+    for (i = 0; i < req->nerrors; i++) {
+        if (strcmp(req->errors[i].path, e->path) == 0
+            && strcmp(req->errors[i].message, e->message) == 0)
+        {
+            return 1;
+        }
+    }
 
     return 0;
 }

@@ -82,6 +82,10 @@ ms_since(const struct timespec *t0)
 }
 
 
+#define DUP_ID        "0b8d5d3e-1a2b-4c3d-8e4f-000000000020"
+#define DUP_ID_UPPER  "0B8D5D3E-1A2B-4C3D-8E4F-000000000020"
+
+
 /* ------------------------------------------------------------------ */
 /* loading                                                             */
 
@@ -894,6 +898,24 @@ sb_submission(sb_t *b, const char *code, const char *answers,
 }
 
 
+/* the same with a submissionId, collected at a fixed time */
+
+static void
+sb_submission_id(sb_t *b, const char *id, const char *code,
+    const char *answers)
+{
+    sb_t  one;
+
+    memset(&one, 0, sizeof(one));
+    sb_submission(&one, code, answers, "1769842800");
+
+    sb_add(b, "{\"submissionId\":\"");
+    sb_add(b, id);
+    sb_add(b, "\",");
+    sb_add(b, one.data + 1);
+}
+
+
 typedef struct {
     const char  *path;
     const char  *message;       /* NULL: not compared */
@@ -1330,6 +1352,15 @@ test_rules_and_contract(void)
         { "/answers/int", NULL }
     };
 
+    static const want_error_t  dups[] = {
+        { "/0/instrument", "unknown instrument \"NOPE\"" },
+        { "/1/answers/int", "int: 7 is above the maximum 3" },
+        { "/3/submissionId", NULL },
+        { "/4/submissionId", NULL },
+        { "/1/submissionId", "the same submissionId as /0" },
+        { "/2/submissionId", "the same submissionId as /0" }
+    };
+
     if (defs_load() != 0) {
         return;
     }
@@ -1379,6 +1410,30 @@ test_rules_and_contract(void)
     req_init(&req, STRICT);
     rc = run(&req, b.data, b.len);
     check_errors(AT, &req, rc, EPRO_INVALID, each, NELTS(each));
+
+    /*
+     * Repeated submissionIds are reported beside the rules' errors, and
+     * beside an id that is not a UUID but shares a valid one's first part
+     * (test/fuzz/RESULTS.md, issue 16)
+     */
+
+    memset(&b, 0, sizeof(b));
+    sb_add(&b, "[{\"submissionId\":\"" DUP_ID "\",");
+    sb_add(&b, "\"instrument\":\"NOPE\",\"studyId\":\"S\","
+               "\"subjectId\":\"P\",\"visitName\":\"V\","
+               "\"collectedAt\":1769842800,\"answers\":{\"q\":1}},");
+    sb_submission_id(&b, DUP_ID, "T", A("\"int\":7"));
+    sb_add(&b, ",");
+    sb_submission_id(&b, DUP_ID_UPPER, "T", A("\"int\":3"));
+    sb_add(&b, ",");
+    sb_submission_id(&b, "0b8d5d3e-1a2b-zzzz", "T", A("\"int\":3"));
+    sb_add(&b, ",");
+    sb_submission_id(&b, "0b8d5d3e-1a2b-zzzz", "T", A("\"int\":3"));
+    sb_add(&b, "]");
+
+    req_init(&req, STRICT);
+    rc = run(&req, b.data, b.len);
+    check_errors(AT, &req, rc, EPRO_INVALID, dups, NELTS(dups));
 
     /* a valid batch */
 
