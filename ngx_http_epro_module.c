@@ -1,8 +1,8 @@
 
 /*
  * ngx_http_epro_module: directives, configuration and the worker's
- * lifetime.  The request path is in src/ngx_http_epro_handler.c, the
- * database side in src/ngx_http_epro_pg.c.
+ * lifetime.  The request path is in src/ngx/ngx_http_epro_handler.c, the
+ * database side in src/ngx/ngx_http_epro_pg.c.
  */
 
 

@@ -239,11 +239,7 @@ class Bench:
         r = self.results
         r["started"] = datetime.datetime.now(datetime.timezone.utc) \
             .strftime("%Y-%m-%d %H:%M:%S UTC")
-        r["commit"] = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]) \
-            .strip()
-        dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--", "src",
-                    "ngx_http_epro_module.c", "config"]).strip()
-        r["tree_dirty"] = dirty.splitlines()
+        r["commit"], r["tree_dirty"] = self.revision()
         r["cpu"] = self.lscpu()
         r["kernel"] = os.uname().release
         r["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
@@ -263,7 +259,7 @@ class Bench:
             .strftime("%Y-%m-%d %H:%M:%S UTC")
 
         log("compiling bench helpers")
-        src = os.path.join(REPO, "src")
+        src = os.path.join(REPO, "src", "core")
         self.core_bench = os.path.join(self.tmp, "core_bench")
         cmd = ["gcc", "-O2", "-g", "-Wall", "-Wextra", "-I", src,
                os.path.join(BENCH, "core_bench.c")] + \
@@ -281,6 +277,19 @@ class Bench:
         sizes = bodies_mod.write_all(self.bodies, INSTRUMENTS)
         r["body_bytes"] = {name: sizes[f] for name, (f, _) in BODIES.items()}
         r["body_bytes"]["answers200-instr-file"] = sizes["instruments-200.json"]
+
+    @staticmethod
+    def revision():
+        """The commit and the changed source files; from a release tarball
+        (no .git, or no git installed) "unknown" and nothing."""
+        try:
+            commit = sh(["git", "-C", REPO, "rev-parse", "--short",
+                         "HEAD"]).strip()
+            dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--",
+                        "src", "ngx_http_epro_module.c", "config"]).strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown (not a git checkout)", []
+        return commit, dirty.splitlines()
 
     def lscpu(self):
         try:

@@ -1,8 +1,9 @@
 /*
- * Micro-benchmark of the plain-C core (src/epro_*.c), no nginx, no libpq.
+ * Micro-benchmark of the plain-C core (src/core/epro_*.c), no nginx, no libpq.
  *
- *   gcc -O2 -g -I src bench/core_bench.c src/epro_json.c src/epro_parse.c \
- *       src/epro_encode.c src/epro_instr.c -lcjson -lm -o core_bench
+ *   gcc -O2 -g -I src/core bench/core_bench.c src/core/epro_json.c \
+ *       src/core/epro_parse.c \
+ *       src/core/epro_encode.c src/core/epro_instr.c -lcjson -lm -o core_bench
  *   core_bench [-t seconds] NAME:BODY[:INSTRUMENTS[:strict|known|off]] ...
  *
  * For each case: the body is parsed the way the module's body handler does

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # House style and static analysis of the C sources.
 #   util/check-style.sh
-# 1. Every *.c and *.h that git tracks (or would: untracked files that are
-#    not ignored count too): no line over 80 columns, no tab, no trailing
-#    white space, no // comment.  Each finding is printed as file:line.
+# 1. Every *.c and *.h of the project (build/ aside; no git needed, so a
+#    release tarball checks the same): no line over 80 columns, no tab,
+#    no trailing white space, no // comment.  Each finding is printed as
+#    file:line.
 # 2. cppcheck (warning, performance, portability and its errors) on the
-#    plain-C core, src/epro_*.c, and on the nginx glue with the include
+#    plain-C core, src/core/*.c, and on the nginx glue with the include
 #    directories of the configured nginx tree in build/nginx-src (made by
 #    util/build.sh, which is run if that tree is missing).
-# Exits 1 if anything is found, 0 if all is clean.
+# Exits 1 if anything is found or nothing was there to check, 0 if all
+# is clean.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,14 +19,10 @@ cd "$repo"
 
 status=0
 
-mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' \
-                     | sort -u)
-
-# a file that git knows but that is gone from the work tree is skipped
-existing=()
-for f in "${files[@]}"; do
-    [ -f "$f" ] && existing+=("$f")
-done
+mapfile -t existing < <(find . -path ./build -prune -o -path ./.git -prune \
+                        -o -path '*/node_modules' -prune \
+                        -o -type f \( -name '*.c' -o -name '*.h' \) -print \
+                        | sed 's#^\./##' | sort)
 
 if [ "${#existing[@]}" -gt 0 ]; then
     perl -CS -e '
@@ -92,6 +90,12 @@ fi
 
 echo "style: ${#existing[@]} files checked" >&2
 
+# a check that finds nothing to check is a broken check
+if [ "${#existing[@]}" -lt 10 ] || [ ! -f src/core/epro_core.h ]; then
+    echo "style: too few C files found: run from the repository" >&2
+    status=1
+fi
+
 # cppcheck
 
 if ! command -v cppcheck > /dev/null; then
@@ -107,8 +111,8 @@ cppcheck=(cppcheck --quiet --error-exitcode=1 --inline-suppr
           --enable=warning,performance,portability
           --suppress=missingIncludeSystem --template=gcc)
 
-core=(src/epro_*.c)
-"${cppcheck[@]}" --std=c99 -I src "${core[@]}" || status=1
+core=(src/core/*.c)
+"${cppcheck[@]}" --std=c99 -I src/core "${core[@]}" || status=1
 
 nginx=$build/nginx-src
 if [ ! -f "$nginx/objs/ngx_auto_config.h" ]; then
@@ -116,7 +120,7 @@ if [ ! -f "$nginx/objs/ngx_auto_config.h" ]; then
 fi
 
 pg_inc=$(pg_config --includedir)
-glue=(ngx_http_epro_module.c $(ls src/ngx_http_epro*.c))
+glue=(ngx_http_epro_module.c src/ngx/*.c)
 
 # The nginx headers make every macro (NGX_MODULE_V1, ngx_string, ...)
 # known, so nothing needs silencing but what cppcheck says about nginx's
@@ -128,7 +132,7 @@ glue=(ngx_http_epro_module.c $(ls src/ngx_http_epro*.c))
     -I "$nginx/src/core" -I "$nginx/src/event" \
     -I "$nginx/src/event/modules" -I "$nginx/src/os/unix" \
     -I "$nginx/objs" -I "$nginx/src/http" -I "$nginx/src/http/modules" \
-    -I "$nginx/src/http/v2" -I src -I "$pg_inc" \
+    -I "$nginx/src/http/v2" -I src/core -I src/ngx -I "$pg_inc" \
     "${glue[@]}" || status=1
 
 if [ "$status" = 0 ]; then

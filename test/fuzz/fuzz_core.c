@@ -1,6 +1,6 @@
 
 /*
- * libFuzzer target for the plain-C core (src/epro_*.c): the input is a
+ * libFuzzer target for the plain-C core (src/core/epro_*.c): the input is a
  * request body.
  *
  * Each input is parsed with epro_parse() (max_submissions 100) into an

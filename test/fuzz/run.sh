@@ -8,14 +8,14 @@
 # left in build/fuzz/artifacts/.
 # Extra options go to libFuzzer, e.g. "-fork=1 -ignore_crashes=1" to go
 # on after a crash (one worker process) and collect them all.
-# EPRO_FUZZ_SRC: another core directory (default src/), e.g. a snapshot.
+# EPRO_FUZZ_SRC: another core directory (default src/core/), e.g. a snapshot.
 # CC: the compiler (default clang-14).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
-src=${EPRO_FUZZ_SRC:-$repo/src}
+src=${EPRO_FUZZ_SRC:-$repo/src/core}
 out=${EPRO_BUILD_DIR:-$repo/build}/fuzz
 cc=${CC:-clang-14}
 

@@ -1,13 +1,13 @@
 
 /*
- * Unit tests for the plain-C core of the ePRO module (src/epro_*.c).
+ * Unit tests for the plain-C core of the ePRO module (src/core/epro_*.c).
  *
  * Build and run from this directory (the Makefile beside this file does
  * the same with "make test"; "make asan" adds ASan and UBSan):
  *
- *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src \
- *       ../../src/epro_json.c ../../src/epro_parse.c \
- *       ../../src/epro_encode.c ../../src/epro_instr.c harness.c \
+ *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
+ *       ../../src/core/epro_json.c ../../src/core/epro_parse.c \
+ *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c harness.c \
  *       test_core.c -lcjson -lm -o test_core
  *   ./test_core
  *

@@ -8,9 +8,9 @@
  * Build and run from this directory ("make test" builds and runs this
  * and test_core; "make asan" runs both under ASan and UBSan):
  *
- *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src \
- *       ../../src/epro_json.c ../../src/epro_parse.c \
- *       ../../src/epro_encode.c ../../src/epro_instr.c harness.c \
+ *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
+ *       ../../src/core/epro_json.c ../../src/core/epro_parse.c \
+ *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c harness.c \
  *       test_instr.c -lcjson -lm -o test_instr
  *   ./test_instr
  *
