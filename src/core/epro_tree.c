@@ -1,0 +1,140 @@
+
+/*
+ * The JSON tree of epro_tree.h over cJSON: the only file of the module,
+ * its tests and its fuzzer that includes cJSON.h.
+ */
+
+
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "epro_tree.h"
+
+
+struct epro_node_s {
+    cJSON          json;
+};
+
+
+static void *epro_tree_malloc(size_t size);
+static void epro_tree_free(void *p);
+
+
+/* cJSON takes one pair of hooks for the process: set around each parse */
+static epro_alloc_t  *epro_tree_alloc;
+
+
+epro_node_t *
+epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
+{
+    cJSON        *root;
+    cJSON_Hooks   hooks;
+
+    hooks.malloc_fn = epro_tree_malloc;
+    hooks.free_fn = epro_tree_free;
+    epro_tree_alloc = a;
+    cJSON_InitHooks(&hooks);
+
+    root = cJSON_ParseWithLength(text, len);
+
+    cJSON_InitHooks(NULL);
+    epro_tree_alloc = NULL;
+
+    return (epro_node_t *) root;
+}
+
+
+epro_node_type_e
+epro_node_type(const epro_node_t *n)
+{
+    switch (n->json.type & 0xff) {
+
+    case cJSON_False:
+        return EPRO_NODE_FALSE;
+
+    case cJSON_True:
+        return EPRO_NODE_TRUE;
+
+    case cJSON_Number:
+        return EPRO_NODE_NUMBER;
+
+    case cJSON_String:
+        return EPRO_NODE_STRING;
+
+    case cJSON_Array:
+        return EPRO_NODE_ARRAY;
+
+    case cJSON_Object:
+        return EPRO_NODE_OBJECT;
+
+    default:
+        return EPRO_NODE_NULL;
+    }
+}
+
+
+epro_node_t *
+epro_node_child(const epro_node_t *n)
+{
+    return (epro_node_t *) n->json.child;
+}
+
+
+epro_node_t *
+epro_node_next(const epro_node_t *n)
+{
+    return (epro_node_t *) n->json.next;
+}
+
+
+const char *
+epro_node_key(const epro_node_t *n)
+{
+    return n->json.string;
+}
+
+
+const char *
+epro_node_string(const epro_node_t *n)
+{
+    return cJSON_IsString(&n->json) ? n->json.valuestring : NULL;
+}
+
+
+double
+epro_node_number(const epro_node_t *n)
+{
+    return n->json.valuedouble;
+}
+
+
+epro_node_t *
+epro_node_member(const epro_node_t *obj, const char *key)
+{
+    const cJSON  *m;
+
+    for (m = obj->json.child; m; m = m->next) {
+        if (m->string && strcmp(m->string, key) == 0) {
+            return (epro_node_t *) m;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void *
+epro_tree_malloc(size_t size)
+{
+    return epro_tree_alloc->alloc(epro_tree_alloc->ctx, size);
+}
+
+
+static void
+epro_tree_free(void *p)
+{
+    if (epro_tree_alloc && epro_tree_alloc->free) {
+        epro_tree_alloc->free(epro_tree_alloc->ctx, p);
+    }
+}

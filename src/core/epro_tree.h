@@ -1,0 +1,55 @@
+
+/*
+ * A parsed JSON document, for the parsers of the core (the native
+ * contract, instrument definitions, FHIR resources).  cJSON builds it;
+ * this header and epro_tree.c are the only place that knows, so the tree
+ * can change underneath without touching a parser.
+ *
+ * The text must have passed epro_json_check() first: the tree takes any
+ * syntax cJSON takes, the strict check is what refuses the rest.  Strings
+ * are NUL-terminated (the strict check refuses U+0000), keys too.
+ */
+
+
+#ifndef _EPRO_TREE_H_INCLUDED_
+#define _EPRO_TREE_H_INCLUDED_
+
+
+#include "epro_core.h"
+
+
+typedef struct epro_node_s  epro_node_t;
+
+
+typedef enum {
+    EPRO_NODE_NULL = 0,
+    EPRO_NODE_FALSE,
+    EPRO_NODE_TRUE,
+    EPRO_NODE_NUMBER,
+    EPRO_NODE_STRING,
+    EPRO_NODE_ARRAY,
+    EPRO_NODE_OBJECT
+} epro_node_type_e;
+
+
+/* NULL: out of memory (or text that did not pass the strict check) */
+epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
+
+epro_node_type_e epro_node_type(const epro_node_t *n);
+
+/* the first element or member, and the one after n; NULL at the end */
+epro_node_t *epro_node_child(const epro_node_t *n);
+epro_node_t *epro_node_next(const epro_node_t *n);
+
+/* a member's name; NULL for an element of an array */
+const char *epro_node_key(const epro_node_t *n);
+
+/* a string's value (NULL if n is not a string), a number's value */
+const char *epro_node_string(const epro_node_t *n);
+double epro_node_number(const epro_node_t *n);
+
+/* the first member of an object with that name, or NULL */
+epro_node_t *epro_node_member(const epro_node_t *obj, const char *key);
+
+
+#endif /* _EPRO_TREE_H_INCLUDED_ */
