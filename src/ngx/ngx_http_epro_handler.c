@@ -171,11 +171,12 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     ctx->waiter.size = (r->headers_in.content_length_n >= 0)
-                ? (size_t) r->headers_in.content_length_n
-                : clcf->client_body_buffer_size;
+                       ? (size_t) r->headers_in.content_length_n
+                       : clcf->client_body_buffer_size;
 
     if (clcf->client_max_body_size) {
-        ctx->waiter.size = ngx_min(ctx->waiter.size, (size_t) clcf->client_max_body_size);
+        ctx->waiter.size = ngx_min(ctx->waiter.size,
+                                   (size_t) clcf->client_max_body_size);
     }
 
     switch (ngx_http_epro_queue_admit(&ctx->waiter)) {

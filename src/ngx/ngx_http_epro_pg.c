@@ -24,7 +24,7 @@
  *   busy        ReadyForQuery, rolled back     idle        done(refused or
  *                                                          failed), ready()
  *   idle        server notice, stray result    idle        logged
- *   not down    error, EOF, deadline timer     down        close; done(
+ *   any         error, EOF, deadline timer     down        close; done(
  *                                                          unknown) if busy;
  *                                                          retry timer
  *

@@ -20,9 +20,9 @@
 /* what became of a batch */
 typedef enum {
     NGX_HTTP_EPRO_PG_COMMITTED = 0,  /* inserted[] says which rows */
-    NGX_HTTP_EPRO_PG_REFUSED,       /* rolled back because of a row */
-    NGX_HTTP_EPRO_PG_FAILED,        /* rolled back, any other error */
-    NGX_HTTP_EPRO_PG_UNKNOWN        /* connection lost in flight */
+    NGX_HTTP_EPRO_PG_REFUSED,        /* rolled back because of a row */
+    NGX_HTTP_EPRO_PG_FAILED,         /* rolled back, any other error */
+    NGX_HTTP_EPRO_PG_UNKNOWN         /* connection lost in flight */
 } ngx_http_epro_pg_outcome_e;
 
 

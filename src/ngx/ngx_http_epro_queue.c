@@ -71,8 +71,6 @@ static void ngx_http_epro_queue_post_handler(ngx_event_t *ev);
 static void ngx_http_epro_queue_expire_handler(ngx_event_t *ev);
 static void ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b,
     ngx_int_t status, const char *sqlstate, const u_char *inserted);
-static void ngx_http_epro_queue_answer(ngx_http_epro_waiter_t *w,
-    ngx_int_t status, const u_char *inserted);
 static ngx_http_epro_batch_t *ngx_http_epro_queue_batch(void);
 static void ngx_http_epro_queue_recycle(ngx_http_epro_batch_t *b);
 static void *ngx_http_epro_queue_alloc(void *ctx, size_t size);
@@ -481,8 +479,7 @@ ngx_http_epro_queue_split(ngx_http_epro_batch_t *b)
                 ngx_http_epro_queue_recycle(nb);
             }
 
-            ngx_http_epro_queue_answer(w, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                       NULL);
+            w->done(w, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
             continue;
         }
 
@@ -758,7 +755,7 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
             }
 
             refused += w->nrows;
-            ngx_http_epro_queue_answer(w, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
+            w->done(w, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
         }
 
         ngx_http_epro_queue_recycle(b);
@@ -805,19 +802,10 @@ ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b, ngx_int_t status,
         w->batch_rows = b->rows.nrows;
         w->commit_ms = ngx_current_msec - b->sent;
 
-        ngx_http_epro_queue_answer(w, status,
-                                   inserted ? inserted + w->first : NULL);
+        w->done(w, status, inserted ? inserted + w->first : NULL);
     }
 
     ngx_http_epro_queue_recycle(b);
-}
-
-
-static void
-ngx_http_epro_queue_answer(ngx_http_epro_waiter_t *w, ngx_int_t status,
-    const u_char *inserted)
-{
-    w->done(w, status, inserted);
 }
 
 
