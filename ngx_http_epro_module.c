@@ -11,6 +11,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_epro.h"
+#include "ngx_http_epro_queue.h"
+#include "ngx_http_epro_pg.h"
 
 
 static void *ngx_http_epro_create_main_conf(ngx_conf_t *cf);
@@ -651,13 +653,13 @@ ngx_http_epro_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_epro_pg_init_process(cycle, emcf);
+    return ngx_http_epro_queue_init_process(cycle);
 }
 
 
 static void
 ngx_http_epro_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_epro_pg_exit_process(cycle);
+    ngx_http_epro_queue_exit_process(cycle);
     ngx_http_epro_arena_free();
 }

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "epro_core.h"
+#include "ngx_http_epro_queue.h"
 
 
 #define NGX_HTTP_EPRO_RETRY_AFTER    "1"
@@ -39,7 +40,8 @@ enum {
     NGX_HTTP_EPRO_NRESULTS
 };
 
-/* connection states, in the order of ngx_http_epro_pg_state_e */
+/* connection states, in the order of ngx_http_epro_pg_state_e (checked
+ * there at compile time) */
 #define NGX_HTTP_EPRO_NSTATES  5
 
 
@@ -70,31 +72,16 @@ typedef struct {
 } ngx_http_epro_loc_conf_t;
 
 
-typedef struct ngx_http_epro_batch_s  ngx_http_epro_batch_t;
-
-
 /* one request; lives in the request pool */
 typedef struct {
     ngx_http_request_t        *request;
-    ngx_queue_t                queue;      /* in batch->waiters, or waiting
-                                              for room */
-    ngx_http_epro_batch_t     *batch;      /* NULL once answered or gone */
-    ngx_uint_t                 first;      /* its rows in the batch */
-    size_t                     from[EPRO_NCOLS];   /* and their bytes */
-    size_t                     to[EPRO_NCOLS];
-    ngx_msec_t                 queued;     /* when it was first queued */
-    size_t                     size;       /* the body's, as announced */
-    size_t                     reserved;   /* of the queue, while read */
+    ngx_http_epro_waiter_t     waiter;     /* its part in the queue */
     epro_request_t             req;        /* req.subs: only until queued */
     u_char                    *ids;        /* nsubs x EPRO_UUID_LEN */
     ngx_chain_t               *problem;    /* replaces an nginx error page */
-    char                       sqlstate[6];
     ngx_uint_t                 result;
     ngx_uint_t                 accepted;
-    ngx_uint_t                 batch_rows;
-    ngx_msec_t                 commit_ms;
     unsigned                   counted:1;
-    unsigned                   waiting:1;  /* for room, body unread */
     unsigned                   answered:1;
     unsigned                   replaced:1;
 } ngx_http_epro_ctx_t;
@@ -106,13 +93,6 @@ extern const ngx_str_t  ngx_http_epro_results[];
 
 ngx_int_t ngx_http_epro_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_epro_filter_init(ngx_conf_t *cf);
-
-/* called by the database side with the outcome of the request's rows:
- * NGX_HTTP_CREATED with inserted[i] set for each row really inserted,
- * NGX_HTTP_EPRO_UNPROCESSABLE (refused by PostgreSQL, ctx->sqlstate),
- * NGX_HTTP_SERVICE_UNAVAILABLE or NGX_HTTP_GATEWAY_TIME_OUT */
-void ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
-    const u_char *inserted);
 
 ngx_int_t ngx_http_epro_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_epro_add_zone(ngx_conf_t *cf);
@@ -128,20 +108,6 @@ void ngx_http_epro_count_queue(ngx_int_t delta);
 void ngx_http_epro_count_room(ngx_int_t bytes, ngx_int_t waiting);
 void ngx_http_epro_count_state(ngx_int_t from, ngx_int_t to);
 void ngx_http_epro_count_db_error(const char *sqlstate);
-
-ngx_int_t ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_epro_main_conf_t *emcf);
-void ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx);
-ngx_int_t ngx_http_epro_pg_full(ngx_uint_t n);
-ngx_int_t ngx_http_epro_pg_admit(ngx_http_epro_ctx_t *ctx);
-void ngx_http_epro_pg_release(ngx_http_epro_ctx_t *ctx);
-void ngx_http_epro_pg_refused(void);
-void ngx_http_epro_pg_cancel(ngx_http_epro_ctx_t *ctx);
-ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
-    ngx_http_epro_main_conf_t *emcf);
-ngx_int_t ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
-    ngx_http_epro_main_conf_t *emcf);
 
 
 #endif /* _NGX_HTTP_EPRO_H_INCLUDED_ */

@@ -47,11 +47,16 @@ static ngx_int_t ngx_http_epro_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
 static ngx_int_t ngx_http_epro_body(ngx_http_request_t *r, ngx_str_t *body,
     epro_alloc_t *a);
-static ngx_int_t ngx_http_epro_queue(ngx_http_request_t *r,
+static ngx_int_t ngx_http_epro_enqueue(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_int_t *rc);
 static ngx_int_t ngx_http_epro_keep_ids(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx);
 static void ngx_http_epro_drop_body(ngx_http_request_t *r);
+static void ngx_http_epro_done(ngx_http_epro_waiter_t *w, ngx_int_t status,
+    const u_char *inserted);
+static void ngx_http_epro_wake(ngx_http_epro_waiter_t *w);
+static void ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
+    const u_char *inserted);
 static ngx_int_t ngx_http_epro_json_type(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_assign_ids(ngx_http_request_t *r,
     epro_request_t *req);
@@ -110,6 +115,9 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     }
 
     ctx->request = r;
+    ctx->waiter.done = ngx_http_epro_done;
+    ctx->waiter.wake = ngx_http_epro_wake;
+    ctx->waiter.data = ctx;
     ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
 
     if (!(r->method & NGX_HTTP_POST)) {
@@ -145,7 +153,8 @@ ngx_http_epro_handler(ngx_http_request_t *r)
                                      "in UTF-8", NULL);
     }
 
-    if (ngx_http_epro_pg_full(0) != NGX_OK) {
+    if (ngx_http_epro_queue_full(0)) {
+        ngx_http_epro_queue_refused();
         return ngx_http_epro_refuse(r);
     }
 
@@ -161,15 +170,16 @@ ngx_http_epro_handler(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    ctx->size = (r->headers_in.content_length_n >= 0)
-                ? (size_t) r->headers_in.content_length_n
-                : clcf->client_body_buffer_size;
+    ctx->waiter.size = (r->headers_in.content_length_n >= 0)
+                       ? (size_t) r->headers_in.content_length_n
+                       : clcf->client_body_buffer_size;
 
     if (clcf->client_max_body_size) {
-        ctx->size = ngx_min(ctx->size, (size_t) clcf->client_max_body_size);
+        ctx->waiter.size = ngx_min(ctx->waiter.size,
+                                   (size_t) clcf->client_max_body_size);
     }
 
-    switch (ngx_http_epro_pg_admit(ctx)) {
+    switch (ngx_http_epro_queue_admit(&ctx->waiter)) {
 
     case NGX_OK:
         return ngx_http_epro_read(r);
@@ -233,7 +243,7 @@ ngx_http_epro_wait_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
     wev = r->connection->write;
 
-    if (ctx->waiting && !wev->timedout) {
+    if (ctx->waiter.waiting && !wev->timedout) {
         return;
     }
 
@@ -241,9 +251,9 @@ ngx_http_epro_wait_handler(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_request_empty_handler;
     r->connection->log->action = NULL;
 
-    if (ctx->waiting) {
-        ngx_http_epro_pg_release(ctx);
-        ngx_http_epro_pg_refused();
+    if (ctx->waiter.waiting) {
+        ngx_http_epro_queue_release(&ctx->waiter);
+        ngx_http_epro_queue_refused();
         ngx_http_finalize_request(r, ngx_http_epro_refuse(r));
         return;
     }
@@ -316,9 +326,9 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
 
     r->connection->log->action = "reading submission";
 
-    ret = ngx_http_epro_queue(r, ctx, &rc);
+    ret = ngx_http_epro_enqueue(r, ctx, &rc);
 
-    ngx_http_epro_pg_release(ctx);
+    ngx_http_epro_queue_release(&ctx->waiter);
 
     /*
      * The rows are in a batch now, or refused: the parse memory and the
@@ -359,9 +369,11 @@ ngx_http_epro_body_handler(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_epro_queue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+ngx_http_epro_enqueue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     ngx_int_t *rc)
 {
+    char  received[EPRO_TIME_LEN + 1];
+
     if (!ngx_http_epro_parse(r, ctx, rc)) {
         return NGX_DONE;
     }
@@ -378,7 +390,10 @@ ngx_http_epro_queue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
     r->connection->log->action = "queueing submission";
 
-    *rc = ngx_http_epro_pg_enqueue(ctx);
+    epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
+
+    *rc = ngx_http_epro_queue_add(&ctx->waiter, ctx->req.subs,
+                                  ctx->req.nsubs, received);
 
     if (*rc != NGX_OK) {
         return NGX_DECLINED;
@@ -528,7 +543,39 @@ ngx_http_epro_drop_body(ngx_http_request_t *r)
 }
 
 
-void
+/* the queue's callbacks: the rows' outcome, room for the body */
+
+static void
+ngx_http_epro_done(ngx_http_epro_waiter_t *w, ngx_int_t status,
+    const u_char *inserted)
+{
+    ngx_http_epro_reply(w->data, status, inserted);
+}
+
+
+static void
+ngx_http_epro_wake(ngx_http_epro_waiter_t *w)
+{
+    ngx_event_t          *wev;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = w->data;
+    wev = ctx->request->connection->write;
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    ngx_post_event(wev, &ngx_posted_events);
+}
+
+
+/*
+ * Answers with the outcome of the request's rows: NGX_HTTP_CREATED with
+ * inserted[i] set for each row really inserted, or a failure status.
+ */
+
+static void
 ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     const u_char *inserted)
 {
@@ -617,7 +664,7 @@ ngx_http_epro_reply(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
 
         ngx_sprintf(num, "PostgreSQL refused a row of this request "
                     "(SQLSTATE %s); nothing of it was stored%Z",
-                    ctx->sqlstate);
+                    ctx->waiter.sqlstate);
 
         rc = ngx_http_epro_problem(r, status, "rejected-by-database",
                                    "Rejected by the Database",
@@ -1026,14 +1073,14 @@ ngx_http_epro_cleanup(void *data)
 {
     ngx_http_epro_ctx_t  *ctx = data;
 
-    ngx_http_epro_pg_release(ctx);
+    ngx_http_epro_queue_release(&ctx->waiter);
 
-    if (ctx->batch) {
+    if (ctx->waiter.batch) {
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "epro: client left before the commit of %uz row(s); "
                       "they are still committed", ctx->req.nsubs);
 
-        ngx_http_epro_pg_cancel(ctx);
+        ngx_http_epro_queue_cancel(&ctx->waiter);
 
         ctx->result = NGX_HTTP_EPRO_CLIENT_GONE;
         ngx_http_epro_count_result(ctx->result);

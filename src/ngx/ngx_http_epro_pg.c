@@ -1,124 +1,138 @@
 
 /*
- * The database side: per worker, a pool of non-blocking libpq connections
- * driven by nginx events, and a queue of batches.  Rows are copied into the
- * batch at enqueue; a batch is sent the moment a connection is idle (or
- * after epro_batch_max_delay) as one prepared, set-based INSERT.  The only
- * file that includes libpq-fe.h.
+ * The database side's connections: per worker, a pool of non-blocking
+ * libpq connections driven by nginx events.  A batch's rows are sent to
+ * an idle connection as one prepared, set-based INSERT, and the outcome
+ * goes back to the owner through the done() callback it set; ready()
+ * tells it a connection became idle.  The only file that includes
+ * libpq-fe.h; it never sees a request.
+ *
+ * Each connection is a state machine, driven by ngx_http_epro_pg_handler()
+ * (socket events: one switch on the state) and two timers:
+ *
+ *   state       event                          next        action
+ *   ---------   ----------------------------   ---------   ----------------
+ *   down        retry timer (backoff)          connecting  PQconnectStart-
+ *                                                          Params, deadline
+ *   connecting  socket ready, polling          connecting  PQconnectPoll
+ *   connecting  PGRES_POLLING_OK               preparing   SET; PREPARE
+ *   preparing   ReadyForQuery, no error        idle        ready()
+ *   idle        ngx_http_epro_pg_send()        busy        PQsendQuery-
+ *                                                          Prepared, deadline
+ *   busy        ReadyForQuery, committed       idle        done(committed),
+ *                                                          ready()
+ *   busy        ReadyForQuery, rolled back     idle        done(refused or
+ *                                                          failed), ready()
+ *   idle        server notice, stray result    idle        logged
+ *   any         error, EOF, deadline timer     down        close; done(
+ *                                                          unknown) if busy;
+ *                                                          retry timer
+ *
+ * The deadline timer is epro_pg_timeout: for connecting and preparing
+ * together, and for a batch's commit (that one keeps an exiting worker
+ * until it fires or the batch is answered).  The retry timer waits the
+ * backoff, 0 the first time, then from 0.1 s doubling up to 1 s, reset
+ * once a connection is ready.  Each state change is a debug line.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include <ngx_http.h>
 
 #include <libpq-fe.h>
 
 #include "ngx_http_epro.h"
+#include "ngx_http_epro_pg.h"
 
 
 #define NGX_HTTP_EPRO_STMT         "epro_insert"
 #define NGX_HTTP_EPRO_BACKOFF_MIN  100
 #define NGX_HTTP_EPRO_BACKOFF_MAX  1000
-#define NGX_HTTP_EPRO_KEEP_BYTES   (64 * 1024)
 
 
+/* in the order of status.c's names: the metrics count connections so */
 typedef enum {
     ngx_http_epro_pg_down = 0,
     ngx_http_epro_pg_connecting,
     ngx_http_epro_pg_preparing,
     ngx_http_epro_pg_idle,
-    ngx_http_epro_pg_busy
+    ngx_http_epro_pg_busy,
+    ngx_http_epro_pg_nstates
 } ngx_http_epro_pg_state_e;
 
 
-struct ngx_http_epro_batch_s {
-    ngx_queue_t                  queue;     /* pending or free */
-    ngx_queue_t                  waiters;
-    epro_rows_t                  rows;
-    u_char                      *inserted;
-    size_t                       inserted_size;
-    size_t                       bytes;     /* of its rows */
-    ngx_msec_t                   created;
-    ngx_msec_t                   sent;
-    char                         sqlstate[6];
-    unsigned                     alone:1;
-};
+/* a compile-time check: the metrics' arrays have a slot per state */
+typedef char  ngx_http_epro_pg_nstates_check_t
+    [(ngx_http_epro_pg_nstates == NGX_HTTP_EPRO_NSTATES) ? 1 : -1];
 
 
 typedef struct {
     PGconn                      *conn;
-    ngx_connection_t            *c;
+    ngx_connection_t            *c;         /* over PQsocket(), not down */
     ngx_http_epro_pg_state_e     state;
-    ngx_http_epro_batch_t       *batch;
-    PGresult                    *result;
-    char                         sqlstate[6];
+    epro_rows_t                 *rows;      /* busy: the batch's rows */
+    void                        *data;      /* busy: the batch, for done() */
+    PGresult                    *result;    /* busy: the INSERT's, kept
+                                               until ReadyForQuery */
+    u_char                      *inserted;  /* per row, given to done() */
+    size_t                       inserted_size;
+    char                         sqlstate[6];   /* of the last error */
     ngx_uint_t                   index;
-    ngx_msec_t                   backoff;
+    ngx_msec_t                   backoff;   /* the next retry's delay */
     ngx_msec_t                   sent;
-    ngx_event_t                  timer;
+    ngx_event_t                  retry;     /* down: reconnect */
+    ngx_event_t                  deadline;  /* connecting and preparing,
+                                               or busy */
     ngx_log_t                    log;
+
+    /* an error result came for the statement now running */
     unsigned                     failed:1;
+    /* it was ready once: later readies are logged at notice, not info */
     unsigned                     was_up:1;
+    /* its failure was logged: one line per outage, until ready again */
     unsigned                     reported:1;
 } ngx_http_epro_pg_conn_t;
 
 
 typedef struct {
     ngx_http_epro_main_conf_t   *conf;
-    ngx_http_epro_pg_conn_t     *conns;
+    ngx_http_epro_pg_conn_t     *conns;     /* NULL: not running */
     ngx_uint_t                   nconns;
-    ngx_queue_t                  pending;
-    ngx_queue_t                  free;
-    ngx_uint_t                   nfree;
-    ngx_uint_t                   queued_rows;
-    size_t                       bytes;       /* of batches, sent or not */
-    size_t                       reserved;    /* for bodies being read */
-    ngx_queue_t                  waiting;     /* for room, bodies unread */
-    ngx_uint_t                   nwaiting;
-    ngx_uint_t                   refused;     /* while the queue was full */
-    ngx_event_t                  timer;
-    ngx_event_t                  post;
-    ngx_event_t                  wake;
+    ngx_http_epro_pg_done_pt     done;
+    ngx_http_epro_pg_ready_pt    ready;
     ngx_log_t                   *log;
     epro_alloc_t                 heap;
 } ngx_http_epro_pg_t;
 
 
-static void ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
-    ngx_http_epro_pg_state_e state);
-static void ngx_http_epro_pg_queued(ngx_int_t rows, ngx_int_t bytes);
-static ngx_uint_t ngx_http_epro_pg_room(size_t size);
-static void ngx_http_epro_pg_reserve(ngx_http_epro_ctx_t *ctx);
-static void ngx_http_epro_pg_wake(void);
-static void ngx_http_epro_pg_wake_handler(ngx_event_t *ev);
-static void ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc);
-static void ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc);
-static void ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_handler(ngx_event_t *ev);
-static void ngx_http_epro_pg_timer_handler(ngx_event_t *ev);
+static void ngx_http_epro_pg_on_connecting(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_on_preparing(ngx_http_epro_pg_conn_t *pc,
+    ngx_event_t *ev);
+static void ngx_http_epro_pg_on_idle(ngx_http_epro_pg_conn_t *pc,
+    ngx_event_t *ev);
+static void ngx_http_epro_pg_on_busy(ngx_http_epro_pg_conn_t *pc,
+    ngx_event_t *ev);
+static void ngx_http_epro_pg_retry_handler(ngx_event_t *ev);
+static void ngx_http_epro_pg_deadline_handler(ngx_event_t *ev);
+static void ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc);
+static ngx_int_t ngx_http_epro_pg_read(ngx_http_epro_pg_conn_t *pc,
+    ngx_event_t *ev);
 static ngx_int_t ngx_http_epro_pg_flush(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc,
     PGresult *res);
-static void ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc);
-static void ngx_http_epro_pg_send(ngx_http_epro_pg_conn_t *pc,
-    ngx_http_epro_batch_t *b);
+static void ngx_http_epro_pg_prepared(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc,
     const char *what);
 static void ngx_http_epro_pg_close(ngx_http_epro_pg_conn_t *pc);
 static ngx_int_t ngx_http_epro_pg_watch(ngx_http_epro_pg_conn_t *pc,
     ngx_int_t event);
 static void ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc);
-static void ngx_http_epro_pg_dispatch(void);
-static void ngx_http_epro_pg_queue_handler(ngx_event_t *ev);
-static void ngx_http_epro_pg_post_handler(ngx_event_t *ev);
-static void ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b,
-    ngx_int_t status);
-static ngx_http_epro_batch_t *ngx_http_epro_pg_batch(void);
-static ngx_int_t ngx_http_epro_pg_add(ngx_http_epro_batch_t *b,
-    ngx_http_epro_ctx_t *ctx, ngx_http_epro_batch_t *src);
-static void ngx_http_epro_pg_split(ngx_http_epro_batch_t *b);
-static void ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b);
+static void ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
+    ngx_http_epro_pg_state_e state);
 static ngx_uint_t ngx_http_epro_pg_row_error(const char *sqlstate);
 static void ngx_http_epro_pg_notice(void *arg, const PGresult *res);
 static const char *ngx_http_epro_pg_error(ngx_http_epro_pg_conn_t *pc);
@@ -127,6 +141,12 @@ static void ngx_http_epro_pg_free(void *ctx, void *p);
 
 
 static ngx_http_epro_pg_t  ngx_http_epro_pg;
+
+#if (NGX_DEBUG)
+static const char  *ngx_http_epro_pg_states[] = {
+    "down", "connecting", "preparing", "idle", "busy"
+};
+#endif
 
 
 /*
@@ -216,7 +236,8 @@ ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
 
 ngx_int_t
 ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_epro_main_conf_t *emcf)
+    ngx_http_epro_main_conf_t *emcf, ngx_http_epro_pg_done_pt done,
+    ngx_http_epro_pg_ready_pt ready)
 {
     ngx_uint_t                i;
     ngx_http_epro_pg_t       *pg;
@@ -225,35 +246,19 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     pg = &ngx_http_epro_pg;
 
     pg->conf = emcf;
+    pg->done = done;
+    pg->ready = ready;
     pg->log = cycle->log;
     pg->nconns = emcf->pool_size;
     pg->heap.alloc = ngx_http_epro_pg_alloc;
     pg->heap.free = ngx_http_epro_pg_free;
     pg->heap.ctx = cycle->log;
 
-    ngx_queue_init(&pg->pending);
-    ngx_queue_init(&pg->free);
-    ngx_queue_init(&pg->waiting);
-
-    pg->timer.handler = ngx_http_epro_pg_queue_handler;
-    pg->timer.log = cycle->log;
-    pg->timer.data = pg;
-
-    pg->post.handler = ngx_http_epro_pg_post_handler;
-    pg->post.log = cycle->log;
-    pg->post.data = pg;
-
-    pg->wake.handler = ngx_http_epro_pg_wake_handler;
-    pg->wake.log = cycle->log;
-    pg->wake.data = pg;
-
     pg->conns = ngx_pcalloc(cycle->pool,
                             pg->nconns * sizeof(ngx_http_epro_pg_conn_t));
     if (pg->conns == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_http_epro_claim_slot();
 
     for (i = 0; i < pg->nconns; i++) {
         pc = &pg->conns[i];
@@ -262,9 +267,14 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
         pc->log = *cycle->log;
         pc->log.action = NULL;
 
-        pc->timer.handler = ngx_http_epro_pg_timer_handler;
-        pc->timer.log = &pc->log;
-        pc->timer.data = pc;
+        pc->retry.handler = ngx_http_epro_pg_retry_handler;
+        pc->retry.log = &pc->log;
+        pc->retry.data = pc;
+        pc->retry.cancelable = 1;
+
+        pc->deadline.handler = ngx_http_epro_pg_deadline_handler;
+        pc->deadline.log = &pc->log;
+        pc->deadline.data = pc;
 
         ngx_http_epro_count_state(-1, ngx_http_epro_pg_down);
         ngx_http_epro_pg_connect(pc);
@@ -274,13 +284,13 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
 }
 
 
+/* a batch in flight is dropped unanswered: its requests are gone too */
+
 void
 ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                i;
-    ngx_queue_t              *q;
     ngx_http_epro_pg_t       *pg;
-    ngx_http_epro_batch_t    *b;
     ngx_http_epro_pg_conn_t  *pc;
 
     pg = &ngx_http_epro_pg;
@@ -292,634 +302,289 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
     for (i = 0; i < pg->nconns; i++) {
         pc = &pg->conns[i];
 
-        if (pc->timer.timer_set) {
-            ngx_del_timer(&pc->timer);
+        if (pc->retry.timer_set) {
+            ngx_del_timer(&pc->retry);
+        }
+
+        if (pc->deadline.timer_set) {
+            ngx_del_timer(&pc->deadline);
         }
 
         ngx_http_epro_pg_close(pc);
         ngx_http_epro_count_state(pc->state, -1);
-    }
 
-    ngx_http_epro_count_queue(-(ngx_int_t) pg->queued_rows);
-    ngx_http_epro_count_room(-(ngx_int_t) (pg->bytes + pg->reserved),
-                             -(ngx_int_t) pg->nwaiting);
-    ngx_http_epro_release_slot();
-
-    if (pg->timer.timer_set) {
-        ngx_del_timer(&pg->timer);
-    }
-
-    if (pg->post.posted) {
-        ngx_delete_posted_event(&pg->post);
-    }
-
-    if (pg->wake.posted) {
-        ngx_delete_posted_event(&pg->wake);
-    }
-
-    while (!ngx_queue_empty(&pg->free)) {
-        q = ngx_queue_head(&pg->free);
-        ngx_queue_remove(q);
-
-        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
-        epro_rows_free(&b->rows, &pg->heap);
-        ngx_free(b->inserted);
-        ngx_free(b);
+        ngx_free(pc->inserted);
+        pc->inserted = NULL;
     }
 
     pg->conns = NULL;
 }
 
 
-ngx_int_t
-ngx_http_epro_pg_enqueue(ngx_http_epro_ctx_t *ctx)
-{
-    ngx_uint_t              n;
-    ngx_queue_t            *q;
-    ngx_http_epro_pg_t     *pg;
-    ngx_http_epro_batch_t  *b;
+/* whether a connection is up: requests may wait for room in the queue */
 
-    pg = &ngx_http_epro_pg;
-    n = ctx->req.nsubs;
-
-    if (pg->conns == NULL) {
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    if (ngx_http_epro_pg_full(n) != NGX_OK) {
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    b = NULL;
-
-    if (!ngx_queue_empty(&pg->pending)) {
-        q = ngx_queue_last(&pg->pending);
-        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
-
-        if (b->alone
-            || b->rows.nrows + n > pg->conf->batch_max_rows
-            || b->bytes >= pg->conf->batch_max_bytes)
-        {
-            b = NULL;
-        }
-    }
-
-    if (b == NULL) {
-        b = ngx_http_epro_pg_batch();
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_queue_insert_tail(&pg->pending, &b->queue);
-    }
-
-    if (ngx_http_epro_pg_add(b, ctx, NULL) != NGX_OK) {
-        if (b->rows.nrows == 0) {
-            ngx_queue_remove(&b->queue);
-            ngx_http_epro_pg_recycle(b);
-        }
-
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /*
-     * Sending may fail at once and answer the batch's requests: never
-     * inside the handler of one of them, so it goes through a posted event.
-     */
-
-    if (!pg->post.posted) {
-        ngx_post_event(&pg->post, &ngx_posted_events);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Copies a request's rows into the batch, all or none: encoded from its
- * submissions when it is queued (src == NULL), later (a split, a batch
- * that waited too long) copied as they are from the batch it was in.
- * Only the first needs the submissions' payloads: the body they point
- * into may be gone by then.
- */
-
-static ngx_int_t
-ngx_http_epro_pg_add(ngx_http_epro_batch_t *b, ngx_http_epro_ctx_t *ctx,
-    ngx_http_epro_batch_t *src)
-{
-    char                 received[EPRO_TIME_LEN + 1];
-    size_t               bytes, lens[EPRO_NCOLS];
-    ngx_int_t            rc;
-    ngx_uint_t           i, k, first;
-    ngx_http_request_t  *r;
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-    r = ctx->request;
-
-    for (i = 0; i < EPRO_NCOLS; i++) {
-        lens[i] = b->rows.col[i].len;
-    }
-
-    first = b->rows.nrows;
-    rc = NGX_OK;
-
-    if (src) {
-        if (epro_rows_copy(&b->rows, &src->rows, ctx->from, ctx->to,
-                           ctx->req.nsubs, &pg->heap)
-            != EPRO_OK)
-        {
-            rc = NGX_ERROR;
-        }
-
-    } else {
-        epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
-
-        for (i = 0; i < ctx->req.nsubs; i++) {
-            if (epro_rows_add(&b->rows, &ctx->req.subs[i], received,
-                              &pg->heap)
-                != EPRO_OK)
-            {
-                rc = NGX_ERROR;
-                break;
-            }
-        }
-    }
-
-    if (rc != NGX_OK) {
-
-        /* the array literals are prefixes: cut them back */
-
-        for (k = 0; k < EPRO_NCOLS; k++) {
-            b->rows.col[k].len = lens[k];
-
-            if (b->rows.col[k].data) {
-                b->rows.col[k].data[lens[k]] = '\0';
-            }
-        }
-
-        b->rows.nrows = first;
-
-        return NGX_ERROR;
-    }
-
-    bytes = 0;
-
-    for (i = 0; i < EPRO_NCOLS; i++) {
-        ctx->from[i] = lens[i];
-        ctx->to[i] = b->rows.col[i].len;
-        bytes += ctx->to[i] - ctx->from[i];
-    }
-
-    b->bytes += bytes;
-
-    ctx->first = first;
-
-    if (ctx->queued == 0) {
-        ctx->queued = ngx_current_msec;
-    }
-
-    ctx->batch = b;
-    ngx_queue_insert_tail(&b->waiters, &ctx->queue);
-
-    ngx_http_epro_pg_queued(ctx->req.nsubs, bytes);
-
-    return NGX_OK;
-}
-
-
-/*
- * PostgreSQL refused one row of a batch (a CHECK or trigger the operator
- * added): nothing of it was stored.  Each request is sent again alone,
- * ahead of the queue, so that only the request with the bad row fails.
- */
-
-static void
-ngx_http_epro_pg_split(ngx_http_epro_batch_t *b)
-{
-    ngx_queue_t            *q, *at;
-    ngx_http_epro_pg_t     *pg;
-    ngx_http_epro_ctx_t    *ctx;
-    ngx_http_epro_batch_t  *nb;
-
-    pg = &ngx_http_epro_pg;
-    at = &pg->pending;
-
-    while (!ngx_queue_empty(&b->waiters)) {
-        q = ngx_queue_head(&b->waiters);
-        ngx_queue_remove(q);
-
-        ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
-        ctx->batch = NULL;
-
-        nb = ngx_http_epro_pg_batch();
-
-        if (nb == NULL || ngx_http_epro_pg_add(nb, ctx, b) != NGX_OK) {
-            if (nb) {
-                ngx_http_epro_pg_recycle(nb);
-            }
-
-            ngx_http_epro_reply(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-            continue;
-        }
-
-        nb->alone = 1;
-        ngx_queue_insert_after(at, &nb->queue);
-        at = &nb->queue;
-    }
-
-    ngx_http_epro_pg_recycle(b);
-}
-
-
-/*
- * NGX_BUSY if n more rows do not fit in the queue; also asked with n = 0
- * before the body is read, so that a full queue costs no parsing.
- */
-
-ngx_int_t
-ngx_http_epro_pg_full(ngx_uint_t n)
-{
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    if (pg->conns == NULL) {
-        return NGX_OK;
-    }
-
-    if (pg->queued_rows + ngx_max(n, 1) <= pg->conf->queue_max_rows) {
-        return NGX_OK;
-    }
-
-    ngx_http_epro_pg_refused();
-
-    return NGX_BUSY;
-}
-
-
-/* one warning while requests are refused, one notice when that ends */
-
-void
-ngx_http_epro_pg_refused(void)
-{
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    if (pg->refused++ == 0) {
-        ngx_log_error(NGX_LOG_WARN, pg->log, 0,
-                      "epro: queue full (%ui rows, %uz bytes), "
-                      "refusing requests",
-                      pg->queued_rows, pg->bytes + pg->reserved);
-    }
-}
-
-
-/*
- * epro_queue_max_bytes: a body is read only when its size, with the rows
- * queued and the bodies being read, fits; else the request waits, unread,
- * in arrival order, while a connection is up.  NGX_OK: read it (the room
- * is reserved); NGX_AGAIN: it waits (ngx_http_epro_pg_release() ends that);
- * NGX_BUSY: no connection is up, refuse it.
- */
-
-ngx_int_t
-ngx_http_epro_pg_admit(ngx_http_epro_ctx_t *ctx)
+ngx_uint_t
+ngx_http_epro_pg_up(void)
 {
     ngx_uint_t           i;
     ngx_http_epro_pg_t  *pg;
 
     pg = &ngx_http_epro_pg;
 
-    if (pg->conns == NULL) {
-        return NGX_OK;
-    }
-
-    if (ngx_queue_empty(&pg->waiting) && ngx_http_epro_pg_room(ctx->size)) {
-        ngx_http_epro_pg_reserve(ctx);
-        return NGX_OK;
-    }
-
     for (i = 0; i < pg->nconns; i++) {
         if (pg->conns[i].state == ngx_http_epro_pg_idle
             || pg->conns[i].state == ngx_http_epro_pg_busy)
         {
-            break;
+            return 1;
         }
     }
 
-    if (i == pg->nconns) {
-        ngx_http_epro_pg_refused();
-        return NGX_BUSY;
-    }
-
-    ctx->waiting = 1;
-    ctx->queued = ngx_current_msec;
-    ngx_queue_insert_tail(&pg->waiting, &ctx->queue);
-    pg->nwaiting++;
-    ngx_http_epro_count_room(0, 1);
-
-    return NGX_AGAIN;
+    return 0;
 }
 
 
-/* the request's body is queued, refused or gone: its room is free again */
+/* whether a connection can take a batch now */
+
+ngx_uint_t
+ngx_http_epro_pg_has_idle(void)
+{
+    ngx_uint_t           i;
+    ngx_http_epro_pg_t  *pg;
+
+    pg = &ngx_http_epro_pg;
+
+    for (i = 0; i < pg->nconns; i++) {
+        if (pg->conns[i].state == ngx_http_epro_pg_idle) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Sends the rows to the first idle connection; done(data, ...) follows,
+ * at once if the connection fails now.  The rows stay the caller's and
+ * must live until then.
+ */
 
 void
-ngx_http_epro_pg_release(ngx_http_epro_ctx_t *ctx)
+ngx_http_epro_pg_send(epro_rows_t *rows, void *data)
 {
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    if (ctx->waiting) {
-        ngx_queue_remove(&ctx->queue);
-        ctx->waiting = 0;
-        pg->nwaiting--;
-        ngx_http_epro_count_room(0, -1);
-    }
-
-    if (ctx->reserved == 0) {
-        return;
-    }
-
-    pg->reserved -= ctx->reserved;
-    ngx_http_epro_count_room(-(ngx_int_t) ctx->reserved, 0);
-    ctx->reserved = 0;
-
-    ngx_http_epro_pg_wake();
-}
-
-
-static void
-ngx_http_epro_pg_reserve(ngx_http_epro_ctx_t *ctx)
-{
-    ctx->reserved = ctx->size;
-    ngx_http_epro_pg.reserved += ctx->size;
-    ngx_http_epro_count_room(ctx->size, 0);
-}
-
-
-/* room was freed: the waiting requests are looked at once, posted */
-
-static void
-ngx_http_epro_pg_wake(void)
-{
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    if (!ngx_queue_empty(&pg->waiting) && !pg->wake.posted) {
-        ngx_post_event(&pg->wake, &ngx_posted_events);
-    }
-}
-
-
-static ngx_uint_t
-ngx_http_epro_pg_room(size_t size)
-{
-    size_t               used;
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    used = pg->bytes + pg->reserved;
-
-    return used == 0 || used + size <= pg->conf->queue_max_bytes;
-}
-
-
-/* lets the requests that fit in, oldest first; they read their bodies */
-
-static void
-ngx_http_epro_pg_wake_handler(ngx_event_t *ev)
-{
-    ngx_queue_t          *q;
-    ngx_event_t          *wev;
-    ngx_http_epro_pg_t   *pg;
-    ngx_http_epro_ctx_t  *ctx;
-
-    pg = ev->data;
-
-    while (!ngx_queue_empty(&pg->waiting)) {
-        q = ngx_queue_head(&pg->waiting);
-        ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
-
-        if (!ngx_http_epro_pg_room(ctx->size)) {
-            break;
-        }
-
-        ngx_queue_remove(q);
-        ctx->waiting = 0;
-        pg->nwaiting--;
-        ngx_http_epro_count_room(0, -1);
-        ngx_http_epro_pg_reserve(ctx);
-
-        wev = ctx->request->connection->write;
-
-        if (wev->timer_set) {
-            ngx_del_timer(wev);
-        }
-
-        ngx_post_event(wev, &ngx_posted_events);
-    }
-}
-
-
-void
-ngx_http_epro_pg_cancel(ngx_http_epro_ctx_t *ctx)
-{
-    ngx_queue_remove(&ctx->queue);
-    ctx->batch = NULL;
-}
-
-
-static ngx_http_epro_batch_t *
-ngx_http_epro_pg_batch(void)
-{
-    ngx_queue_t            *q;
-    ngx_http_epro_pg_t     *pg;
-    ngx_http_epro_batch_t  *b;
-
-    pg = &ngx_http_epro_pg;
-
-    if (!ngx_queue_empty(&pg->free)) {
-        q = ngx_queue_head(&pg->free);
-        ngx_queue_remove(q);
-        pg->nfree--;
-
-        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
-
-    } else {
-        b = ngx_calloc(sizeof(ngx_http_epro_batch_t), pg->log);
-        if (b == NULL) {
-            return NULL;
-        }
-    }
-
-    ngx_queue_init(&b->waiters);
-    epro_rows_reset(&b->rows);
-    b->bytes = 0;
-    b->created = ngx_current_msec;
-    b->alone = 0;
-
-    return b;
-}
-
-
-static void
-ngx_http_epro_pg_dispatch(void)
-{
-    ngx_msec_t                wait;
     ngx_uint_t                i;
-    ngx_queue_t              *q;
+    const char               *values[EPRO_NCOLS];
     ngx_http_epro_pg_t       *pg;
-    ngx_http_epro_batch_t    *b;
     ngx_http_epro_pg_conn_t  *pc;
 
     pg = &ngx_http_epro_pg;
+    pc = NULL;
 
-    while (!ngx_queue_empty(&pg->pending)) {
-        q = ngx_queue_head(&pg->pending);
-        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
-
-        pc = NULL;
-
-        for (i = 0; i < pg->nconns; i++) {
-            if (pg->conns[i].state == ngx_http_epro_pg_idle) {
-                pc = &pg->conns[i];
-                break;
-            }
-        }
-
-        if (pc == NULL) {
+    for (i = 0; i < pg->nconns; i++) {
+        if (pg->conns[i].state == ngx_http_epro_pg_idle) {
+            pc = &pg->conns[i];
             break;
         }
-
-        wait = b->created + pg->conf->batch_max_delay - ngx_current_msec;
-
-        if (b->rows.nrows < pg->conf->batch_max_rows
-            && b->bytes < pg->conf->batch_max_bytes
-            && (ngx_msec_int_t) wait > 0)
-        {
-            /* epro_batch_max_delay: let the batch fill */
-            ngx_add_timer(&pg->timer, wait);
-            return;
-        }
-
-        ngx_queue_remove(q);
-        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows, 0);
-
-        ngx_http_epro_pg_send(pc, b);
     }
 
-    if (ngx_queue_empty(&pg->pending)) {
-        if (pg->timer.timer_set) {
-            ngx_del_timer(&pg->timer);
-        }
-
+    if (pc == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, pg->log, 0,
+                      "epro: a batch was sent with no connection idle");
+        pg->done(data, NGX_HTTP_EPRO_PG_FAILED, "?????", NULL);
         return;
     }
 
-    /* the oldest batch waits for a connection up to epro_pg_timeout */
+    pc->rows = rows;
+    pc->data = data;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
+    pc->failed = 0;
+    pc->sent = ngx_current_msec;
+    pc->log.action = "committing a batch";
 
-    q = ngx_queue_head(&pg->pending);
-    b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
+                   "epro: connection %ui: sending %uz row(s)",
+                   pc->index, rows->nrows);
 
-    wait = b->created + pg->conf->timeout - ngx_current_msec;
+    /* a batch in flight keeps an exiting worker until it is answered */
+    pc->deadline.cancelable = 0;
+    ngx_add_timer(&pc->deadline, pg->conf->timeout);
 
-    ngx_add_timer(&pg->timer, (ngx_msec_int_t) wait > 0 ? wait : 1);
+    if (epro_rows_finish(rows, &pg->heap) != EPRO_OK) {
+        ngx_http_epro_pg_fail(pc, "out of memory");
+        return;
+    }
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        values[i] = rows->col[i].data;
+    }
+
+    if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
+                             values, NULL, NULL, 0))
+    {
+        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
+        return;
+    }
+
+    (void) ngx_http_epro_pg_flush(pc);
+}
+
+
+/* the socket's events, by state */
+
+static void
+ngx_http_epro_pg_handler(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_http_epro_pg_conn_t  *pc;
+
+    c = ev->data;
+    pc = c->data;
+
+    switch (pc->state) {
+
+    case ngx_http_epro_pg_connecting:
+        ngx_http_epro_pg_on_connecting(pc);
+        return;
+
+    case ngx_http_epro_pg_preparing:
+        ngx_http_epro_pg_on_preparing(pc, ev);
+        return;
+
+    case ngx_http_epro_pg_idle:
+        ngx_http_epro_pg_on_idle(pc, ev);
+        return;
+
+    case ngx_http_epro_pg_busy:
+        ngx_http_epro_pg_on_busy(pc, ev);
+        return;
+
+    default:
+        /* down: there is no socket */
+        return;
+    }
+}
+
+
+/*
+ * While connecting, libpq may close its socket and open another (several
+ * hosts, SSL retries), possibly with the same number.  So the socket is
+ * taken out of the event set before each PQconnectPoll(), while it is
+ * still open, and the current one is put back after.
+ */
+
+static void
+ngx_http_epro_pg_on_connecting(ngx_http_epro_pg_conn_t *pc)
+{
+    ngx_http_epro_pg_unwatch(pc);
+
+    switch (PQconnectPoll(pc->conn)) {
+
+    case PGRES_POLLING_OK:
+        ngx_http_epro_pg_connected(pc);
+        return;
+
+    case PGRES_POLLING_READING:
+        pc->c->fd = PQsocket(pc->conn);
+
+        if (ngx_http_epro_pg_watch(pc, NGX_READ_EVENT) != NGX_OK) {
+            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+        }
+
+        return;
+
+    case PGRES_POLLING_WRITING:
+        pc->c->fd = PQsocket(pc->conn);
+
+        if (ngx_http_epro_pg_watch(pc, NGX_WRITE_EVENT) != NGX_OK) {
+            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
+        }
+
+        return;
+
+    default:
+        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+}
+
+
+/* the SET and PREPARE run; ReadyForQuery ends them */
+
+static void
+ngx_http_epro_pg_on_preparing(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
+{
+    if (ngx_http_epro_pg_read(pc, ev) == NGX_OK) {
+        ngx_http_epro_pg_prepared(pc);
+    }
+}
+
+
+/* nothing runs: notices, or the server closing the connection */
+
+static void
+ngx_http_epro_pg_on_idle(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
+{
+    (void) ngx_http_epro_pg_read(pc, ev);
+}
+
+
+/*
+ * A batch runs.  PQgetResult() returned NULL: the server sent
+ * ReadyForQuery.  Only now is the implicit transaction committed: in the
+ * extended protocol the INSERT's rows and CommandComplete arrive before
+ * the commit at Sync, and an error at commit would come after them.
+ */
+
+static void
+ngx_http_epro_pg_on_busy(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
+{
+    if (ngx_http_epro_pg_read(pc, ev) != NGX_OK) {
+        return;
+    }
+
+    if (PQstatus(pc->conn) != CONNECTION_OK
+        || PQtransactionStatus(pc->conn) != PQTRANS_IDLE)
+    {
+        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
+        return;
+    }
+
+    if (pc->failed || pc->result == NULL) {
+        ngx_http_epro_pg_rolled_back(pc);
+        return;
+    }
+
+    ngx_http_epro_pg_committed(pc);
 }
 
 
 static void
-ngx_http_epro_pg_post_handler(ngx_event_t *ev)
+ngx_http_epro_pg_retry_handler(ngx_event_t *ev)
 {
-    ngx_http_epro_pg_dispatch();
+    ngx_http_epro_pg_conn_t  *pc;
+
+    pc = ev->data;
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_http_epro_pg_connect(pc);
+    }
 }
 
 
 static void
-ngx_http_epro_pg_queue_handler(ngx_event_t *ev)
+ngx_http_epro_pg_deadline_handler(ngx_event_t *ev)
 {
-    ngx_uint_t              refused;
-    ngx_queue_t            *q;
-    ngx_http_epro_pg_t     *pg;
-    ngx_http_epro_ctx_t    *ctx;
-    ngx_http_epro_batch_t  *b, *nb;
+    ngx_http_epro_pg_conn_t  *pc;
 
-    pg = ev->data;
-    refused = 0;
+    pc = ev->data;
 
-    while (!ngx_queue_empty(&pg->pending)) {
-        q = ngx_queue_head(&pg->pending);
-        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
-
-        if ((ngx_msec_int_t) (ngx_current_msec - b->created)
-            < (ngx_msec_int_t) pg->conf->timeout)
-        {
-            break;
-        }
-
-        ngx_queue_remove(q);
-        ngx_http_epro_pg_queued(-(ngx_int_t) b->rows.nrows, 0);
-
-        /*
-         * Each request waits epro_pg_timeout from its own arrival: those
-         * that joined the batch late go on in a new one, at the head.
-         */
-
-        nb = NULL;
-
-        while (!ngx_queue_empty(&b->waiters)) {
-            q = ngx_queue_head(&b->waiters);
-            ngx_queue_remove(q);
-
-            ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
-            ctx->batch = NULL;
-
-            if ((ngx_msec_int_t) (ngx_current_msec - ctx->queued)
-                < (ngx_msec_int_t) pg->conf->timeout)
-            {
-                if (nb == NULL) {
-                    nb = ngx_http_epro_pg_batch();
-
-                    if (nb) {
-                        nb->created = ctx->queued;
-                        ngx_queue_insert_head(&pg->pending, &nb->queue);
-                    }
-                }
-
-                if (nb && ngx_http_epro_pg_add(nb, ctx, b) == NGX_OK) {
-                    continue;
-                }
-            }
-
-            refused += ctx->req.nsubs;
-            ngx_http_epro_reply(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
-        }
-
-        ngx_http_epro_pg_recycle(b);
-
-        if (nb && nb->rows.nrows == 0) {
-            ngx_queue_remove(&nb->queue);
-            ngx_http_epro_pg_recycle(nb);
-        }
-
-        if (nb) {
-            break;
-        }
+    if (pc->state == ngx_http_epro_pg_busy) {
+        ngx_http_epro_pg_fail(pc, "the commit was not confirmed in time");
+        return;
     }
 
-    if (refused) {
-        ngx_log_error(NGX_LOG_ERR, pg->log, 0,
-                      "epro: no database connection for %M ms, "
-                      "%ui queued row(s) refused", pg->conf->timeout,
-                      refused);
-    }
-
-    ngx_http_epro_pg_dispatch();
+    /* connecting or preparing */
+    ngx_http_epro_pg_fail(pc, "timed out");
 }
 
 
@@ -970,56 +635,13 @@ ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc)
 
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_connecting);
 
-    pc->timer.cancelable = 1;
-    ngx_add_timer(&pc->timer, pg->conf->timeout);
+    pc->deadline.cancelable = 1;
+    ngx_add_timer(&pc->deadline, pg->conf->timeout);
 
     /* as libpq documents: wait until the socket is writable, then poll */
 
     if (ngx_http_epro_pg_watch(pc, NGX_WRITE_EVENT) != NGX_OK) {
         ngx_http_epro_pg_fail(pc, "cannot watch the socket");
-    }
-}
-
-
-/*
- * While connecting, libpq may close its socket and open another (several
- * hosts, SSL retries), possibly with the same number.  So the socket is
- * taken out of the event set before each PQconnectPoll(), while it is
- * still open, and the current one is put back after.
- */
-
-static void
-ngx_http_epro_pg_poll(ngx_http_epro_pg_conn_t *pc)
-{
-    ngx_http_epro_pg_unwatch(pc);
-
-    switch (PQconnectPoll(pc->conn)) {
-
-    case PGRES_POLLING_OK:
-        ngx_http_epro_pg_connected(pc);
-        return;
-
-    case PGRES_POLLING_READING:
-        pc->c->fd = PQsocket(pc->conn);
-
-        if (ngx_http_epro_pg_watch(pc, NGX_READ_EVENT) != NGX_OK) {
-            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
-        }
-
-        return;
-
-    case PGRES_POLLING_WRITING:
-        pc->c->fd = PQsocket(pc->conn);
-
-        if (ngx_http_epro_pg_watch(pc, NGX_WRITE_EVENT) != NGX_OK) {
-            ngx_http_epro_pg_fail(pc, "cannot watch the socket");
-        }
-
-        return;
-
-    default:
-        ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
-        return;
     }
 }
 
@@ -1058,47 +680,51 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
 }
 
 
-static void
-ngx_http_epro_pg_handler(ngx_event_t *ev)
+/*
+ * Sends what libpq holds and reads what came.  NGX_OK: ReadyForQuery,
+ * the statement is over; NGX_AGAIN: more to come; NGX_ERROR: the
+ * connection failed.
+ */
+
+static ngx_int_t
+ngx_http_epro_pg_read(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
 {
-    PGresult                 *res;
-    ngx_connection_t         *c;
-    ngx_http_epro_pg_conn_t  *pc;
-
-    c = ev->data;
-    pc = c->data;
-
-    if (pc->state == ngx_http_epro_pg_connecting) {
-        ngx_http_epro_pg_poll(pc);
-        return;
-    }
+    PGresult  *res;
 
     if (ev->write) {
-        (void) ngx_http_epro_pg_flush(pc);
-        return;
+        return (ngx_http_epro_pg_flush(pc) == NGX_ERROR)
+               ? NGX_ERROR : NGX_AGAIN;
     }
 
     if (!PQconsumeInput(pc->conn)) {
         ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
-        return;
+        return NGX_ERROR;
     }
 
     /* libpq may need to read before it can send the rest */
 
-    if (c->write->active && ngx_http_epro_pg_flush(pc) != NGX_OK) {
-        return;
+    if (pc->c->write->active) {
+        switch (ngx_http_epro_pg_flush(pc)) {
+        case NGX_OK:
+            break;
+        case NGX_AGAIN:
+            return NGX_AGAIN;
+        default:
+            return NGX_ERROR;
+        }
     }
 
     while (!PQisBusy(pc->conn)) {
         res = PQgetResult(pc->conn);
 
         if (res == NULL) {
-            ngx_http_epro_pg_done(pc);
-            return;
+            return NGX_OK;
         }
 
         ngx_http_epro_pg_result(pc, res);
     }
+
+    return NGX_AGAIN;
 }
 
 
@@ -1176,7 +802,7 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
         ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
                       "epro: connection %ui: batch of %uz row(s) failed, "
                       "SQLSTATE %s%s%s", pc->index,
-                      pc->batch ? pc->batch->rows.nrows : 0, pc->sqlstate,
+                      pc->rows ? pc->rows->nrows : 0, pc->sqlstate,
                       field ? ", constraint " : "", field ? field : "");
     }
 
@@ -1184,224 +810,140 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
 }
 
 
-/*
- * PQgetResult() returned NULL: the server sent ReadyForQuery.  Only now is
- * the implicit transaction committed: in the extended protocol the
- * INSERT's rows and CommandComplete arrive before the commit at Sync, and
- * an error at commit would come after them.
- */
+
+/* the INSERT is prepared: the connection takes batches */
 
 static void
-ngx_http_epro_pg_done(ngx_http_epro_pg_conn_t *pc)
+ngx_http_epro_pg_prepared(ngx_http_epro_pg_conn_t *pc)
 {
-    int                     i, n, row;
-    PGresult               *res;
-    ngx_uint_t              level;
-    ngx_http_epro_pg_t     *pg;
-    ngx_http_epro_batch_t  *b;
+    ngx_uint_t  level;
 
-    pg = &ngx_http_epro_pg;
-
-    switch (pc->state) {
-
-    case ngx_http_epro_pg_preparing:
-        if (pc->failed) {
-            ngx_http_epro_pg_fail(pc, NULL);
-            return;
-        }
-
-        if (pc->timer.timer_set) {
-            ngx_del_timer(&pc->timer);
-        }
-
-        if (!pc->was_up || pc->reported) {
-            level = pc->reported ? NGX_LOG_NOTICE : NGX_LOG_INFO;
-
-            ngx_log_error(level, &pc->log, 0,
-                          "epro: connection %ui: ready (server %s:%s)",
-                          pc->index, PQhost(pc->conn), PQport(pc->conn));
-        }
-
-        pc->was_up = 1;
-        pc->reported = 0;
-        pc->backoff = 0;
-        pc->log.action = NULL;
-        ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
-
-        ngx_http_epro_pg_dispatch();
-        return;
-
-    case ngx_http_epro_pg_busy:
-        break;
-
-    default:
-        /* a stray result while idle */
+    if (pc->failed) {
+        ngx_http_epro_pg_fail(pc, NULL);
         return;
     }
 
-    b = pc->batch;
+    if (pc->deadline.timer_set) {
+        ngx_del_timer(&pc->deadline);
+    }
+
+    if (!pc->was_up || pc->reported) {
+        level = pc->reported ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+
+        ngx_log_error(level, &pc->log, 0,
+                      "epro: connection %ui: ready (server %s:%s)",
+                      pc->index, PQhost(pc->conn), PQport(pc->conn));
+    }
+
+    pc->was_up = 1;
+    pc->reported = 0;
+    pc->backoff = 0;
+    pc->log.action = NULL;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
+
+    ngx_http_epro_pg.ready();
+}
+
+
+/* rolled back: nothing of the batch is stored */
+
+static void
+ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
+{
+    void                        *data;
+    ngx_http_epro_pg_outcome_e   outcome;
+
+    data = pc->data;
+
+    if (pc->result) {
+        PQclear(pc->result);
+        pc->result = NULL;
+    }
+
+    pc->rows = NULL;
+    pc->data = NULL;
+    pc->failed = 0;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
+    pc->log.action = NULL;
+
+    if (pc->deadline.timer_set) {
+        ngx_del_timer(&pc->deadline);
+    }
+
+    outcome = ngx_http_epro_pg_row_error(pc->sqlstate)
+              ? NGX_HTTP_EPRO_PG_REFUSED : NGX_HTTP_EPRO_PG_FAILED;
+
+    ngx_http_epro_pg.done(data, outcome, pc->sqlstate, NULL);
+    ngx_http_epro_pg.ready();
+}
+
+
+/* the rows not inserted (duplicates) are the ordinals the result holds */
+
+static void
+ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
+{
+    int           i, n, row;
+    void         *data;
+    PGresult     *res;
+    epro_rows_t  *rows;
+
+    rows = pc->rows;
+    data = pc->data;
     res = pc->result;
 
-    if (PQstatus(pc->conn) != CONNECTION_OK
-        || PQtransactionStatus(pc->conn) != PQTRANS_IDLE)
-    {
-        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
-        return;
-    }
+    if (pc->inserted_size < rows->nrows) {
+        ngx_free(pc->inserted);
 
-    if (pc->failed || res == NULL) {
-        /* rolled back: nothing of the batch is stored */
-
-        if (res) {
-            PQclear(res);
-            pc->result = NULL;
-        }
-
-        pc->batch = NULL;
-        pc->failed = 0;
-        ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
-        pc->log.action = NULL;
-
-        if (pc->timer.timer_set) {
-            ngx_del_timer(&pc->timer);
-        }
-
-        if (!ngx_http_epro_pg_row_error(pc->sqlstate)) {
-            ngx_http_epro_pg_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE);
-
-        } else if (b->alone
-                   || ngx_queue_head(&b->waiters)
-                      == ngx_queue_last(&b->waiters))
-        {
-            ngx_memcpy(b->sqlstate, pc->sqlstate, sizeof(b->sqlstate));
-            ngx_http_epro_pg_finish(b, NGX_HTTP_EPRO_UNPROCESSABLE);
-
-        } else {
-            ngx_http_epro_pg_split(b);
-        }
-
-        ngx_http_epro_pg_dispatch();
-        return;
-    }
-
-    if (b->inserted_size < b->rows.nrows) {
-        ngx_free(b->inserted);
-
-        b->inserted = ngx_alloc(b->rows.nrows, pg->log);
-        if (b->inserted == NULL) {
-            b->inserted_size = 0;
+        pc->inserted = ngx_alloc(rows->nrows, ngx_http_epro_pg.log);
+        if (pc->inserted == NULL) {
+            pc->inserted_size = 0;
             PQclear(res);
             pc->result = NULL;
             ngx_http_epro_pg_fail(pc, "out of memory");
             return;
         }
 
-        b->inserted_size = b->rows.nrows;
+        pc->inserted_size = rows->nrows;
     }
 
-    ngx_memset(b->inserted, 1, b->rows.nrows);
+    ngx_memset(pc->inserted, 1, rows->nrows);
 
-    n = (int) b->rows.nrows;
+    n = (int) rows->nrows;
 
     for (i = 0; i < PQntuples(res); i++) {
         row = ngx_atoi((u_char *) PQgetvalue(res, i, 0),
                        PQgetlength(res, i, 0));
 
-        if (row >= 1 && (size_t) row <= b->rows.nrows && b->inserted[row - 1])
+        if (row >= 1 && (size_t) row <= rows->nrows && pc->inserted[row - 1])
         {
-            b->inserted[row - 1] = 0;
+            pc->inserted[row - 1] = 0;
             n--;
         }
     }
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
                    "epro: connection %ui: committed %d of %uz row(s) "
-                   "in %M ms", pc->index, n, b->rows.nrows,
+                   "in %M ms", pc->index, n, rows->nrows,
                    ngx_current_msec - pc->sent);
 
     PQclear(res);
     pc->result = NULL;
-    pc->batch = NULL;
+    pc->rows = NULL;
+    pc->data = NULL;
 
-    ngx_http_epro_count_batch(b->rows.nrows, n, ngx_current_msec - b->sent);
+    ngx_http_epro_count_batch(rows->nrows, n, ngx_current_msec - pc->sent);
 
-    if (pc->timer.timer_set) {
-        ngx_del_timer(&pc->timer);
+    if (pc->deadline.timer_set) {
+        ngx_del_timer(&pc->deadline);
     }
 
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
     pc->log.action = NULL;
 
-    ngx_http_epro_pg_finish(b, NGX_HTTP_CREATED);
-
-    ngx_http_epro_pg_dispatch();
-}
-
-
-static void
-ngx_http_epro_pg_send(ngx_http_epro_pg_conn_t *pc, ngx_http_epro_batch_t *b)
-{
-    ngx_uint_t           i;
-    const char          *values[EPRO_NCOLS];
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    pc->batch = b;
-    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
-    pc->failed = 0;
-    pc->sent = ngx_current_msec;
-    b->sent = ngx_current_msec;
-    pc->log.action = "committing a batch";
-
-    /* a batch in flight keeps an exiting worker until it is answered */
-    pc->timer.cancelable = 0;
-    ngx_add_timer(&pc->timer, pg->conf->timeout);
-
-    if (epro_rows_finish(&b->rows, &pg->heap) != EPRO_OK) {
-        ngx_http_epro_pg_fail(pc, "out of memory");
-        return;
-    }
-
-    for (i = 0; i < EPRO_NCOLS; i++) {
-        values[i] = b->rows.col[i].data;
-    }
-
-    if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
-                             values, NULL, NULL, 0))
-    {
-        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
-        return;
-    }
-
-    (void) ngx_http_epro_pg_flush(pc);
-}
-
-
-static void
-ngx_http_epro_pg_timer_handler(ngx_event_t *ev)
-{
-    ngx_http_epro_pg_conn_t  *pc;
-
-    pc = ev->data;
-
-    switch (pc->state) {
-
-    case ngx_http_epro_pg_down:
-        if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-            ngx_http_epro_pg_connect(pc);
-        }
-
-        return;
-
-    case ngx_http_epro_pg_busy:
-        ngx_http_epro_pg_fail(pc, "the commit was not confirmed in time");
-        return;
-
-    default:
-        ngx_http_epro_pg_fail(pc, "timed out");
-        return;
-    }
+    ngx_http_epro_pg.done(data, NGX_HTTP_EPRO_PG_COMMITTED, NULL,
+                          pc->inserted);
+    ngx_http_epro_pg.ready();
 }
 
 
@@ -1413,10 +955,10 @@ ngx_http_epro_pg_timer_handler(ngx_event_t *ev)
 static void
 ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
 {
-    u_char                 *p, *last, text[512];
-    ngx_msec_t              delay;
-    const char             *line;
-    ngx_http_epro_batch_t  *b;
+    u_char      *p, *last, text[512];
+    void        *data;
+    ngx_msec_t   delay;
+    const char  *line;
 
     if (!pc->reported) {
         /*
@@ -1448,8 +990,9 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
         pc->reported = 1;
     }
 
-    b = pc->batch;
-    pc->batch = NULL;
+    data = pc->data;
+    pc->data = NULL;
+    pc->rows = NULL;
 
     if (pc->result) {
         PQclear(pc->result);
@@ -1458,8 +1001,8 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
 
     ngx_http_epro_pg_close(pc);
 
-    if (pc->timer.timer_set) {
-        ngx_del_timer(&pc->timer);
+    if (pc->deadline.timer_set) {
+        ngx_del_timer(&pc->deadline);
     }
 
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_down);
@@ -1469,11 +1012,10 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
     pc->backoff = ngx_min(ngx_max(pc->backoff * 2, NGX_HTTP_EPRO_BACKOFF_MIN),
                           NGX_HTTP_EPRO_BACKOFF_MAX);
 
-    pc->timer.cancelable = 1;
-    ngx_add_timer(&pc->timer, delay ? delay : 1);
+    ngx_add_timer(&pc->retry, delay ? delay : 1);
 
-    if (b) {
-        ngx_http_epro_pg_finish(b, NGX_HTTP_GATEWAY_TIME_OUT);
+    if (data) {
+        ngx_http_epro_pg.done(data, NGX_HTTP_EPRO_PG_UNKNOWN, NULL, NULL);
     }
 }
 
@@ -1539,104 +1081,21 @@ ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc)
         (void) ngx_del_event(pc->c->write, NGX_WRITE_EVENT, flags);
     }
 }
-
-
-static void
-ngx_http_epro_pg_finish(ngx_http_epro_batch_t *b, ngx_int_t status)
-{
-    ngx_queue_t          *q;
-    ngx_http_epro_ctx_t  *ctx;
-
-    while (!ngx_queue_empty(&b->waiters)) {
-        q = ngx_queue_head(&b->waiters);
-        ngx_queue_remove(q);
-
-        ctx = ngx_queue_data(q, ngx_http_epro_ctx_t, queue);
-        ctx->batch = NULL;
-
-        ngx_memcpy(ctx->sqlstate, b->sqlstate, sizeof(ctx->sqlstate));
-        ctx->batch_rows = b->rows.nrows;
-        ctx->commit_ms = ngx_current_msec - b->sent;
-
-        ngx_http_epro_reply(ctx, status,
-                            status == NGX_HTTP_CREATED
-                            ? b->inserted + ctx->first : NULL);
-    }
-
-    ngx_http_epro_pg_recycle(b);
-}
-
-
-/* keep a few batches for reuse; large buffers go back to the heap */
-
-static void
-ngx_http_epro_pg_recycle(ngx_http_epro_batch_t *b)
-{
-    ngx_uint_t           i;
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    /* epro_queue_max_bytes counts rows until their batch is done */
-
-    ngx_http_epro_pg_queued(0, -(ngx_int_t) b->bytes);
-    b->bytes = 0;
-
-    for (i = 0; i < EPRO_NCOLS; i++) {
-        if (b->rows.col[i].cap
-            > ngx_max(2 * pg->conf->batch_max_bytes, NGX_HTTP_EPRO_KEEP_BYTES))
-        {
-            epro_rows_free(&b->rows, &pg->heap);
-            break;
-        }
-    }
-
-    if (pg->nfree < pg->nconns + 2) {
-        ngx_queue_insert_head(&pg->free, &b->queue);
-        pg->nfree++;
-        return;
-    }
-
-    epro_rows_free(&b->rows, &pg->heap);
-    ngx_free(b->inserted);
-    ngx_free(b);
-}
-
-
 static void
 ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     ngx_http_epro_pg_state_e state)
 {
+#if (NGX_DEBUG)
+    if (pc->state != state) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
+                       "epro: connection %ui: %s -> %s", pc->index,
+                       ngx_http_epro_pg_states[pc->state],
+                       ngx_http_epro_pg_states[state]);
+    }
+#endif
+
     ngx_http_epro_count_state(pc->state, state);
     pc->state = state;
-}
-
-
-static void
-ngx_http_epro_pg_queued(ngx_int_t rows, ngx_int_t bytes)
-{
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
-
-    pg->queued_rows += rows;
-    pg->bytes += bytes;
-    ngx_http_epro_count_queue(rows);
-    ngx_http_epro_count_room(bytes, 0);
-
-    if (bytes < 0) {
-        ngx_http_epro_pg_wake();
-    }
-
-    if (pg->refused
-        && pg->queued_rows <= pg->conf->queue_max_rows / 2
-        && pg->bytes + pg->reserved <= pg->conf->queue_max_bytes / 2)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, pg->log, 0,
-                      "epro: queue accepts again, %ui request(s) were "
-                      "refused", pg->refused);
-        pg->refused = 0;
-    }
 }
 
 

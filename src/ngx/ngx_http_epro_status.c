@@ -600,8 +600,8 @@ ngx_http_epro_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     } else {
         n = (data == 1) ? ctx->accepted
             : (data == 2) ? ctx->req.nsubs - ctx->accepted
-            : (data == 3) ? ctx->batch_rows
-            : ctx->commit_ms;
+            : (data == 3) ? ctx->waiter.batch_rows
+            : ctx->waiter.commit_ms;
 
         p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
         if (p == NULL) {

@@ -1,0 +1,53 @@
+
+/*
+ * ngx_http_epro_module: the worker's pool of PostgreSQL connections.  It
+ * sends a batch's rows to an idle connection and reports the outcome
+ * through the callback its owner set, as nginx's upstream reports through
+ * u->finalize_request; it knows nothing of requests.
+ */
+
+
+#ifndef _NGX_HTTP_EPRO_PG_H_INCLUDED_
+#define _NGX_HTTP_EPRO_PG_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_epro.h"
+
+
+/* what became of a batch */
+typedef enum {
+    NGX_HTTP_EPRO_PG_COMMITTED = 0,  /* inserted[] says which rows */
+    NGX_HTTP_EPRO_PG_REFUSED,        /* rolled back because of a row */
+    NGX_HTTP_EPRO_PG_FAILED,         /* rolled back, any other error */
+    NGX_HTTP_EPRO_PG_UNKNOWN         /* connection lost in flight */
+} ngx_http_epro_pg_outcome_e;
+
+
+/* data is what was given to ngx_http_epro_pg_send() */
+typedef void (*ngx_http_epro_pg_done_pt)(void *data,
+    ngx_http_epro_pg_outcome_e outcome, const char *sqlstate,
+    const u_char *inserted);
+
+/* a connection became idle: ngx_http_epro_pg_send() may be called */
+typedef void (*ngx_http_epro_pg_ready_pt)(void);
+
+
+ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
+    ngx_http_epro_main_conf_t *emcf);
+ngx_int_t ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_epro_main_conf_t *emcf);
+
+ngx_int_t ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
+    ngx_http_epro_main_conf_t *emcf, ngx_http_epro_pg_done_pt done,
+    ngx_http_epro_pg_ready_pt ready);
+void ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle);
+
+ngx_uint_t ngx_http_epro_pg_up(void);
+ngx_uint_t ngx_http_epro_pg_has_idle(void);
+void ngx_http_epro_pg_send(epro_rows_t *rows, void *data);
+
+
+#endif /* _NGX_HTTP_EPRO_PG_H_INCLUDED_ */

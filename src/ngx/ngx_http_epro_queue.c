@@ -1,0 +1,891 @@
+
+/*
+ * The worker's queue: admission (room for bodies in epro_queue_max_bytes,
+ * requests waiting for it unread), batches (rows copied in at enqueue,
+ * closed at epro_batch_max_rows or epro_batch_max_bytes, held up to
+ * epro_batch_max_delay), dispatch to the connection pool, the split of a
+ * batch a row made PostgreSQL refuse, and the expiry of batches no
+ * connection took within epro_pg_timeout.  Requests are reached only
+ * through their waiters' callbacks; the pool only through its API and
+ * the two callbacks set here.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_epro.h"
+#include "ngx_http_epro_queue.h"
+#include "ngx_http_epro_pg.h"
+
+
+#define NGX_HTTP_EPRO_KEEP_BYTES   (64 * 1024)
+
+
+struct ngx_http_epro_batch_s {
+    ngx_queue_t                  queue;     /* pending or free */
+    ngx_queue_t                  waiters;
+    epro_rows_t                  rows;
+    size_t                       bytes;     /* of its rows */
+    ngx_msec_t                   created;
+    ngx_msec_t                   sent;
+    unsigned                     alone:1;   /* one request, after a split */
+};
+
+
+typedef struct {
+    ngx_http_epro_main_conf_t   *conf;        /* NULL: not running */
+    ngx_queue_t                  pending;
+    ngx_queue_t                  free;
+    ngx_uint_t                   nfree;
+    ngx_uint_t                   queued_rows;
+    size_t                       bytes;       /* of batches, sent or not */
+    size_t                       reserved;    /* for bodies being read */
+    ngx_queue_t                  waiting;     /* for room, bodies unread */
+    ngx_uint_t                   nwaiting;
+    ngx_uint_t                   refused;     /* while the queue was full */
+    ngx_event_t                  timer;
+    ngx_event_t                  post;
+    ngx_event_t                  wake;
+    ngx_log_t                   *log;
+    epro_alloc_t                 heap;
+} ngx_http_epro_queue_t;
+
+
+static void ngx_http_epro_queue_queued(ngx_int_t rows, ngx_int_t bytes);
+static ngx_uint_t ngx_http_epro_queue_room(size_t size);
+static void ngx_http_epro_queue_reserve(ngx_http_epro_waiter_t *w);
+static void ngx_http_epro_queue_wake(void);
+static void ngx_http_epro_queue_wake_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_epro_queue_copy(ngx_http_epro_batch_t *b,
+    ngx_http_epro_waiter_t *w, ngx_http_epro_batch_t *src,
+    const epro_submission_t *subs, const char *received);
+static void ngx_http_epro_queue_split(ngx_http_epro_batch_t *b);
+static void ngx_http_epro_queue_dispatch(void);
+static void ngx_http_epro_queue_ready(void);
+static void ngx_http_epro_queue_done(void *data,
+    ngx_http_epro_pg_outcome_e outcome, const char *sqlstate,
+    const u_char *inserted);
+static void ngx_http_epro_queue_post_handler(ngx_event_t *ev);
+static void ngx_http_epro_queue_expire_handler(ngx_event_t *ev);
+static void ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b,
+    ngx_int_t status, const char *sqlstate, const u_char *inserted);
+static ngx_http_epro_batch_t *ngx_http_epro_queue_batch(void);
+static void ngx_http_epro_queue_recycle(ngx_http_epro_batch_t *b);
+static void *ngx_http_epro_queue_alloc(void *ctx, size_t size);
+static void ngx_http_epro_queue_free(void *ctx, void *p);
+
+
+static ngx_http_epro_queue_t  ngx_http_epro_queue;
+
+
+ngx_int_t
+ngx_http_epro_queue_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_epro_queue_t      *eq;
+    ngx_http_epro_main_conf_t  *emcf;
+
+    eq = &ngx_http_epro_queue;
+    emcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_epro_module);
+
+    eq->log = cycle->log;
+    eq->heap.alloc = ngx_http_epro_queue_alloc;
+    eq->heap.free = ngx_http_epro_queue_free;
+    eq->heap.ctx = cycle->log;
+
+    ngx_queue_init(&eq->pending);
+    ngx_queue_init(&eq->free);
+    ngx_queue_init(&eq->waiting);
+
+    eq->timer.handler = ngx_http_epro_queue_expire_handler;
+    eq->timer.log = cycle->log;
+    eq->timer.data = eq;
+
+    eq->post.handler = ngx_http_epro_queue_post_handler;
+    eq->post.log = cycle->log;
+    eq->post.data = eq;
+
+    eq->wake.handler = ngx_http_epro_queue_wake_handler;
+    eq->wake.log = cycle->log;
+    eq->wake.data = eq;
+
+    ngx_http_epro_claim_slot();
+
+    eq->conf = emcf;
+
+    if (ngx_http_epro_pg_init_process(cycle, emcf,
+                                      ngx_http_epro_queue_done,
+                                      ngx_http_epro_queue_ready)
+        != NGX_OK)
+    {
+        eq->conf = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_queue_t            *q;
+    ngx_http_epro_batch_t  *b;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (eq->conf == NULL) {
+        return;
+    }
+
+    ngx_http_epro_pg_exit_process(cycle);
+
+    ngx_http_epro_count_queue(-(ngx_int_t) eq->queued_rows);
+    ngx_http_epro_count_room(-(ngx_int_t) (eq->bytes + eq->reserved),
+                             -(ngx_int_t) eq->nwaiting);
+    ngx_http_epro_release_slot();
+
+    if (eq->timer.timer_set) {
+        ngx_del_timer(&eq->timer);
+    }
+
+    if (eq->post.posted) {
+        ngx_delete_posted_event(&eq->post);
+    }
+
+    if (eq->wake.posted) {
+        ngx_delete_posted_event(&eq->wake);
+    }
+
+    while (!ngx_queue_empty(&eq->free)) {
+        q = ngx_queue_head(&eq->free);
+        ngx_queue_remove(q);
+
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+        epro_rows_free(&b->rows, &eq->heap);
+        ngx_free(b);
+    }
+
+    eq->conf = NULL;
+}
+
+
+/*
+ * Whether n more rows would not fit in the queue; also asked with n = 0
+ * before the body is read, so that a full queue costs no parsing.
+ */
+
+ngx_uint_t
+ngx_http_epro_queue_full(ngx_uint_t n)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (eq->conf == NULL) {
+        return 0;
+    }
+
+    return eq->queued_rows + ngx_max(n, 1) > eq->conf->queue_max_rows;
+}
+
+
+/* one warning while requests are refused, one notice when that ends */
+
+void
+ngx_http_epro_queue_refused(void)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (eq->refused++ == 0) {
+        ngx_log_error(NGX_LOG_WARN, eq->log, 0,
+                      "epro: queue full (%ui rows, %uz bytes), "
+                      "refusing requests",
+                      eq->queued_rows, eq->bytes + eq->reserved);
+    }
+}
+
+
+/*
+ * epro_queue_max_bytes: a body is read only when its size, with the rows
+ * queued and the bodies being read, fits; else the request waits, unread,
+ * in arrival order, while a connection is up.  NGX_OK: read it (the room
+ * is reserved); NGX_AGAIN: it waits (w->wake() or
+ * ngx_http_epro_queue_release() ends that); NGX_BUSY: no connection is
+ * up, refuse it.
+ */
+
+ngx_int_t
+ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (eq->conf == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_queue_empty(&eq->waiting) && ngx_http_epro_queue_room(w->size)) {
+        ngx_http_epro_queue_reserve(w);
+        return NGX_OK;
+    }
+
+    if (!ngx_http_epro_pg_up()) {
+        ngx_http_epro_queue_refused();
+        return NGX_BUSY;
+    }
+
+    w->waiting = 1;
+    w->queued = ngx_current_msec;
+    ngx_queue_insert_tail(&eq->waiting, &w->queue);
+    eq->nwaiting++;
+    ngx_http_epro_count_room(0, 1);
+
+    return NGX_AGAIN;
+}
+
+
+/* the request's body is queued, refused or gone: its room is free again */
+
+void
+ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (w->waiting) {
+        ngx_queue_remove(&w->queue);
+        w->waiting = 0;
+        eq->nwaiting--;
+        ngx_http_epro_count_room(0, -1);
+    }
+
+    if (w->reserved == 0) {
+        return;
+    }
+
+    eq->reserved -= w->reserved;
+    ngx_http_epro_count_room(-(ngx_int_t) w->reserved, 0);
+    w->reserved = 0;
+
+    ngx_http_epro_queue_wake();
+}
+
+
+/*
+ * Queues a request's n rows; "received" is its arrival, RFC 3339.
+ * NGX_OK: w->done() will be called once; else an HTTP status to answer.
+ */
+
+ngx_int_t
+ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
+    const epro_submission_t *subs, ngx_uint_t n, const char *received)
+{
+    ngx_queue_t            *q;
+    ngx_http_epro_batch_t  *b;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (eq->conf == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    if (ngx_http_epro_queue_full(n)) {
+        ngx_http_epro_queue_refused();
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    w->nrows = n;
+    b = NULL;
+
+    if (!ngx_queue_empty(&eq->pending)) {
+        q = ngx_queue_last(&eq->pending);
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        if (b->alone
+            || b->rows.nrows + n > eq->conf->batch_max_rows
+            || b->bytes >= eq->conf->batch_max_bytes)
+        {
+            b = NULL;
+        }
+    }
+
+    if (b == NULL) {
+        b = ngx_http_epro_queue_batch();
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_queue_insert_tail(&eq->pending, &b->queue);
+    }
+
+    if (ngx_http_epro_queue_copy(b, w, NULL, subs, received) != NGX_OK) {
+        if (b->rows.nrows == 0) {
+            ngx_queue_remove(&b->queue);
+            ngx_http_epro_queue_recycle(b);
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * Sending may fail at once and answer the batch's requests: never
+     * inside the handler of one of them, so it goes through a posted event.
+     */
+
+    if (!eq->post.posted) {
+        ngx_post_event(&eq->post, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the request is gone: its rows stay in the batch and still commit */
+
+void
+ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w)
+{
+    ngx_queue_remove(&w->queue);
+    w->batch = NULL;
+}
+
+
+/*
+ * Copies a request's rows into the batch, all or none: encoded from its
+ * submissions when it is queued (src == NULL), later (a split, a batch
+ * that waited too long) copied as they are from the batch it was in.
+ * Only the first needs the submissions' payloads: the body they point
+ * into may be gone by then.
+ */
+
+static ngx_int_t
+ngx_http_epro_queue_copy(ngx_http_epro_batch_t *b, ngx_http_epro_waiter_t *w,
+    ngx_http_epro_batch_t *src, const epro_submission_t *subs,
+    const char *received)
+{
+    size_t                  bytes, lens[EPRO_NCOLS];
+    ngx_int_t               rc;
+    ngx_uint_t              i, k, first;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        lens[i] = b->rows.col[i].len;
+    }
+
+    first = b->rows.nrows;
+    rc = NGX_OK;
+
+    if (src) {
+        if (epro_rows_copy(&b->rows, &src->rows, w->from, w->to, w->nrows,
+                           &eq->heap)
+            != EPRO_OK)
+        {
+            rc = NGX_ERROR;
+        }
+
+    } else {
+        for (i = 0; i < w->nrows; i++) {
+            if (epro_rows_add(&b->rows, &subs[i], received, &eq->heap)
+                != EPRO_OK)
+            {
+                rc = NGX_ERROR;
+                break;
+            }
+        }
+    }
+
+    if (rc != NGX_OK) {
+
+        /* the array literals are prefixes: cut them back */
+
+        for (k = 0; k < EPRO_NCOLS; k++) {
+            b->rows.col[k].len = lens[k];
+
+            if (b->rows.col[k].data) {
+                b->rows.col[k].data[lens[k]] = '\0';
+            }
+        }
+
+        b->rows.nrows = first;
+
+        return NGX_ERROR;
+    }
+
+    bytes = 0;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        w->from[i] = lens[i];
+        w->to[i] = b->rows.col[i].len;
+        bytes += w->to[i] - w->from[i];
+    }
+
+    b->bytes += bytes;
+
+    w->first = first;
+
+    if (w->queued == 0) {
+        w->queued = ngx_current_msec;
+    }
+
+    w->batch = b;
+    ngx_queue_insert_tail(&b->waiters, &w->queue);
+
+    ngx_http_epro_queue_queued(w->nrows, bytes);
+
+    return NGX_OK;
+}
+
+
+/*
+ * PostgreSQL refused one row of a batch (a CHECK or trigger the operator
+ * added): nothing of it was stored.  Each request is sent again alone,
+ * ahead of the queue, so that only the request with the bad row fails.
+ */
+
+static void
+ngx_http_epro_queue_split(ngx_http_epro_batch_t *b)
+{
+    ngx_queue_t             *q, *at;
+    ngx_http_epro_batch_t   *nb;
+    ngx_http_epro_queue_t   *eq;
+    ngx_http_epro_waiter_t  *w;
+
+    eq = &ngx_http_epro_queue;
+    at = &eq->pending;
+
+    while (!ngx_queue_empty(&b->waiters)) {
+        q = ngx_queue_head(&b->waiters);
+        ngx_queue_remove(q);
+
+        w = ngx_queue_data(q, ngx_http_epro_waiter_t, queue);
+        w->batch = NULL;
+
+        nb = ngx_http_epro_queue_batch();
+
+        if (nb == NULL
+            || ngx_http_epro_queue_copy(nb, w, b, NULL, NULL) != NGX_OK)
+        {
+            if (nb) {
+                ngx_http_epro_queue_recycle(nb);
+            }
+
+            w->done(w, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+            continue;
+        }
+
+        nb->alone = 1;
+        ngx_queue_insert_after(at, &nb->queue);
+        at = &nb->queue;
+    }
+
+    ngx_http_epro_queue_recycle(b);
+}
+
+
+static void
+ngx_http_epro_queue_reserve(ngx_http_epro_waiter_t *w)
+{
+    w->reserved = w->size;
+    ngx_http_epro_queue.reserved += w->size;
+    ngx_http_epro_count_room(w->size, 0);
+}
+
+
+/* room was freed: the waiting requests are looked at once, posted */
+
+static void
+ngx_http_epro_queue_wake(void)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (!ngx_queue_empty(&eq->waiting) && !eq->wake.posted) {
+        ngx_post_event(&eq->wake, &ngx_posted_events);
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_epro_queue_room(size_t size)
+{
+    size_t                  used;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    used = eq->bytes + eq->reserved;
+
+    return used == 0 || used + size <= eq->conf->queue_max_bytes;
+}
+
+
+/* lets the requests that fit in, oldest first; they read their bodies */
+
+static void
+ngx_http_epro_queue_wake_handler(ngx_event_t *ev)
+{
+    ngx_queue_t             *q;
+    ngx_http_epro_queue_t   *eq;
+    ngx_http_epro_waiter_t  *w;
+
+    eq = ev->data;
+
+    while (!ngx_queue_empty(&eq->waiting)) {
+        q = ngx_queue_head(&eq->waiting);
+        w = ngx_queue_data(q, ngx_http_epro_waiter_t, queue);
+
+        if (!ngx_http_epro_queue_room(w->size)) {
+            break;
+        }
+
+        ngx_queue_remove(q);
+        w->waiting = 0;
+        eq->nwaiting--;
+        ngx_http_epro_count_room(0, -1);
+        ngx_http_epro_queue_reserve(w);
+
+        w->wake(w);
+    }
+}
+
+
+static void
+ngx_http_epro_queue_queued(ngx_int_t rows, ngx_int_t bytes)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    eq->queued_rows += rows;
+    eq->bytes += bytes;
+    ngx_http_epro_count_queue(rows);
+    ngx_http_epro_count_room(bytes, 0);
+
+    if (bytes < 0) {
+        ngx_http_epro_queue_wake();
+    }
+
+    if (eq->refused
+        && eq->queued_rows <= eq->conf->queue_max_rows / 2
+        && eq->bytes + eq->reserved <= eq->conf->queue_max_bytes / 2)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, eq->log, 0,
+                      "epro: queue accepts again, %ui request(s) were "
+                      "refused", eq->refused);
+        eq->refused = 0;
+    }
+}
+
+
+static void
+ngx_http_epro_queue_dispatch(void)
+{
+    ngx_msec_t              wait;
+    ngx_queue_t            *q;
+    ngx_http_epro_batch_t  *b;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    while (!ngx_queue_empty(&eq->pending)) {
+        q = ngx_queue_head(&eq->pending);
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        if (!ngx_http_epro_pg_has_idle()) {
+            break;
+        }
+
+        wait = b->created + eq->conf->batch_max_delay - ngx_current_msec;
+
+        if (b->rows.nrows < eq->conf->batch_max_rows
+            && b->bytes < eq->conf->batch_max_bytes
+            && (ngx_msec_int_t) wait > 0)
+        {
+            /* epro_batch_max_delay: let the batch fill */
+            ngx_add_timer(&eq->timer, wait);
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_http_epro_queue_queued(-(ngx_int_t) b->rows.nrows, 0);
+
+        b->sent = ngx_current_msec;
+        ngx_http_epro_pg_send(&b->rows, b);
+    }
+
+    if (ngx_queue_empty(&eq->pending)) {
+        if (eq->timer.timer_set) {
+            ngx_del_timer(&eq->timer);
+        }
+
+        return;
+    }
+
+    /* the oldest batch waits for a connection up to epro_pg_timeout */
+
+    q = ngx_queue_head(&eq->pending);
+    b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+    wait = b->created + eq->conf->timeout - ngx_current_msec;
+
+    ngx_add_timer(&eq->timer, (ngx_msec_int_t) wait > 0 ? wait : 1);
+}
+
+
+/* the pool's callbacks: a connection is idle, a batch is done */
+
+static void
+ngx_http_epro_queue_ready(void)
+{
+    ngx_http_epro_queue_dispatch();
+}
+
+
+static void
+ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
+    const char *sqlstate, const u_char *inserted)
+{
+    ngx_http_epro_batch_t  *b = data;
+
+    switch (outcome) {
+
+    case NGX_HTTP_EPRO_PG_COMMITTED:
+        ngx_http_epro_queue_finish(b, NGX_HTTP_CREATED, NULL, inserted);
+        return;
+
+    case NGX_HTTP_EPRO_PG_REFUSED:
+        if (b->alone
+            || ngx_queue_head(&b->waiters) == ngx_queue_last(&b->waiters))
+        {
+            ngx_http_epro_queue_finish(b, NGX_HTTP_EPRO_UNPROCESSABLE,
+                                       sqlstate, NULL);
+            return;
+        }
+
+        ngx_http_epro_queue_split(b);
+        return;
+
+    case NGX_HTTP_EPRO_PG_FAILED:
+        ngx_http_epro_queue_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
+                                   NULL);
+        return;
+
+    default: /* NGX_HTTP_EPRO_PG_UNKNOWN */
+        ngx_http_epro_queue_finish(b, NGX_HTTP_GATEWAY_TIME_OUT, NULL, NULL);
+        return;
+    }
+}
+
+
+static void
+ngx_http_epro_queue_post_handler(ngx_event_t *ev)
+{
+    ngx_http_epro_queue_dispatch();
+}
+
+
+static void
+ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
+{
+    ngx_uint_t               refused;
+    ngx_queue_t             *q;
+    ngx_http_epro_batch_t   *b, *nb;
+    ngx_http_epro_queue_t   *eq;
+    ngx_http_epro_waiter_t  *w;
+
+    eq = ev->data;
+    refused = 0;
+
+    while (!ngx_queue_empty(&eq->pending)) {
+        q = ngx_queue_head(&eq->pending);
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        if ((ngx_msec_int_t) (ngx_current_msec - b->created)
+            < (ngx_msec_int_t) eq->conf->timeout)
+        {
+            break;
+        }
+
+        ngx_queue_remove(q);
+        ngx_http_epro_queue_queued(-(ngx_int_t) b->rows.nrows, 0);
+
+        /*
+         * Each request waits epro_pg_timeout from its own arrival: those
+         * that joined the batch late go on in a new one, at the head.
+         */
+
+        nb = NULL;
+
+        while (!ngx_queue_empty(&b->waiters)) {
+            q = ngx_queue_head(&b->waiters);
+            ngx_queue_remove(q);
+
+            w = ngx_queue_data(q, ngx_http_epro_waiter_t, queue);
+            w->batch = NULL;
+
+            if ((ngx_msec_int_t) (ngx_current_msec - w->queued)
+                < (ngx_msec_int_t) eq->conf->timeout)
+            {
+                if (nb == NULL) {
+                    nb = ngx_http_epro_queue_batch();
+
+                    if (nb) {
+                        nb->created = w->queued;
+                        ngx_queue_insert_head(&eq->pending, &nb->queue);
+                    }
+                }
+
+                if (nb
+                    && ngx_http_epro_queue_copy(nb, w, b, NULL, NULL)
+                       == NGX_OK)
+                {
+                    continue;
+                }
+            }
+
+            refused += w->nrows;
+            w->done(w, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
+        }
+
+        ngx_http_epro_queue_recycle(b);
+
+        if (nb && nb->rows.nrows == 0) {
+            ngx_queue_remove(&nb->queue);
+            ngx_http_epro_queue_recycle(nb);
+        }
+
+        if (nb) {
+            break;
+        }
+    }
+
+    if (refused) {
+        ngx_log_error(NGX_LOG_ERR, eq->log, 0,
+                      "epro: no database connection for %M ms, "
+                      "%ui queued row(s) refused", eq->conf->timeout,
+                      refused);
+    }
+
+    ngx_http_epro_queue_dispatch();
+}
+
+
+static void
+ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b, ngx_int_t status,
+    const char *sqlstate, const u_char *inserted)
+{
+    ngx_queue_t             *q;
+    ngx_http_epro_waiter_t  *w;
+
+    while (!ngx_queue_empty(&b->waiters)) {
+        q = ngx_queue_head(&b->waiters);
+        ngx_queue_remove(q);
+
+        w = ngx_queue_data(q, ngx_http_epro_waiter_t, queue);
+        w->batch = NULL;
+
+        if (sqlstate) {
+            ngx_memcpy(w->sqlstate, sqlstate, sizeof(w->sqlstate));
+        }
+
+        w->batch_rows = b->rows.nrows;
+        w->commit_ms = ngx_current_msec - b->sent;
+
+        w->done(w, status, inserted ? inserted + w->first : NULL);
+    }
+
+    ngx_http_epro_queue_recycle(b);
+}
+
+
+static ngx_http_epro_batch_t *
+ngx_http_epro_queue_batch(void)
+{
+    ngx_queue_t            *q;
+    ngx_http_epro_batch_t  *b;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    if (!ngx_queue_empty(&eq->free)) {
+        q = ngx_queue_head(&eq->free);
+        ngx_queue_remove(q);
+        eq->nfree--;
+
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+    } else {
+        b = ngx_calloc(sizeof(ngx_http_epro_batch_t), eq->log);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_queue_init(&b->waiters);
+    epro_rows_reset(&b->rows);
+    b->bytes = 0;
+    b->created = ngx_current_msec;
+    b->alone = 0;
+
+    return b;
+}
+
+
+/* keep a few batches for reuse; large buffers go back to the heap */
+
+static void
+ngx_http_epro_queue_recycle(ngx_http_epro_batch_t *b)
+{
+    ngx_uint_t              i;
+    ngx_http_epro_queue_t  *eq;
+
+    eq = &ngx_http_epro_queue;
+
+    /* epro_queue_max_bytes counts rows until their batch is done */
+
+    ngx_http_epro_queue_queued(0, -(ngx_int_t) b->bytes);
+    b->bytes = 0;
+
+    for (i = 0; i < EPRO_NCOLS; i++) {
+        if (b->rows.col[i].cap
+            > ngx_max(2 * eq->conf->batch_max_bytes, NGX_HTTP_EPRO_KEEP_BYTES))
+        {
+            epro_rows_free(&b->rows, &eq->heap);
+            break;
+        }
+    }
+
+    if (eq->nfree < eq->conf->pool_size + 2) {
+        ngx_queue_insert_head(&eq->free, &b->queue);
+        eq->nfree++;
+        return;
+    }
+
+    epro_rows_free(&b->rows, &eq->heap);
+    ngx_free(b);
+}
+
+
+static void *
+ngx_http_epro_queue_alloc(void *ctx, size_t size)
+{
+    return ngx_alloc(size, ctx);
+}
+
+
+static void
+ngx_http_epro_queue_free(void *ctx, void *p)
+{
+    ngx_free(p);
+}

@@ -1,0 +1,74 @@
+
+/*
+ * ngx_http_epro_module: the worker's queue of batches, and the room a
+ * request needs in it.  A request takes part through a waiter embedded
+ * in its context; the queue answers it through the callbacks the waiter
+ * carries, never by touching the request.
+ */
+
+
+#ifndef _NGX_HTTP_EPRO_QUEUE_H_INCLUDED_
+#define _NGX_HTTP_EPRO_QUEUE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "epro_core.h"
+
+
+typedef struct ngx_http_epro_batch_s   ngx_http_epro_batch_t;
+typedef struct ngx_http_epro_waiter_s  ngx_http_epro_waiter_t;
+
+/*
+ * The outcome of the waiter's rows, once: NGX_HTTP_CREATED with
+ * inserted[i] set for each row really inserted, NGX_HTTP_EPRO_UNPROCESSABLE
+ * (refused by PostgreSQL, w->sqlstate), NGX_HTTP_SERVICE_UNAVAILABLE,
+ * NGX_HTTP_GATEWAY_TIME_OUT or NGX_HTTP_INTERNAL_SERVER_ERROR.
+ */
+typedef void (*ngx_http_epro_waiter_done_pt)(ngx_http_epro_waiter_t *w,
+    ngx_int_t status, const u_char *inserted);
+
+/* room for the waiter's body: it may be read now (posted, not nested) */
+typedef void (*ngx_http_epro_waiter_wake_pt)(ngx_http_epro_waiter_t *w);
+
+
+struct ngx_http_epro_waiter_s {
+    ngx_queue_t                    queue;      /* in batch->waiters, or
+                                                  waiting for room */
+    ngx_http_epro_batch_t         *batch;      /* NULL once answered or
+                                                  gone */
+    ngx_uint_t                     nrows;
+    ngx_uint_t                     first;      /* its rows in the batch */
+    size_t                         from[EPRO_NCOLS];   /* and their bytes */
+    size_t                         to[EPRO_NCOLS];
+    ngx_msec_t                     queued;     /* when it was first queued */
+    size_t                         size;       /* the body's, as announced */
+    size_t                         reserved;   /* of the queue, while read */
+
+    ngx_http_epro_waiter_done_pt   done;
+    ngx_http_epro_waiter_wake_pt   wake;
+    void                          *data;
+
+    /* set before done() */
+    char                           sqlstate[6];
+    ngx_uint_t                     batch_rows;
+    ngx_msec_t                     commit_ms;
+
+    unsigned                       waiting:1;  /* for room, body unread */
+};
+
+
+ngx_int_t ngx_http_epro_queue_init_process(ngx_cycle_t *cycle);
+void ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle);
+
+ngx_uint_t ngx_http_epro_queue_full(ngx_uint_t n);
+void ngx_http_epro_queue_refused(void);
+ngx_int_t ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w);
+void ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w);
+ngx_int_t ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
+    const epro_submission_t *subs, ngx_uint_t n, const char *received);
+void ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w);
+
+
+#endif /* _NGX_HTTP_EPRO_QUEUE_H_INCLUDED_ */
