@@ -15,7 +15,7 @@ use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes ();
-use Epro;
+use Epro qw(:DEFAULT created send_only);
 
 master_on();
 workers(1);
@@ -107,12 +107,6 @@ sub queue_full {
         . "\n";
 }
 
-sub created {
-    my ($accepted, $duplicates, @ids) = @_;
-    return "{\"accepted\":$accepted,\"duplicates\":$duplicates,\"ids\":["
-        . join(',', map { "\"$_\"" } @ids) . "]}\n";
-}
-
 sub connect_db {
     my %kv = map { split /=/, $_, 2 } split ' ', conninfo();
     my $user = delete $kv{user} // 'epro';
@@ -202,14 +196,9 @@ sub wait_holder {
 sub send_aside {
     my ($body) = @_;
 
-    $Sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Test::Nginx::Util::ServerPort,
-                                  Proto => 'tcp')
-        or die "connect: $!";
-
-    print $Sock "POST /s HTTP/1.0\r\nHost: localhost\r\n"
-        . "Content-Type: application/json\r\n"
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    $Sock = send_only("POST /s HTTP/1.0\r\nHost: localhost\r\n"
+                      . "Content-Type: application/json\r\n"
+                      . "Content-Length: " . length($body) . "\r\n\r\n$body");
 }
 
 # A request of its own on a socket: the header and $sent bytes of $body;
@@ -217,18 +206,12 @@ sub send_aside {
 sub open_request {
     my ($body, %o) = @_;
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Test::Nginx::Util::ServerPort,
-                                  Proto => 'tcp')
-        or die "connect: $!";
-
-    print $s "POST /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\n"
-        . ($o{expect} ? "Expect: 100-continue\r\n" : '')
-        . "Content-Length: " . length($body) . "\r\n\r\n"
-        . substr($body, 0, $o{sent} // 0);
-
-    return $s;
+    return send_only("POST /s HTTP/1.1\r\nHost: localhost\r\n"
+                     . "Connection: close\r\n"
+                     . "Content-Type: application/json\r\n"
+                     . ($o{expect} ? "Expect: 100-continue\r\n" : '')
+                     . "Content-Length: " . length($body) . "\r\n\r\n"
+                     . substr($body, 0, $o{sent} // 0));
 }
 
 # what arrives on $s within $secs: the first bytes, or all until the server
@@ -319,10 +302,6 @@ __DATA__
 --- http_config
     epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
     epro_pg_timeout 500ms;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 $main::T0 = Time::HiRes::time();
 --- request eval
@@ -350,10 +329,6 @@ is(main::rows('epro_submissions', $main::Id{down}), "0\n", 'nothing stored');
 --- http_config
     epro_pg_conninfo "postgresql://epro@127.0.0.1:1/epro";
     epro_pg_timeout 300ms;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n[" . ::secret($::Id{down2}) . "," . ::secret(undef) . "]"
 --- error_code: 503
@@ -373,10 +348,6 @@ epro: no database connection for 300 ms, 2 queued row(s) refused
 === TEST 3: the queue is full (epro_queue_max_rows): 503 at once, nothing stored
 --- http_config
     epro_queue_max_rows 1;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 $main::T0 = Time::HiRes::time();
 --- request eval
@@ -406,8 +377,6 @@ epro: queue full (0 rows,
 epro_table t_008_lock;
 epro_pg_pool_size 1;
 epro_pg_timeout 1s;"
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json
 --- init
@@ -435,10 +404,6 @@ if ($req_idx == 1) {
 === TEST 5: after the 504: its row is stored at most once; a retry with the same id stores it exactly once
 --- http_config
     epro_table t_008_lock;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_holder();
 my $n = main::rows('t_008_lock', $main::Id{lock1});
@@ -469,10 +434,6 @@ qr/^\{"accepted":(1,"duplicates":0|0,"duplicates":1),"ids":\["$id"\]\}\n\z/
 epro_table t_008_abort;
 epro_pg_pool_size 1;
 epro_pg_timeout 5s;"
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_ready(1);
 main::hold_lock(table => 't_008_abort', hold => 1);
@@ -497,10 +458,6 @@ exited on signal
 === TEST 7: the row of the client that left is committed exactly once
 --- http_config
     epro_table t_008_abort;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_holder();
 --- request eval
@@ -525,10 +482,6 @@ main::wait_holder();
 epro_table t_008_queue;
 epro_pg_pool_size 1;
 epro_pg_timeout 5s;"
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_ready(1);
 main::hold_lock(table => 't_008_queue', hold => 1);
@@ -560,10 +513,6 @@ exited on signal
 === TEST 9: the client that stayed got 201; both rows are committed once
 --- http_config
     epro_table t_008_queue;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_holder();
 --- request eval
@@ -593,10 +542,6 @@ like(main::read_aside(),
 epro_table t_008_late;
 epro_pg_pool_size 1;
 epro_pg_timeout 1s;"
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_ready(1);
 main::hold_lock(table => 't_008_late', hold => 1.5);
@@ -620,8 +565,6 @@ exited on signal
 === TEST 11: the row of TEST 10 is stored at most once
 --- http_config
     epro_table t_008_late;
---- config
-    location = /s { epro_submit; }
 --- init
 main::wait_holder();
 --- request
@@ -631,9 +574,6 @@ GET /s
 "SELECT count(*) <= 1 FROM t_008_late WHERE submission_id = '$::Id{late}'"
 --- sql_result
 1
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -643,8 +583,6 @@ GET /s
 epro_table t_008_cancel;
 epro_pg_pool_size 1;
 epro_pg_timeout 5s;"
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json
 --- init
@@ -678,10 +616,6 @@ reconnecting
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_kill\";
 epro_pg_pool_size 1;"
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_ready(1);
 Test::More::is(Epro::sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 't008_kill'"), "1\n", 'the connection is ended');
@@ -708,10 +642,6 @@ Time::HiRes::sleep(0.3);
 --- http_config
     epro_table t_008_notice;
     epro_pg_pool_size 1;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::secret($::Id{warn})
 --- error_code: 201
@@ -735,10 +665,6 @@ row of
 --- http_config
     epro_table t_008_notice;
     epro_pg_pool_size 1;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::secret($::Id{refuse}, 'SUBJ-008-SECRET-REFUSE')
 --- error_code_like: ^(?:422|503)$
@@ -838,10 +764,6 @@ epro_table t_008_room;
 epro_pg_pool_size 1;
 epro_pg_timeout 1s;
 epro_queue_max_bytes 100;"
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::wait_ready(1);
 $main::Sock = main::open_request(main::secret($main::Id{room3}), sent => 10);
@@ -873,10 +795,6 @@ qr/\[warn\].*epro: queue full \(0 rows, \d+ bytes\), refusing requests/
     epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
     epro_pg_timeout 1s;
     epro_queue_max_bytes 100;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- init
 main::send_aside(main::secret($main::Id{room5}));
 Time::HiRes::sleep(0.2);
