@@ -6,14 +6,28 @@ package Epro;
 #   (columns joined by "|", one row a line) with "--- sql_result";
 # - "--- post_check" is Perl run after the response while nginx is up,
 #   e.g. post_many() to send many requests at once;
+# - "--- elapsed", one line per request of the block, "MIN MAX [what]"
+#   or "-": the response came MIN to MAX seconds (MAX x4 under valgrind)
+#   after $Epro::T0, which is set just before the block's --- init runs
+#   (an init may set it again, later);
+# - "--- seed eval", a body or an array of them POSTed to /s before the
+#   block's request (before its --- init), each to be answered 201: the
+#   rows an earlier block stores, so that the block passes alone too
+#   (--- ONLY);
+# - "--- metrics_delta", lines "SAMPLE N" and "result=LABEL N": between
+#   just before the block's request (GET /metrics on the block's nginx,
+#   after --- seed, before --- init) and its last response, SAMPLE grew
+#   by N, and epro_requests_total{result="LABEL"} by N while no other
+#   result moved;
 # - db(), sql(), uuid() and phq9() for .t files that build bodies in Perl;
 # - the defaults a block leaves out (below, before the preprocessor);
-# - on request (use Epro qw(:DEFAULT :t)): sid() and uuid(), the one id
-#   generator; sub_json(), phq9_answers() (phq9() is built on them), the
-#   one body builder, and created(), the 201 body; http(), send_only(), response(),
-#   http_get(), http_post(), the raw HTTP client; metrics(),
-#   metrics_of(), delta(), req_key(), the /metrics helper; wait_log() and
-#   log_line(), to wait for a line of a log.
+# - on request (use Epro qw(:DEFAULT :t)): sid() (uuid() is built on
+#   it), the one id generator; sub_json() and phq9_answers() (phq9() is
+#   built on them), the one body builder; created(), the 201 body; http(),
+#   send_only(), response(), http_get(), http_post(), the raw HTTP client;
+#   metrics(), metrics_of(), delta(), req_key(), the /metrics helper;
+#   wait_log() and log_line(), to wait for a line of a log; elapsed_ok();
+#   db_connect(), a database connection of its own.
 
 use strict;
 use warnings;
@@ -28,8 +42,9 @@ use Time::HiRes ();
 
 use Exporter 'import';
 our @EXPORT = qw(db sql uuid phq9 conninfo post_many no_error_log_default);
-our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only response http_get http_post
-                    metrics metrics_of delta req_key wait_log log_line);
+our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only
+                    response http_get http_post metrics metrics_of delta
+                    req_key wait_log log_line elapsed_ok db_connect);
 our %EXPORT_TAGS = (t => \@EXPORT_OK);
 
 my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO}
@@ -39,15 +54,21 @@ sub conninfo { $conninfo }
 
 my $dbh;
 
-sub db {
-    return $dbh if $dbh && $dbh->ping;
-
+# a new connection to the test database (a child needs its own)
+sub db_connect {
     my %kv = map { split /=/, $_, 2 } split ' ', $conninfo;
     my $user = delete $kv{user} // 'epro';
     my $dsn = 'dbi:Pg:' . join ';', map { "$_=$kv{$_}" } sort keys %kv;
 
-    $dbh = DBI->connect($dsn, $user, '',
-                        { RaiseError => 1, AutoCommit => 1, PrintWarn => 0 });
+    return DBI->connect($dsn, $user, '',
+                        { RaiseError => 1, AutoCommit => 1, PrintWarn => 0,
+                          @_ });
+}
+
+sub db {
+    return $dbh if $dbh && $dbh->ping;
+
+    $dbh = db_connect();
     $dbh->do('SET client_min_messages = warning');
     return $dbh;
 }
@@ -355,6 +376,9 @@ sub phq9 {
 # with no_error_log_default("[warn]\n[error]\n[alert]") before run_tests.
 # A block that gives its own section keeps it; an empty "--- more_headers"
 # sends none, a block with "--- must_die" gets no --- no_error_log.
+# what --- seed gave, sent by the block's --- init
+our @Seeds;
+
 our $DefaultConfig = "    location = /s { epro_submit; }\n";
 our $DefaultNoErrorLog = "[error]\n[alert]\n";
 
@@ -389,12 +413,100 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
     if (!defined $block->no_error_log && !defined $block->must_die) {
         $block->set_value('no_error_log', $DefaultNoErrorLog);
     }
+
+    my $init = $block->init // '';
+
+    if (defined $block->elapsed) {
+        $init = "\$Epro::T0 = Time::HiRes::time();\n$init";
+    }
+
+    if (defined $block->metrics_delta) {
+        $init = "\$Epro::M0 = Epro::metrics();\n$init";
+    }
+
+    if (defined $block->seed) {
+        my $seed = $block->seed;
+        push @Seeds, ref $seed ? $seed : [$seed];
+        $init = "Epro::seed($#Seeds);\n$init";
+    }
+
+    $block->set_value('init', $init) if $init ne ($block->init // '');
 });
+
+sub seed {
+    my ($i) = @_;
+    my @bodies = @{ $Seeds[$i] };
+    my @res = post_many('/s', @bodies);
+
+    for my $j (0 .. $#bodies) {
+        my ($status, $body) = @{ $res[$j] // [0, ''] };
+        die "--- seed: $status $body\n" if $status != 201;
+    }
+}
+
+our ($T0, $M0);
+
+# the --- metrics_delta checks, against $M0
+sub metrics_delta_ok {
+    my ($block) = @_;
+    my $name = $block->name;
+    my $m1 = metrics();
+
+    for my $line (split /\n/, $block->metrics_delta) {
+        next if $line !~ /\S/;
+
+        if ($line =~ /^\s*result=(\w+)\s+(-?\d+)\s*$/) {
+            my ($label, $n) = ($1, $2);
+            my %labels = map { /^epro_requests_total\{result="(\w+)"\}$/
+                               ? ($1 => 1) : () } keys %$M0, keys %$m1;
+            my @moved = map { "$_:" . delta($M0, $m1, req_key($_)) }
+                        grep { delta($M0, $m1, req_key($_))
+                               != ($_ eq $label ? $n : 0) }
+                        sort keys %labels;
+            is("@moved", '',
+               "$name - result=\"$label\" +$n, no other moved");
+
+        } elsif ($line =~ /^\s*(\S+)\s+(-?\d+(?:\.\d+)?)\s*$/) {
+            is(delta($M0, $m1, $1), $2, "$name - $1 +$2");
+
+        } else {
+            fail("$name - bad --- metrics_delta line: $line");
+        }
+    }
+}
+
+# under valgrind everything is slower: answered too early is still wrong,
+# later is allowed
+sub elapsed_ok {
+    my ($name, $min, $max) = @_;
+    my $dt = Time::HiRes::time() - $T0;
+    $max *= 4 if $ENV{TEST_NGINX_USE_VALGRIND};
+    ok($dt >= $min && $dt < $max,
+       sprintf("%s: answered in %.2f s (%.1f to %.1f)", $name, $dt, $min,
+               $max));
+}
 
 Test::Nginx::Socket::add_response_body_check(sub {
     my ($block, $body, $req_idx, $repeated, $dry_run) = @_;
 
     return if $dry_run;
+
+    if (defined $block->elapsed) {
+        my $want = (split /\n/, $block->elapsed)[$req_idx] // '-';
+
+        if ($want =~ /^\s*(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s*(.*?)\s*$/) {
+            elapsed_ok(length $3 ? $3 : $block->name, $1, $2);
+
+        } elsif ($want !~ /^\s*-?\s*$/) {
+            fail($block->name . " - bad --- elapsed line: $want");
+        }
+    }
+
+    if (defined $block->metrics_delta) {
+        my $req = $block->raw_request // $block->request;
+        my $last = ref $req eq 'ARRAY' ? $#$req : 0;
+        metrics_delta_ok($block) if $req_idx == $last;
+    }
 
     # perl code run while the block's nginx is still up
     if (defined $block->post_check) {
