@@ -127,6 +127,8 @@ __DATA__
 === TEST 2: the same submissionId again is a duplicate; the row is not changed
 --- http_config
     epro_pg_pool_size 4;
+--- seed eval
+::phq9(id => $::A, subject => 'S007-FIRST')
 --- request eval
 "POST /s\n" . ::phq9(id => uc $::A, subject => 'S007-RETRY')
 --- error_code: 201
@@ -144,6 +146,8 @@ __DATA__
     epro_pg_pool_size 4;
 --- more_headers
 Content-Type: application/json
+--- seed eval
+::phq9(id => $::A, subject => 'S007-FIRST')
 --- request eval
 ["POST /s\n" . ::phq9(id => $::A), "POST /s\n" . ::phq9(id => $::A)]
 --- error_code eval
@@ -160,6 +164,8 @@ Content-Type: application/json
 === TEST 4: an array of a stored id and a new one: accepted 1, duplicates 1
 --- http_config
     epro_pg_pool_size 4;
+--- seed eval
+::phq9(id => $::A, subject => 'S007-FIRST')
 --- request eval
 "POST /s\n[" . ::phq9(id => $::A, subject => 'S007-AGAIN') . ","
 . ::phq9(id => $::B, subject => 'S007-NEW') . "]"
@@ -177,6 +183,8 @@ Content-Type: application/json
 === TEST 5: the new id first and the stored one second
 --- http_config
     epro_pg_pool_size 4;
+--- seed eval
+[::phq9(id => $::A, subject => 'S007-FIRST'), ::phq9(id => $::B, subject => 'S007-NEW')]
 --- request eval
 "POST /s\n[" . ::phq9(id => $::C, subject => 'S007-NEW2') . ","
 . ::phq9(id => $::B, subject => 'S007-AGAIN') . "]"
