@@ -266,34 +266,90 @@ is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ANY(?)',
 
 
 
-=== TEST 3: each way a request fails has its result label
+=== TEST 3: a submission that breaks the contract (no visitName) is result="contract"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- request eval
+"POST /s\n" . ::sub_json(no_visit => 1)
+--- error_code: 422
+--- metrics_delta
+result=contract 1
+
+
+
+=== TEST 4: a submission its instrument refuses (PHQ9_3 7) is result="instrument"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- request eval
+"POST /s\n" . ::sub_json(phq9_3 => 7)
+--- error_code: 422
+--- metrics_delta
+result=instrument 1
+
+
+
+=== TEST 5: malformed JSON is result="bad_json"
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
-GET /metrics
---- error_code: 200
---- post_check
-my @cases = (
-    [contract => 422, sub { http_post(main::sub_json(no_visit => 1)) }],
-    [instrument => 422, sub { http_post(main::sub_json(phq9_3 => 7)) }],
-    [bad_json => 400, sub { http_post('{"studyId":') }],
-    [unsupported_type => 415,
-     sub { http_post(phq9(), type => 'text/plain') }],
-    [unsupported_type => 415, sub { http_post(phq9(), type => undef) }],
-    [method => 405, sub { http_get('/s') }],
-    [method => 405, sub { http_post(phq9(), method => 'PUT') }],
-);
-for my $c (@cases) {
-    my ($label, $status, $send) = @$c;
-    my $m0 = metrics();
-    my $r = $send->();
-    is($r->{status}, $status, "$label: $status");
-    main::only($label, 1, $m0, metrics(), "$label $status");
-}
+POST /s
+{"studyId":
+--- error_code: 400
+--- metrics_delta
+result=bad_json 1
 
 
 
-=== TEST 4: a body over client_max_body_size is result="too_large"
+=== TEST 6: Content-Type text/plain is result="unsupported_type"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- more_headers
+Content-Type: text/plain
+--- request eval
+"POST /s\n" . ::phq9()
+--- error_code: 415
+--- metrics_delta
+result=unsupported_type 1
+
+
+
+=== TEST 7: no Content-Type is result="unsupported_type"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- more_headers
+--- request eval
+"POST /s\n" . ::phq9()
+--- error_code: 415
+--- metrics_delta
+result=unsupported_type 1
+
+
+
+=== TEST 8: GET is result="method"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- request
+GET /s
+--- error_code: 405
+--- metrics_delta
+result=method 1
+
+
+
+=== TEST 9: PUT is result="method"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- more_headers
+Content-Type: application/json
+--- request eval
+"PUT /s\n" . ::phq9()
+--- error_code: 405
+--- metrics_delta
+result=method 1
+
+
+
+=== TEST 10: a body over client_max_body_size is result="too_large"
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- more_headers
@@ -323,7 +379,7 @@ client intended to send too large chunked body
 
 
 
-=== TEST 5: idle connections = workers x pool size, also after a reload
+=== TEST 11: idle connections = workers x pool size, also after a reload
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -355,7 +411,7 @@ is($r->{status}, 201, 'a submission after the reload');
 
 
 
-=== TEST 6: a worker that dies does not leave its connections counted
+=== TEST 12: a worker that dies does not leave its connections counted
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -386,7 +442,7 @@ exited on signal 9
 
 
 
-=== TEST 7: histograms: each batch in its bucket, cumulative, +Inf = count
+=== TEST 13: histograms: each batch in its bucket, cumulative, +Inf = count
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -420,7 +476,7 @@ is($ccount, $batches, 'commit_seconds_count = batches_total');
 
 
 
-=== TEST 8: a row PostgreSQL refuses counts in epro_db_errors_total{class="23"}
+=== TEST 14: a row PostgreSQL refuses counts in epro_db_errors_total{class="23"}
 --- http_config eval: "    epro_table t_015_poison;\n$::Http"
 --- config eval: $::Config
 --- request
@@ -458,7 +514,7 @@ SQLSTATE 23514
 
 
 
-=== TEST 9: $epro_* in an access log match the answers and the counters
+=== TEST 15: $epro_* in an access log match the answers and the counters
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -521,7 +577,7 @@ for my $c (@cases) {
 
 
 
-=== TEST 10: epro_status answers GET and HEAD; POST is 405
+=== TEST 16: epro_status answers GET and HEAD; POST is 405
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -544,7 +600,7 @@ is(http_get('/metrics')->{status}, 200, 'GET after them: 200');
 
 
 
-=== TEST 11: epro_status without epro_submit: the families, all zero
+=== TEST 17: epro_status without epro_submit: the families, all zero
 --- http_config
 --- config
     location = /metrics { epro_status; }
@@ -558,7 +614,7 @@ is(join(',', grep { !/ 0(\.0+)?$/ } grep { !/^#/ } split /\n/, $body), '',
 
 
 
-=== TEST 12: no database: 503 is result="unavailable", no connection idle
+=== TEST 18: no database: 503 is result="unavailable", no connection idle
 --- http_config eval
 "    epro_pg_conninfo 'host=127.0.0.1 port=1 dbname=epro user=epro';\n"
 . "    epro_pg_timeout 300ms;\n$::Http"
@@ -586,7 +642,7 @@ is(delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
 
 
 
-=== TEST 13: slow commits: the busy and queued gauges; a client that leaves
+=== TEST 19: slow commits: the busy and queued gauges; a client that leaves
 --- http_config eval
 "    epro_table t_015_slow;\n" . ($::Http =~ s/pool_size 3/pool_size 1/r)
 --- config eval: $::Config
@@ -637,7 +693,7 @@ like(log_line($log, "$main::Tag-gone"),
 
 
 
-=== TEST 14: slow commits and epro_queue_max_bytes 1: the waiting requests gauge
+=== TEST 20: slow commits and epro_queue_max_bytes 1: the waiting requests gauge
 --- http_config eval
 "    epro_table t_015_slow;\n    epro_queue_max_bytes 1;\n"
 . ($::Http =~ s/pool_size 3/pool_size 1/r)
@@ -667,7 +723,7 @@ is(delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
 
 
 
-=== TEST 15: a commit not confirmed in time: 504, result="timeout"
+=== TEST 21: a commit not confirmed in time: 504, result="timeout"
 --- http_config eval
 "    epro_table t_015_slow;\n    epro_pg_timeout 300ms;\n$::Http"
 --- config eval: $::Config
