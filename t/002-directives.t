@@ -22,10 +22,6 @@ __DATA__
     epro_batch_max_bytes 64k;
     epro_queue_max_bytes 1m;
     epro_max_submissions 5;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(submissionId => '"@ID1@"')
 --- error_code: 201
@@ -37,19 +33,12 @@ Content-Type: application/json
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID1@'
 --- sql_result
 1
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 2: epro_table schema.name (public.epro_submissions) is valid and used
 --- http_config
     epro_table public.epro_submissions;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(submissionId => '"@ID2@"', studyId => '"T2"')
 --- error_code: 201
@@ -59,19 +48,12 @@ Content-Type: application/json
 SELECT study_id FROM public.epro_submissions WHERE submission_id = '@ID2@'
 --- sql_result
 T2
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 3: epro_batch_max_delay 5ms: the batch waits at most 5ms and commits
 --- http_config
     epro_batch_max_delay 5ms;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n[" . sub_json(submissionId => '"@ID3@"') . ','
     . sub_json(submissionId => '"@ID4@"') . ']'
@@ -82,9 +64,6 @@ Content-Type: application/json
 SELECT count(*) FROM epro_submissions WHERE submission_id IN ('@ID3@', '@ID4@')
 --- sql_result
 2
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -94,8 +73,6 @@ SELECT count(*) FROM epro_submissions WHERE submission_id IN ('@ID3@', '@ID4@')
         epro_max_submissions 2;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 5 .. 7)
 --- error_code: 422
@@ -109,9 +86,6 @@ SELECT count(*) FROM epro_submissions WHERE submission_id IN ('@ID5@', '@ID6@', 
 0
 --- error_log
 epro: invalid submission
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -121,34 +95,22 @@ epro: invalid submission
         epro_max_submissions 2;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 8 .. 9)
 --- error_code: 201
 --- response_body
 {"accepted":2,"duplicates":0,"ids":["@ID8@","@ID9@"]}
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 6: epro_max_submissions in http{} is inherited by the location
 --- http_config
     epro_max_submissions 1;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 10 .. 11)
 --- error_code: 422
 --- error_paths
 [""]
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -158,16 +120,11 @@ Content-Type: application/json
 --- config
     epro_max_submissions 2;
     location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . arr(map { sub_json(submissionId => qq{"\@ID$_\@"}) } 12 .. 13)
 --- error_code: 201
 --- response_body
 {"accepted":2,"duplicates":0,"ids":["@ID12@","@ID13@"]}
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -178,16 +135,11 @@ Content-Type: application/json
             epro_submit;
         }
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s?go=1\n" . sub_json(submissionId => '"@ID14@"')
 --- error_code: 201
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["@ID14@"]}
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -199,17 +151,12 @@ Content-Type: application/json
 GET /t
 --- response_body
 ok
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 10: epro_pg_pool_size 0
 --- http_config
     epro_pg_pool_size 0;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -222,8 +169,6 @@ qr/\[emerg\] .*epro_pg_pool_size/
 === TEST 11: epro_pg_pool_size abc
 --- http_config
     epro_pg_pool_size abc;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -236,8 +181,6 @@ qr/\[emerg\] .*"epro_pg_pool_size" directive invalid number/
 === TEST 12: epro_table bad-name
 --- http_config
     epro_table bad-name;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -250,8 +193,6 @@ qr/\[emerg\] .*invalid table name "bad-name" in "epro_table"/
 === TEST 13: epro_table a.b.c
 --- http_config
     epro_table a.b.c;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -264,8 +205,6 @@ qr/\[emerg\] .*invalid table name "a\.b\.c" in "epro_table"/
 === TEST 14: epro_table .x
 --- http_config
     epro_table .x;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -278,8 +217,6 @@ qr/\[emerg\] .*invalid table name "\.x" in "epro_table"/
 === TEST 15: epro_table 1abc
 --- http_config
     epro_table 1abc;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -292,8 +229,6 @@ qr/\[emerg\] .*invalid table name "1abc" in "epro_table"/
 === TEST 16: epro_table x. (empty second part)
 --- http_config
     epro_table x.;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -306,8 +241,6 @@ qr/\[emerg\] .*invalid table name "x\." in "epro_table"/
 === TEST 17: epro_table with a 64-character identifier (PostgreSQL's limit is 63)
 --- http_config eval
 "epro_table " . ('t' x 64) . ";"
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -321,8 +254,6 @@ qr/\[emerg\] .*invalid table name "t{64}" in "epro_table"/
 --- http_config
     epro_table epro_submissions;
     epro_table epro_submissions;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -335,8 +266,6 @@ qr/\[emerg\] .*"epro_table" directive is duplicate/
 === TEST 19: epro_batch_max_rows 0
 --- http_config
     epro_batch_max_rows 0;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -349,8 +278,6 @@ qr/\[emerg\] .*epro_batch_max_rows/
 === TEST 20: epro_pg_timeout xyz
 --- http_config
     epro_pg_timeout xyz;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -378,8 +305,6 @@ qr/\[emerg\] .*epro_max_submissions/
 === TEST 22: epro_queue_max_rows 0
 --- http_config
     epro_queue_max_rows 0;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -392,8 +317,6 @@ qr/\[emerg\] .*epro_queue_max_rows/
 === TEST 23: epro_queue_max_bytes 2x
 --- http_config
     epro_queue_max_bytes 2x;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -406,8 +329,6 @@ qr/\[emerg\] .*"epro_queue_max_bytes" directive invalid value/
 === TEST 24: epro_batch_max_bytes -1
 --- http_config
     epro_batch_max_bytes -1;
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -419,8 +340,6 @@ qr/\[emerg\] .*"epro_batch_max_bytes" directive invalid value/
 
 === TEST 25: epro_submit without epro_pg_conninfo
 --- no_conninfo: 1
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die
@@ -488,8 +407,6 @@ qr/\[emerg\] .*invalid number of arguments in "epro_submit" directive/
 === TEST 30: an invalid epro_pg_conninfo is refused at startup, the password is not logged
 --- http_config
     epro_pg_conninfo "host=127.0.0.1 password=s3cr3t-pw nosuchoption=1";
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- must_die

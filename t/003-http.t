@@ -5,14 +5,13 @@ use Test::Nginx::Socket 'no_plan';
 use Epro;
 use EproCheck;
 
+no_error_log_default("[warn]\n[error]\n[alert]");
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: GET is 405 with Allow: POST and a problem+json body
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- error_code: 405
@@ -22,16 +21,10 @@ Content-Type: application/problem+json
 --- response_body_like: ^\{"type":"urn:epro:problem:method-not-allowed","title":"Method Not Allowed","status":405,"detail":"[^"]+"\}$
 --- error_paths
 []
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 2: PUT with a JSON body is 405
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json
 --- request eval
@@ -47,16 +40,10 @@ Content-Type: application/problem+json
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID1@'
 --- sql_result
 0
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 3: DELETE is 405
---- config
-    location = /s { epro_submit; }
 --- request
 DELETE /s
 --- error_code: 405
@@ -66,16 +53,10 @@ Content-Type: application/problem+json
 --- response_body_like: "type":"urn:epro:problem:method-not-allowed"
 --- error_paths
 []
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 4: HEAD is 405 with Allow: POST and no body
---- config
-    location = /s { epro_submit; }
 --- request
 HEAD /s
 --- error_code: 405
@@ -83,16 +64,10 @@ HEAD /s
 Allow: POST
 Content-Type: application/problem+json
 --- response_body
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 5: no Content-Type is 415
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID2@"'), type => undef)
 --- error_code: 415
@@ -105,16 +80,10 @@ Content-Type: application/problem+json
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID2@'
 --- sql_result
 0
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 6: Content-Type text/plain is 415
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: text/plain
 --- request eval
@@ -125,16 +94,10 @@ Content-Type: application/problem+json
 --- response_body_like: "type":"urn:epro:problem:unsupported-media-type"
 --- error_paths
 []
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 7: application/json; charset=latin1 is 415
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json; charset=latin1
 --- request eval
@@ -145,16 +108,10 @@ Content-Type: application/problem+json
 --- response_body_like: "type":"urn:epro:problem:unsupported-media-type"
 --- error_paths
 []
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 8: application/jsonx is 415
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/jsonx
 --- request eval
@@ -164,16 +121,10 @@ Content-Type: application/jsonx
 Content-Type: application/problem+json
 --- error_paths
 []
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 9: application/json; charset=utf-8 is accepted
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json; charset=utf-8
 --- request eval
@@ -187,16 +138,10 @@ Content-Type: application/json
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID6@'
 --- sql_result
 1
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 10: Application/JSON;charset="UTF-8" is accepted
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: Application/JSON;charset="UTF-8"
 --- request eval
@@ -206,16 +151,10 @@ Content-Type: Application/JSON;charset="UTF-8"
 Content-Type: application/json
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["@ID7@"]}
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 11: an empty body (Content-Length: 0) is 400
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('')
 --- error_code: 400
@@ -226,18 +165,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 12: a POST without a body or Content-Length is 400
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request
 POST /s
 --- error_code: 400
@@ -245,10 +176,6 @@ POST /s
 Content-Type: application/problem+json
 --- error_paths
 [""]
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
@@ -321,10 +248,6 @@ post(sub_json(submissionId => '"@ID10@"', answers => '{"q1":"' . ('x' x 700) . '
 
 
 === TEST 16: the 201: Content-Type application/json, Content-Length, a generated UUIDv7
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(submissionId => undef)
 --- error_code: 201
@@ -339,10 +262,6 @@ Content-Length: 77
 
 
 === TEST 17: the 201 of an array: ids in request order
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . arr(sub_json(submissionId => '"@ID12@"'), sub_json(submissionId => '"@ID11@"'))
 --- error_code: 201
@@ -357,10 +276,6 @@ Content-Type: application/json
 
 
 === TEST 18: 422 has the status line "422 Unprocessable Content" and an errors array
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(studyId => undef)
 --- error_code: 422
@@ -372,10 +287,6 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission: 1 error\(s\)/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
@@ -401,8 +312,6 @@ SELECT length(answers->>'q1'), length(payload) FROM epro_submissions WHERE submi
 
 
 === TEST 20: a body that arrives in two packets
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $r = post(sub_json(submissionId => '"@ID14@"'));
 [substr($r, 0, length($r) - 40), substr($r, length($r) - 40)]
@@ -417,8 +326,6 @@ my $r = post(sub_json(submissionId => '"@ID14@"'));
 
 
 === TEST 21: a retry with the same submissionId is a duplicate, stored once
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json
 --- request eval
@@ -438,8 +345,6 @@ S1
 
 
 === TEST 22: a chunked body within the limits is accepted
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $b = sub_json(submissionId => '"@ID16@"');
 "POST /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"

@@ -25,14 +25,13 @@ our %B = (
                . q1('{}', submissionId => '"@ID19@"', answers => '{"q1" :  "x"}') . "\n]",
 );
 
+no_error_log_default("[warn]\n[error]\n[alert]");
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: -01 (leading zero)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('-01'))
 --- error_code: 400
@@ -42,16 +41,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 2: 2. (no digit after the point)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('2.'))
 --- error_code: 400
@@ -61,16 +54,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 3: 0.e1
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('0.e1'))
 --- error_code: 400
@@ -80,16 +67,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 4: .5
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('.5'))
 --- error_code: 400
@@ -99,16 +80,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 5: +1
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('+1'))
 --- error_code: 400
@@ -118,16 +93,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 6: 1e (empty exponent)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('1e'))
 --- error_code: 400
@@ -137,16 +106,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 7: NaN
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('NaN'))
 --- error_code: 400
@@ -156,16 +119,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 8: Infinity
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('Infinity'))
 --- error_code: 400
@@ -175,16 +132,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 9: -Infinity
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('-Infinity'))
 --- error_code: 400
@@ -194,16 +145,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 10: a bare minus
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('-'))
 --- error_code: 400
@@ -213,16 +158,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 11: a raw tab inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1(qq{"a\tb"}))
 --- error_code: 400
@@ -232,16 +171,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 12: a raw newline inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1(qq{"a\nb"}))
 --- error_code: 400
@@ -251,16 +184,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 13: a raw DEL-free control character 0x1f inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1(qq{"a\x1fb"}))
 --- error_code: 400
@@ -270,16 +197,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 14: invalid escape \x
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"a\\x41"'))
 --- error_code: 400
@@ -289,16 +210,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 15: invalid escape \U (uppercase)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\U00e9"'))
 --- error_code: 400
@@ -308,16 +223,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 16: invalid \u12G4
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\u12G4"'))
 --- error_code: 400
@@ -327,16 +236,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 17: a \u escape cut short by the closing quote
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\u12"'))
 --- error_code: 400
@@ -346,16 +249,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 18: single quotes around a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => q{'S1'}))
 --- error_code: 400
@@ -365,16 +262,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 19: single quotes around a member name
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => q{{'q1':1}}))
 --- error_code: 400
@@ -384,16 +275,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 20: a raw tab inside a member name
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => qq{{"q\t1":1}}))
 --- error_code: 400
@@ -403,16 +288,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 21: a trailing comma in an object (answers)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"q1":1,}'))
 --- error_code: 400
@@ -422,16 +301,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 22: a trailing comma in the top-level object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $b = sub_json(); $b =~ s/\}$/,}/; post($b)
 --- error_code: 400
@@ -441,16 +314,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 23: a trailing comma in an array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('[1,2,]'))
 --- error_code: 400
@@ -460,16 +327,10 @@ Content-Type: application/problem+json
 ["/answers/q1/2"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 24: an empty element in an array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('[1,,2]'))
 --- error_code: 400
@@ -479,16 +340,10 @@ Content-Type: application/problem+json
 ["/answers/q1/1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 25: a block comment before the body
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('/* c */ ' . sub_json())
 --- error_code: 400
@@ -498,16 +353,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 26: a line comment inside an object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $b = sub_json(); $b =~ s/"studyId":/"studyId": \/\/ c\n/; post($b)
 --- error_code: 400
@@ -517,16 +366,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 27: bytes after the value: {} {}
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json() . ' {}')
 --- error_code: 400
@@ -536,16 +379,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 28: bytes after the value: {}x
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json() . 'x')
 --- error_code: 400
@@ -555,16 +392,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 29: a second value after a newline
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json() . "\n" . sub_json())
 --- error_code: 400
@@ -574,16 +405,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 30: an unterminated string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('{"submissionId":"@ID1@","studyId":"S1')
 --- error_code: 400
@@ -593,16 +418,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 31: an unterminated string ending in a backslash
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('{"studyId":"S1\\')
 --- error_code: 400
@@ -612,16 +431,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 32: an unterminated object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $b = sub_json(); $b =~ s/\}$//; post($b)
 --- error_code: 400
@@ -631,16 +444,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 33: a missing colon
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"q1" 1}'))
 --- error_code: 400
@@ -650,16 +457,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 34: nesting 17 deep (15 arrays in an answer)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1(('[' x 15) . (']' x 15)))
 --- error_code: 400
@@ -669,16 +470,10 @@ Content-Type: application/problem+json
 ["/answers/q1/0/0/0/0/0/0/0/0/0/0/0/0/0/0"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 35: an invalid literal (tru)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('tru'))
 --- error_code: 400
@@ -688,16 +483,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 36: an uppercase literal (True)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('True'))
 --- error_code: 400
@@ -707,16 +496,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 37: an empty body
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('')
 --- error_code: 400
@@ -726,16 +509,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 38: a whitespace-only body
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(" \r\n\t ")
 --- error_code: 400
@@ -745,16 +522,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 39: a bare BOM
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post("\xef\xbb\xbf")
 --- error_code: 400
@@ -764,16 +535,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 40: a BOM before a valid object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post("\xef\xbb\xbf" . sub_json())
 --- error_code: 400
@@ -783,16 +548,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 41: a NUL byte after the value
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json() . "\x00")
 --- error_code: 400
@@ -802,16 +561,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 42: form feed is not JSON white space
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post("\f" . sub_json())
 --- error_code: 400
@@ -821,16 +574,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: malformed JSON/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 43: a 0xff byte inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1("\"a\xffb\""))
 --- error_code: 422
@@ -840,16 +587,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 44: an overlong sequence c0 af inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1("\"a\xc0\xafb\""))
 --- error_code: 422
@@ -859,16 +600,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 45: a UTF-8 encoded surrogate ed a0 80 inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1("\"\xed\xa0\x80\""))
 --- error_code: 422
@@ -878,16 +613,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 46: a truncated 3-byte sequence inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1("\"a\xe2\x82\""))
 --- error_code: 422
@@ -897,16 +626,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 47: a code point above U+10FFFF (f4 90 80 80)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1("\"\xf4\x90\x80\x80\""))
 --- error_code: 422
@@ -916,16 +639,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 48: invalid UTF-8 in studyId
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => "\"S\xff\""))
 --- error_code: 422
@@ -935,16 +652,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 49: invalid UTF-8 in an item id
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => "{\"q\xff\":1}"))
 --- error_code: 422
@@ -954,16 +665,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 50: \u0000 inside a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"a\\u0000b"'))
 --- error_code: 422
@@ -973,16 +678,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 51: an unpaired high surrogate \ud800
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\ud800"'))
 --- error_code: 422
@@ -992,16 +691,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 52: an unpaired low surrogate \udc00
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\udc00"'))
 --- error_code: 422
@@ -1011,16 +704,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 53: a high surrogate followed by a non-surrogate \ud800\u0041
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\ud800\\u0041"'))
 --- error_code: 422
@@ -1030,16 +717,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 54: two high surrogates \ud800\ud800
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\ud800\\ud800"'))
 --- error_code: 422
@@ -1049,16 +730,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 55: a number with exponent 400
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('1e400'))
 --- error_code: 422
@@ -1068,16 +743,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 56: a number with exponent +309
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('-2.5E+309'))
 --- error_code: 422
@@ -1087,16 +756,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 57: a number of 65 characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('1' x 65))
 --- error_code: 422
@@ -1106,16 +769,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 58: several content errors are all reported
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"\\u0000"', studyId => '"\\udc00"', subjectId => "\"\xff\""))
 --- error_code: 422
@@ -1125,16 +782,10 @@ Content-Type: application/problem+json
 ["/answers/q1","/studyId","/subjectId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 59: more than 20 bad strings: 20 errors and "truncated":true
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{' . CORE::join(',', map { qq{"i$_":"\\u0000"} } 1 .. 25) . '}'))
 --- error_code: 422
@@ -1146,16 +797,10 @@ Content-Type: application/problem+json
 qr/\[info\] .*epro: invalid submission/
 --- error_count: 20
 --- truncated: 1
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 60: an error inside the second submission of an array: path /1/...
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(sub_json(), q1('"\\ud800"', submissionId => '"@ID2@"')))
 --- error_code: 422
@@ -1165,16 +810,10 @@ Content-Type: application/problem+json
 ["/1/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 61: the path of an escaped item id is the decoded id (q\u0031 is /answers/q1)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"q\\u0031":"\\u0000"}'))
 --- error_code: 422
@@ -1184,16 +823,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 62: the path of an item id with "/" and "~" is escaped (RFC 6901)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"a/b~c":"\\u0000"}'))
 --- error_code: 422
@@ -1203,16 +836,10 @@ Content-Type: application/problem+json
 ["/answers/a~1b~0c"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 63: the path of an item id with an escaped "/" is escaped too
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"a\\/b":"\\u0000"}'))
 --- error_code: 422
@@ -1222,16 +849,10 @@ Content-Type: application/problem+json
 ["/answers/a~1b"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 64: nesting 16 deep passes the JSON check, the contract refuses nested arrays
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1(('[' x 14) . (']' x 14)))
 --- error_code: 422
@@ -1241,16 +862,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 65: the escaped surrogate pair \ud83d\ude00 is U+1F600; payload kept as sent
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{pair})
 --- error_code: 201
@@ -1269,8 +884,6 @@ hex_of($main::B{pair}) . "|1\n"
 
 
 === TEST 66: a literal 4-byte UTF-8 emoji in an answer and in subjectId
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{emoji})
 --- error_code: 201
@@ -1289,8 +902,6 @@ hex_of($main::B{emoji}) . "|1|1\n"
 
 
 === TEST 67: -0 is a number
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{mzero})
 --- error_code: 201
@@ -1309,8 +920,6 @@ hex_of($main::B{mzero}) . "|1\n"
 
 
 === TEST 68: exponents: 1E+2, 1e-2, 0.5e1, -1.25E2
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{exp})
 --- error_code: 201
@@ -1329,8 +938,6 @@ hex_of($main::B{exp}) . "|1\n"
 
 
 === TEST 69: white space around and inside the value: the payload is the value as sent
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{ws})
 --- error_code: 201
@@ -1349,8 +956,6 @@ SELECT encode(convert_to(payload, 'UTF8'), 'hex'), answers::text FROM epro_submi
 
 
 === TEST 70: \u00e9 escapes are decoded in answers and in studyId, kept in payload
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{eacute})
 --- error_code: 201
@@ -1369,8 +974,6 @@ hex_of($main::B{eacute}) . "|1|1\n"
 
 
 === TEST 71: the short escapes \" \\ \/ \b \f \n \r \t
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{escapes})
 --- error_code: 201
@@ -1389,8 +992,6 @@ hex_of($main::B{escapes}) . "|1\n"
 
 
 === TEST 72: exponent 308 is in range
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{e308})
 --- error_code: 201
@@ -1409,8 +1010,6 @@ hex_of($main::B{e308}) . "|1\n"
 
 
 === TEST 73: numbers of 64 characters are in range
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{n64})
 --- error_code: 201
@@ -1429,8 +1028,6 @@ hex_of($main::B{n64}) . "|3|1\n"
 
 
 === TEST 74: uppercase hex digits in \u escapes
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{upper})
 --- error_code: 201
@@ -1449,8 +1046,6 @@ hex_of($main::B{upper}) . "|1\n"
 
 
 === TEST 75: in an array each payload is the element's text exactly as sent
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post($main::B{array})
 --- error_code: 201

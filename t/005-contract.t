@@ -18,14 +18,13 @@ sub Test::Base::Filter::items {
     return '{' . CORE::join(',', map { qq{"i$_":$_} } 1 .. $n) . '}';
 }
 
+no_error_log_default("[warn]\n[error]\n[alert]");
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: studyId missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => undef))
 --- error_code: 422
@@ -36,16 +35,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/studyId","message":"is required"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 2: subjectId missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(subjectId => undef))
 --- error_code: 422
@@ -56,16 +49,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/subjectId","message":"is required"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 3: visitName missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(visitName => undef))
 --- error_code: 422
@@ -76,16 +63,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/visitName","message":"is required"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 4: instrument missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(instrument => undef))
 --- error_code: 422
@@ -96,16 +77,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/instrument","message":"is required"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 5: collectedAt missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => undef))
 --- error_code: 422
@@ -116,16 +91,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/collectedAt","message":"is required"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 6: answers missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => undef))
 --- error_code: 422
@@ -136,16 +105,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/answers","message":"is required"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 7: an empty object: every required member is reported
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('{}')
 --- error_code: 422
@@ -156,16 +119,10 @@ Content-Type: application/problem+json
 --- error_count: 6
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 8: studyId a number
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '1'))
 --- error_code: 422
@@ -175,16 +132,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 9: studyId null
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => 'null'))
 --- error_code: 422
@@ -194,16 +145,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 10: subjectId true
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(subjectId => 'true'))
 --- error_code: 422
@@ -213,16 +158,10 @@ Content-Type: application/problem+json
 ["/subjectId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 11: visitName an array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(visitName => '["W1"]'))
 --- error_code: 422
@@ -232,16 +171,10 @@ Content-Type: application/problem+json
 ["/visitName"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 12: instrument an object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(instrument => '{}'))
 --- error_code: 422
@@ -251,16 +184,10 @@ Content-Type: application/problem+json
 ["/instrument"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 13: siteId a number
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(siteId => '5'))
 --- error_code: 422
@@ -270,16 +197,10 @@ Content-Type: application/problem+json
 ["/siteId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 14: submissionId a number
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '123'))
 --- error_code: 422
@@ -289,16 +210,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 15: submissionId null
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => 'null'))
 --- error_code: 422
@@ -308,16 +223,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 16: collectedAt true
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => 'true'))
 --- error_code: 422
@@ -327,16 +236,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 17: collectedAt null
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => 'null'))
 --- error_code: 422
@@ -346,16 +249,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 18: answers a string
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '"q1=1"'))
 --- error_code: 422
@@ -365,16 +262,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 19: answers an array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '[{"q1":1}]'))
 --- error_code: 422
@@ -384,16 +275,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 20: answers null
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => 'null'))
 --- error_code: 422
@@ -403,16 +288,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 21: studyId of 65 characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '"' . ('s' x 65) . '"'))
 --- error_code: 422
@@ -422,16 +301,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 22: studyId empty
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '""'))
 --- error_code: 422
@@ -441,16 +314,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 23: siteId, subjectId, visitName, instrument of 65 characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(map { $_ => '"' . ('v' x 65) . '"' } qw(siteId subjectId visitName instrument)))
 --- error_code: 422
@@ -461,16 +328,10 @@ Content-Type: application/problem+json
 --- error_count: 4
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 24: studyId of 65 two-byte characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '"' . ("\xc3\xa9" x 65) . '"'))
 --- error_code: 422
@@ -480,16 +341,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 25: studyId of 65 characters written as \u escapes
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '"' . ('\\u00e9' x 65) . '"'))
 --- error_code: 422
@@ -499,16 +354,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 26: studyId of 64 characters is accepted
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID1@"', studyId => '"' . ('s' x 64) . '"'))
 --- error_code: 201
@@ -527,8 +376,6 @@ SELECT char_length(study_id) FROM epro_submissions WHERE submission_id = '@ID1@'
 
 
 === TEST 27: studyId of 64 two-byte and subjectId of 64 four-byte characters are accepted
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID2@"', studyId => '"' . ("\xc3\xa9" x 64) . '"', subjectId => '"' . ("\xf0\x9f\x98\x80" x 64) . '"'))
 --- error_code: 201
@@ -547,8 +394,6 @@ SELECT char_length(study_id), octet_length(study_id), study_id = repeat(chr(233)
 
 
 === TEST 28: 64 characters written as \u escapes are 64 characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID3@"', visitName => '"' . ('\\u00e9' x 64) . '"'))
 --- error_code: 201
@@ -567,8 +412,6 @@ SELECT visit_name = repeat(chr(233), 64) FROM epro_submissions WHERE submission_
 
 
 === TEST 29: submissionId not a UUID
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"not-a-uuid"'))
 --- error_code: 422
@@ -578,16 +421,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 30: submissionId without dashes
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $u = sid(1); $u =~ s/-//g; post(sub_json(submissionId => qq{"$u"}))
 --- error_code: 422
@@ -597,16 +434,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 31: submissionId in braces
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"{@ID1@}"'))
 --- error_code: 422
@@ -616,16 +447,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 32: submissionId with a non-hex digit
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $u = sid(1); $u =~ s/^./g/; post(sub_json(submissionId => qq{"$u"}))
 --- error_code: 422
@@ -635,16 +460,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 33: submissionId with a dash misplaced
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $u = sid(1); $u =~ s/^(\w{7})(\w)-/$1-$2/; post(sub_json(submissionId => qq{"$u"}))
 --- error_code: 422
@@ -654,16 +473,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 34: submissionId empty
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '""'))
 --- error_code: 422
@@ -673,16 +486,10 @@ Content-Type: application/problem+json
 ["/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 35: an uppercase submissionId is answered and stored lowercase, the payload keeps it as sent
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@UID4@"'))
 --- error_code: 201
@@ -701,8 +508,6 @@ SELECT submission_id::text, payload LIKE '%@UID4@%' FROM epro_submissions WHERE 
 
 
 === TEST 36: the same submissionId twice in one array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(sub_json(submissionId => '"@ID5@"'), sub_json(submissionId => '"@ID5@"')))
 --- error_code: 422
@@ -716,16 +521,10 @@ SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID5@'
 0
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 37: the same submissionId in two cases in one array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(sub_json(submissionId => '"@ID6@"'), sub_json(submissionId => '"@UID6@"')))
 --- error_code: 422
@@ -735,16 +534,10 @@ Content-Type: application/problem+json
 ["/1/submissionId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 38: siteId is optional: NULL in the table
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID7@"', siteId => undef))
 --- error_code: 201
@@ -763,8 +556,6 @@ SELECT site_id IS NULL FROM epro_submissions WHERE submission_id = '@ID7@'
 
 
 === TEST 39: collectedAt 2026-01-31T08:00:00Z (Z)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID8@"', collectedAt => '"2026-01-31T08:00:00Z"'))
 --- error_code: 201
@@ -783,8 +574,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID8@'
 
 
 === TEST 40: collectedAt 2026-01-31T08:00:00+01:00 (+01:00)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID9@"', collectedAt => '"2026-01-31T08:00:00+01:00"'))
 --- error_code: 201
@@ -803,8 +592,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID9@'
 
 
 === TEST 41: collectedAt 2026-01-31T08:00:00-05:30 (-05:30)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID10@"', collectedAt => '"2026-01-31T08:00:00-05:30"'))
 --- error_code: 201
@@ -823,8 +610,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID10@'
 
 
 === TEST 42: collectedAt 2026-01-31T08:00:00.123456Z (fractional seconds)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID11@"', collectedAt => '"2026-01-31T08:00:00.123456Z"'))
 --- error_code: 201
@@ -843,8 +628,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID11@'
 
 
 === TEST 43: collectedAt 2026-01-31T08:00:00.123456789+00:00 (9 fractional digits)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID12@"', collectedAt => '"2026-01-31T08:00:00.123456789+00:00"'))
 --- error_code: 201
@@ -863,8 +646,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID12@'
 
 
 === TEST 44: collectedAt 2026-01-31t08:00:00z (lowercase t and z)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID13@"', collectedAt => '"2026-01-31t08:00:00z"'))
 --- error_code: 201
@@ -883,8 +664,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID13@'
 
 
 === TEST 45: collectedAt 2026-01-31T08:00:00+15:59 (offset +15:59)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID14@"', collectedAt => '"2026-01-31T08:00:00+15:59"'))
 --- error_code: 201
@@ -903,8 +682,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID14@'
 
 
 === TEST 46: collectedAt 2024-02-29T12:00:00Z (29 February of a leap year)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID15@"', collectedAt => '"2024-02-29T12:00:00Z"'))
 --- error_code: 201
@@ -923,8 +700,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID15@'
 
 
 === TEST 47: collectedAt integer Unix seconds 1700000000
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID16@"', collectedAt => '1700000000'))
 --- error_code: 201
@@ -943,8 +718,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID16@'
 
 
 === TEST 48: collectedAt integer Unix seconds 0
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID17@"', collectedAt => '0'))
 --- error_code: 201
@@ -986,8 +759,6 @@ SELECT collected_at::text FROM epro_submissions WHERE submission_id = '@ID18@'
 
 
 === TEST 50: collectedAt -5 (negative seconds)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '-5'))
 --- error_code: 422
@@ -997,16 +768,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 51: collectedAt 1.5 (fractional seconds)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '1.5'))
 --- error_code: 422
@@ -1016,16 +781,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 52: collectedAt 253402300800 (seconds after year 9999)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '253402300800'))
 --- error_code: 422
@@ -1035,16 +794,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 53: collectedAt "2026-13-01T00:00:00Z" (month 13)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-13-01T00:00:00Z"'))
 --- error_code: 422
@@ -1054,16 +807,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 54: collectedAt "2026-01-31T08:00:00" (no offset)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00:00"'))
 --- error_code: 422
@@ -1073,16 +820,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 55: collectedAt "2026-01-31T08:00:00+16:00" (offset +16:00)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00:00+16:00"'))
 --- error_code: 422
@@ -1092,16 +833,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 56: collectedAt "2026-02-29T08:00:00Z" (29 February of 2026)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-02-29T08:00:00Z"'))
 --- error_code: 422
@@ -1111,16 +846,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 57: collectedAt "2026-04-31T08:00:00Z" (31 April)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-04-31T08:00:00Z"'))
 --- error_code: 422
@@ -1130,16 +859,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 58: collectedAt "2026-01-31T24:00:00Z" (hour 24)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T24:00:00Z"'))
 --- error_code: 422
@@ -1149,16 +872,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 59: collectedAt "2026-01-31" (a date only)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31"'))
 --- error_code: 422
@@ -1168,16 +885,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 60: collectedAt "2026-01-31T08:00Z" (no seconds)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00Z"'))
 --- error_code: 422
@@ -1187,16 +898,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 61: collectedAt "2026-01-31T08:00:00.Z" (an empty fraction)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00:00.Z"'))
 --- error_code: 422
@@ -1206,16 +911,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 62: collectedAt "2026-01-31T08:00:00.1234567890Z" (10 fractional digits)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00:00.1234567890Z"'))
 --- error_code: 422
@@ -1225,16 +924,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 63: collectedAt "2026-01-31T08:00:00+0100" (offset without colon)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00:00+0100"'))
 --- error_code: 422
@@ -1244,16 +937,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 64: collectedAt "0000-01-01T00:00:00Z" (year 0)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"0000-01-01T00:00:00Z"'))
 --- error_code: 422
@@ -1263,16 +950,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 65: collectedAt "2026-01-31T08:00:00ZZ" (bytes after the offset)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"2026-01-31T08:00:00ZZ"'))
 --- error_code: 422
@@ -1282,16 +963,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 66: collectedAt "" (empty)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '""'))
 --- error_code: 422
@@ -1301,16 +976,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 67: collectedAt "1700000000" (Unix seconds in a string)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(collectedAt => '"1700000000"'))
 --- error_code: 422
@@ -1320,16 +989,10 @@ Content-Type: application/problem+json
 ["/collectedAt"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 68: answers empty
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{}'))
 --- error_code: 422
@@ -1339,16 +1002,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 69: answers with 1001 items
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => items(1001)))
 --- error_code: 422
@@ -1358,16 +1015,10 @@ Content-Type: application/problem+json
 ["/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 70: answers with 1000 items is accepted
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID19@"', answers => items(1000)))
 --- error_code: 201
@@ -1386,8 +1037,6 @@ SELECT count(*) FROM epro_submissions, jsonb_object_keys(answers) WHERE submissi
 
 
 === TEST 71: a duplicate item id
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"q1":1,"q2":2,"q1":3}'))
 --- error_code: 422
@@ -1398,16 +1047,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/answers/q1","message":"duplicate item"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 72: a nested object as a value
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('{"a":1}'))
 --- error_code: 422
@@ -1417,16 +1060,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 73: an array containing an object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('[1,{"a":1}]'))
 --- error_code: 422
@@ -1436,16 +1073,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 74: an array containing an array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('[1,[2]]'))
 --- error_code: 422
@@ -1455,16 +1086,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 75: a string of 4097 characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('"' . ('x' x 4097) . '"'))
 --- error_code: 422
@@ -1474,16 +1099,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 76: a string of 4097 characters inside an array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(q1('[1,"' . ('x' x 4097) . '"]'))
 --- error_code: 422
@@ -1493,16 +1112,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 77: strings of 4096 characters (and 4096 two-byte characters) are accepted
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID20@"', answers => '{"a":"' . ('x' x 4096) . '","b":["' . ("\xc3\xa9" x 4096) . '"]}'))
 --- error_code: 201
@@ -1521,8 +1134,6 @@ SELECT char_length(answers->>'a'), char_length(answers->'b'->>0) FROM epro_submi
 
 
 === TEST 78: every kind of answer value
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID21@"', answers => '{"n":-1.5,"s":"x","t":true,"f":false,"z":null,"a":[1,"y",false,null],"e":[]}'))
 --- error_code: 201
@@ -1541,8 +1152,6 @@ SELECT answers::text FROM epro_submissions WHERE submission_id = '@ID21@'
 
 
 === TEST 79: an item id of 65 characters
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"' . ('i' x 65) . '":1}'))
 --- error_code: 422
@@ -1552,16 +1161,10 @@ Content-Type: application/problem+json
 ["/answers/iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 80: an item id of 64 characters is accepted
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"@ID22@"', answers => '{"' . ('i' x 64) . '":1}'))
 --- error_code: 201
@@ -1580,8 +1183,6 @@ SELECT answers -> repeat('i', 64) = '1'::jsonb FROM epro_submissions WHERE submi
 
 
 === TEST 81: an empty item id
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"":1}'))
 --- error_code: 422
@@ -1591,16 +1192,10 @@ Content-Type: application/problem+json
 ["/answers/"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 82: an unknown member (studyID, a typo) is named, and studyId is missing
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 my $b = sub_json(); $b =~ s/"studyId"/"studyID"/; post($b)
 --- error_code: 422
@@ -1611,16 +1206,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/studyID","message":"unknown member"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 83: an extra member
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(extra => '1'))
 --- error_code: 422
@@ -1630,16 +1219,10 @@ Content-Type: application/problem+json
 ["/extra"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 84: an unknown member named with "/" and "~"
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json('a/b~c' => '1'))
 --- error_code: 422
@@ -1649,16 +1232,10 @@ Content-Type: application/problem+json
 ["/a~1b~0c"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 85: a duplicate member
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '"S1","studyId":"S2"'))
 --- error_code: 422
@@ -1669,16 +1246,10 @@ Content-Type: application/problem+json
 --- response_body_like: "path":"/studyId","message":"duplicate member"
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 86: a duplicate member spelled with an escape (stud\u0079Id)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(studyId => '"S1","stud\\u0079Id":"S2"'))
 --- error_code: 422
@@ -1688,16 +1259,10 @@ Content-Type: application/problem+json
 ["/studyId"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 87: a duplicate item id spelled with an escape (q1 and q\u0031)
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(answers => '{"q1":1,"q\\u0031":2}'))
 --- error_code: 422
@@ -1707,16 +1272,10 @@ Content-Type: application/problem+json
 ["/answers/q1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 88: an unknown member with a quote and a control character in its name
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json('a\\"b\\u0001' => '1'))
 --- error_code: 422
@@ -1726,16 +1285,10 @@ Content-Type: application/problem+json
 ["/a\"b\u0001"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 89: array body: the second element invalid, nothing of the first stored
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(sub_json(submissionId => '"@ID23@"'), sub_json(submissionId => '"@ID24@"', studyId => undef)))
 --- error_code: 422
@@ -1749,16 +1302,10 @@ SELECT count(*) FROM epro_submissions WHERE submission_id IN ('@ID23@', '@ID24@'
 0
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 90: array body: errors in several elements are all reported
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(sub_json(studyId => '1'), sub_json(submissionId => '"@ID25@"'), sub_json(submissionId => '"@ID26@"', answers => '{}')))
 --- error_code: 422
@@ -1768,16 +1315,10 @@ Content-Type: application/problem+json
 ["/0/studyId", "/2/answers"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 91: array body: an element that is not an object
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(sub_json(submissionId => '"@ID27@"'), '[]'))
 --- error_code: 422
@@ -1787,16 +1328,10 @@ Content-Type: application/problem+json
 ["/1"]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 92: an empty array
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('[]')
 --- error_code: 422
@@ -1806,16 +1341,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 93: a number as the body
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('1')
 --- error_code: 422
@@ -1825,16 +1354,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 94: a string as the body
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('"x"')
 --- error_code: 422
@@ -1844,16 +1367,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 95: null as the body
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post('null')
 --- error_code: 422
@@ -1863,10 +1380,6 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
@@ -1882,16 +1395,10 @@ Content-Type: application/problem+json
 [""]
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 97: several errors are reported at once
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(sub_json(submissionId => '"nope"', studyId => undef, collectedAt => '"yesterday"', answers => '{}', siteId => '""'))
 --- error_code: 422
@@ -1902,16 +1409,10 @@ Content-Type: application/problem+json
 --- error_count: 5
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 98: exactly 20 errors: not truncated
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(members(14))
 --- error_code: 422
@@ -1922,16 +1423,10 @@ Content-Type: application/problem+json
 --- error_count: 20
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 99: 21 errors: 20 reported and "truncated":true
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(members(15))
 --- error_code: 422
@@ -1944,16 +1439,10 @@ Content-Type: application/problem+json
 --- response_body_like: ,"truncated":true\}
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 100: 31 errors: the first 20 reported and "truncated":true
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(members(25))
 --- error_code: 422
@@ -1965,16 +1454,10 @@ Content-Type: application/problem+json
 --- truncated: 1
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]
 
 
 
 === TEST 101: more than 20 errors across an array: 20 reported and "truncated":true
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 post(arr(map { sub_json(submissionId => undef, studyId => '1', subjectId => '2', visitName => '3') } 1 .. 8))
 --- error_code: 422
@@ -1986,7 +1469,3 @@ Content-Type: application/problem+json
 --- truncated: 1
 --- error_log eval
 qr/\[info\] .*epro: invalid submission/
---- no_error_log
-[warn]
-[error]
-[alert]

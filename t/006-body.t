@@ -7,14 +7,15 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Digest::MD5 qw(md5_hex);
 use Encode ();
-use Epro;
+use Epro qw(:DEFAULT created sub_json);
 
 # Submissions built here, byte strings (no "use utf8"): payload is compared
 # byte for byte with what PostgreSQL stores, through md5() for long ones.
 
-# one submission; %o: id, subject, note (a text answer), answers (the
-# "answers" object's text), ws (1: odd but valid whitespace inside)
-sub sub_json {
+# one submission (Epro's sub_json()); %o: id, subject, note (a text
+# answer), answers (the "answers" object's text), ws (1: odd but valid
+# whitespace inside)
+sub submission {
     my (%o) = @_;
 
     my $answers = $o{answers}
@@ -22,11 +23,12 @@ sub sub_json {
            . '"PHQ9_5":null'
            . (defined $o{note} ? ",\"note\":\"$o{note}\"" : '') . '}';
 
-    my $j = '{"submissionId":"' . $o{id} . '","studyId":"STUDY-006",'
-        . '"siteId":"SITE-01","subjectId":"' . ($o{subject} // 'S006')
-        . '","visitName":"Week 4","instrument":"PHQ-9",'
-        . '"collectedAt":"2026-11-20T08:15:00+01:00","answers":'
-        . $answers . '}';
+    my $j = sub_json(submissionId => "\"$o{id}\"", studyId => '"STUDY-006"',
+                     siteId => '"SITE-01"',
+                     subjectId => '"' . ($o{subject} // 'S006') . '"',
+                     visitName => '"Week 4"', instrument => '"PHQ-9"',
+                     collectedAt => '"2026-11-20T08:15:00+01:00"',
+                     answers => $answers);
 
     if ($o{ws}) {
         $j =~ s/,"/,\n\t  "/g;
@@ -36,10 +38,8 @@ sub sub_json {
     return $j;
 }
 
-sub ids_json {
-    return '{"accepted":' . scalar(@_) . ',"duplicates":0,"ids":['
-        . CORE::join(',', map { "\"$_\"" } @_) . "]}\n";
-}
+# the 201 body naming @_
+sub ids_json { created(scalar @_, 0, @_) }
 
 # rows of the given ids, in id order: id|md5(payload)
 sub md5_sql {
@@ -109,8 +109,8 @@ our (%T, %B);
 # 1: several memory buffers, cut inside a UTF-8 character and an escape
 {
     my @ids = (uuid(), uuid());
-    my @e = (sub_json(id => $ids[0], ws => 1, note => note(1, 300)),
-             sub_json(id => $ids[1], subject => "S006-\xc3\xa9\xe2\x82\xac",
+    my @e = (submission(id => $ids[0], ws => 1, note => note(1, 300)),
+             submission(id => $ids[1], subject => "S006-\xc3\xa9\xe2\x82\xac",
                       note => note(2, 250)));
     my $body = "[\n  $e[0] ,\r\n\t$e[1]\n]";
     my $euro = index($body, "\xe2\x82\xac") + 1;
@@ -123,7 +123,7 @@ our (%T, %B);
 # 2: the same, small enough for the header buffer, in 4 packets
 {
     my @ids = (uuid());
-    my @e = (sub_json(id => $ids[0], ws => 1));
+    my @e = (submission(id => $ids[0], ws => 1));
     my $body = " $e[0] ";
 
     $T{small} = { ids => \@ids, e => \@e,
@@ -133,7 +133,7 @@ our (%T, %B);
 # 3: ~60 KB, through a temporary file
 {
     my @ids = map { uuid() } 1 .. 60;
-    my @e = map { sub_json(id => $ids[$_], ws => $_ % 2,
+    my @e = map { submission(id => $ids[$_], ws => $_ % 2,
                            note => note($_, 800)) } 0 .. 59;
 
     $T{file} = { ids => \@ids, e => \@e,
@@ -143,7 +143,7 @@ our (%T, %B);
 # 4: client_body_in_file_only, a single object
 {
     my @ids = (uuid());
-    my @e = (sub_json(id => $ids[0], ws => 1, note => note(4, 100)));
+    my @e = (submission(id => $ids[0], ws => 1, note => note(4, 100)));
 
     $T{only} = { ids => \@ids, e => \@e, body => $e[0] };
 }
@@ -151,7 +151,7 @@ our (%T, %B);
 # 5: client_body_in_file_only, ~60 KB sent in pieces
 {
     my @ids = map { uuid() } 1 .. 60;
-    my @e = map { sub_json(id => $ids[$_], note => note($_, 900)) } 0 .. 59;
+    my @e = map { submission(id => $ids[$_], note => note($_, 900)) } 0 .. 59;
     my $body = "[" . join(",", @e) . "]";
 
     $T{only_big} = { ids => \@ids, e => \@e,
@@ -161,7 +161,7 @@ our (%T, %B);
 # 6: chunked, several chunks in one packet
 {
     my @ids = (uuid(), uuid(), uuid());
-    my @e = map { sub_json(id => $_, ws => 1, note => note(6, 120)) } @ids;
+    my @e = map { submission(id => $_, ws => 1, note => note(6, 120)) } @ids;
     my $body = "[" . join(", ", @e) . "]";
 
     $T{chunked} = { ids => \@ids, e => \@e,
@@ -173,7 +173,7 @@ our (%T, %B);
 #    and the CRLF)
 {
     my @ids = (uuid(), uuid());
-    my @e = map { sub_json(id => $_, note => note(7, 200)) } @ids;
+    my @e = map { submission(id => $_, note => note(7, 200)) } @ids;
     my $c = chunked("[" . join(",", @e) . "]", 300, 5, 200);
 
     $T{chunked_split} = { ids => \@ids, e => \@e,
@@ -185,7 +185,7 @@ our (%T, %B);
 # 8: chunked, ~60 KB, through a temporary file
 {
     my @ids = map { uuid() } 1 .. 60;
-    my @e = map { sub_json(id => $ids[$_], note => note($_, 850)) } 0 .. 59;
+    my @e = map { submission(id => $ids[$_], note => note($_, 850)) } 0 .. 59;
     my $c = chunked("[" . join(",", @e) . "]", map { 1000 + $_ } 1 .. 70);
 
     $T{chunked_file} = { ids => \@ids, e => \@e,
@@ -196,7 +196,7 @@ our (%T, %B);
 # 9: 100 submissions, ~100 KB
 {
     my @ids = map { uuid() } 1 .. 100;
-    my @e = map { sub_json(id => $ids[$_], ws => $_ % 3 == 0,
+    my @e = map { submission(id => $ids[$_], ws => $_ % 3 == 0,
                            subject => sprintf('S006-%03d', $_),
                            note => note($_, 880)) } 0 .. 99;
 
@@ -213,7 +213,7 @@ our (%T, %B);
               : $_ % 5 == 2 ? 'false'
               : $_ % 5 == 3 ? '-1.5e3' : $_;
         "\"ITEM_$_\":$v" } 1 .. 200) . '}';
-    my @e = (sub_json(id => $ids[0], answers => $answers));
+    my @e = (submission(id => $ids[0], answers => $answers));
 
     $T{answers200} = { ids => \@ids, e => \@e, body => $e[0],
                        answers => $answers };
@@ -223,9 +223,9 @@ our (%T, %B);
 #     request's bytes
 {
     my @ids = (uuid(), uuid(), uuid());
-    my @e = (sub_json(id => $ids[0], ws => 1, note => note(11, 200)),
-             sub_json(id => $ids[1], note => note(12, 100)),
-             sub_json(id => $ids[2], ws => 1));
+    my @e = (submission(id => $ids[0], ws => 1, note => note(11, 200)),
+             submission(id => $ids[1], note => note(12, 100)),
+             submission(id => $ids[2], ws => 1));
 
     $T{pipelined} = { ids => \@ids, e => \@e,
                       bodies => [$e[0], "[$e[1],$e[2]]"] };
@@ -267,8 +267,6 @@ buffered to a temporary file
 
 
 === TEST 2: the rows of TEST 1: one row each, columns from each element
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- error_code: 405
@@ -279,9 +277,6 @@ Encode::decode_utf8("SELECT subject_id, answers->'note' = '\"" . ::note(2, 250) 
 . $::T{mem}{ids}[1] . "'")
 --- sql_result eval
 "S006|0|2\nS006-\x{e9}\x{20ac}|1|2\n"
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -314,8 +309,6 @@ buffered to a temporary file
 --- config
     client_body_buffer_size 1k;
     location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n$::T{file}{body}"
 --- error_code: 201
@@ -327,9 +320,6 @@ Content-Type: application/json
 $::T{file}{md5}
 --- error_log
 a client request body is buffered to a temporary file
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -337,8 +327,6 @@ a client request body is buffered to a temporary file
 --- config
     client_body_in_file_only on;
     location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n$::T{only}{body}"
 --- error_code: 201
@@ -350,9 +338,6 @@ Content-Type: application/json
 $::T{only}{md5}
 --- error_log
 a client request body is buffered to a temporary file
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -373,15 +358,10 @@ $::T{only_big}{req}
 $::T{only_big}{md5}
 --- error_log
 a client request body is buffered to a temporary file
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 7: chunked Transfer-Encoding, several chunks in one packet
---- config
-    location = /s { epro_submit; }
 --- raw_request eval
 $::T{chunked}{req}
 --- error_code: 201
@@ -397,9 +377,6 @@ qr/http body new buf t:1 f:0/
 qr/\A(?:http body new buf t:1 f:0\n){3,}\z/
 --- error_log
 http request body chunked filter
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -447,17 +424,10 @@ $::T{chunked_file}{md5}
 --- error_log
 a client request body is buffered to a temporary file
 http request body chunked filter
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 10: an array of 100 submissions (~100 KB), all stored
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n$::T{hundred}{body}"
 --- error_code: 201
@@ -467,15 +437,10 @@ Content-Type: application/json
 ::md5_sql('epro_submissions', @{ $::T{hundred}{ids} })
 --- sql_result eval
 $::T{hundred}{md5}
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 11: the rows of TEST 10: 100 rows, subjects in order
---- config
-    location = /s { epro_submit; }
 --- request
 GET /s
 --- error_code: 405
@@ -486,17 +451,10 @@ GET /s
 . CORE::join("','", @{ $::T{hundred}{ids} }) . "')"
 --- sql_result eval
 "100|" . CORE::join(',', map { sprintf 'S006-%03d', $_ } 0 .. 99) . "|1|1\n"
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 12: one submission with 200 answers
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n$::T{answers200}{body}"
 --- error_code: 201
@@ -509,15 +467,10 @@ Content-Type: application/json
 . "FROM epro_submissions WHERE submission_id = '$::T{answers200}{ids}[0]'"
 --- sql_result eval
 Digest::MD5::md5_hex($::T{answers200}{body}) . "|200|1|text 200 \x{e9}|[1, 2.5, \"a\", true, null]\n"
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 13: two pipelined requests on one connection, both bodies in one buffer
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json
 --- pipelined_requests eval
@@ -530,6 +483,3 @@ Content-Type: application/json
 ::md5_sql('epro_submissions', @{ $::T{pipelined}{ids} })
 --- sql_result eval
 $::T{pipelined}{md5}
---- no_error_log
-[error]
-[alert]

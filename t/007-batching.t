@@ -4,7 +4,7 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use JSON::PP ();
-use Epro;
+use Epro qw(:DEFAULT created);
 
 workers(2);
 master_on();
@@ -16,12 +16,6 @@ our ($A, $B, $C) = (uuid(), uuid(), uuid());
 our @Ids8 = map { uuid() } 1 .. 3;
 our $Given = uuid();
 our $Run = sprintf '%04x%04x', $$ & 0xffff, int rand 0xffff;
-
-sub created {
-    my ($accepted, $duplicates, @ids) = @_;
-    return "{\"accepted\":$accepted,\"duplicates\":$duplicates,\"ids\":["
-        . join(',', map { "\"$_\"" } @ids) . "]}\n";
-}
 
 # The rows of these ids: "id|count" for each id found, in id order.
 sub rows_of {
@@ -118,10 +112,6 @@ __DATA__
 === TEST 1: a submissionId sent the first time is accepted
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::phq9(id => $::A, subject => 'S007-FIRST')
 --- error_code: 201
@@ -131,19 +121,14 @@ Content-Type: application/json
 "SELECT count(*), min(subject_id) FROM epro_submissions WHERE submission_id = '$::A'"
 --- sql_result
 1|S007-FIRST
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 2: the same submissionId again is a duplicate; the row is not changed
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
+--- seed eval
+::phq9(id => $::A, subject => 'S007-FIRST')
 --- request eval
 "POST /s\n" . ::phq9(id => uc $::A, subject => 'S007-RETRY')
 --- error_code: 201
@@ -153,19 +138,16 @@ Content-Type: application/json
 "SELECT count(*), min(subject_id), min(payload) = '" . ::phq9(id => $::A, subject => 'S007-FIRST') . "' FROM epro_submissions WHERE submission_id = '$::A'"
 --- sql_result
 1|S007-FIRST|1
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 3: twice more in one block, on new connections: still one row
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
 --- more_headers
 Content-Type: application/json
+--- seed eval
+::phq9(id => $::A, subject => 'S007-FIRST')
 --- request eval
 ["POST /s\n" . ::phq9(id => $::A), "POST /s\n" . ::phq9(id => $::A)]
 --- error_code eval
@@ -176,19 +158,14 @@ Content-Type: application/json
 "SELECT count(*) FROM epro_submissions WHERE submission_id = '$::A'"
 --- sql_result
 1
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 4: an array of a stored id and a new one: accepted 1, duplicates 1
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
+--- seed eval
+::phq9(id => $::A, subject => 'S007-FIRST')
 --- request eval
 "POST /s\n[" . ::phq9(id => $::A, subject => 'S007-AGAIN') . ","
 . ::phq9(id => $::B, subject => 'S007-NEW') . "]"
@@ -200,19 +177,14 @@ Content-Type: application/json
 --- sql_result
 1|S007-FIRST
 0|S007-NEW
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 5: the new id first and the stored one second
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
+--- seed eval
+[::phq9(id => $::A, subject => 'S007-FIRST'), ::phq9(id => $::B, subject => 'S007-NEW')]
 --- request eval
 "POST /s\n[" . ::phq9(id => $::C, subject => 'S007-NEW2') . ","
 . ::phq9(id => $::B, subject => 'S007-AGAIN') . "]"
@@ -224,19 +196,12 @@ Content-Type: application/json
 --- sql_result
 0|S007-NEW
 1|S007-NEW2
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 6: no submissionId: a UUIDv7 is generated, answered and stored
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::phq9(id => undef, subject => "S007-GEN-$::Run")
 --- error_code: 201
@@ -244,19 +209,12 @@ Content-Type: application/json
 qr/^\{"accepted":1,"duplicates":0,"ids":\["[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]\}\n\z/
 --- post_check
 main::generated($body, ["S007-GEN-$main::Run"]);
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 7: an array, some with ids and some without
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n["
 . ::phq9(id => undef, subject => "S007-GEN-$::Run-0") . ","
@@ -267,9 +225,6 @@ Content-Type: application/json
 --- post_check
 main::generated($body, [map { "S007-GEN-$main::Run-$_" } 0 .. 3],
                 [undef, $main::Given]);
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -277,10 +232,6 @@ main::generated($body, [map { "S007-GEN-$main::Run-$_" } 0 .. 3],
 --- http_config
     epro_pg_pool_size 4;
     epro_batch_max_rows 1;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n[" . CORE::join(',', map { ::phq9(id => $_) } @::Ids8) . "]"
 --- error_code: 201
@@ -291,9 +242,6 @@ Content-Type: application/json
 . CORE::join("','", @::Ids8) . "')"
 --- sql_result
 3
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -311,9 +259,6 @@ ok
 main::many('default', 200);
 --- error_log eval
 qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -350,9 +295,6 @@ ok
 main::many('delay20', 200);
 --- error_log eval
 qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -370,9 +312,6 @@ GET /t
 ok
 --- post_check
 main::many('rows1delay20', 200);
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -407,9 +346,6 @@ for my $round (1 .. 5) {
 }
 --- error_log eval
 qr/committed 1 of ([2-9]|\d\d+) row\(s\)/
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -434,6 +370,3 @@ is($res[0][1], main::created(3, 0, @ids), 'an array of 3: 201');
 qr/committed \d+ of \d+ row\(s\)/
 --- grep_error_log_out eval
 ("committed 1 of 1 row(s)\n" x 30) . "committed 3 of 3 row(s)\n"
---- no_error_log
-[error]
-[alert]

@@ -13,7 +13,7 @@ use Test::Nginx::Socket 'no_plan';
 use File::Temp ();
 use IO::Socket::SSL ();
 use Time::HiRes ();
-use Epro;
+use Epro qw(:DEFAULT metrics_of delta req_key log_line);
 
 no_root_location();
 
@@ -101,30 +101,14 @@ sub tls {
 sub good { ('Authorization: Bearer good', @_) }
 
 # the gateway's access log line for $client (written after the response)
-sub log_line {
-    my ($client) = @_;
-    my $file = "$Test::Nginx::Util::ServRoot/logs/gw.log";
+sub gw_line { log_line("$Test::Nginx::Util::ServRoot/logs/gw.log", $_[0]) }
 
-    for (1 .. 100) {
-        if (open my $fh, '<', $file) {
-            my ($line) = grep { /^\Q$client\E / } <$fh>;
-            return $line if defined $line;
-        }
-        Time::HiRes::sleep(0.05);
-    }
-
-    return '';
-}
-
+# /metrics through the gateway
 sub metrics {
     my $r = tls(method => 'GET', uri => '/metrics');
     die "GET /metrics: $r->{status}\n" if $r->{status} != 200;
-    return { map { /^(\S+) (\S+)$/ } grep { !/^#/ } split /\n/, $r->{body} };
+    return metrics_of($r->{body});
 }
-
-sub delta { ($_[1]->{$_[2]} // 0) - ($_[0]->{$_[2]} // 0) }
-
-sub req_key { "epro_requests_total{result=\"$_[0]\"}" }
 
 sub addr_of {
     my (@ids) = @_;
@@ -220,9 +204,6 @@ my $r = main::tls(method => 'GET', uri => '/app/hello?x=2',
 is($r->{status}, 200, 'TLS: 200');
 is($r->{body}, "app: GET /app/hello?x=2\nreal=198.51.100.2 proto=https\n",
    'TLS: the application answered, with the client and the scheme');
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -244,7 +225,7 @@ my $r = main::tls(body => phq9(id => $main::Id[1]),
 is($r->{status}, 201, 'TLS: 201');
 is($r->{body}, qq{{"accepted":1,"duplicates":0,"ids":["$main::Id[1]"]}\n},
    'TLS: body');
-is(main::log_line('203.0.113.7'),
+is(main::gw_line('203.0.113.7'),
    "203.0.113.7 https HTTP/1.1 201 result=created ids=$main::Id[1]\n",
    'TLS: the access log');
 --- sql eval
@@ -253,9 +234,6 @@ is(main::log_line('203.0.113.7'),
 --- sql_result
 203.0.113.7
 203.0.113.8
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -280,18 +258,15 @@ for my $auth ([], ['Authorization: Bearer bad'],
     like($r->{body}, qr/"status":401/, "TLS, '@$auth': problem+json");
 }
 my $m1 = main::metrics();
-is(main::delta($m0, $m1, main::req_key('created')), 0, 'created +0');
-is(main::delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
+is(delta($m0, $m1, req_key('created')), 0, 'created +0');
+is(delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
    'accepted +0');
-is(main::delta($m0, $m1, main::req_key('error')), 0, 'error +0');
+is(delta($m0, $m1, req_key('error')), 0, 'error +0');
 --- sql eval
 "SELECT count(*) FROM epro_submissions
  WHERE submission_id IN ('$::Id[2]', '$::Id[3]')"
 --- sql_result
 0
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -312,8 +287,8 @@ my $r = main::tls(body => phq9(id => $main::Id[5]),
 is($r->{status}, 429, 'the same client again, over TLS: 429');
 like($r->{body}, qr/"status":429/, '429: problem+json');
 my $m1 = main::metrics();
-is(main::delta($m0, $m1, main::req_key('created')), 0, '429: created +0');
-is(main::delta($m0, $m1, main::req_key('error')), 0, '429: error +0');
+is(delta($m0, $m1, req_key('created')), 0, '429: created +0');
+is(delta($m0, $m1, req_key('error')), 0, '429: error +0');
 # another client behind the same balancer is not limited
 $r = main::tls(body => phq9(id => $main::Id[6]),
                headers => [main::good('X-Forwarded-For: 203.0.113.31')]);
@@ -333,9 +308,6 @@ is($r->{status}, 429, 'then with one: 429');
 my @s = sort @::Id[4, 6]; "$s[0]\n$s[1]\n"
 --- error_log eval
 qr/\[warn\] .*limiting requests, .* zone "epro", client: 203\.0\.113\.30,/
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -375,9 +347,6 @@ my %want = (8 => '2001:db8::7', 9 => '203.0.113.40', 10 => '203.0.113.41',
 my %got = map { split /\|/ } split /\n/, main::addr_of(@main::Id[8 .. 12]);
 is(join(' ', map { $got{$main::Id[$_]} // 'missing' } sort keys %want),
    join(' ', map { $want{$_} } sort keys %want), 'client_addr of each row');
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -406,9 +375,6 @@ is(sql('SELECT count(*), count(DISTINCT client_addr), min(host(client_addr))'
    "100|1|203.0.113.51\n", 'TLS: 100 rows, the client address');
 --- error_log
 a client request body is buffered to a temporary file
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -442,7 +408,7 @@ is($curl->('-H', 'X-Forwarded-For: 203.0.113.61'), '2 401',
    'HTTP/2 without a token: 401');
 is(main::addr_of($main::Id[13]), "$main::Id[13]|203.0.113.60\n",
    'HTTP/2: stored with the client address');
-like(main::log_line('203.0.113.60'),
+like(main::gw_line('203.0.113.60'),
      qr{^203\.0\.113\.60 https HTTP/2\.0 201 result=created ids=},
      'HTTP/2: the access log');
 
@@ -457,9 +423,6 @@ is($curl->('-H', 'Authorization: Bearer good',
 is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ANY(?)'
        . " AND client_addr = '203.0.113.62'", \@ids), "100\n",
    'HTTP/2: 100 rows');
---- no_error_log
-[error]
-[alert]
 
 
 

@@ -10,7 +10,8 @@ use Cwd ();
 use File::Basename ();
 use IO::Socket::INET;
 use Time::HiRes ();
-use Epro;
+use Epro qw(:DEFAULT phq9_answers response http_get http_post metrics delta
+            req_key log_line);
 
 master_on();
 workers(2);
@@ -38,100 +39,9 @@ SQL
 
 our $Tag = sprintf 'S015-%08x', int rand 0xffffffff;
 
-# the block's nginx: sends one raw request, returns
-# { status, headers (lower-case names), body }
-sub http {
-    my ($req) = @_;
-    return response(send_only($req));
-}
-
-# sends a request, returns the socket without reading the answer
-sub send_only {
-    my ($req) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT}
-               || $Test::Nginx::Util::ServerPort;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp',
-                                  Timeout => 10)
-        or die "connect: $!";
-    print $s $req;
-    return $s;
-}
-
-sub response {
-    my ($s) = @_;
-    local $/;
-    my $raw = <$s> // '';
-    close $s;
-
-    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    my ($status) = $head =~ m{^HTTP/\S+ (\d+)};
-    my %h;
-
-    for (split /\r\n/, $head) {
-        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
-    }
-
-    return { status => $status // 0, headers => \%h, body => $body // '' };
-}
-
-sub get {
-    my ($uri, $method) = @_;
-    $method //= 'GET';
-    return http("$method $uri HTTP/1.0\r\nHost: localhost\r\n\r\n");
-}
-
-# POST $body to /s; %o: type (undef: no Content-Type), method, uri,
-# chunked, header (extra header lines), send_only (return the socket)
-sub post {
-    my ($body, %o) = @_;
-    my $type = exists $o{type} ? $o{type} : 'application/json';
-    my $method = $o{method} // 'POST';
-    my $uri = $o{uri} // '/s';
-    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
-            . "Connection: close\r\n" . ($o{header} // '')
-            . (defined $type ? "Content-Type: $type\r\n" : '');
-
-    if ($o{chunked}) {
-        $req .= "Transfer-Encoding: chunked\r\n\r\n";
-        for (my $i = 0; $i < length $body; $i += 1000) {
-            my $c = substr $body, $i, 1000;
-            $req .= sprintf("%x\r\n", length $c) . "$c\r\n";
-        }
-        $req .= "0\r\n\r\n";
-
-    } else {
-        $req .= 'Content-Length: ' . length($body) . "\r\n\r\n$body";
-    }
-
-    return $o{send_only} ? send_only($req) : http($req);
-}
-
-# GET /metrics as { 'name{labels}' => value }
-sub metrics {
-    my $r = get('/metrics');
-    die "GET /metrics: $r->{status}\n" if $r->{status} != 200;
-    my %m;
-
-    for (split /\n/, $r->{body}) {
-        next if /^#/;
-        my ($k, $v) = /^(\S+) (\S+)$/ or die "bad sample line: $_\n";
-        $m{$k} = $v;
-    }
-
-    return \%m;
-}
-
-sub delta {
-    my ($before, $after, $key) = @_;
-    return ($after->{$key} // 0) - ($before->{$key} // 0);
-}
-
 our @Results = qw(created bad_json contract instrument rejected_by_database
                   too_large unsupported_type method unavailable timeout
                   client_gone refused error);
-
-sub req_key { "epro_requests_total{result=\"$_[0]\"}" }
 
 # result $label grew by $n and no other result moved
 sub only {
@@ -145,25 +55,10 @@ sub only {
 
 sub sub_json {
     my (%o) = @_;
-    my $body = phq9(id => $o{id}, subject => $o{subject});
-    $body =~ s/"PHQ9_3":3/"PHQ9_3":$o{phq9_3}/ if defined $o{phq9_3};
-    $body =~ s/"visitName":"Week 4",// if $o{no_visit};
-    return $body;
-}
-
-# waits for the access log line tagged $tag (written after the response)
-sub log_line {
-    my ($file, $tag) = @_;
-
-    for (1 .. 100) {
-        if (open my $fh, '<', $file) {
-            my ($line) = grep { /^\Q$tag\E / } <$fh>;
-            return $line if defined $line;
-        }
-        Time::HiRes::sleep(0.05);
-    }
-
-    return '';
+    return phq9(id => $o{id}, subject => $o{subject},
+                defined $o{phq9_3}
+                    ? (answers => phq9_answers(PHQ9_3 => $o{phq9_3})) : (),
+                $o{no_visit} ? (visitName => undef) : ());
 }
 
 sub wait_for {
@@ -326,9 +221,6 @@ Content-Type: ^text/plain; version=0\.0\.4(; charset=utf-8)?$
 main::check_format($body);
 main::check_histogram($body, 'epro_batch_rows');
 main::check_histogram($body, 'epro_commit_seconds');
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -341,73 +233,123 @@ GET /metrics
 --- post_check
 my $n = 7;
 my @ids = map { uuid() } 1 .. $n;
-my $m0 = main::metrics();
+my $m0 = metrics();
 my @res = post_many('/s', map { phq9(id => $_) } @ids);
 is(join(',', map { $_->[0] } @res), join(',', (201) x $n), 'all 201');
-my $m1 = main::metrics();
-is(main::delta($m0, $m1, main::req_key('created')), $n, 'created +N');
-is(main::delta($m0, $m1, 'epro_submissions_accepted_total'), $n,
+my $m1 = metrics();
+is(delta($m0, $m1, req_key('created')), $n, 'created +N');
+is(delta($m0, $m1, 'epro_submissions_accepted_total'), $n,
    'accepted +N');
-is(main::delta($m0, $m1, 'epro_submissions_duplicate_total'), 0,
+is(delta($m0, $m1, 'epro_submissions_duplicate_total'), 0,
    'duplicates +0');
-is(main::delta($m0, $m1, 'epro_batch_rows_sum'), $n, 'batch rows sum +N');
-my $batches = main::delta($m0, $m1, 'epro_batches_total');
+is(delta($m0, $m1, 'epro_batch_rows_sum'), $n, 'batch rows sum +N');
+my $batches = delta($m0, $m1, 'epro_batches_total');
 ok($batches >= 1 && $batches <= $n, "1 to N batches ($batches)");
-is(main::delta($m0, $m1, 'epro_batch_rows_count'), $batches,
+is(delta($m0, $m1, 'epro_batch_rows_count'), $batches,
    'batch_rows_count + batches');
-is(main::delta($m0, $m1, 'epro_commit_seconds_count'), $batches,
+is(delta($m0, $m1, 'epro_commit_seconds_count'), $batches,
    'commit_seconds_count + batches');
 main::only('created', $n, $m0, $m1, 'N submissions');
 
 # a retry of one of them: created, not accepted, one duplicate
-my $r = main::post(phq9(id => $ids[0]));
+my $r = http_post(phq9(id => $ids[0]));
 is($r->{status}, 201, 'retry 201');
 like($r->{body}, qr/"accepted":0,"duplicates":1/, 'retry body');
-my $m2 = main::metrics();
+my $m2 = metrics();
 main::only('created', 1, $m1, $m2, 'a retry');
-is(main::delta($m1, $m2, 'epro_submissions_accepted_total'), 0,
+is(delta($m1, $m2, 'epro_submissions_accepted_total'), 0,
    'retry: accepted +0');
-is(main::delta($m1, $m2, 'epro_submissions_duplicate_total'), 1,
+is(delta($m1, $m2, 'epro_submissions_duplicate_total'), 1,
    'retry: duplicates +1');
 is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ANY(?)',
        \@ids), "$n\n", 'N rows');
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 3: each way a request fails has its result label
+=== TEST 3: a submission that breaks the contract (no visitName) is result="contract"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- request eval
+"POST /s\n" . ::sub_json(no_visit => 1)
+--- error_code: 422
+--- metrics_delta
+result=contract 1
+
+
+
+=== TEST 4: a submission its instrument refuses (PHQ9_3 7) is result="instrument"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- request eval
+"POST /s\n" . ::sub_json(phq9_3 => 7)
+--- error_code: 422
+--- metrics_delta
+result=instrument 1
+
+
+
+=== TEST 5: malformed JSON is result="bad_json"
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
-GET /metrics
---- error_code: 200
---- post_check
-my @cases = (
-    [contract => 422, sub { main::post(main::sub_json(no_visit => 1)) }],
-    [instrument => 422, sub { main::post(main::sub_json(phq9_3 => 7)) }],
-    [bad_json => 400, sub { main::post('{"studyId":') }],
-    [unsupported_type => 415,
-     sub { main::post(phq9(), type => 'text/plain') }],
-    [unsupported_type => 415, sub { main::post(phq9(), type => undef) }],
-    [method => 405, sub { main::get('/s') }],
-    [method => 405, sub { main::post(phq9(), method => 'PUT') }],
-);
-for my $c (@cases) {
-    my ($label, $status, $send) = @$c;
-    my $m0 = main::metrics();
-    my $r = $send->();
-    is($r->{status}, $status, "$label: $status");
-    main::only($label, 1, $m0, main::metrics(), "$label $status");
-}
---- no_error_log
-[error]
-[alert]
+POST /s
+{"studyId":
+--- error_code: 400
+--- metrics_delta
+result=bad_json 1
 
 
 
-=== TEST 4: a body over client_max_body_size is result="too_large"
+=== TEST 6: Content-Type text/plain is result="unsupported_type"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- more_headers
+Content-Type: text/plain
+--- request eval
+"POST /s\n" . ::phq9()
+--- error_code: 415
+--- metrics_delta
+result=unsupported_type 1
+
+
+
+=== TEST 7: no Content-Type is result="unsupported_type"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- more_headers
+--- request eval
+"POST /s\n" . ::phq9()
+--- error_code: 415
+--- metrics_delta
+result=unsupported_type 1
+
+
+
+=== TEST 8: GET is result="method"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- request
+GET /s
+--- error_code: 405
+--- metrics_delta
+result=method 1
+
+
+
+=== TEST 9: PUT is result="method"
+--- http_config eval: $::Http
+--- config eval: $::Config
+--- more_headers
+Content-Type: application/json
+--- request eval
+"PUT /s\n" . ::phq9()
+--- error_code: 405
+--- metrics_delta
+result=method 1
+
+
+
+=== TEST 10: a body over client_max_body_size is result="too_large"
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- more_headers
@@ -421,12 +363,12 @@ my $big = '[' . ('1,' x 40000) . '1]';
 my $log = "$Test::Nginx::Util::ServRoot/logs/epro.log";
 for my $chunked (0, 1) {
     my $how = $chunked ? 'chunked' : 'Content-Length';
-    my $m0 = main::metrics();
-    my $r = main::post($big, chunked => $chunked,
+    my $m0 = metrics();
+    my $r = http_post($big, chunked => $chunked,
                        header => "X-Tag: $main::Tag-413-$chunked\r\n");
     is($r->{status}, 413, "$how: 413");
-    main::only('too_large', 1, $m0, main::metrics(), "$how 413");
-    like(main::log_line($log, "$main::Tag-413-$chunked"),
+    main::only('too_large', 1, $m0, metrics(), "$how 413");
+    like(log_line($log, "$main::Tag-413-$chunked"),
          qr/^\S+ 413 result=too_large rows=- /, "$how: logged");
 }
 --- error_log
@@ -437,7 +379,7 @@ client intended to send too large chunked body
 
 
 
-=== TEST 5: idle connections = workers x pool size, also after a reload
+=== TEST 11: idle connections = workers x pool size, also after a reload
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -464,15 +406,12 @@ $m = main::wait_for($idle, 10);
 is(join(' ', map { "$_=" . main::conns($m, $_) }
              qw(down connecting preparing idle busy)),
    'down=0 connecting=0 preparing=0 idle=6 busy=0', 'after a reload');
-my $r = main::post(phq9());
+my $r = http_post(phq9());
 is($r->{status}, 201, 'a submission after the reload');
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 6: a worker that dies does not leave its connections counted
+=== TEST 12: a worker that dies does not leave its connections counted
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -503,7 +442,7 @@ exited on signal 9
 
 
 
-=== TEST 7: histograms: each batch in its bucket, cumulative, +Inf = count
+=== TEST 13: histograms: each batch in its bucket, cumulative, +Inf = count
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -514,33 +453,30 @@ GET /metrics
 my @le = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, '+Inf');
 for my $c ([1, 1], [2, 2], [3, 5], [10, 10], [11, 20], [60, 100]) {
     my ($rows, $bucket) = @$c;
-    my $m0 = main::metrics();
-    my $r = main::post('[' . join(',', map { phq9() } 1 .. $rows) . ']');
+    my $m0 = metrics();
+    my $r = http_post('[' . join(',', map { phq9() } 1 .. $rows) . ']');
     is($r->{status}, 201, "$rows row(s): 201");
-    my $m1 = main::metrics();
-    is(join(' ', map { main::delta($m0, $m1,
+    my $m1 = metrics();
+    is(join(' ', map { delta($m0, $m1,
                                    "epro_batch_rows_bucket{le=\"$_\"}") }
                  @le),
        join(' ', map { $_ eq '+Inf' || $_ >= $bucket ? 1 : 0 } @le),
        "$rows row(s): counted from le=\"$bucket\" up");
-    is(main::delta($m0, $m1, 'epro_batch_rows_sum'), $rows,
+    is(delta($m0, $m1, 'epro_batch_rows_sum'), $rows,
        "$rows row(s): _sum +$rows");
-    is(main::delta($m0, $m1, 'epro_commit_seconds_count'), 1,
+    is(delta($m0, $m1, 'epro_commit_seconds_count'), 1,
        "$rows row(s): one commit timed");
 }
-my $text = main::get('/metrics')->{body};
+my $text = http_get('/metrics')->{body};
 my ($count) = main::check_histogram($text, 'epro_batch_rows');
 my ($ccount) = main::check_histogram($text, 'epro_commit_seconds');
 my ($batches) = $text =~ /^epro_batches_total (\d+)$/m;
 is($count, $batches, 'batch_rows_count = batches_total');
 is($ccount, $batches, 'commit_seconds_count = batches_total');
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 8: a row PostgreSQL refuses counts in epro_db_errors_total{class="23"}
+=== TEST 14: a row PostgreSQL refuses counts in epro_db_errors_total{class="23"}
 --- http_config eval: "    epro_table t_015_poison;\n$::Http"
 --- config eval: $::Config
 --- request
@@ -548,25 +484,25 @@ GET /metrics
 --- error_code: 200
 --- post_check
 my $id = uuid();
-my $m0 = main::metrics();
-my $r = main::post(phq9(id => $id, subject => 'POISON'));
+my $m0 = metrics();
+my $r = http_post(phq9(id => $id, subject => 'POISON'));
 is($r->{status}, 422, 'poison: 422');
 like($r->{body}, qr/rejected-by-database.*SQLSTATE 23514/, 'poison: body');
-my $m1 = main::metrics();
-is(main::delta($m0, $m1, 'epro_db_errors_total{class="23"}'), 1,
+my $m1 = metrics();
+is(delta($m0, $m1, 'epro_db_errors_total{class="23"}'), 1,
    'class 23 +1');
-is(join(',', grep { main::delta($m0, $m1, $_) }
+is(join(',', grep { delta($m0, $m1, $_) }
              grep { /^epro_db_errors_total/ } keys %$m1),
    'epro_db_errors_total{class="23"}', 'no other class');
 main::only('rejected_by_database', 1, $m0, $m1, 'poison');
-is(main::delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
+is(delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
    'poison: accepted +0');
 my $type = "# TYPE epro_db_errors_total counter\n";
 my $c23 = 'epro_db_errors_total{class="23"} ';
-like(main::get('/metrics')->{body},
+like(http_get('/metrics')->{body},
      qr/^# HELP epro_db_errors_total .*\n\Q$type$c23\E\d+$/m,
      'the class sample follows its HELP and TYPE');
-$r = main::post(phq9(id => uuid()));
+$r = http_post(phq9(id => uuid()));
 is($r->{status}, 201, 'a good row after it: 201');
 is(sql('SELECT count(*) FROM t_015_poison WHERE submission_id = ?', $id),
    "0\n", 'nothing stored');
@@ -578,7 +514,7 @@ SQLSTATE 23514
 
 
 
-=== TEST 9: $epro_* in an access log match the answers and the counters
+=== TEST 15: $epro_* in an access log match the answers and the counters
 --- http_config eval: $::Http
 --- config eval: $::Config
 --- request
@@ -590,86 +526,81 @@ my ($x, $y) = (uuid(), uuid());
 my $tag = $main::Tag;
 my $h = sub { "X-Tag: $tag-$_[0]\r\n" };
 
-my $r = main::post(phq9(id => $x), header => $h->('one'));
+my $r = http_post(phq9(id => $x), header => $h->('one'));
 is($r->{status}, 201, 'one: 201');
-like(main::log_line($log, "$tag-one"),
+like(log_line($log, "$tag-one"),
      qr/^\S+ 201 result=created rows=1 dups=0 batch=1 commit_ms=\d+ ids=$x$/,
      'one: logged');
 
 # one new row, one already stored: the commit time against the counter
-my $m0 = main::metrics();
-$r = main::post('[' . phq9(id => $x) . ',' . phq9(id => $y) . ']',
+my $m0 = metrics();
+$r = http_post('[' . phq9(id => $x) . ',' . phq9(id => $y) . ']',
                 header => $h->('two'));
 is($r->{status}, 201, 'two: 201');
 is($r->{body}, qq{{"accepted":1,"duplicates":1,"ids":["$x","$y"]}\n},
    'two: body');
-my $m1 = main::metrics();
-my $line = main::log_line($log, "$tag-two");
+my $m1 = metrics();
+my $line = log_line($log, "$tag-two");
 like($line,
      qr/^\S+ 201 result=created rows=1 dups=1 batch=2 commit_ms=\d+ /,
      'two: logged');
 my ($ms) = $line =~ /commit_ms=(\d+)/;
 my ($ids) = $line =~ /ids=(\S+)/;
 is($ids, "$x,$y", 'two: $epro_ids in request order');
-is(sprintf('%.3f', main::delta($m0, $m1, 'epro_commit_seconds_sum')),
+is(sprintf('%.3f', delta($m0, $m1, 'epro_commit_seconds_sum')),
    sprintf('%.3f', $ms / 1000), '$epro_commit_ms = commit_seconds_sum +');
-is(main::delta($m0, $m1, 'epro_batch_rows_bucket{le="2"}')
-   - main::delta($m0, $m1, 'epro_batch_rows_bucket{le="1"}'), 1,
+is(delta($m0, $m1, 'epro_batch_rows_bucket{le="2"}')
+   - delta($m0, $m1, 'epro_batch_rows_bucket{le="1"}'), 1,
    '$epro_batch_rows 2 = a batch in le="2"');
-is(main::delta($m0, $m1, 'epro_submissions_accepted_total'), 1,
+is(delta($m0, $m1, 'epro_submissions_accepted_total'), 1,
    '$epro_rows = accepted +');
-is(main::delta($m0, $m1, 'epro_submissions_duplicate_total'), 1,
+is(delta($m0, $m1, 'epro_submissions_duplicate_total'), 1,
    '$epro_duplicates = duplicate +');
 
 # the outcomes that store nothing: a result, no numbers, no ids
 my $none = 'rows=- dups=- batch=- commit_ms=- ids=-';
 my @cases = (
-    [contract => 422, sub { main::post(main::sub_json(no_visit => 1), @_) }],
-    [instrument => 422, sub { main::post(main::sub_json(phq9_3 => 7), @_) }],
-    [bad_json => 400, sub { main::post('[1,', @_) }],
+    [contract => 422, sub { http_post(main::sub_json(no_visit => 1), @_) }],
+    [instrument => 422, sub { http_post(main::sub_json(phq9_3 => 7), @_) }],
+    [bad_json => 400, sub { http_post('[1,', @_) }],
     [unsupported_type => 415,
-     sub { main::post(phq9(), type => 'text/plain', @_) }],
-    [method => 405, sub { main::post('', method => 'DELETE', @_) }],
+     sub { http_post(phq9(), type => 'text/plain', @_) }],
+    [method => 405, sub { http_post('', method => 'DELETE', @_) }],
 );
 for my $c (@cases) {
     my ($label, $status, $send) = @$c;
     $r = $send->(header => $h->($label));
     is($r->{status}, $status, "$label: $status");
-    like(main::log_line($log, "$tag-$label"),
+    like(log_line($log, "$tag-$label"),
          qr/^\S+ $status result=$label \Q$none\E$/, "$label: logged");
 }
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 10: epro_status answers GET and HEAD; POST is 405
+=== TEST 16: epro_status answers GET and HEAD; POST is 405
 --- http_config eval: $::Http
 --- config eval: $::Config
---- more_headers
-Content-Type: application/json
 --- request
 POST /metrics
 {}
 --- error_code: 405
 --- post_check
-my $r = main::get('/metrics', 'HEAD');
+my $r = http_get('/metrics', 'HEAD');
 is($r->{status}, 200, 'HEAD: 200');
 is($r->{body}, '', 'HEAD: no body');
 like($r->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4},
      'HEAD: the type');
-$r = main::post('x', uri => '/metrics', type => 'text/plain',
+$r = http_post('x', uri => '/metrics', type => 'text/plain',
                 method => 'PUT');
 is($r->{status}, 405, 'PUT: 405');
 is($r->{headers}{allow}, 'GET, HEAD', '405 names the allowed methods');
-is(main::get('/metrics')->{status}, 200, 'GET after them: 200');
+is(http_get('/metrics')->{status}, 200, 'GET after them: 200');
 --- no_error_log
 [alert]
 
 
 
-=== TEST 11: epro_status without epro_submit: the families, all zero
+=== TEST 17: epro_status without epro_submit: the families, all zero
 --- http_config
 --- config
     location = /metrics { epro_status; }
@@ -680,43 +611,38 @@ GET /metrics
 main::check_format($body);
 is(join(',', grep { !/ 0(\.0+)?$/ } grep { !/^#/ } split /\n/, $body), '',
    'every sample is 0');
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 12: no database: 503 is result="unavailable", no connection idle
+=== TEST 18: no database: 503 is result="unavailable", no connection idle
 --- http_config eval
 "    epro_pg_conninfo 'host=127.0.0.1 port=1 dbname=epro user=epro';\n"
 . "    epro_pg_timeout 300ms;\n$::Http"
 --- config eval: $::Config
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . main::phq9()
 --- error_code: 503
 --- response_headers
 Retry-After: 1
 --- post_check
-my $m0 = main::metrics();
-my $r = main::post(phq9());
+my $m0 = metrics();
+my $r = http_post(phq9());
 is($r->{status}, 503, 'again: 503');
-my $m1 = main::metrics();
+my $m1 = metrics();
 main::only('unavailable', 1, $m0, $m1, 'no database');
 is(main::conns($m1, 'idle') + main::conns($m1, 'busy'), 0,
    'no connection idle or busy');
 is(main::conns($m1, 'down') + main::conns($m1, 'connecting')
    + main::conns($m1, 'preparing'), 6, 'all 6 down or connecting');
 is($m1->{epro_queued_rows}, 0, 'nothing left queued');
-is(main::delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
+is(delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
    'accepted +0');
 --- no_error_log
 [alert]
 
 
 
-=== TEST 13: slow commits: the busy and queued gauges; a client that leaves
+=== TEST 19: slow commits: the busy and queued gauges; a client that leaves
 --- http_config eval
 "    epro_table t_015_slow;\n" . ($::Http =~ s/pool_size 3/pool_size 1/r)
 --- config eval: $::Config
@@ -732,7 +658,7 @@ my $m0 = main::wait_for($settled, 10);
 # three at once on two workers of one connection each: two of them meet
 # in one worker, one commits (a second) while the other waits
 my @ids = map { uuid() } 1 .. 3;
-my @s = map { main::post(phq9(id => $_), send_only => 1) } @ids;
+my @s = map { http_post(phq9(id => $_), send_only => 1) } @ids;
 my $m1 = main::wait_for(sub { main::conns($_[0], 'busy') >= 1
                               && $_[0]{epro_queued_rows} >= 1 }, 3);
 ok(main::conns($m1, 'busy') >= 1, 'a connection busy');
@@ -740,37 +666,34 @@ ok($m1->{epro_queued_rows} >= 1, 'a row queued');
 ok($m1->{epro_queue_bytes} > 0, 'queue bytes > 0');
 is(main::conns($m1, 'busy') + main::conns($m1, 'idle'), 2,
    'busy + idle = 2');
-is(join(',', map { main::response($_)->{status} } @s), '201,201,201',
+is(join(',', map { response($_)->{status} } @s), '201,201,201',
    'all 201');
 my $m2 = main::wait_for($settled, 10);
 is(main::conns($m2, 'busy') . ' ' . $m2->{epro_queued_rows}, '0 0',
    'then nothing busy or queued');
 is("$m2->{epro_queue_bytes} $m2->{epro_waiting_requests}", '0 0',
    'queue bytes and waiting requests back to 0');
-is(main::delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
+is(delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
    'accepted +3');
 
 # a client that leaves while its row is in flight: the row commits
 my $id = uuid();
-my $s = main::post(phq9(id => $id), send_only => 1,
+my $s = http_post(phq9(id => $id), send_only => 1,
                    header => "X-Tag: $main::Tag-gone\r\n");
 main::wait_for(sub { main::conns($_[0], 'busy') >= 1 }, 3);
 close $s;
-my $m3 = main::wait_for(sub { main::delta($m2, $_[0],
+my $m3 = main::wait_for(sub { delta($m2, $_[0],
                               'epro_submissions_accepted_total') == 1
                               && $settled->($_[0]) }, 10);
 main::only('client_gone', 1, $m2, $m3, 'a client that left');
-is(main::delta($m2, $m3, 'epro_submissions_accepted_total'), 1,
+is(delta($m2, $m3, 'epro_submissions_accepted_total'), 1,
    'its row is committed');
-like(main::log_line($log, "$main::Tag-gone"),
+like(log_line($log, "$main::Tag-gone"),
      qr/^\S+ 499 result=client_gone /, 'logged as client_gone');
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 14: slow commits and epro_queue_max_bytes 1: the waiting requests gauge
+=== TEST 20: slow commits and epro_queue_max_bytes 1: the waiting requests gauge
 --- http_config eval
 "    epro_table t_015_slow;\n    epro_queue_max_bytes 1;\n"
 . ($::Http =~ s/pool_size 3/pool_size 1/r)
@@ -786,24 +709,21 @@ my $m0 = main::wait_for($settled, 10);
 
 # three at once on two workers: in one of them a request waits for room
 my @ids = map { uuid() } 1 .. 3;
-my @s = map { main::post(phq9(id => $_), send_only => 1) } @ids;
+my @s = map { http_post(phq9(id => $_), send_only => 1) } @ids;
 my $m1 = main::wait_for(sub { $_[0]{epro_waiting_requests} >= 1 }, 3);
 ok($m1->{epro_waiting_requests} >= 1, 'a request waiting for room');
 is($m1->{epro_queued_rows}, 0, 'its row not queued yet');
-is(join(',', map { main::response($_)->{status} } @s), '201,201,201',
+is(join(',', map { response($_)->{status} } @s), '201,201,201',
    'all 201');
 my $m2 = main::wait_for($settled, 10);
 is("$m2->{epro_queue_bytes} $m2->{epro_waiting_requests}", '0 0',
    'then nothing held or waiting');
-is(main::delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
+is(delta($m0, $m2, 'epro_submissions_accepted_total'), 3,
    'accepted +3');
---- no_error_log
-[error]
-[alert]
 
 
 
-=== TEST 15: a commit not confirmed in time: 504, result="timeout"
+=== TEST 21: a commit not confirmed in time: 504, result="timeout"
 --- http_config eval
 "    epro_table t_015_slow;\n    epro_pg_timeout 300ms;\n$::Http"
 --- config eval: $::Config
@@ -815,13 +735,13 @@ X-Tag: first-504
 --- error_code: 504
 --- post_check
 my $log = "$Test::Nginx::Util::ServRoot/logs/epro.log";
-my $m0 = main::metrics();
+my $m0 = metrics();
 my $id = uuid();
-my $r = main::post(phq9(id => $id), header => "X-Tag: $main::Tag-504\r\n");
+my $r = http_post(phq9(id => $id), header => "X-Tag: $main::Tag-504\r\n");
 is($r->{status}, 504, 'the status');
 like($r->{body}, qr/:commit-unconfirmed".*"ids":\["$id"\]/, 'the id');
-main::only('timeout', 1, $m0, main::metrics(), 'a commit timed out');
-like(main::log_line($log, "$main::Tag-504"),
+main::only('timeout', 1, $m0, metrics(), 'a commit timed out');
+like(log_line($log, "$main::Tag-504"),
      qr/^\S+ 504 result=timeout rows=- dups=- batch=- commit_ms=- ids=$id$/,
      'logged as timeout, with the id');
 --- no_error_log

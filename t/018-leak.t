@@ -11,10 +11,6 @@ run_tests();
 __DATA__
 
 === TEST 1: one submission, id generated: 201
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request
 POST /s
 {"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-1","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}}
@@ -32,8 +28,6 @@ PHQ9_
 --- config
     client_body_buffer_size 1k;
     location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request
 POST /s
 [{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A00","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A01","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A02","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A03","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A04","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A05","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A06","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A07","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A08","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A09","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A10","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A11","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A12","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A13","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A14","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A15","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A16","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A17","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A18","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}},{"studyId":"STUDY-L","siteId":"SITE-01","subjectId":"LEAK-A19","visitName":"Week 4","instrument":"PHQ-9","collectedAt":"2026-11-20T08:15:00+01:00","answers":{"PHQ9_1":1,"PHQ9_2":2,"PHQ9_3":3,"PHQ9_4":0,"PHQ9_5":1,"PHQ9_6":2,"PHQ9_7":3,"PHQ9_8":0,"PHQ9_9":1}}]
@@ -48,31 +42,17 @@ PHQ9_
 
 
 === TEST 3: malformed JSON: 400
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request
 POST /s
 {"studyId":"S","answers":{"a":01}}
 --- error_code: 400
 --- response_body_like: malformed-json
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 4: a contract violation: 422 naming the fields
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request
 POST /s
 {"studyId":"","subjectId":"P","instrument":"PHQ-9","collectedAt":"yesterday","answers":{}}
 --- error_code: 422
 --- response_body_like: /studyId.*/collectedAt
---- no_error_log
-[error]
-[alert]

@@ -6,7 +6,28 @@ package Epro;
 #   (columns joined by "|", one row a line) with "--- sql_result";
 # - "--- post_check" is Perl run after the response while nginx is up,
 #   e.g. post_many() to send many requests at once;
-# - db(), sql(), uuid() and phq9() for .t files that build bodies in Perl.
+# - "--- elapsed", one line per request of the block, "MIN MAX [what]"
+#   or "-": the response came MIN to MAX seconds (MAX x4 under valgrind)
+#   after $Epro::T0, which is set just before the block's --- init runs
+#   (an init may set it again, later);
+# - "--- seed eval", a body or an array of them POSTed to /s before the
+#   block's request (before its --- init), each to be answered 201: the
+#   rows an earlier block stores, so that the block passes alone too
+#   (--- ONLY);
+# - "--- metrics_delta", lines "SAMPLE N" and "result=LABEL N": between
+#   just before the block's request (GET /metrics on the block's nginx,
+#   after --- seed, before --- init) and its last response, SAMPLE grew
+#   by N, and epro_requests_total{result="LABEL"} by N while no other
+#   result moved;
+# - db(), sql(), uuid() and phq9() for .t files that build bodies in Perl;
+# - the defaults a block leaves out (below, before the preprocessor);
+# - on request (use Epro qw(:DEFAULT :t)): sid() (uuid() is built on
+#   it), the one id generator; sub_json() and phq9_answers() (phq9() is
+#   built on them), the one body builder; created(), the 201 body; http(),
+#   send_only(), response(), http_get(), http_post(), the raw HTTP client;
+#   metrics(), metrics_of(), delta(), req_key(), the /metrics helper;
+#   wait_log() and log_line(), to wait for a line of a log; elapsed_ok();
+#   db_connect(), a database connection of its own.
 
 use strict;
 use warnings;
@@ -20,7 +41,11 @@ use IO::Socket::INET;
 use Time::HiRes ();
 
 use Exporter 'import';
-our @EXPORT = qw(db sql uuid phq9 conninfo post_many);
+our @EXPORT = qw(db sql uuid phq9 conninfo post_many no_error_log_default);
+our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only
+                    response http_get http_post metrics metrics_of delta
+                    req_key wait_log log_line elapsed_ok db_connect);
+our %EXPORT_TAGS = (t => \@EXPORT_OK);
 
 my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO}
     or die "TEST_NGINX_PG_CONNINFO is not set: run util/test.sh\n";
@@ -29,15 +54,21 @@ sub conninfo { $conninfo }
 
 my $dbh;
 
-sub db {
-    return $dbh if $dbh && $dbh->ping;
-
+# a new connection to the test database (a child needs its own)
+sub db_connect {
     my %kv = map { split /=/, $_, 2 } split ' ', $conninfo;
     my $user = delete $kv{user} // 'epro';
     my $dsn = 'dbi:Pg:' . join ';', map { "$_=$kv{$_}" } sort keys %kv;
 
-    $dbh = DBI->connect($dsn, $user, '',
-                        { RaiseError => 1, AutoCommit => 1, PrintWarn => 0 });
+    return DBI->connect($dsn, $user, '',
+                        { RaiseError => 1, AutoCommit => 1, PrintWarn => 0,
+                          @_ });
+}
+
+sub db {
+    return $dbh if $dbh && $dbh->ping;
+
+    $dbh = db_connect();
     $dbh->do('SET client_min_messages = warning');
     return $dbh;
 }
@@ -101,25 +132,260 @@ sub post_many {
     return @res;
 }
 
+# The one id generator.  sid(N) is a v4 submissionId unique to this run
+# of this file (the database is shared and never truncated) and the same
+# for the same N; uuid() is a new one at each call, from numbers far
+# above any N a .t file names.
+my $file = $0 =~ m{(\d+)-[^/]*\.t$} ? $1 : 0;
+my $run = sprintf '%08x', int(rand(0xffffffff)) ^ (time & 0xffffffff);
 my $seq = 0;
 
-# a random-looking but reproducible-per-run v4 UUID
-sub uuid {
-    my $n = sprintf '%012x', ++$seq;
-    my $r = sprintf '%08x', int(rand(0xffffffff));
-    return "$r-" . sprintf('%04x', $$ & 0xffff) . "-4000-8000-$n";
+sub sid {
+    my ($n) = @_;
+    return sprintf '%s-%04d-4000-a000-%012d', $run, $file, $n;
 }
 
+sub uuid {
+    return sid(500_000_000_000 + ++$seq);
+}
+
+# the 201 body naming @ids
+sub created {
+    my ($accepted, $duplicates, @ids) = @_;
+    return "{\"accepted\":$accepted,\"duplicates\":$duplicates,\"ids\":["
+        . join(',', map { "\"$_\"" } @ids) . "]}\n";
+}
+
+# The raw HTTP client, for --- post_check: send_only() sends the bytes of
+# $req on a connection of its own and returns the socket, response() reads
+# until the server closes it: {status, headers (lower-case names), body};
+# http() is both.
+sub send_only {
+    my ($req) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT}
+               || $Test::Nginx::Util::ServerPort;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port, Proto => 'tcp',
+                                  Timeout => 10)
+        or die "connect: $!";
+    print $s $req;
+    return $s;
+}
+
+sub response {
+    my ($s) = @_;
+    local $/;
+    my $raw = <$s> // '';
+    close $s;
+
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    my ($status) = $head =~ m{^HTTP/\S+ (\d+)};
+    my %h;
+
+    for (split /\r\n/, $head) {
+        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+
+    return { status => $status // 0, headers => \%h, body => $body // '' };
+}
+
+sub http {
+    my ($req) = @_;
+    return response(send_only($req));
+}
+
+sub http_get {
+    my ($uri, $method) = @_;
+    $method //= 'GET';
+    return http("$method $uri HTTP/1.0\r\nHost: localhost\r\n\r\n");
+}
+
+# POSTs $body; %o: uri (/s), method, type (undef: no Content-Type), header
+# (more header lines), chunked (1000-byte chunks), send_only (return the
+# socket, the response unread)
+sub http_post {
+    my ($body, %o) = @_;
+    my $type = exists $o{type} ? $o{type} : 'application/json';
+    my $method = $o{method} // 'POST';
+    my $uri = $o{uri} // '/s';
+    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+            . "Connection: close\r\n" . ($o{header} // '')
+            . (defined $type ? "Content-Type: $type\r\n" : '');
+
+    if ($o{chunked}) {
+        $req .= "Transfer-Encoding: chunked\r\n\r\n";
+        for (my $i = 0; $i < length $body; $i += 1000) {
+            my $c = substr $body, $i, 1000;
+            $req .= sprintf("%x\r\n", length $c) . "$c\r\n";
+        }
+        $req .= "0\r\n\r\n";
+
+    } else {
+        $req .= 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+    }
+
+    return $o{send_only} ? send_only($req) : http($req);
+}
+
+# The metrics helper: metrics_of() turns an exposition into
+# {"name{labels}" => value}, dying on a line that is neither a comment
+# nor a sample; metrics() is that of GET /metrics on the nginx under test.
+sub metrics_of {
+    my ($text) = @_;
+    my %m;
+
+    for (split /\n/, $text) {
+        next if /^#/;
+        my ($k, $v) = /^(\S+) (\S+)$/ or die "bad sample line: $_\n";
+        $m{$k} = $v;
+    }
+
+    return \%m;
+}
+
+sub metrics {
+    my $r = http_get('/metrics');
+    die "GET /metrics: $r->{status}\n" if $r->{status} != 200;
+    return metrics_of($r->{body});
+}
+
+sub delta {
+    my ($before, $after, $key) = @_;
+    return ($after->{$key} // 0) - ($before->{$key} // 0);
+}
+
+sub req_key { "epro_requests_total{result=\"$_[0]\"}" }
+
+# true once the whole error log of the block's nginx matches $re, false
+# after $secs (15) seconds
+sub wait_log {
+    my ($re, $secs) = @_;
+    my $deadline = Time::HiRes::time() + ($secs // 15);
+
+    for (;;) {
+        if (open my $in, '<', $Test::Nginx::Util::ErrLogFile) {
+            local $/;
+            my $log = <$in>;
+            return 1 if $log =~ $re;
+        }
+
+        return 0 if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.1);
+    }
+}
+
+# the first line of $file that starts with "$tag ", waiting up to 5 s for
+# it (an access log is written after the response); '' if none
+sub log_line {
+    my ($file, $tag) = @_;
+
+    for (1 .. 100) {
+        if (open my $fh, '<', $file) {
+            my ($line) = grep { /^\Q$tag\E / } <$fh>;
+            return $line if defined $line;
+        }
+        Time::HiRes::sleep(0.05);
+    }
+
+    return '';
+}
+
+# The one body builder.  sub_json(%fields) is one submission: each value
+# given is raw JSON text ('"S1"', '1', '{}'), undef leaves the member out,
+# unknown names are appended as extra members; by default submissionId is
+# "@ID1@", and "@IDn@" anywhere is replaced with sid(n), "@UIDn@" with
+# uc(sid(n)) (subst()).
+my @order = qw(submissionId studyId siteId subjectId visitName instrument
+               collectedAt answers);
+
+sub subst {
+    my ($v) = @_;
+    $v =~ s/\@(U?)ID(\d+)\@/$1 ? uc(sid($2)) : sid($2)/ge;
+    return $v;
+}
+
+sub sub_json {
+    my (%o) = @_;
+
+    my %v = (
+        submissionId => '"@ID1@"',
+        studyId      => '"S1"',
+        siteId       => '"A"',
+        subjectId    => '"P1"',
+        visitName    => '"W1"',
+        instrument   => '"PHQ-9"',
+        collectedAt  => '"2026-11-20T08:00:00Z"',
+        answers      => '{"q1":1}',
+    );
+
+    my @keys = @order;
+
+    for my $k (sort keys %o) {
+        push @keys, $k unless exists $v{$k};
+        $v{$k} = $o{$k};
+    }
+
+    my @m;
+
+    for my $k (@keys) {
+        next unless defined $v{$k};
+        push @m, "\"$k\":$v{$k}";
+    }
+
+    return subst('{' . join(',', @m) . '}');
+}
+
+# PHQ-9 answers PHQ9_1..9 with $n % 4; %set changes some (raw JSON text,
+# undef leaves the item out)
+sub phq9_answers {
+    my (%set) = @_;
+    my %a = map { ("PHQ9_$_" => $_ % 4) } 1 .. 9;
+
+    for my $k (keys %set) {
+        if (defined $set{$k}) {
+            $a{$k} = $set{$k};
+        } else {
+            delete $a{$k};
+        }
+    }
+
+    my @keys = sort { ($a =~ /(\d+)$/)[0] <=> ($b =~ /(\d+)$/)[0]
+                      || $a cmp $b } keys %a;
+
+    return '{' . join(',', map { "\"$_\":$a{$_}" } @keys) . '}';
+}
+
+# a PHQ-9 submission: id (a new uuid() if not given, undef: none),
+# subject (SUBJ-0001); any other field as sub_json() takes it
 sub phq9 {
     my (%o) = @_;
-    my $id = exists $o{id} ? $o{id} : uuid();
-    my $answers = join ',', map { "\"PHQ9_$_\":" . ($_ % 4) } 1 .. 9;
-    return '{' . (defined $id ? "\"submissionId\":\"$id\"," : '')
-        . '"studyId":"STUDY-1","siteId":"SITE-01",'
-        . '"subjectId":"' . ($o{subject} // 'SUBJ-0001') . '",'
-        . '"visitName":"Week 4","instrument":"PHQ-9",'
-        . '"collectedAt":"2026-11-20T08:15:00+01:00",'
-        . "\"answers\":{$answers}}";
+    my $id = exists $o{id} ? delete $o{id} : uuid();
+    my $subject = delete $o{subject} // 'SUBJ-0001';
+
+    return sub_json(submissionId => defined $id ? "\"$id\"" : undef,
+                    studyId => '"STUDY-1"', siteId => '"SITE-01"',
+                    subjectId => "\"$subject\"", visitName => '"Week 4"',
+                    instrument => '"PHQ-9"',
+                    collectedAt => '"2026-11-20T08:15:00+01:00"',
+                    answers => phq9_answers(), %o);
+}
+
+# What a block leaves out, as in lua-nginx-module's t/: the one location
+# most blocks test, the Content-Type of a JSON POST, and the log levels no
+# block may reach.  A file whose blocks must not even warn raises the last
+# with no_error_log_default("[warn]\n[error]\n[alert]") before run_tests.
+# A block that gives its own section keeps it; an empty "--- more_headers"
+# sends none, a block with "--- must_die" gets no --- no_error_log.
+# what --- seed gave, sent by the block's --- init
+our @Seeds;
+
+our $DefaultConfig = "    location = /s { epro_submit; }\n";
+our $DefaultNoErrorLog = "[error]\n[alert]\n";
+
+sub no_error_log_default {
+    my ($v) = @_;
+    $v .= "\n" if $v !~ /\n\z/;
+    $DefaultNoErrorLog = $v;
 }
 
 Test::Nginx::Socket::add_block_preprocessor(sub {
@@ -130,12 +396,117 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
         $block->set_value('http_config',
                           "epro_pg_conninfo \"$conninfo\";\n$http");
     }
+
+    if (!defined $block->config) {
+        $block->set_value('config', $DefaultConfig);
+    }
+
+    my $req = $block->request;
+
+    if (!defined $block->more_headers && defined $req && !ref $req
+        && $req =~ /\A\s*POST\s/)
+    {
+        $block->set_value('more_headers',
+                          "Content-Type: application/json\n");
+    }
+
+    if (!defined $block->no_error_log && !defined $block->must_die) {
+        $block->set_value('no_error_log', $DefaultNoErrorLog);
+    }
+
+    my $init = $block->init // '';
+
+    if (defined $block->elapsed) {
+        $init = "\$Epro::T0 = Time::HiRes::time();\n$init";
+    }
+
+    if (defined $block->metrics_delta) {
+        $init = "\$Epro::M0 = Epro::metrics();\n$init";
+    }
+
+    if (defined $block->seed) {
+        my $seed = $block->seed;
+        push @Seeds, ref $seed ? $seed : [$seed];
+        $init = "Epro::seed($#Seeds);\n$init";
+    }
+
+    $block->set_value('init', $init) if $init ne ($block->init // '');
 });
+
+sub seed {
+    my ($i) = @_;
+    my @bodies = @{ $Seeds[$i] };
+    my @res = post_many('/s', @bodies);
+
+    for my $j (0 .. $#bodies) {
+        my ($status, $body) = @{ $res[$j] // [0, ''] };
+        die "--- seed: $status $body\n" if $status != 201;
+    }
+}
+
+our ($T0, $M0);
+
+# the --- metrics_delta checks, against $M0
+sub metrics_delta_ok {
+    my ($block) = @_;
+    my $name = $block->name;
+    my $m1 = metrics();
+
+    for my $line (split /\n/, $block->metrics_delta) {
+        next if $line !~ /\S/;
+
+        if ($line =~ /^\s*result=(\w+)\s+(-?\d+)\s*$/) {
+            my ($label, $n) = ($1, $2);
+            my %labels = map { /^epro_requests_total\{result="(\w+)"\}$/
+                               ? ($1 => 1) : () } keys %$M0, keys %$m1;
+            my @moved = map { "$_:" . delta($M0, $m1, req_key($_)) }
+                        grep { delta($M0, $m1, req_key($_))
+                               != ($_ eq $label ? $n : 0) }
+                        sort keys %labels;
+            is("@moved", '',
+               "$name - result=\"$label\" +$n, no other moved");
+
+        } elsif ($line =~ /^\s*(\S+)\s+(-?\d+(?:\.\d+)?)\s*$/) {
+            is(delta($M0, $m1, $1), $2, "$name - $1 +$2");
+
+        } else {
+            fail("$name - bad --- metrics_delta line: $line");
+        }
+    }
+}
+
+# under valgrind everything is slower: answered too early is still wrong,
+# later is allowed
+sub elapsed_ok {
+    my ($name, $min, $max) = @_;
+    my $dt = Time::HiRes::time() - $T0;
+    $max *= 4 if $ENV{TEST_NGINX_USE_VALGRIND};
+    ok($dt >= $min && $dt < $max,
+       sprintf("%s: answered in %.2f s (%.1f to %.1f)", $name, $dt, $min,
+               $max));
+}
 
 Test::Nginx::Socket::add_response_body_check(sub {
     my ($block, $body, $req_idx, $repeated, $dry_run) = @_;
 
     return if $dry_run;
+
+    if (defined $block->elapsed) {
+        my $want = (split /\n/, $block->elapsed)[$req_idx] // '-';
+
+        if ($want =~ /^\s*(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s*(.*?)\s*$/) {
+            elapsed_ok(length $3 ? $3 : $block->name, $1, $2);
+
+        } elsif ($want !~ /^\s*-?\s*$/) {
+            fail($block->name . " - bad --- elapsed line: $want");
+        }
+    }
+
+    if (defined $block->metrics_delta) {
+        my $req = $block->raw_request // $block->request;
+        my $last = ref $req eq 'ARRAY' ? $#$req : 0;
+        metrics_delta_ok($block) if $req_idx == $last;
+    }
 
     # perl code run while the block's nginx is still up
     if (defined $block->post_check) {

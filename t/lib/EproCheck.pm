@@ -2,16 +2,17 @@ package EproCheck;
 
 # Helpers for the suites 002-005, on top of Epro.pm:
 #
-# - sid(N) is a submissionId unique to this run of this file (the database
-#   is shared and never truncated), "@IDn@" in --- request, --- sql,
-#   --- sql_result, --- response_body(_like) and --- error_paths is
-#   replaced with sid(n), "@UIDn@" with uc(sid(n));
+# - sid(N) (Epro.pm's) is a submissionId unique to this run of this file,
+#   "@IDn@" in --- request, --- sql, --- sql_result,
+#   --- response_body(_like) and --- error_paths is replaced with sid(n),
+#   "@UIDn@" with uc(sid(n));
 # - post($body, %opt) builds a raw POST with the exact bytes of $body
 #   (--- request strips white space around a body and adds nothing else),
 #   for --- raw_request eval;
-# - sub_json(%fields) builds one valid submission (submissionId "@ID1@");
-#   each value given is raw JSON text ('"S1"', '1', '{}'), undef leaves
-#   the member out, unknown names are appended as extra members;
+# - sub_json(%fields) (Epro.pm's) builds one valid submission
+#   (submissionId "@ID1@"); each value given is raw JSON text ('"S1"',
+#   '1', '{}'), undef leaves the member out, unknown names are appended
+#   as extra members;
 # - q1($text, %fields) is sub_json() with answers {"q1": $text};
 # - arr(@texts) is the JSON array of those texts;
 # - hex_of($body) is the hex of the bytes, to compare with
@@ -33,32 +34,22 @@ use JSON::PP ();
 use Test::More;
 use Test::Nginx::Socket ();
 
+use Epro ();
+
 use Exporter 'import';
 our @EXPORT = qw(sid post sub_json q1 arr hex_of);
+
+# Epro.pm's id generator and body builder
+BEGIN {
+    *sid = \&Epro::sid;
+    *subst = \&Epro::subst;
+    *sub_json = \&Epro::sub_json;
+}
 
 # "--- x eval" runs in Test::Base::Filter: make the helpers callable there
 {
     no strict 'refs';
     *{"Test::Base::Filter::$_"} = \&$_ for @EXPORT;
-}
-
-my $file = 0;
-
-if ($0 =~ m{(\d+)-[^/]*\.t$}) {
-    $file = $1;
-}
-
-my $run = sprintf '%08x', int(rand(0xffffffff)) ^ (time & 0xffffffff);
-
-sub sid {
-    my ($n) = @_;
-    return sprintf '%s-%04d-4000-a000-%012d', $run, $file, $n;
-}
-
-sub subst {
-    my ($v) = @_;
-    $v =~ s/\@(U?)ID(\d+)\@/$1 ? uc(sid($2)) : sid($2)/ge;
-    return $v;
 }
 
 sub post {
@@ -77,40 +68,6 @@ sub post {
         . 'Content-Length: ' . length($body) . "\r\n"
         . "\r\n"
         . $body;
-}
-
-my @order = qw(submissionId studyId siteId subjectId visitName instrument
-               collectedAt answers);
-
-sub sub_json {
-    my (%o) = @_;
-
-    my %v = (
-        submissionId => '"@ID1@"',
-        studyId      => '"S1"',
-        siteId       => '"A"',
-        subjectId    => '"P1"',
-        visitName    => '"W1"',
-        instrument   => '"PHQ-9"',
-        collectedAt  => '"2026-11-20T08:00:00Z"',
-        answers      => '{"q1":1}',
-    );
-
-    my @keys = @order;
-
-    for my $k (sort keys %o) {
-        push @keys, $k unless exists $v{$k};
-        $v{$k} = $o{$k};
-    }
-
-    my @m;
-
-    for my $k (@keys) {
-        next unless defined $v{$k};
-        push @m, "\"$k\":$v{$k}";
-    }
-
-    return subst('{' . join(',', @m) . '}');
 }
 
 # a submission whose answers are {"q1": $value} (raw JSON text)
