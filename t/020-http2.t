@@ -4,7 +4,7 @@
 # stream that waits for room as an HTTP/1.1 request does.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use Epro;
+use Epro qw(:DEFAULT :t);
 use EproCheck;
 
 use File::Temp ();
@@ -57,7 +57,7 @@ sub h2_post {
 
     for my $i (0 .. $#bodies) {
         open my $fh, '>', "$dir/$i.json" or die "$dir/$i.json: $!";
-        print $fh EproCheck::subst($bodies[$i]);
+        print $fh Epro::subst($bodies[$i]);
         close $fh;
         push @args, ($i ? '--next' : ()), '--http2-prior-knowledge', '-sS',
             '-H', 'Content-Type: application/json',
@@ -82,41 +82,20 @@ sub h2_post {
 sub h2load {
     my ($n, $m, $body) = @_;
     my ($fh, $file) = File::Temp::tempfile(UNLINK => 1);
-    print $fh EproCheck::subst($body);
+    print $fh Epro::subst($body);
     close $fh;
 
     return scalar `h2load -n $n -c 1 -m $m -d $file -H 'Content-Type: application/json' http://127.0.0.1:${\ h2_port()}/s 2>&1`;
 }
 
-# a raw HTTP/1.1 request on a socket of its own: the header and the first
-# $sent bytes of $body
+# the header and the first $sent bytes of $body, on a socket of its own
 sub open_request {
     my ($body, $sent) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Test::Nginx::Util::ServerPort,
-                                  Proto => 'tcp')
-        or die "connect: $!";
-
-    print $s "POST /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\n"
-        . "Content-Length: " . length($body) . "\r\n\r\n"
-        . substr($body, 0, $sent);
-    return $s;
-}
-
-sub read_all {
-    my ($s, $secs) = @_;
-    my $sel = IO::Select->new($s);
-    my $got = '';
-    my $deadline = Time::HiRes::time() + $secs;
-
-    while ((my $left = $deadline - Time::HiRes::time()) > 0) {
-        last unless $sel->can_read($left);
-        last unless sysread($s, my $chunk, 65536);
-        $got .= $chunk;
-    }
-
-    return $got;
+    return send_only("POST /s HTTP/1.1\r\nHost: localhost\r\n"
+                     . "Connection: close\r\n"
+                     . "Content-Type: application/json\r\n"
+                     . "Content-Length: " . length($body) . "\r\n\r\n"
+                     . substr($body, 0, $sent));
 }
 
 # an h2 request in a child process; its "status version body" comes back
@@ -137,16 +116,6 @@ sub h2_aside {
     return ($r, $pid);
 }
 
-sub wait_ready {
-    for (1 .. 250) {
-        open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
-        return if grep { /epro: connection \d+: ready/ } <$fh>;
-        Time::HiRes::sleep(0.02);
-    }
-
-    die "the connection of nginx is not ready\n";
-}
-
 no_long_string();
 run_tests();
 
@@ -160,7 +129,7 @@ GET /t
 --- response_body
 ok
 --- post_check
-my ($r) = main::h2_post(EproCheck::sub_json());
+my ($r) = main::h2_post(Epro::sub_json());
 like($r, qr{^201 2 \{"accepted":1,"duplicates":0,"ids":\["[^"]+"\]\}},
      '201 over HTTP/2');
 --- sql
@@ -181,7 +150,7 @@ GET /t
 --- response_body
 ok
 --- post_check
-my $out = main::h2load(16, 8, EproCheck::sub_json(submissionId => undef,
+my $out = main::h2load(16, 8, Epro::sub_json(submissionId => undef,
                                                   subjectId => '"@ID2@"'));
 like($out, qr/^requests: 16 total, 16 started, 16 done, 16 succeeded/m,
      'h2load: 16 requests done') or diag($out);
@@ -204,7 +173,7 @@ GET /t
 --- response_body
 ok
 --- post_check
-my ($r) = main::h2_post(EproCheck::sub_json(submissionId => '"@ID3@"', visitName => '7'));
+my ($r) = main::h2_post(Epro::sub_json(submissionId => '"@ID3@"', visitName => '7'));
 like($r, qr{^422 2 \{"type":"urn:epro:problem:invalid-submission".*"path":"/visitName"},
      '422 over HTTP/2');
 --- sql
@@ -221,19 +190,19 @@ SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID3@'
 --- http_config eval: $::Room . $::H2
 --- config eval: $::Config
 --- init
-main::wait_ready();
+Epro::wait_log(qr/epro: connection \d+: ready/) or die 'not ready';
 --- request
 GET /t
 --- response_body
 ok
 --- post_check
-my $b1 = EproCheck::subst(EproCheck::sub_json(submissionId => '"@ID41@"'));
+my $b1 = Epro::subst(Epro::sub_json(submissionId => '"@ID41@"'));
 my $first = main::open_request($b1, 10);
 Time::HiRes::sleep(0.2);
-my ($r, $pid) = main::h2_aside(EproCheck::sub_json(submissionId => '"@ID42@"'));
+my ($r, $pid) = main::h2_aside(Epro::sub_json(submissionId => '"@ID42@"'));
 ok(!IO::Select->new($r)->can_read(0.5), 'the stream waits while there is no room');
 print $first substr($b1, 10);
-like(main::read_all($first, 3), qr{^HTTP/1\.1 201 }, 'the first: 201');
+is(Epro::response($first)->{status}, 201, 'the first: 201');
 ok(IO::Select->new($r)->can_read(5), 'then the stream is answered');
 like(scalar(<$r>), qr{^201 2 }, 'with 201');
 waitpid($pid, 0);
@@ -251,17 +220,17 @@ SELECT count(*) FROM t_020_room WHERE submission_id IN ('@ID41@', '@ID42@')
 --- http_config eval: $::Room . "epro_pg_timeout 1s;\n" . $::H2
 --- config eval: $::Config
 --- init
-main::wait_ready();
+Epro::wait_log(qr/epro: connection \d+: ready/) or die 'not ready';
 --- request
 GET /t
 --- response_body
 ok
 --- post_check
-my $b1 = EproCheck::subst(EproCheck::sub_json(submissionId => '"@ID51@"'));
+my $b1 = Epro::subst(Epro::sub_json(submissionId => '"@ID51@"'));
 my $first = main::open_request($b1, 10);
 Time::HiRes::sleep(0.2);
 my $t0 = Time::HiRes::time();
-my ($r) = main::h2_post(EproCheck::sub_json(submissionId => '"@ID52@"'));
+my ($r) = main::h2_post(Epro::sub_json(submissionId => '"@ID52@"'));
 my $dt = Time::HiRes::time() - $t0;
 like($r, qr{^503 2 .*the queue is full}s, '503 queue full over HTTP/2');
 ok($dt > 0.9, "answered after epro_pg_timeout ($dt s)");

@@ -18,9 +18,11 @@ src=${NGINX_SRC:-/usr/share/nginx/src}
 
 mkdir -p "$build"
 
-# configure once per nginx version; make alone picks up source changes
+# configure once per nginx version and per change of ./config (its list
+# of files); make alone picks up source changes
 stamp="$build/nginx-src/.configured"
-if [ ! -f "$stamp" ] || [ "$src/conf_flags" -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ "$src/conf_flags" -nt "$stamp" ] \
+   || [ "$repo/config" -nt "$stamp" ]; then
     rm -rf "$build/nginx-src"
     cp -r "$src" "$build/nginx-src"
     (
