@@ -124,6 +124,22 @@ epro_node_member(const epro_node_t *obj, const char *key)
 }
 
 
+size_t
+epro_node_count(const epro_node_t *n)
+{
+    size_t        count;
+    const cJSON  *m;
+
+    count = 0;
+
+    for (m = n->json.child; m; m = m->next) {
+        count++;
+    }
+
+    return count;
+}
+
+
 static void *
 epro_tree_malloc(size_t size)
 {
