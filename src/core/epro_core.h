@@ -206,7 +206,10 @@ int epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
 /* out (EPRO_PATH_MAX bytes) = base "/" key, key escaped (RFC 6901) */
 void epro_path(char *out, const char *base, const char *key);
 
-/* UUIDv7 from a Unix time in ms and 10 random bytes; EPRO_ERROR: no UUID */
+/*
+ * UUIDv7 from a Unix time in ms and 10 random bytes; a UUID string read
+ * into its lowercase form (EPRO_ERROR: not a UUID, out untouched)
+ */
 void epro_uuid_v7(char *out, uint64_t ms, const unsigned char *rnd);
 int epro_uuid_parse(char *out, const char *s, size_t len);
 
