@@ -527,16 +527,19 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         return EPRO_OK;
     }
 
-    num = epro_node_number(v);
-    str = epro_node_string(v);
+    /* a value is read only as the item's type needs it */
 
     switch (item->type) {
 
     case EPRO_ITEM_INTEGER:
     case EPRO_ITEM_DECIMAL:
-        if (type != EPRO_NODE_NUMBER
-            || (item->type == EPRO_ITEM_INTEGER && num != floor(num)))
-        {
+        if (type != EPRO_NODE_NUMBER) {
+            break;
+        }
+
+        num = epro_node_number(v);
+
+        if (item->type == EPRO_ITEM_INTEGER && num != floor(num)) {
             break;
         }
 
@@ -555,6 +558,8 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         return EPRO_OK;
 
     case EPRO_ITEM_STRING:
+        str = epro_node_string(v);
+
         if (str == NULL) {
             break;
         }
@@ -578,6 +583,9 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         return EPRO_OK;
 
     case EPRO_ITEM_CHOICE:
+        str = epro_node_string(v);
+        num = epro_node_number(v);
+
         for (i = 0; i < item->nchoices; i++) {
             c = &item->choices[i];
 
@@ -595,6 +603,8 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
                           id, (unsigned long) item->nchoices);
 
     case EPRO_ITEM_DATE:
+        str = epro_node_string(v);
+
         if (str != NULL && epro_date_valid(str, strlen(str)) == EPRO_OK) {
             return EPRO_OK;
         }
@@ -602,7 +612,10 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         break;
 
     case EPRO_ITEM_DATETIME:
+        str = epro_node_string(v);
+
         if (str != NULL && epro_rfc3339_valid(str, strlen(str)) == EPRO_OK) {
+
             return EPRO_OK;
         }
 
