@@ -443,7 +443,7 @@ ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (epro_instruments_load(set, (char *) text, (size_t) n, err,
                               sizeof(err), &alloc)
-        != 0)
+        != EPRO_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid instruments file \"%s\": %s",

@@ -264,7 +264,8 @@ class Bench:
         cmd = ["gcc", "-O2", "-g", "-Wall", "-Wextra", "-I", src,
                os.path.join(BENCH, "core_bench.c")] + \
             [os.path.join(src, f) for f in ("epro_json.c", "epro_parse.c",
-                                            "epro_encode.c", "epro_instr.c")] \
+                                            "epro_encode.c", "epro_instr.c",
+                                            "epro_tree.c")] \
             + ["-lcjson", "-lm", "-o", self.core_bench]
         sh(cmd)
         r["commands"]["core_build"] = quote(cmd).replace(REPO + "/", "")

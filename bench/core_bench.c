@@ -2,12 +2,12 @@
  * Micro-benchmark of the plain-C core (src/core/epro_*.c), no nginx, no libpq.
  *
  *   gcc -O2 -g -I src/core bench/core_bench.c src/core/epro_json.c \
- *       src/core/epro_parse.c \
- *       src/core/epro_encode.c src/core/epro_instr.c -lcjson -lm -o core_bench
+ *       src/core/epro_parse.c src/core/epro_encode.c src/core/epro_instr.c \
+ *       src/core/epro_tree.c -lcjson -lm -o core_bench
  *   core_bench [-t seconds] NAME:BODY[:INSTRUMENTS[:strict|known|off]] ...
  *
  * For each case: the body is parsed the way the module's body handler does
- * it (epro_parse: strict JSON scan, cJSON into an arena, contract, clock
+ * it (epro_parse: strict JSON scan, JSON tree into an arena, contract, clock
  * and instrument checks), ids are assigned to submissions without one
  * (UUIDv7) and the rows are appended to batch columns the way the
  * database side does it (epro_rows_add, epro_rows_finish on buffers that
@@ -313,7 +313,7 @@ measure(bench_t *b, int (*fn)(bench_t *), double budget, long *iters)
 int
 main(int argc, char **argv)
 {
-    int                  i, rc;
+    int                  i, rc, status;
     char                *spec, *name, *path, *ipath, *pol, err[256];
     long                 it_check, it_parse, it_encode;
     double               seconds, budget, c_ns, p_ns, e_ns, total;
@@ -385,7 +385,7 @@ main(int argc, char **argv)
             /* definitions live as long as the configuration: the heap */
             if (epro_instruments_load(set, itext, ilen, err, sizeof(err),
                                       &b.heap)
-                != 0)
+                != EPRO_OK)
             {
                 fprintf(stderr, "%s: %s\n", ipath, err);
                 return 2;
@@ -402,10 +402,11 @@ main(int argc, char **argv)
         }
 
         rc = do_parse(&b);
+        status = (rc == EPRO_ERROR) ? b.req.status : rc;
 
-        if (rc != EPRO_OK) {
+        if (status != EPRO_OK) {
             fprintf(stderr, "%s: parse status %d, %lu error(s)%s%s%s%s\n",
-                    name, rc, (unsigned long) b.req.nerrors,
+                    name, status, (unsigned long) b.req.nerrors,
                     b.req.nerrors ? ": " : "",
                     b.req.nerrors ? b.req.errors[0].path : "",
                     b.req.nerrors ? " " : "",
@@ -418,7 +419,7 @@ main(int argc, char **argv)
         e_ns = 0;
         it_encode = 0;
 
-        if (rc == EPRO_OK) {
+        if (status == EPRO_OK) {
             (void) do_parse(&b);
             e_ns = measure(&b, do_encode, budget, &it_encode);
         }
@@ -429,7 +430,7 @@ main(int argc, char **argv)
         printf("%s\t%lu\t%lu\t%d\t%ld\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t"
                "%lu\n",
                name, (unsigned long) b.len, (unsigned long) b.req.nsubs,
-               rc == EPRO_OK ? 0 : rc, it_parse, c_ns, p_ns, e_ns, total,
+               status, it_parse, c_ns, p_ns, e_ns, total,
                total / (double) b.len, (double) b.len / total * 1e3,
                (unsigned long) b.arena.total);
         fflush(stdout);

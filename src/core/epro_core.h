@@ -25,10 +25,17 @@
 #define EPRO_UUID_LEN           36
 #define EPRO_TIME_LEN           40
 
+/* what every core function returns */
 #define EPRO_OK                 0
-#define EPRO_BAD_JSON           400
-#define EPRO_INVALID            422
-#define EPRO_NOMEM              (-1)
+#define EPRO_ERROR              (-1)
+#define EPRO_NOMEM              (-2)
+
+/* why a body was refused (epro_request_t.status): the HTTP status */
+#define EPRO_STATUS_BAD_JSON    400
+#define EPRO_STATUS_INVALID     422
+
+/* a JSON Pointer built by epro_path(), with room for its terminator */
+#define EPRO_PATH_MAX           320
 
 
 typedef struct {
@@ -132,7 +139,7 @@ typedef struct {
     int64_t                    max_age_ms;  /* < 0: no check */
 
     /* out */
-    int                 status;         /* EPRO_OK, EPRO_BAD_JSON, ... */
+    int                 status;         /* EPRO_OK, EPRO_STATUS_* */
     epro_submission_t  *subs;
     size_t              nsubs;
     epro_error_t        errors[EPRO_MAX_ERRORS];
@@ -174,17 +181,21 @@ typedef struct {
 
 
 /*
- * Strict RFC 8259 check of a whole body.  Returns EPRO_OK, EPRO_BAD_JSON
- * (syntax, depth, bytes after the value) or EPRO_INVALID (a string that is
- * not valid UTF-8, contains U+0000 or an unpaired surrogate, or a number
- * out of range), with one error in req.  On EPRO_OK, spans[] receives the
- * byte span of each element of a top-level array (up to nspans; *count gets
- * the real number), or of the top-level value itself.
+ * Strict RFC 8259 check of a whole body.  Returns EPRO_OK, EPRO_NOMEM or
+ * EPRO_ERROR with one error in req and req->status set to
+ * EPRO_STATUS_BAD_JSON (syntax, depth, bytes after the value) or
+ * EPRO_STATUS_INVALID (a string that is not valid UTF-8, contains U+0000 or
+ * an unpaired surrogate, or a number out of range).  On EPRO_OK, spans[]
+ * receives the byte span of each element of a top-level array (up to
+ * nspans; *count gets the real number), or of the top-level value itself.
  */
 int epro_json_check(const char *p, size_t len, epro_str_t *spans,
     size_t nspans, size_t *count, epro_request_t *req, epro_alloc_t *a);
 
-/* parse (strict check, cJSON, contract); fills req */
+/*
+ * Parse (strict check, JSON tree, contract); fills req.  EPRO_ERROR: the
+ * body is refused, req->status says why and req->errors where.
+ */
 int epro_parse(epro_request_t *req, const char *body, size_t len,
     epro_alloc_t *a);
 
@@ -192,11 +203,17 @@ int epro_parse(epro_request_t *req, const char *body, size_t len,
 int epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
     const char *fmt, ...);
 
-/* UUIDv7 from a Unix time in ms and 10 random bytes */
+/* out (EPRO_PATH_MAX bytes) = base "/" key, key escaped (RFC 6901) */
+void epro_path(char *out, const char *base, const char *key);
+
+/*
+ * UUIDv7 from a Unix time in ms and 10 random bytes; a UUID string read
+ * into its lowercase form (EPRO_ERROR: not a UUID, out untouched)
+ */
 void epro_uuid_v7(char *out, uint64_t ms, const unsigned char *rnd);
 int epro_uuid_parse(char *out, const char *s, size_t len);
 
-/* RFC 3339 check; Unix seconds to an RFC 3339 UTC string */
+/* RFC 3339 check (EPRO_OK or EPRO_ERROR); Unix seconds to RFC 3339 UTC */
 int epro_rfc3339_valid(const char *s, size_t len);
 int64_t epro_rfc3339_ms(const char *s, size_t len);
 int epro_date_valid(const char *s, size_t len);
@@ -204,7 +221,7 @@ size_t epro_unix_to_rfc3339(char *out, int64_t sec, unsigned ms);
 
 /*
  * Instrument definitions (a JSON document, see README) checked and indexed;
- * on error, err receives "where: what" and -1 is returned.
+ * on EPRO_ERROR or EPRO_NOMEM, err receives "where: what".
  */
 int epro_instruments_load(epro_instruments_t *set, const char *text,
     size_t len, char *err, size_t errlen, epro_alloc_t *a);

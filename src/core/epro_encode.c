@@ -57,7 +57,7 @@ epro_uuid_parse(char *out, const char *s, size_t len)
     /* out is written only on success: a half-parsed id never compares */
 
     if (len != EPRO_UUID_LEN) {
-        return -1;
+        return EPRO_ERROR;
     }
 
     for (i = 0; i < EPRO_UUID_LEN; i++) {
@@ -65,14 +65,14 @@ epro_uuid_parse(char *out, const char *s, size_t len)
 
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-') {
-                return -1;
+                return EPRO_ERROR;
             }
 
         } else if (c >= 'A' && c <= 'F') {
             c |= 0x20;
 
         } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return -1;
+            return EPRO_ERROR;
         }
 
         id[i] = c;
@@ -81,7 +81,7 @@ epro_uuid_parse(char *out, const char *s, size_t len)
     id[i] = '\0';
     memcpy(out, id, sizeof(id));
 
-    return 0;
+    return EPRO_OK;
 }
 
 
@@ -113,11 +113,11 @@ epro_full_date(const char *s, size_t len, epro_tm_t *tm)
         || epro_digits(s + 5, 2, &tm->month) || s[7] != '-'
         || epro_digits(s + 8, 2, &tm->day))
     {
-        return -1;
+        return EPRO_ERROR;
     }
 
     if (tm->year < 1 || tm->month < 1 || tm->month > 12 || tm->day < 1) {
-        return -1;
+        return EPRO_ERROR;
     }
 
     mdays = days[tm->month - 1];
@@ -128,7 +128,7 @@ epro_full_date(const char *s, size_t len, epro_tm_t *tm)
         mdays = 29;
     }
 
-    return (tm->day > mdays) ? -1 : 0;
+    return (tm->day > mdays) ? EPRO_ERROR : EPRO_OK;
 }
 
 
@@ -144,17 +144,17 @@ epro_rfc3339(const char *s, size_t len, epro_tm_t *tm)
     unsigned  oh, om;
 
     if (len < 20
-        || epro_full_date(s, len, tm) != 0
+        || epro_full_date(s, len, tm) != EPRO_OK
         || (s[10] != 'T' && s[10] != 't')
         || epro_digits(s + 11, 2, &tm->hour) || s[13] != ':'
         || epro_digits(s + 14, 2, &tm->min) || s[16] != ':'
         || epro_digits(s + 17, 2, &tm->sec))
     {
-        return -1;
+        return EPRO_ERROR;
     }
 
     if (tm->hour > 23 || tm->min > 59 || tm->sec > 59) {
-        return -1;
+        return EPRO_ERROR;
     }
 
     i = 19;
@@ -170,7 +170,7 @@ epro_rfc3339(const char *s, size_t len, epro_tm_t *tm)
         }
 
         if (k == 0 || k > 9) {
-            return -1;
+            return EPRO_ERROR;
         }
 
         for ( /* void */ ; k < 3; k++) {
@@ -180,7 +180,7 @@ epro_rfc3339(const char *s, size_t len, epro_tm_t *tm)
 
     if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
         tm->offset = 0;
-        return 0;
+        return EPRO_OK;
     }
 
     if (i + 6 != len
@@ -189,12 +189,12 @@ epro_rfc3339(const char *s, size_t len, epro_tm_t *tm)
         || epro_digits(s + i + 4, 2, &om)
         || oh > 15 || om > 59)
     {
-        return -1;
+        return EPRO_ERROR;
     }
 
     tm->offset = (int) (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
 
-    return 0;
+    return EPRO_OK;
 }
 
 
@@ -212,7 +212,7 @@ epro_date_valid(const char *s, size_t len)
 {
     epro_tm_t  tm;
 
-    return (len == 10) ? epro_full_date(s, len, &tm) : -1;
+    return (len == 10) ? epro_full_date(s, len, &tm) : EPRO_ERROR;
 }
 
 
@@ -224,7 +224,7 @@ epro_rfc3339_ms(const char *s, size_t len)
     int64_t    y, m, era, yoe, doy, doe, days;
     epro_tm_t  tm;
 
-    if (epro_rfc3339(s, len, &tm) != 0) {
+    if (epro_rfc3339(s, len, &tm) != EPRO_OK) {
         return 0;
     }
 
@@ -252,13 +252,13 @@ epro_digits(const char *s, size_t n, unsigned *v)
 
     for (i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') {
-            return -1;
+            return EPRO_ERROR;
         }
 
         *v = *v * 10 + (s[i] - '0');
     }
 
-    return 0;
+    return EPRO_OK;
 }
 
 

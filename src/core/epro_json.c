@@ -16,7 +16,7 @@
 #include "epro_core.h"
 
 
-#define EPRO_PATH_MAX  256
+#define EPRO_SCAN_PATH_MAX  256
 
 
 typedef struct {
@@ -56,6 +56,8 @@ static size_t epro_path_key(char *path, size_t n, size_t size,
     const char *key, size_t len);
 static size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 static int epro_hex4(const unsigned char *p, unsigned *v);
+static int epro_problem_add(epro_buf_t *b, const char *text, const char *s,
+    epro_alloc_t *a);
 
 
 int
@@ -118,8 +120,8 @@ epro_json_check(const char *p, size_t len, epro_str_t *spans, size_t nspans,
     }
 
     if (s.invalid) {
-        req->status = EPRO_INVALID;
-        return EPRO_INVALID;
+        req->status = EPRO_STATUS_INVALID;
+        return EPRO_ERROR;
     }
 
     return EPRO_OK;
@@ -391,7 +393,7 @@ epro_scan_string(epro_scan_t *s)
             return epro_scan_fail(s, "invalid escape in a string");
         }
 
-        if (s->end - p < 6 || epro_hex4(p + 2, &c) != 0) {
+        if (s->end - p < 6 || epro_hex4(p + 2, &c) != EPRO_OK) {
             s->p++;
             return epro_scan_fail(s, "invalid \\u escape in a string");
         }
@@ -406,7 +408,7 @@ epro_scan_string(epro_scan_t *s)
 
         } else if (c >= 0xd800 && c <= 0xdbff) {
             if (s->end - s->p >= 6 && s->p[0] == '\\' && s->p[1] == 'u'
-                && epro_hex4(s->p + 2, &lo) == 0
+                && epro_hex4(s->p + 2, &lo) == EPRO_OK
                 && lo >= 0xdc00 && lo <= 0xdfff)
             {
                 s->p += 6;
@@ -497,14 +499,14 @@ epro_scan_number(epro_scan_t *s)
 static int
 epro_scan_fail(epro_scan_t *s, const char *what)
 {
-    char  path[EPRO_PATH_MAX];
+    char  path[EPRO_SCAN_PATH_MAX];
 
     s->failed = 1;
 
     s->req->nerrors = 0;
     s->req->nfound = 0;
     s->req->truncated = 0;
-    s->req->status = EPRO_BAD_JSON;
+    s->req->status = EPRO_STATUS_BAD_JSON;
 
     epro_scan_path(s, path, sizeof(path));
 
@@ -515,14 +517,14 @@ epro_scan_fail(epro_scan_t *s, const char *what)
         return EPRO_NOMEM;
     }
 
-    return EPRO_BAD_JSON;
+    return EPRO_ERROR;
 }
 
 
 static void
 epro_scan_invalid(epro_scan_t *s, const char *what)
 {
-    char  path[EPRO_PATH_MAX];
+    char  path[EPRO_SCAN_PATH_MAX];
 
     s->invalid = 1;
 
@@ -601,13 +603,13 @@ epro_path_key(char *path, size_t n, size_t size, const char *key,
                 p++;
 
             } else if (*p == 'u' && end - p >= 5
-                       && epro_hex4(p + 1, &u) == 0)
+                       && epro_hex4(p + 1, &u) == EPRO_OK)
             {
                 p += 5;
 
                 if (u >= 0xd800 && u <= 0xdbff && end - p >= 6
                     && p[0] == '\\' && p[1] == 'u'
-                    && epro_hex4(p + 2, &lo) == 0
+                    && epro_hex4(p + 2, &lo) == EPRO_OK
                     && lo >= 0xdc00 && lo <= 0xdfff)
                 {
                     u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
@@ -716,13 +718,13 @@ epro_hex4(const unsigned char *p, unsigned *v)
             c = (c | 0x20) - 'a' + 10;
 
         } else {
-            return -1;
+            return EPRO_ERROR;
         }
 
         *v = (*v << 4) | c;
     }
 
-    return 0;
+    return EPRO_OK;
 }
 
 
@@ -788,6 +790,29 @@ epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
     req->nerrors++;
 
     return EPRO_OK;
+}
+
+
+void
+epro_path(char *out, const char *base, const char *key)
+{
+    size_t  n;
+
+    n = strlen(base);
+    memcpy(out, base, n);
+    out[n++] = '/';
+
+    for ( /* void */ ; *key && n + 3 < EPRO_PATH_MAX; key++) {
+        if (*key == '~' || *key == '/') {
+            out[n++] = '~';
+            out[n++] = (*key == '~') ? '0' : '1';
+
+        } else {
+            out[n++] = *key;
+        }
+    }
+
+    out[n] = '\0';
 }
 
 
@@ -908,54 +933,61 @@ epro_problem_json(epro_buf_t *b, int status, const char *type,
     const char *title, const char *detail, const epro_request_t *req,
     epro_alloc_t *a)
 {
-    int     n;
     char    num[32];
     size_t  i;
 
-#define epro_add(s)                                                         \
-    if (epro_buf_add(b, s, strlen(s), a) != EPRO_OK) return EPRO_NOMEM
+    snprintf(num, sizeof(num), ",\"status\":%d", status);
 
-#define epro_add_str(s)                                                     \
-    if (epro_buf_add_json_string(b, s, strlen(s), a) != EPRO_OK)            \
-        return EPRO_NOMEM
-
-    epro_add("{\"type\":");
-    epro_add_str(type);
-    epro_add(",\"title\":");
-    epro_add_str(title);
-
-    n = snprintf(num, sizeof(num), ",\"status\":%d", status);
-    if (epro_buf_add(b, num, n, a) != EPRO_OK) {
+    if (epro_problem_add(b, "{\"type\":", type, a) != EPRO_OK
+        || epro_problem_add(b, ",\"title\":", title, a) != EPRO_OK
+        || epro_problem_add(b, num, NULL, a) != EPRO_OK
+        || (detail
+            && epro_problem_add(b, ",\"detail\":", detail, a) != EPRO_OK))
+    {
         return EPRO_NOMEM;
     }
 
-    if (detail) {
-        epro_add(",\"detail\":");
-        epro_add_str(detail);
-    }
-
     if (req && req->nerrors) {
-        epro_add(",\"errors\":[");
+        if (epro_problem_add(b, ",\"errors\":[", NULL, a) != EPRO_OK) {
+            return EPRO_NOMEM;
+        }
 
         for (i = 0; i < req->nerrors; i++) {
-            epro_add(i ? ",{\"path\":" : "{\"path\":");
-            epro_add_str(req->errors[i].path);
-            epro_add(",\"message\":");
-            epro_add_str(req->errors[i].message);
-            epro_add("}");
+            if (epro_problem_add(b, i ? ",{\"path\":" : "{\"path\":",
+                                 req->errors[i].path, a)
+                != EPRO_OK
+                || epro_problem_add(b, ",\"message\":",
+                                    req->errors[i].message, a)
+                   != EPRO_OK
+                || epro_problem_add(b, "}", NULL, a) != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
         }
 
-        epro_add("]");
-
-        if (req->truncated) {
-            epro_add(",\"truncated\":true");
+        if (epro_problem_add(b, req->truncated ? "],\"truncated\":true"
+                                               : "]", NULL, a)
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
         }
     }
 
-    epro_add("}\n");
+    return epro_problem_add(b, "}\n", NULL, a);
+}
 
-#undef epro_add
-#undef epro_add_str
+
+/* text as it is, then s as a JSON string unless it is NULL */
+
+static int
+epro_problem_add(epro_buf_t *b, const char *text, const char *s,
+    epro_alloc_t *a)
+{
+    if (epro_buf_add(b, text, strlen(text), a) != EPRO_OK
+        || (s && epro_buf_add_json_string(b, s, strlen(s), a) != EPRO_OK))
+    {
+        return EPRO_NOMEM;
+    }
 
     return EPRO_OK;
 }

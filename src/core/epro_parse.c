@@ -1,7 +1,7 @@
 
 /*
- * Parse with cJSON into the caller's allocator, then check the contract.
- * The only file that includes cJSON.h.
+ * The native contract: the strict check, the JSON tree in the caller's
+ * allocator, then the submission rules.
  */
 
 
@@ -10,12 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "epro_core.h"
-
-
-#define EPRO_PATH_MAX  320
+#include "epro_tree.h"
 
 
 typedef struct {
@@ -50,32 +46,24 @@ static const epro_field_t  epro_fields[EPRO_NFIELDS] = {
 };
 
 
-static epro_alloc_t  *epro_cjson_alloc;
-
-
 static int epro_check_submission(epro_request_t *req, epro_alloc_t *a,
-    cJSON *obj, epro_submission_t *sub, const char *base);
+    epro_node_t *obj, epro_submission_t *sub, const char *base);
 static int epro_check_collected(epro_request_t *req, epro_alloc_t *a,
-    cJSON *item, epro_submission_t *sub, const char *path);
+    epro_node_t *item, epro_submission_t *sub, const char *path);
 static int epro_check_answers(epro_request_t *req, epro_alloc_t *a,
-    cJSON *answers, const char *path);
+    epro_node_t *answers, const char *path);
 static int epro_check_answer(epro_request_t *req, epro_alloc_t *a,
-    cJSON *v, const char *path);
+    epro_node_t *v, const char *path);
 static int epro_check_unique_ids(epro_request_t *req, epro_alloc_t *a);
 static int epro_check_clock(epro_request_t *req, epro_alloc_t *a,
     epro_submission_t *sub, const char *base);
 static int epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
-    epro_submission_t *sub, cJSON *answers, const char *base);
+    epro_submission_t *sub, epro_node_t *answers, const char *base);
 static int epro_check_item(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, cJSON *v, const char *path);
+    const epro_item_t *item, epro_node_t *v, const char *path);
 static int epro_check_value(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, cJSON *v, const char *path);
-static cJSON *epro_cjson_parse(const char *text, size_t len,
-    epro_alloc_t *a);
+    const epro_item_t *item, epro_node_t *v, const char *path);
 static const char *epro_number(char *buf, double v);
-static void epro_path(char *out, const char *base, const char *key);
-static void *epro_cjson_malloc(size_t size);
-static void epro_cjson_free(void *p);
 
 
 int
@@ -85,8 +73,9 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     int                rc;
     char               base[32];
     size_t             i, count, nspans, max;
-    cJSON             *root, *item;
+    epro_node_t       *root, *item;
     epro_str_t        *spans;
+    epro_node_type_e   type;
     epro_submission_t *subs;
 
     req->status = EPRO_OK;
@@ -124,13 +113,15 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
         nspans = (count < max) ? count : max;
     }
 
-    root = epro_cjson_parse(body, len, a);
+    root = epro_tree_parse(body, len, a);
 
     if (root == NULL) {
         return EPRO_NOMEM;
     }
 
-    if (cJSON_IsArray(root)) {
+    type = epro_node_type(root);
+
+    if (type == EPRO_NODE_ARRAY) {
         if (count == 0) {
             if (epro_error(req, a, "", "the array is empty") != EPRO_OK) {
                 return EPRO_NOMEM;
@@ -151,7 +142,7 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
             goto invalid;
         }
 
-    } else if (!cJSON_IsObject(root)) {
+    } else if (type != EPRO_NODE_OBJECT) {
         if (epro_error(req, a, "",
                        "must be a submission object or an array of them")
             != EPRO_OK)
@@ -169,12 +160,12 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 
     memset(subs, 0, count * sizeof(epro_submission_t));
 
-    item = cJSON_IsArray(root) ? root->child : root;
+    item = (type == EPRO_NODE_ARRAY) ? epro_node_child(root) : root;
 
-    for (i = 0; i < count && item; i++, item = item->next) {
+    for (i = 0; i < count && item; i++, item = epro_node_next(item)) {
         base[0] = '\0';
 
-        if (cJSON_IsArray(root)) {
+        if (type == EPRO_NODE_ARRAY) {
             snprintf(base, sizeof(base), "/%lu", (unsigned long) i);
         }
 
@@ -204,23 +195,24 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 
 invalid:
 
-    req->status = EPRO_INVALID;
-    return EPRO_INVALID;
+    req->status = EPRO_STATUS_INVALID;
+    return EPRO_ERROR;
 }
 
 
 static int
-epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
+epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
     epro_submission_t *sub, const char *base)
 {
     char                path[EPRO_PATH_MAX];
     size_t              i, len, chars, found;
-    cJSON              *m, *answers;
     unsigned            seen;
     epro_str_t         *str;
+    const char         *key, *value;
+    epro_node_t        *m, *answers;
     const epro_field_t *f;
 
-    if (!cJSON_IsObject(obj)) {
+    if (epro_node_type(obj) != EPRO_NODE_OBJECT) {
         return epro_error(req, a, base, "must be a submission object");
     }
 
@@ -228,11 +220,12 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
     answers = NULL;
     found = req->nfound;
 
-    for (m = obj->child; m; m = m->next) {
-        epro_path(path, base, m->string);
+    for (m = epro_node_child(obj); m; m = epro_node_next(m)) {
+        key = epro_node_key(m);
+        epro_path(path, base, key);
 
         for (i = 0; i < EPRO_NFIELDS; i++) {
-            if (strcmp(m->string, epro_fields[i].name) == 0) {
+            if (strcmp(key, epro_fields[i].name) == 0) {
                 break;
             }
         }
@@ -255,13 +248,13 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
 
         seen |= 1u << i;
         f = &epro_fields[i];
+        value = epro_node_string(m);
 
         switch (i) {
 
         case EPRO_F_ID:
-            if (!cJSON_IsString(m)
-                || epro_uuid_parse(sub->id, m->valuestring,
-                                   strlen(m->valuestring)) != 0)
+            if (value == NULL
+                || epro_uuid_parse(sub->id, value, strlen(value)) != EPRO_OK)
             {
                 if (epro_error(req, a, path,
                                "must be a UUID string "
@@ -290,7 +283,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
             break;
 
         default:
-            if (!cJSON_IsString(m)) {
+            if (value == NULL) {
                 if (epro_error(req, a, path, "must be a string") != EPRO_OK) {
                     return EPRO_NOMEM;
                 }
@@ -298,8 +291,8 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
                 break;
             }
 
-            len = strlen(m->valuestring);
-            chars = epro_utf8_chars(m->valuestring, len);
+            len = strlen(value);
+            chars = epro_utf8_chars(value, len);
 
             if (chars < 1 || chars > EPRO_MAX_FIELD_CHARS) {
                 if (epro_error(req, a, path,
@@ -314,7 +307,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, cJSON *obj,
             }
 
             str = (epro_str_t *) ((char *) sub + f->offset);
-            str->data = m->valuestring;
+            str->data = value;
             str->len = len;
         }
     }
@@ -385,12 +378,14 @@ epro_check_clock(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
-    epro_submission_t *sub, cJSON *answers, const char *base)
+    epro_submission_t *sub, epro_node_t *answers, const char *base)
 {
     char                      path[EPRO_PATH_MAX], apath[EPRO_PATH_MAX];
     size_t                    i, present;
-    cJSON                    *m;
+    const char               *key;
+    epro_node_t              *m;
     unsigned char            *seen;
+    epro_node_type_e          type;
     const epro_item_t        *item;
     const epro_instrument_t  *in;
 
@@ -418,15 +413,16 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
     memset(seen, 0, in->nitems + 1);
     present = 0;
 
-    for (m = answers->child; m; m = m->next) {
-        epro_path(path, apath, m->string);
+    for (m = epro_node_child(answers); m; m = epro_node_next(m)) {
+        key = epro_node_key(m);
+        epro_path(path, apath, key);
 
-        item = epro_item_find(in, m->string, strlen(m->string));
+        item = epro_item_find(in, key, strlen(key));
 
         if (item == NULL) {
             if (!in->allow_unknown
                 && epro_error(req, a, path, "%s: not an item of %.*s",
-                              m->string, (int) in->code.len, in->code.data)
+                              key, (int) in->code.len, in->code.data)
                    != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -435,7 +431,11 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
             continue;
         }
 
-        if (cJSON_IsNull(m) || (cJSON_IsArray(m) && m->child == NULL)) {
+        type = epro_node_type(m);
+
+        if (type == EPRO_NODE_NULL
+            || (type == EPRO_NODE_ARRAY && epro_node_child(m) == NULL))
+        {
             continue;
         }
 
@@ -473,12 +473,12 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_item(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, cJSON *v, const char *path)
+    const epro_item_t *item, epro_node_t *v, const char *path)
 {
-    int      rc;
-    cJSON   *e;
+    int           rc;
+    epro_node_t  *e;
 
-    if (!cJSON_IsArray(v)) {
+    if (epro_node_type(v) != EPRO_NODE_ARRAY) {
         if (item->multiple) {
             return epro_error(req, a, path, "%s: must be a list of values",
                               item->id.data);
@@ -492,7 +492,7 @@ epro_check_item(epro_request_t *req, epro_alloc_t *a,
                           item->id.data);
     }
 
-    for (e = v->child; e; e = e->next) {
+    for (e = epro_node_child(v); e; e = epro_node_next(e)) {
         rc = epro_check_value(req, a, item, e, path);
         if (rc != EPRO_OK) {
             return rc;
@@ -505,11 +505,13 @@ epro_check_item(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_value(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, cJSON *v, const char *path)
+    const epro_item_t *item, epro_node_t *v, const char *path)
 {
     char                 n1[32], n2[32];
+    double               num;
     size_t               i, len;
-    const char          *id;
+    const char          *id, *str;
+    epro_node_type_e     type;
     const epro_choice_t *c;
 
     static const char  *names[] = {
@@ -519,42 +521,50 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
     };
 
     id = item->id.data;
+    type = epro_node_type(v);
 
-    if (cJSON_IsNull(v)) {
+    if (type == EPRO_NODE_NULL) {
         return EPRO_OK;
     }
+
+    /* a value is read only as the item's type needs it */
 
     switch (item->type) {
 
     case EPRO_ITEM_INTEGER:
     case EPRO_ITEM_DECIMAL:
-        if (!cJSON_IsNumber(v)
-            || (item->type == EPRO_ITEM_INTEGER
-                && v->valuedouble != floor(v->valuedouble)))
-        {
+        if (type != EPRO_NODE_NUMBER) {
             break;
         }
 
-        if (item->has_min && v->valuedouble < item->min) {
+        num = epro_node_number(v);
+
+        if (item->type == EPRO_ITEM_INTEGER && num != floor(num)) {
+            break;
+        }
+
+        if (item->has_min && num < item->min) {
             return epro_error(req, a, path, "%s: %s is below the minimum %s",
-                              id, epro_number(n1, v->valuedouble),
+                              id, epro_number(n1, num),
                               epro_number(n2, item->min));
         }
 
-        if (item->has_max && v->valuedouble > item->max) {
+        if (item->has_max && num > item->max) {
             return epro_error(req, a, path, "%s: %s is above the maximum %s",
-                              id, epro_number(n1, v->valuedouble),
+                              id, epro_number(n1, num),
                               epro_number(n2, item->max));
         }
 
         return EPRO_OK;
 
     case EPRO_ITEM_STRING:
-        if (!cJSON_IsString(v)) {
+        str = epro_node_string(v);
+
+        if (str == NULL) {
             break;
         }
 
-        len = epro_utf8_chars(v->valuestring, strlen(v->valuestring));
+        len = epro_utf8_chars(str, strlen(str));
 
         if (item->max_length && len > item->max_length) {
             return epro_error(req, a, path,
@@ -566,21 +576,24 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         return EPRO_OK;
 
     case EPRO_ITEM_BOOLEAN:
-        if (!cJSON_IsBool(v)) {
+        if (type != EPRO_NODE_TRUE && type != EPRO_NODE_FALSE) {
             break;
         }
 
         return EPRO_OK;
 
     case EPRO_ITEM_CHOICE:
+        str = epro_node_string(v);
+        num = epro_node_number(v);
+
         for (i = 0; i < item->nchoices; i++) {
             c = &item->choices[i];
 
             if (c->str.data
-                ? (cJSON_IsString(v)
-                   && strlen(v->valuestring) == c->str.len
-                   && memcmp(v->valuestring, c->str.data, c->str.len) == 0)
-                : (cJSON_IsNumber(v) && v->valuedouble == c->num))
+                ? (str != NULL
+                   && strlen(str) == c->str.len
+                   && memcmp(str, c->str.data, c->str.len) == 0)
+                : (type == EPRO_NODE_NUMBER && num == c->num))
             {
                 return EPRO_OK;
             }
@@ -590,19 +603,19 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
                           id, (unsigned long) item->nchoices);
 
     case EPRO_ITEM_DATE:
-        if (cJSON_IsString(v)
-            && epro_date_valid(v->valuestring, strlen(v->valuestring)) == 0)
-        {
+        str = epro_node_string(v);
+
+        if (str != NULL && epro_date_valid(str, strlen(str)) == EPRO_OK) {
             return EPRO_OK;
         }
 
         break;
 
     case EPRO_ITEM_DATETIME:
-        if (cJSON_IsString(v)
-            && epro_rfc3339_valid(v->valuestring, strlen(v->valuestring))
-               == 0)
-        {
+        str = epro_node_string(v);
+
+        if (str != NULL && epro_rfc3339_valid(str, strlen(str)) == EPRO_OK) {
+
             return EPRO_OK;
         }
 
@@ -614,24 +627,25 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
 
 
 static int
-epro_check_collected(epro_request_t *req, epro_alloc_t *a, cJSON *item,
-    epro_submission_t *sub, const char *path)
+epro_check_collected(epro_request_t *req, epro_alloc_t *a,
+    epro_node_t *item, epro_submission_t *sub, const char *path)
 {
-    size_t  len;
-    double  v;
+    size_t       len;
+    double       v;
+    const char  *str;
 
-    if (cJSON_IsString(item)) {
-        len = strlen(item->valuestring);
+    str = epro_node_string(item);
 
-        if (len <= EPRO_TIME_LEN
-            && epro_rfc3339_valid(item->valuestring, len) == 0)
-        {
-            memcpy(sub->collected, item->valuestring, len + 1);
+    if (str != NULL) {
+        len = strlen(str);
+
+        if (len <= EPRO_TIME_LEN && epro_rfc3339_valid(str, len) == EPRO_OK) {
+            memcpy(sub->collected, str, len + 1);
             return EPRO_OK;
         }
 
-    } else if (cJSON_IsNumber(item)) {
-        v = item->valuedouble;
+    } else if (epro_node_type(item) == EPRO_NODE_NUMBER) {
+        v = epro_node_number(item);
 
         /* 253402300799 is 9999-12-31T23:59:59Z */
 
@@ -648,22 +662,19 @@ epro_check_collected(epro_request_t *req, epro_alloc_t *a, cJSON *item,
 
 
 static int
-epro_check_answers(epro_request_t *req, epro_alloc_t *a, cJSON *answers,
-    const char *path)
+epro_check_answers(epro_request_t *req, epro_alloc_t *a,
+    epro_node_t *answers, const char *path)
 {
-    char      vpath[EPRO_PATH_MAX];
-    size_t    n, h, mask, len, chars;
-    cJSON    *m, **table;
+    char          vpath[EPRO_PATH_MAX];
+    size_t        n, h, mask, len, chars;
+    const char   *key;
+    epro_node_t  *m, **table;
 
-    if (!cJSON_IsObject(answers)) {
+    if (epro_node_type(answers) != EPRO_NODE_OBJECT) {
         return epro_error(req, a, path, "must be an object of item answers");
     }
 
-    n = 0;
-
-    for (m = answers->child; m; m = m->next) {
-        n++;
-    }
+    n = epro_node_count(answers);
 
     if (n == 0 || n > EPRO_MAX_ANSWERS) {
         return epro_error(req, a, path, "must have 1 to %d items, not %lu",
@@ -677,19 +688,20 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a, cJSON *answers,
         mask <<= 1;
     }
 
-    table = a->alloc(a->ctx, mask * sizeof(cJSON *));
+    table = a->alloc(a->ctx, mask * sizeof(epro_node_t *));
     if (table == NULL) {
         return EPRO_NOMEM;
     }
 
-    memset(table, 0, mask * sizeof(cJSON *));
+    memset(table, 0, mask * sizeof(epro_node_t *));
     mask--;
 
-    for (m = answers->child; m; m = m->next) {
-        epro_path(vpath, path, m->string);
+    for (m = epro_node_child(answers); m; m = epro_node_next(m)) {
+        key = epro_node_key(m);
+        epro_path(vpath, path, key);
 
-        len = strlen(m->string);
-        chars = epro_utf8_chars(m->string, len);
+        len = strlen(key);
+        chars = epro_utf8_chars(key, len);
 
         if (chars < 1 || chars > EPRO_MAX_ITEM_CHARS) {
             if (epro_error(req, a, vpath,
@@ -703,11 +715,11 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a, cJSON *answers,
             continue;
         }
 
-        for (h = epro_hash(m->string, len) & mask;
+        for (h = epro_hash(key, len) & mask;
              table[h];
              h = (h + 1) & mask)
         {
-            if (strcmp(table[h]->string, m->string) == 0) {
+            if (strcmp(epro_node_key(table[h]), key) == 0) {
                 break;
             }
         }
@@ -732,20 +744,23 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a, cJSON *answers,
 
 
 static int
-epro_check_answer(epro_request_t *req, epro_alloc_t *a, cJSON *v,
+epro_check_answer(epro_request_t *req, epro_alloc_t *a, epro_node_t *v,
     const char *path)
 {
-    cJSON   *e;
-    size_t   chars;
-    unsigned array;
+    size_t             chars;
+    unsigned           array;
+    const char        *str;
+    epro_node_t       *e;
+    epro_node_type_e   type;
 
-    array = cJSON_IsArray(v);
-    e = array ? v->child : v;
+    array = (epro_node_type(v) == EPRO_NODE_ARRAY);
+    e = array ? epro_node_child(v) : v;
 
-    for ( /* void */ ; e; e = array ? e->next : NULL) {
+    for ( /* void */ ; e; e = array ? epro_node_next(e) : NULL) {
+        str = epro_node_string(e);
 
-        if (cJSON_IsString(e)) {
-            chars = epro_utf8_chars(e->valuestring, strlen(e->valuestring));
+        if (str != NULL) {
+            chars = epro_utf8_chars(str, strlen(str));
 
             if (chars > EPRO_MAX_ANSWER_CHARS) {
                 return epro_error(req, a, path,
@@ -756,9 +771,14 @@ epro_check_answer(epro_request_t *req, epro_alloc_t *a, cJSON *v,
             continue;
         }
 
-        if (cJSON_IsNumber(e) || cJSON_IsBool(e) || cJSON_IsNull(e)) {
+        type = epro_node_type(e);
+
+        if (type == EPRO_NODE_NUMBER || type == EPRO_NODE_TRUE
+            || type == EPRO_NODE_FALSE || type == EPRO_NODE_NULL)
+        {
             continue;
         }
+
 
         return epro_error(req, a, path,
                           array ? "array answers may hold only numbers, "
@@ -811,29 +831,6 @@ epro_check_unique_ids(epro_request_t *req, epro_alloc_t *a)
 }
 
 
-static void
-epro_path(char *out, const char *base, const char *key)
-{
-    size_t  n;
-
-    n = strlen(base);
-    memcpy(out, base, n);
-    out[n++] = '/';
-
-    for ( /* void */ ; *key && n + 3 < EPRO_PATH_MAX; key++) {
-        if (*key == '~' || *key == '/') {
-            out[n++] = '~';
-            out[n++] = (*key == '~') ? '0' : '1';
-
-        } else {
-            out[n++] = *key;
-        }
-    }
-
-    out[n] = '\0';
-}
-
-
 /* the shortest text that reads back as the same double */
 
 static const char *
@@ -852,420 +849,4 @@ epro_number(char *buf, double v)
     snprintf(buf, 32, "%.17g", v);
 
     return buf;
-}
-
-
-/* cJSON allocates from the caller's allocator only during the parse */
-
-static cJSON *
-epro_cjson_parse(const char *text, size_t len, epro_alloc_t *a)
-{
-    cJSON        *root;
-    cJSON_Hooks   hooks;
-
-    hooks.malloc_fn = epro_cjson_malloc;
-    hooks.free_fn = epro_cjson_free;
-    epro_cjson_alloc = a;
-    cJSON_InitHooks(&hooks);
-
-    root = cJSON_ParseWithLength(text, len);
-
-    cJSON_InitHooks(NULL);
-    epro_cjson_alloc = NULL;
-
-    return root;
-}
-
-
-static void *
-epro_cjson_malloc(size_t size)
-{
-    return epro_cjson_alloc->alloc(epro_cjson_alloc->ctx, size);
-}
-
-
-static void
-epro_cjson_free(void *p)
-{
-    if (epro_cjson_alloc && epro_cjson_alloc->free) {
-        epro_cjson_alloc->free(epro_cjson_alloc->ctx, p);
-    }
-}
-
-
-/*
- * The definitions file:
- *
- * {"instruments": [{"code": "PHQ-9", "version": "1", "unknownItems":
- *   "reject", "items": [{"id": "PHQ9_1", "type": "integer", "min": 0,
- *   "max": 3, "required": true}, ...]}, ...]}
- */
-
-#define epro_def_fail(...)                                                  \
-    do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
-
-
-static int epro_load_item(epro_item_t *item, cJSON *def, char *err,
-    size_t errlen, const char *where, epro_alloc_t *a);
-
-
-static int
-epro_def_string(epro_str_t *out, cJSON *v, int required)
-{
-    if (v == NULL) {
-        return required ? -1 : 0;
-    }
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0'
-        || epro_utf8_chars(v->valuestring, strlen(v->valuestring))
-           > EPRO_MAX_FIELD_CHARS)
-    {
-        return -1;
-    }
-
-    out->data = v->valuestring;
-    out->len = strlen(v->valuestring);
-
-    return 0;
-}
-
-
-static int
-epro_def_members(cJSON *obj, const char *const *names, char *err,
-    size_t errlen, const char *where)
-{
-    char    path[EPRO_PATH_MAX];
-    size_t  i;
-    cJSON  *m, *o;
-
-    for (m = obj->child; m; m = m->next) {
-        epro_path(path, where, m->string);
-
-        for (i = 0; names[i]; i++) {
-            if (strcmp(m->string, names[i]) == 0) {
-                break;
-            }
-        }
-
-        if (names[i] == NULL) {
-            epro_def_fail("%s: unknown member", path);
-        }
-
-        for (o = obj->child; o != m; o = o->next) {
-            if (strcmp(o->string, m->string) == 0) {
-                epro_def_fail("%s: duplicate member", path);
-            }
-        }
-    }
-
-    return 0;
-}
-
-
-int
-epro_instruments_load(epro_instruments_t *set, const char *text,
-    size_t len, char *err, size_t errlen, epro_alloc_t *a)
-{
-    char                where[96];
-    size_t              i, j, n, count;
-    cJSON              *root, *list, *def, *items, *item, *v;
-    epro_request_t      req;
-    epro_instrument_t  *in;
-
-    static const char *const  top[] = { "instruments", NULL };
-    static const char *const  members[] = {
-        "code", "version", "title", "unknownItems", "items", NULL
-    };
-
-    memset(set, 0, sizeof(epro_instruments_t));
-    memset(&req, 0, sizeof(epro_request_t));
-
-    if (len == 0) {
-        epro_def_fail("the file is empty");
-    }
-
-    if (epro_json_check(text, len, NULL, 0, &count, &req, a) != EPRO_OK) {
-        epro_def_fail("%s%s%s", req.nerrors ? req.errors[0].path : "",
-                      req.nerrors && req.errors[0].path[0] ? ": " : "",
-                      req.nerrors ? req.errors[0].message : "out of memory");
-    }
-
-    root = epro_cjson_parse(text, len, a);
-    if (root == NULL) {
-        epro_def_fail("out of memory");
-    }
-
-    if (!cJSON_IsObject(root)
-        || epro_def_members(root, top, err, errlen, "") != 0)
-    {
-        if (!cJSON_IsObject(root)) {
-            epro_def_fail("must be an object with \"instruments\"");
-        }
-
-        return -1;
-    }
-
-    list = cJSON_GetObjectItemCaseSensitive(root, "instruments");
-
-    if (!cJSON_IsArray(list)) {
-        epro_def_fail("/instruments: must be an array");
-    }
-
-    n = (size_t) cJSON_GetArraySize(list);
-
-    set->list = a->alloc(a->ctx, (n ? n : 1) * sizeof(epro_instrument_t));
-    if (set->list == NULL) {
-        epro_def_fail("out of memory");
-    }
-
-    memset(set->list, 0, (n ? n : 1) * sizeof(epro_instrument_t));
-    set->n = n;
-
-    for (i = 0, def = list->child; def; i++, def = def->next) {
-        in = &set->list[i];
-        snprintf(where, sizeof(where), "/instruments/%lu", (unsigned long) i);
-
-        if (!cJSON_IsObject(def)) {
-            epro_def_fail("%s: must be an object", where);
-        }
-
-        if (epro_def_members(def, members, err, errlen, where) != 0) {
-            return -1;
-        }
-
-        if (epro_def_string(&in->code,
-                            cJSON_GetObjectItemCaseSensitive(def, "code"), 1)
-            != 0)
-        {
-            epro_def_fail("%s/code: must be a string of 1 to %d characters",
-                          where, EPRO_MAX_FIELD_CHARS);
-        }
-
-        if (epro_def_string(&in->version,
-                            cJSON_GetObjectItemCaseSensitive(def, "version"),
-                            0)
-            != 0)
-        {
-            epro_def_fail("%s/version: must be a string of 1 to %d "
-                          "characters", where, EPRO_MAX_FIELD_CHARS);
-        }
-
-        v = cJSON_GetObjectItemCaseSensitive(def, "title");
-
-        if (v && !cJSON_IsString(v)) {
-            epro_def_fail("%s/title: must be a string", where);
-        }
-
-        v = cJSON_GetObjectItemCaseSensitive(def, "unknownItems");
-
-        if (v) {
-            if (cJSON_IsString(v) && strcmp(v->valuestring, "allow") == 0) {
-                in->allow_unknown = 1;
-
-            } else if (!cJSON_IsString(v)
-                       || strcmp(v->valuestring, "reject") != 0)
-            {
-                epro_def_fail("%s/unknownItems: must be \"reject\" or "
-                              "\"allow\"", where);
-            }
-        }
-
-        items = cJSON_GetObjectItemCaseSensitive(def, "items");
-
-        if (!cJSON_IsArray(items) || items->child == NULL
-            || cJSON_GetArraySize(items) > EPRO_MAX_ANSWERS)
-        {
-            epro_def_fail("%s/items: must be an array of 1 to %d items",
-                          where, EPRO_MAX_ANSWERS);
-        }
-
-        in->nitems = (size_t) cJSON_GetArraySize(items);
-
-        in->items = a->alloc(a->ctx, in->nitems * sizeof(epro_item_t));
-        if (in->items == NULL) {
-            epro_def_fail("out of memory");
-        }
-
-        memset(in->items, 0, in->nitems * sizeof(epro_item_t));
-
-        for (j = 0, item = items->child; item; j++, item = item->next) {
-            char  iwhere[128];
-
-            snprintf(iwhere, sizeof(iwhere), "%s/items/%lu", where,
-                     (unsigned long) j);
-
-            if (epro_load_item(&in->items[j], item, err, errlen, iwhere, a)
-                != 0)
-            {
-                return -1;
-            }
-
-            in->nrequired += in->items[j].required;
-        }
-    }
-
-    return epro_instruments_index(set, err, errlen, a);
-}
-
-
-static int
-epro_load_item(epro_item_t *item, cJSON *def, char *err, size_t errlen,
-    const char *where, epro_alloc_t *a)
-{
-    size_t  i;
-    cJSON  *v, *c;
-
-    static const char *const  members[] = {
-        "id", "type", "label", "min", "max", "maxLength", "choices",
-        "required", "multiple", NULL
-    };
-
-    static const char *const  types[] = {
-        "integer", "decimal", "string", "boolean", "choice", "date",
-        "datetime", NULL
-    };
-
-    if (!cJSON_IsObject(def)) {
-        epro_def_fail("%s: must be an object", where);
-    }
-
-    if (epro_def_members(def, members, err, errlen, where) != 0) {
-        return -1;
-    }
-
-    if (epro_def_string(&item->id,
-                        cJSON_GetObjectItemCaseSensitive(def, "id"), 1)
-        != 0)
-    {
-        epro_def_fail("%s/id: must be a string of 1 to %d characters",
-                      where, EPRO_MAX_ITEM_CHARS);
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "type");
-
-    for (i = 0; v && cJSON_IsString(v) && types[i]; i++) {
-        if (strcmp(v->valuestring, types[i]) == 0) {
-            break;
-        }
-    }
-
-    if (v == NULL || !cJSON_IsString(v) || types[i] == NULL) {
-        epro_def_fail("%s/type: must be one of integer, decimal, string, "
-                      "boolean, choice, date, datetime", where);
-    }
-
-    item->type = (epro_item_type_e) i;
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "label");
-
-    if (v && !cJSON_IsString(v)) {
-        epro_def_fail("%s/label: must be a string", where);
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "min");
-
-    if (v) {
-        if (!cJSON_IsNumber(v) || (item->type != EPRO_ITEM_INTEGER
-                                   && item->type != EPRO_ITEM_DECIMAL))
-        {
-            epro_def_fail("%s/min: a number, for integer and decimal items",
-                          where);
-        }
-
-        item->min = v->valuedouble;
-        item->has_min = 1;
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "max");
-
-    if (v) {
-        if (!cJSON_IsNumber(v) || (item->type != EPRO_ITEM_INTEGER
-                                   && item->type != EPRO_ITEM_DECIMAL))
-        {
-            epro_def_fail("%s/max: a number, for integer and decimal items",
-                          where);
-        }
-
-        item->max = v->valuedouble;
-        item->has_max = 1;
-    }
-
-    if (item->has_min && item->has_max && item->min > item->max) {
-        epro_def_fail("%s/max: is below min", where);
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "maxLength");
-
-    if (v) {
-        if (!cJSON_IsNumber(v) || item->type != EPRO_ITEM_STRING
-            || v->valuedouble < 1 || v->valuedouble > EPRO_MAX_ANSWER_CHARS
-            || v->valuedouble != floor(v->valuedouble))
-        {
-            epro_def_fail("%s/maxLength: an integer from 1 to %d, for "
-                          "string items", where, EPRO_MAX_ANSWER_CHARS);
-        }
-
-        item->max_length = (size_t) v->valuedouble;
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "choices");
-
-    if ((v != NULL) != (item->type == EPRO_ITEM_CHOICE)) {
-        epro_def_fail("%s/choices: %s", where,
-                      v ? "only for choice items"
-                        : "required for choice items");
-    }
-
-    if (v) {
-        if (!cJSON_IsArray(v) || v->child == NULL) {
-            epro_def_fail("%s/choices: must be a non-empty array", where);
-        }
-
-        item->nchoices = (size_t) cJSON_GetArraySize(v);
-
-        item->choices = a->alloc(a->ctx,
-                                 item->nchoices * sizeof(epro_choice_t));
-        if (item->choices == NULL) {
-            epro_def_fail("out of memory");
-        }
-
-        for (i = 0, c = v->child; c; i++, c = c->next) {
-            item->choices[i].str.data = NULL;
-            item->choices[i].num = 0;
-
-            if (cJSON_IsString(c)) {
-                item->choices[i].str.data = c->valuestring;
-                item->choices[i].str.len = strlen(c->valuestring);
-
-            } else if (cJSON_IsNumber(c)) {
-                item->choices[i].num = c->valuedouble;
-
-            } else {
-                epro_def_fail("%s/choices/%lu: must be a string or a number",
-                              where, (unsigned long) i);
-            }
-        }
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "required");
-
-    if (v) {
-        if (!cJSON_IsBool(v)) {
-            epro_def_fail("%s/required: must be true or false", where);
-        }
-
-        item->required = cJSON_IsTrue(v);
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(def, "multiple");
-
-    if (v) {
-        if (!cJSON_IsBool(v)) {
-            epro_def_fail("%s/multiple: must be true or false", where);
-        }
-
-        item->multiple = cJSON_IsTrue(v);
-    }
-
-    return 0;
 }

@@ -24,6 +24,16 @@ static void epro_tree_free(void *p);
 /* cJSON takes one pair of hooks for the process: set around each parse */
 static epro_alloc_t  *epro_tree_alloc;
 
+/* cJSON's type bits to ours in one load: every value is typed */
+static const unsigned char  epro_tree_types[256] = {
+    [cJSON_False] = EPRO_NODE_FALSE,
+    [cJSON_True] = EPRO_NODE_TRUE,
+    [cJSON_Number] = EPRO_NODE_NUMBER,
+    [cJSON_String] = EPRO_NODE_STRING,
+    [cJSON_Array] = EPRO_NODE_ARRAY,
+    [cJSON_Object] = EPRO_NODE_OBJECT
+};
+
 
 epro_node_t *
 epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
@@ -48,29 +58,7 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
 epro_node_type_e
 epro_node_type(const epro_node_t *n)
 {
-    switch (n->json.type & 0xff) {
-
-    case cJSON_False:
-        return EPRO_NODE_FALSE;
-
-    case cJSON_True:
-        return EPRO_NODE_TRUE;
-
-    case cJSON_Number:
-        return EPRO_NODE_NUMBER;
-
-    case cJSON_String:
-        return EPRO_NODE_STRING;
-
-    case cJSON_Array:
-        return EPRO_NODE_ARRAY;
-
-    case cJSON_Object:
-        return EPRO_NODE_OBJECT;
-
-    default:
-        return EPRO_NODE_NULL;
-    }
+    return (epro_node_type_e) epro_tree_types[n->json.type & 0xff];
 }
 
 
@@ -98,7 +86,8 @@ epro_node_key(const epro_node_t *n)
 const char *
 epro_node_string(const epro_node_t *n)
 {
-    return cJSON_IsString(&n->json) ? n->json.valuestring : NULL;
+    return (n != NULL && (n->json.type & 0xff) == cJSON_String)
+           ? n->json.valuestring : NULL;
 }
 
 
@@ -121,6 +110,22 @@ epro_node_member(const epro_node_t *obj, const char *key)
     }
 
     return NULL;
+}
+
+
+size_t
+epro_node_count(const epro_node_t *n)
+{
+    size_t        count;
+    const cJSON  *m;
+
+    count = 0;
+
+    for (m = n->json.child; m; m = m->next) {
+        count++;
+    }
+
+    return count;
 }
 
 

@@ -51,5 +51,8 @@ double epro_node_number(const epro_node_t *n);
 /* the first member of an object with that name, or NULL */
 epro_node_t *epro_node_member(const epro_node_t *obj, const char *key);
 
+/* the number of elements or members, 0 for a scalar */
+size_t epro_node_count(const epro_node_t *n);
+
 
 #endif /* _EPRO_TREE_H_INCLUDED_ */

@@ -414,6 +414,7 @@ static ngx_int_t
 ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     ngx_int_t *rc)
 {
+    int                        parsed;
     ngx_str_t                  body;
     epro_alloc_t               alloc;
     ngx_http_epro_loc_conf_t  *elcf;
@@ -439,13 +440,18 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     ctx->req.max_age_ms = (elcf->max_age == NGX_HTTP_EPRO_OFF)
                           ? -1 : (int64_t) elcf->max_age;
 
-    switch (epro_parse(&ctx->req, (const char *) body.data, body.len,
-                       &alloc))
-    {
-    case EPRO_OK:
-        return 1;
+    parsed = epro_parse(&ctx->req, (const char *) body.data, body.len,
+                        &alloc);
 
-    case EPRO_BAD_JSON:
+    if (parsed == EPRO_OK) {
+        return 1;
+    }
+
+    /* EPRO_NOMEM: a 500, whatever req.status holds */
+
+    switch (parsed == EPRO_ERROR ? ctx->req.status : EPRO_NOMEM) {
+
+    case EPRO_STATUS_BAD_JSON:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "epro: malformed JSON in a %uz byte body", body.len);
 
@@ -457,7 +463,7 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
                                     ctx);
         break;
 
-    case EPRO_INVALID:
+    case EPRO_STATUS_INVALID:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "epro: invalid submission: %uz error(s)",
                       ctx->req.nerrors);

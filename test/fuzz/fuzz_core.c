@@ -13,8 +13,8 @@
  * array literal is decoded back and compared with what went in; so are
  * the columns of rows moved one submission at a time with
  * epro_rows_copy(), as a split batch does.  400/422:
- * the problem+json body is built and read back with cJSON and with the
- * strict checker.
+ * the problem+json body is built and read back with the strict checker
+ * and the JSON tree.
  *
  * Then the same body is parsed again with instrument definitions (policy
  * strict or known), the clock checks on: that may only add errors, never
@@ -31,9 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "epro_core.h"
+#include "epro_tree.h"
 
 
 #define FUZZ_MAX_SUBMISSIONS  100
@@ -66,8 +65,8 @@ static void fuzz_check_ok(epro_request_t *req, const uint8_t *data,
 static void fuzz_check_rows(epro_request_t *req, epro_alloc_t *a);
 static void fuzz_check_column(const epro_buf_t *b, const epro_str_t *want,
     size_t n);
-static void fuzz_check_problem(epro_request_t *req, int rc,
-    epro_alloc_t *a);
+static void fuzz_check_problem(epro_request_t *req, epro_alloc_t *a);
+static int fuzz_is(const epro_node_t *n, epro_node_type_e type);
 static int fuzz_has_error(const epro_request_t *req, const epro_error_t *e);
 static void fuzz_check_request(epro_request_t *req, int rc);
 static int fuzz_field(const epro_str_t *s, int optional);
@@ -117,7 +116,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     if (epro_instruments_load(&fuzz_instruments, fuzz_instruments_json,
                               sizeof(fuzz_instruments_json) - 1, err,
                               sizeof(err), &a)
-        != 0)
+        != EPRO_OK)
     {
         fprintf(stderr, "fuzz_core: instruments: %s\n", err);
         abort();
@@ -151,7 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_ok(&req, data, size, &a);
 
     } else {
-        fuzz_check_problem(&req, rc, &a);
+        fuzz_check_problem(&req, &a);
     }
 
     /* the same body with instruments and the clock checks */
@@ -168,20 +167,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_request(&req2, rc2);
 
     /* more checks may add errors, never take one away */
-    fuzz_assert(rc != EPRO_BAD_JSON || rc2 == EPRO_BAD_JSON);
-    fuzz_assert(rc2 != EPRO_BAD_JSON || rc == EPRO_BAD_JSON);
+    fuzz_assert(req.status != EPRO_STATUS_BAD_JSON
+                || req2.status == EPRO_STATUS_BAD_JSON);
+    fuzz_assert(req2.status != EPRO_STATUS_BAD_JSON
+                || req.status == EPRO_STATUS_BAD_JSON);
     fuzz_assert(rc2 != EPRO_OK || rc == EPRO_OK);
-    fuzz_assert(rc != EPRO_INVALID || req2.nerrors >= req.nerrors);
+    fuzz_assert(req.status != EPRO_STATUS_INVALID
+                || req2.nerrors >= req.nerrors);
 
     /* and every error of the contract alone is among them */
 
-    if (rc == EPRO_INVALID && !req2.truncated) {
+    if (req.status == EPRO_STATUS_INVALID && !req2.truncated) {
         for (i = 0; i < req.nerrors; i++) {
             fuzz_assert(fuzz_has_error(&req2, &req.errors[i]));
         }
     }
 
-    if (rc == EPRO_BAD_JSON) {
+    if (req.status == EPRO_STATUS_BAD_JSON) {
         fuzz_assert(req2.nerrors == 1);
         fuzz_assert(strcmp(req.errors[0].path, req2.errors[0].path) == 0);
         fuzz_assert(strcmp(req.errors[0].message, req2.errors[0].message)
@@ -201,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
     } else {
-        fuzz_check_problem(&req2, rc2, &a);
+        fuzz_check_problem(&req2, &a);
     }
 
     fuzz_arena_release(&fuzz_arena);
@@ -231,8 +233,10 @@ static void
 fuzz_check_request(epro_request_t *req, int rc)
 {
     /* the arena never refuses, so EPRO_NOMEM is a bug */
-    fuzz_assert(rc == EPRO_OK || rc == EPRO_BAD_JSON || rc == EPRO_INVALID);
-    fuzz_assert(req->status == rc);
+    fuzz_assert(rc == EPRO_OK || rc == EPRO_ERROR);
+    fuzz_assert(rc == EPRO_OK ? req->status == EPRO_OK
+                              : (req->status == EPRO_STATUS_BAD_JSON
+                                 || req->status == EPRO_STATUS_INVALID));
     fuzz_assert(req->nerrors <= EPRO_MAX_ERRORS);
     fuzz_assert(!req->truncated || req->nerrors == EPRO_MAX_ERRORS);
     fuzz_assert(rc == EPRO_OK || req->nerrors >= 1);
@@ -268,7 +272,7 @@ fuzz_check_ok(epro_request_t *req, const uint8_t *data, size_t size,
         fuzz_assert(fuzz_field(&s->visit, 0));
         fuzz_assert(fuzz_field(&s->instrument, 0));
         fuzz_assert(epro_rfc3339_valid(s->collected, strlen(s->collected))
-                    == 0);
+                    == EPRO_OK);
 
         /* the payload is the element as sent, in order, an object */
         fuzz_assert(s->payload.data >= prev);
@@ -288,7 +292,8 @@ fuzz_check_ok(epro_request_t *req, const uint8_t *data, size_t size,
 
         /* a client's id is stored lowercase */
         if (s->id[0] != '\0') {
-            fuzz_assert(epro_uuid_parse(id, s->id, EPRO_UUID_LEN) == 0);
+            fuzz_assert(epro_uuid_parse(id, s->id, EPRO_UUID_LEN)
+                        == EPRO_OK);
             fuzz_assert(strcmp(id, s->id) == 0);
         }
     }
@@ -476,20 +481,19 @@ fuzz_check_column(const epro_buf_t *b, const epro_str_t *want, size_t n)
 
 
 static void
-fuzz_check_problem(epro_request_t *req, int rc, epro_alloc_t *a)
+fuzz_check_problem(epro_request_t *req, epro_alloc_t *a)
 {
-    int              sz;
     char            *path;
     size_t           i, count;
-    cJSON           *root, *v, *e, *ep, *em;
     epro_str_t       span;
     epro_buf_t       b;
     const char      *type, *title;
+    epro_node_t     *root, *v, *e, *ep, *em;
     epro_request_t   check;
 
     fuzz_assert(req->nerrors >= 1);
 
-    if (rc == EPRO_BAD_JSON) {
+    if (req->status == EPRO_STATUS_BAD_JSON) {
         type = "urn:epro:problem:malformed-json";
         title = "Malformed JSON";
 
@@ -500,7 +504,7 @@ fuzz_check_problem(epro_request_t *req, int rc, epro_alloc_t *a)
 
     memset(&b, 0, sizeof(epro_buf_t));
 
-    fuzz_assert(epro_problem_json(&b, rc, type, title,
+    fuzz_assert(epro_problem_json(&b, req->status, type, title,
                                   "nothing was stored", req, a)
                 == EPRO_OK);
     fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
@@ -511,48 +515,56 @@ fuzz_check_problem(epro_request_t *req, int rc, epro_alloc_t *a)
     fuzz_assert(epro_json_check(b.data, b.len, &span, 1, &count, &check, a)
                 == EPRO_OK);
 
-    root = cJSON_ParseWithLength(b.data, b.len);
-    fuzz_assert(root != NULL && cJSON_IsObject(root));
+    root = epro_tree_parse(b.data, b.len, a);
+    fuzz_assert(fuzz_is(root, EPRO_NODE_OBJECT));
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "type");
-    fuzz_assert(cJSON_IsString(v) && strcmp(v->valuestring, type) == 0);
-    v = cJSON_GetObjectItemCaseSensitive(root, "status");
-    fuzz_assert(cJSON_IsNumber(v) && v->valueint == rc);
+    v = epro_node_member(root, "type");
+    fuzz_assert(fuzz_is(v, EPRO_NODE_STRING)
+                && strcmp(epro_node_string(v), type) == 0);
+    v = epro_node_member(root, "status");
+    fuzz_assert(fuzz_is(v, EPRO_NODE_NUMBER)
+                && epro_node_number(v) == req->status);
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "errors");
-    fuzz_assert(cJSON_IsArray(v));
-    sz = cJSON_GetArraySize(v);
-    fuzz_assert(sz >= 0 && (size_t) sz == req->nerrors);
+    v = epro_node_member(root, "errors");
+    fuzz_assert(fuzz_is(v, EPRO_NODE_ARRAY));
+    fuzz_assert(epro_node_count(v) == req->nerrors);
 
     i = 0;
 
-    cJSON_ArrayForEach(e, v) {
-        ep = cJSON_GetObjectItemCaseSensitive(e, "path");
-        em = cJSON_GetObjectItemCaseSensitive(e, "message");
-        fuzz_assert(cJSON_IsString(ep) && cJSON_IsString(em));
+    for (e = epro_node_child(v); e; e = epro_node_next(e)) {
+        fuzz_assert(fuzz_is(e, EPRO_NODE_OBJECT));
+        ep = epro_node_member(e, "path");
+        em = epro_node_member(e, "message");
+        fuzz_assert(fuzz_is(ep, EPRO_NODE_STRING)
+                    && fuzz_is(em, EPRO_NODE_STRING));
 
         /* a JSON Pointer, the same one if it was valid UTF-8 */
         path = req->errors[i].path;
         fuzz_assert(path[0] == '\0' || path[0] == '/');
 
         if (fuzz_utf8_valid(path, strlen(path))) {
-            fuzz_assert(strcmp(ep->valuestring, path) == 0);
+            fuzz_assert(strcmp(epro_node_string(ep), path) == 0);
         }
 
         if (fuzz_utf8_valid(req->errors[i].message,
                             strlen(req->errors[i].message)))
         {
-            fuzz_assert(strcmp(em->valuestring, req->errors[i].message)
+            fuzz_assert(strcmp(epro_node_string(em), req->errors[i].message)
                         == 0);
         }
 
         i++;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "truncated");
-    fuzz_assert(req->truncated ? cJSON_IsTrue(v) : v == NULL);
+    v = epro_node_member(root, "truncated");
+    fuzz_assert(req->truncated ? fuzz_is(v, EPRO_NODE_TRUE) : v == NULL);
+}
 
-    cJSON_Delete(root);
+
+static int
+fuzz_is(const epro_node_t *n, epro_node_type_e type)
+{
+    return n != NULL && epro_node_type(n) == type;
 }
 
 

@@ -334,6 +334,23 @@ dump_errors(const epro_request_t *req)
 }
 
 
+int
+outcome(int rc, const epro_request_t *req)
+{
+    if (rc != EPRO_ERROR) {
+        return rc;
+    }
+
+    if (req->status == EPRO_STATUS_BAD_JSON
+        || req->status == EPRO_STATUS_INVALID)
+    {
+        return req->status;
+    }
+
+    return EPRO_ERROR;
+}
+
+
 /* ------------------------------------------------------------------ */
 /* a string builder                                                    */
 

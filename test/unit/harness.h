@@ -78,6 +78,13 @@ int check_str(const char *file, int line, const char *what, const char *got,
 /* the errors of a request, one a line, after a failed check */
 void dump_errors(const epro_request_t *req);
 
+/*
+ * epro_parse()'s or epro_json_check()'s verdict as one value: EPRO_OK,
+ * EPRO_NOMEM, or for EPRO_ERROR the req->status it left (EPRO_ERROR if
+ * that is not a refusal)
+ */
+int outcome(int rc, const epro_request_t *req);
+
 
 #define CHECK(cond)                                                         \
     check(AT, (cond) != 0, "check failed: %s", #cond)

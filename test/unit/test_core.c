@@ -7,8 +7,9 @@
  *
  *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
  *       ../../src/core/epro_json.c ../../src/core/epro_parse.c \
- *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c harness.c \
- *       test_core.c -lcjson -lm -o test_core
+ *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c \
+ *       ../../src/core/epro_tree.c harness.c test_core.c -lcjson -lm \
+ *       -o test_core
  *   ./test_core
  *
  * Every allocation of the code under test goes through an arena that
@@ -31,9 +32,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "epro_core.h"
+#include "epro_tree.h"
 #include "harness.h"
 
 
@@ -163,7 +163,8 @@ check_parse(const char *file, int line, const epro_request_t *req, int rc,
 {
     int  ok;
 
-    ok = check_int(file, line, "epro_parse() return", rc, status);
+    ok = check_int(file, line, "epro_parse() return", rc,
+                   status == EPRO_OK ? EPRO_OK : EPRO_ERROR);
     ok &= check_int(file, line, "req.status", req->status, status);
 
     if (status == EPRO_OK) {
@@ -195,8 +196,8 @@ check_parse(const char *file, int line, const epro_request_t *req, int rc,
 
 
 #define OK   EPRO_OK
-#define BAD  EPRO_BAD_JSON
-#define INV  EPRO_INVALID
+#define BAD  EPRO_STATUS_BAD_JSON
+#define INV  EPRO_STATUS_INVALID
 #define NOE  (-2)               /* not tried as an answer's value */
 
 
@@ -378,7 +379,8 @@ test_json_case(const json_case_t *c)
     rc = epro_json_check(exact_copy(c->body, c->len), c->len, spans,
                          NELTS(spans), &count, &req, &alloc);
 
-    if (!check_int(__FILE__, c->line, "epro_json_check()", rc, c->status)) {
+    if (!check_int(__FILE__, c->line, "epro_json_check()",
+                   outcome(rc, &req), c->status)) {
         dump_errors(&req);
     }
 
@@ -450,8 +452,8 @@ test_json_depth(void)
 
         memset(&req, 0, sizeof(req));
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
-        CHECK_INT("arrays nested this deep", rc,
-                  depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_BAD_JSON);
+        CHECK_INT("arrays nested this deep", outcome(rc, &req),
+                  depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_STATUS_BAD_JSON);
 
         /* objects, with a scalar at the bottom */
         memset(&b, 0, sizeof(b));
@@ -461,8 +463,8 @@ test_json_depth(void)
 
         memset(&req, 0, sizeof(req));
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
-        CHECK_INT("objects nested this deep", rc,
-                  depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_BAD_JSON);
+        CHECK_INT("objects nested this deep", outcome(rc, &req),
+                  depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_STATUS_BAD_JSON);
 
         /* mixed, and unterminated: still a 400 either way */
         memset(&b, 0, sizeof(b));
@@ -471,7 +473,8 @@ test_json_depth(void)
 
         memset(&req, 0, sizeof(req));
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
-        CHECK_INT("unterminated nesting", rc, EPRO_BAD_JSON);
+        CHECK_INT("unterminated nesting", outcome(rc, &req),
+                  EPRO_STATUS_BAD_JSON);
 
         arena_release(&arena);
     }
@@ -484,7 +487,7 @@ test_json_depth(void)
     sb_add(&b, "}}");
 
     rc = parse(&req, b.data, b.len, 10);
-    check_parse(AT, &req, rc, EPRO_BAD_JSON, 1, NULL);
+    check_parse(AT, &req, rc, EPRO_STATUS_BAD_JSON, 1, NULL);
 
     arena_release(&arena);
 }
@@ -589,7 +592,8 @@ test_json_paths(void)
         rc = epro_json_check(c->body, strlen(c->body), NULL, 0, &count, &req,
                              &alloc);
 
-        check_int(__FILE__, c->line, "epro_json_check()", rc, c->status);
+        check_int(__FILE__, c->line, "epro_json_check()",
+                  outcome(rc, &req), c->status);
         check_str(__FILE__, c->line, "errors[0].path", first_path(&req),
                   c->path);
 
@@ -900,7 +904,8 @@ test_contract_strings(void)
             rc = parse(&req, b.data, b.len, 10);
 
             if (!check_parse(__FILE__, c->line, &req, rc,
-                             c->ok ? EPRO_OK : EPRO_INVALID, c->ok ? 0 : 1,
+                             c->ok ? EPRO_OK : EPRO_STATUS_INVALID,
+                             c->ok ? 0 : 1,
                              c->ok ? NULL : path))
             {
                 printf("    member %s\n", string_fields[f]);
@@ -934,8 +939,8 @@ test_contract_strings(void)
 
             rc = parse(&req, b.data, b.len, 10);
 
-            if (!check_parse(__FILE__, t->line, &req, rc, EPRO_INVALID, 1,
-                             path))
+            if (!check_parse(__FILE__, t->line, &req, rc,
+                             EPRO_STATUS_INVALID, 1, path))
             {
                 printf("    member %s\n", string_fields[f]);
             }
@@ -1003,7 +1008,7 @@ test_contract_ids(void)
         rc = parse(&req, body, strlen(body), 10);
 
         check_parse(__FILE__, c->line, &req, rc,
-                    c->id ? EPRO_OK : EPRO_INVALID, c->id ? 0 : 1,
+                    c->id ? EPRO_OK : EPRO_STATUS_INVALID, c->id ? 0 : 1,
                     c->id ? NULL : "/submissionId");
 
         if (c->id && rc == EPRO_OK && req.nsubs == 1) {
@@ -1108,7 +1113,8 @@ test_contract_times(void)
         rc = parse(&req, body, strlen(body), 10);
 
         check_parse(__FILE__, c->line, &req, rc,
-                    c->stored ? EPRO_OK : EPRO_INVALID, c->stored ? 0 : 1,
+                    c->stored ? EPRO_OK : EPRO_STATUS_INVALID,
+                    c->stored ? 0 : 1,
                     c->stored ? NULL : "/collectedAt");
 
         if (c->stored && rc == EPRO_OK && req.nsubs == 1) {
@@ -1281,7 +1287,7 @@ test_contract_body(void)
 
     for (i = 0; i < NELTS(bad); i++) {
         rc = parse(&req, bad[i].body, strlen(bad[i].body), 10);
-        check_parse(__FILE__, bad[i].line, &req, rc, EPRO_INVALID,
+        check_parse(__FILE__, bad[i].line, &req, rc, EPRO_STATUS_INVALID,
                     bad[i].nerrors, bad[i].path);
         arena_release(&arena);
     }
@@ -1319,7 +1325,7 @@ test_contract_body(void)
 
     /* the same body, max_submissions 1: too many */
     rc = parse(&req, b.data, b.len, 1);
-    check_parse(AT, &req, rc, EPRO_INVALID, 1, "");
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, 1, "");
 
     arena_release(&arena);
 
@@ -1338,11 +1344,11 @@ test_contract_body(void)
     CHECK_INT("nsubs", req.nsubs, 3);
 
     rc = parse(&req, b.data, b.len, 2);
-    check_parse(AT, &req, rc, EPRO_INVALID, 1, "");
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, 1, "");
 
     /* the same req again, as it is: the old errors must be gone */
     rc = epro_parse(&req, b.data, b.len, &alloc);
-    check_parse(AT, &req, rc, EPRO_INVALID, 1, "");
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, 1, "");
     req.max_submissions = 3;
     rc = epro_parse(&req, b.data, b.len, &alloc);
     check_parse(AT, &req, rc, EPRO_OK, 0, NULL);
@@ -1371,7 +1377,7 @@ test_contract_body(void)
     sb_add(&b, "]");
 
     rc = parse(&req, b.data, b.len, 10);
-    check_parse(AT, &req, rc, EPRO_INVALID, 2, "/1/studyId");
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, 2, "/1/studyId");
     if (req.nerrors == 2) {
         CHECK_STR("errors[1].path", req.errors[1].path, "/2/answers/q");
     }
@@ -1415,7 +1421,7 @@ test_contract_body(void)
 
         rc = parse(&req, b.data, b.len, 3);
         check_parse(__FILE__, dups[i].line, &req, rc,
-                    dups[i].path ? EPRO_INVALID : EPRO_OK,
+                    dups[i].path ? EPRO_STATUS_INVALID : EPRO_OK,
                     dups[i].path ? 1 : 0, dups[i].path);
 
         arena_release(&arena);
@@ -1433,7 +1439,7 @@ test_contract_body(void)
     sb_sub(&b, "+", e2.data);
 
     rc = parse(&req, b.data, b.len, 10);
-    check_parse(AT, &req, rc, EPRO_INVALID, EPRO_MAX_ERRORS, "/x0");
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, EPRO_MAX_ERRORS, "/x0");
     CHECK_INT("truncated", req.truncated, 1);
 
     if (req.nerrors == EPRO_MAX_ERRORS) {
@@ -1472,7 +1478,7 @@ test_long_paths(void)
     sb_sub(&b, "+", m.data);
 
     rc = parse(&req, b.data, b.len, 10);
-    check_parse(AT, &req, rc, EPRO_INVALID, 1, NULL);
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, 1, NULL);
     path = first_path(&req);
     CHECK(strncmp(path, "/k~1~0k~1~0", 11) == 0);
 
@@ -1487,7 +1493,7 @@ test_long_paths(void)
     sb_add(&b, "]");
 
     rc = parse(&req, b.data, b.len, 10);
-    check_parse(AT, &req, rc, EPRO_INVALID, 1, NULL);
+    check_parse(AT, &req, rc, EPRO_STATUS_INVALID, 1, NULL);
     path = first_path(&req);
     CHECK(strncmp(path, "/1/answers/k~1~0k", 17) == 0);
 
@@ -1504,7 +1510,7 @@ test_long_paths(void)
     memset(&req, 0, sizeof(req));
     rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
                          &req, &alloc);
-    CHECK_INT("epro_json_check()", rc, EPRO_INVALID);
+    CHECK_INT("epro_json_check()", outcome(rc, &req), EPRO_STATUS_INVALID);
     path = first_path(&req);
     CHECK(strncmp(path, "/k~1~0k~1~0", 11) == 0);
 
@@ -1514,7 +1520,7 @@ test_long_paths(void)
     memset(&req, 0, sizeof(req));
     rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
                          &req, &alloc);
-    CHECK_INT("epro_json_check()", rc, EPRO_BAD_JSON);
+    CHECK_INT("epro_json_check()", outcome(rc, &req), EPRO_STATUS_BAD_JSON);
 
     /* array indexes all the way down */
     memset(&b, 0, sizeof(b));
@@ -1528,7 +1534,7 @@ test_long_paths(void)
     memset(&req, 0, sizeof(req));
     rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
                          &req, &alloc);
-    CHECK_INT("epro_json_check()", rc, EPRO_BAD_JSON);
+    CHECK_INT("epro_json_check()", outcome(rc, &req), EPRO_STATUS_BAD_JSON);
     path = first_path(&req);
     CHECK(strncmp(path, "/12/12/12/12", 12) == 0);
 
@@ -1613,7 +1619,8 @@ test_uuid_v7(void)
                             && memcmp(out + 9, hex + 8, 4) == 0
                             && strspn(out, "0123456789abcdef-")
                                == EPRO_UUID_LEN
-                            && epro_uuid_parse(id, out, EPRO_UUID_LEN) == 0
+                            && epro_uuid_parse(id, out, EPRO_UUID_LEN)
+                               == EPRO_OK
                             && strcmp(id, out) == 0
                             && strcmp(prev, out) < 0,
                         "uuid v7 properties, ms %llu: %s after %s",
@@ -1640,7 +1647,7 @@ test_uuid_parse(void)
         int          line;
         const char  *in;
         size_t       len;       /* 0: strlen */
-        const char  *want;      /* NULL: -1 */
+        const char  *want;      /* NULL: EPRO_ERROR */
     } cases[] = {
         { __LINE__, UUID_A, 0, UUID_A },
         { __LINE__, UUID_A_UPPER, 0, UUID_A },
@@ -1668,9 +1675,9 @@ test_uuid_parse(void)
         rc = epro_uuid_parse(out, in, len);
 
         check_int(__FILE__, cases[i].line, "epro_uuid_parse()", rc,
-                  cases[i].want ? 0 : -1);
+                  cases[i].want ? EPRO_OK : EPRO_ERROR);
 
-        if (cases[i].want && rc == 0) {
+        if (cases[i].want && rc == EPRO_OK) {
             check_str(__FILE__, cases[i].line, "parsed", out, cases[i].want);
         }
 
@@ -1722,7 +1729,7 @@ test_unix_to_rfc3339(void)
         check_int(__FILE__, cases[i].line, "returned length", n,
                   strlen(cases[i].want));
         check_int(__FILE__, cases[i].line, "epro_rfc3339_valid(output)",
-                  epro_rfc3339_valid(out, strlen(out)), 0);
+                  epro_rfc3339_valid(out, strlen(out)), EPRO_OK);
     }
 
     /* against the C library, over the whole range */
@@ -1739,7 +1746,8 @@ test_unix_to_rfc3339(void)
         epro_unix_to_rfc3339(out, sec, 0);
 
         if (!check_loop(AT, strcmp(out, want) == 0
-                            && epro_rfc3339_valid(out, strlen(out)) == 0,
+                            && epro_rfc3339_valid(out, strlen(out))
+                               == EPRO_OK,
                         "epro_unix_to_rfc3339(%lld): %s, want %s",
                    (long long) sec, out, want))
         {
@@ -1765,17 +1773,17 @@ test_rfc3339_valid(void)
         size_t       len;
         int          rc;
     } cases[] = {
-        { __LINE__, "2026-01-31T08:00:00Zjunk", 20, 0 },
-        { __LINE__, "2026-01-31T08:00:00Zjunk", 21, -1 },
-        { __LINE__, "2026-01-31T08:00:00+01:00junk", 25, 0 },
-        { __LINE__, "2026-01-31T08:00:00+01:00", 24, -1 },
-        { __LINE__, "2026-01-31T08:00:00.5Z", 21, -1 },
-        { __LINE__, "2026-01-31T08:00:00.5Z", 22, 0 },
-        { __LINE__, "2026-01-31T08:00:00.", 20, -1 },
-        { __LINE__, "2026-01-31T08:00:00", 19, -1 },
-        { __LINE__, "2026-01-31T08:00:00.123", 23, -1 },
-        { __LINE__, "2026-01-31T08:00:00+01:0", 24, -1 },
-        { __LINE__, "", 0, -1 },
+        { __LINE__, "2026-01-31T08:00:00Zjunk", 20, EPRO_OK },
+        { __LINE__, "2026-01-31T08:00:00Zjunk", 21, EPRO_ERROR },
+        { __LINE__, "2026-01-31T08:00:00+01:00junk", 25, EPRO_OK },
+        { __LINE__, "2026-01-31T08:00:00+01:00", 24, EPRO_ERROR },
+        { __LINE__, "2026-01-31T08:00:00.5Z", 21, EPRO_ERROR },
+        { __LINE__, "2026-01-31T08:00:00.5Z", 22, EPRO_OK },
+        { __LINE__, "2026-01-31T08:00:00.", 20, EPRO_ERROR },
+        { __LINE__, "2026-01-31T08:00:00", 19, EPRO_ERROR },
+        { __LINE__, "2026-01-31T08:00:00.123", 23, EPRO_ERROR },
+        { __LINE__, "2026-01-31T08:00:00+01:0", 24, EPRO_ERROR },
+        { __LINE__, "", 0, EPRO_ERROR },
     };
 
     for (i = 0; i < NELTS(cases); i++) {
@@ -2333,8 +2341,9 @@ test_json_string(void)
     int              rc;
     char            *in;
     size_t           i, k, n, count;
-    cJSON           *v;
+    const char      *str;
     epro_buf_t       b;
+    epro_node_t     *v;
     epro_request_t   req;
     unsigned char    raw[48];
 
@@ -2441,9 +2450,10 @@ test_json_string(void)
 
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
 
-        if (!check_loop(AT, rc == (nul ? EPRO_INVALID : EPRO_OK),
+        if (!check_loop(AT, outcome(rc, &req)
+                           == (nul ? EPRO_STATUS_INVALID : EPRO_OK),
                         "random string %lu: epro_json_check(output) = %d",
-                        (unsigned long) i, rc))
+                        (unsigned long) i, outcome(rc, &req)))
         {
             print_esc(b.data, b.len);
             putchar('\n');
@@ -2470,19 +2480,17 @@ test_json_string(void)
 
         /* valid UTF-8 without NUL: decodes to itself */
 
-        v = cJSON_ParseWithLength(b.data, b.len);
+        v = epro_tree_parse(b.data, b.len, &alloc);
+        str = v ? epro_node_string(v) : NULL;
 
-        if (!check_loop(AT, v && cJSON_IsString(v)
-                            && strlen(v->valuestring) == n
-                            && memcmp(v->valuestring, raw, n) == 0,
+        if (!check_loop(AT, str && strlen(str) == n
+                            && memcmp(str, raw, n) == 0,
                         "random string %lu does not round-trip",
                         (unsigned long) i))
         {
-            cJSON_Delete(v);
             break;
         }
 
-        cJSON_Delete(v);
         arena_release(&arena);
     }
 
@@ -2492,14 +2500,50 @@ test_json_string(void)
 }
 
 
-static const char *
-json_get_string(cJSON *o, const char *name)
+/* a member of o, NULL if o is no object: reading back what was written */
+
+static epro_node_t *
+json_get(const epro_node_t *o, const char *name)
 {
-    cJSON  *v;
+    if (o == NULL || epro_node_type(o) != EPRO_NODE_OBJECT) {
+        return NULL;
+    }
 
-    v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return epro_node_member(o, name);
+}
 
-    return cJSON_IsString(v) ? v->valuestring : "(not a string)";
+
+static int
+json_is(const epro_node_t *n, epro_node_type_e type)
+{
+    return n != NULL && epro_node_type(n) == type;
+}
+
+
+/* the i-th element of an array */
+
+static epro_node_t *
+json_at(const epro_node_t *a, size_t i)
+{
+    epro_node_t  *e;
+
+    for (e = epro_node_child(a); e && i; e = epro_node_next(e)) {
+        i--;
+    }
+
+    return e;
+}
+
+
+static const char *
+json_get_string(const epro_node_t *o, const char *name)
+{
+    epro_node_t  *v;
+
+    v = json_get(o, name);
+
+    return json_is(v, EPRO_NODE_STRING) ? epro_node_string(v)
+                                        : "(not a string)";
 }
 
 
@@ -2508,8 +2552,8 @@ test_problem_json(void)
 {
     int              rc;
     size_t           i, count;
-    cJSON           *root, *errors, *e;
     epro_buf_t       b;
+    epro_node_t     *root, *errors, *e;
     epro_request_t   req, chk;
 
     memset(&req, 0, sizeof(req));
@@ -2530,10 +2574,10 @@ test_problem_json(void)
               epro_json_check(b.data, b.len, NULL, 0, &count, &chk, &alloc),
               EPRO_OK);
 
-    root = cJSON_ParseWithLength(b.data, b.len);
-    CHECK(cJSON_IsObject(root));
+    root = epro_tree_parse(b.data, b.len, &alloc);
+    CHECK(json_is(root, EPRO_NODE_OBJECT));
 
-    if (cJSON_IsObject(root)) {
+    if (json_is(root, EPRO_NODE_OBJECT)) {
         CHECK_STR("type", json_get_string(root, "type"),
                   "https://example.org/problems/invalid");
         CHECK_STR("title", json_get_string(root, "title"),
@@ -2541,35 +2585,36 @@ test_problem_json(void)
         CHECK_STR("detail", json_get_string(root, "detail"),
                   "detail with \"quotes\"");
 
-        e = cJSON_GetObjectItemCaseSensitive(root, "status");
-        CHECK(cJSON_IsNumber(e) && e->valuedouble == 422);
+        e = json_get(root, "status");
+        CHECK(json_is(e, EPRO_NODE_NUMBER) && epro_node_number(e) == 422);
 
-        CHECK(cJSON_GetObjectItemCaseSensitive(root, "truncated") == NULL
-              || cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(root,
-                                                               "truncated")));
+        CHECK(json_get(root, "truncated") == NULL
+              || json_is(json_get(root, "truncated"), EPRO_NODE_FALSE));
 
-        errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
-        CHECK(cJSON_IsArray(errors) && cJSON_GetArraySize(errors) == 3);
+        errors = json_get(root, "errors");
+        CHECK(json_is(errors, EPRO_NODE_ARRAY)
+              && epro_node_count(errors) == 3);
 
-        if (cJSON_IsArray(errors) && cJSON_GetArraySize(errors) == 3) {
-            e = cJSON_GetArrayItem(errors, 0);
+        if (json_is(errors, EPRO_NODE_ARRAY)
+            && epro_node_count(errors) == 3)
+        {
+            e = json_at(errors, 0);
             CHECK_STR("errors[0].path", json_get_string(e, "path"),
                       "/0/answers/q\"1\\");
             CHECK_STR("errors[0].message", json_get_string(e, "message"),
                       "bad \"value\"\n\x01");
 
-            e = cJSON_GetArrayItem(errors, 1);
+            e = json_at(errors, 1);
             CHECK_STR("errors[1].path", json_get_string(e, "path"),
                       "/a~1b");
             CHECK_STR("errors[1].message", json_get_string(e, "message"),
                       "invalid \xEF\xBF\xBD byte, 7");
 
-            e = cJSON_GetArrayItem(errors, 2);
+            e = json_at(errors, 2);
             CHECK_STR("errors[2].path", json_get_string(e, "path"), "");
         }
     }
 
-    cJSON_Delete(root);
     arena_release(&arena);
 
     /* no detail, no request: type, title and status only */
@@ -2579,13 +2624,12 @@ test_problem_json(void)
                            NULL, &alloc);
     CHECK_INT("epro_problem_json()", rc, EPRO_OK);
 
-    root = cJSON_ParseWithLength(b.data, b.len);
-    CHECK(cJSON_IsObject(root) && cJSON_GetArraySize(root) == 3);
+    root = epro_tree_parse(b.data, b.len, &alloc);
+    CHECK(json_is(root, EPRO_NODE_OBJECT) && epro_node_count(root) == 3);
     CHECK_STR("type", json_get_string(root, "type"), "about:blank");
-    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(root, "status")));
-    CHECK(cJSON_GetObjectItemCaseSensitive(root, "detail") == NULL);
-    CHECK(cJSON_GetObjectItemCaseSensitive(root, "errors") == NULL);
-    cJSON_Delete(root);
+    CHECK(json_is(json_get(root, "status"), EPRO_NODE_NUMBER));
+    CHECK(json_get(root, "detail") == NULL);
+    CHECK(json_get(root, "errors") == NULL);
     arena_release(&arena);
 
     /* from real failures: truncated errors, a path with invalid UTF-8 */
@@ -2596,19 +2640,20 @@ test_problem_json(void)
         int          status;
         int          truncated;
     } bodies[] = {
-        { __LINE__, "{\"\xff\":1}", EPRO_INVALID, 0 },
-        { __LINE__, "{\"a\\\"b\":[\"\xC3\"]}", EPRO_INVALID, 0 },
-        { __LINE__, "[\"\\u0000\",01]", EPRO_BAD_JSON, 0 },
+        { __LINE__, "{\"\xff\":1}", EPRO_STATUS_INVALID, 0 },
+        { __LINE__, "{\"a\\\"b\":[\"\xC3\"]}", EPRO_STATUS_INVALID, 0 },
+        { __LINE__, "[\"\\u0000\",01]", EPRO_STATUS_BAD_JSON, 0 },
         { __LINE__, "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,"
                     "\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,"
                     "\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17,"
-                    "\"r\":18,\"s\":19,\"t\":20,\"u\":21}", EPRO_INVALID, 1 },
+                    "\"r\":18,\"s\":19,\"t\":20,\"u\":21}",
+          EPRO_STATUS_INVALID, 1 },
     };
 
     for (i = 0; i < NELTS(bodies); i++) {
         rc = parse(&req, bodies[i].body, strlen(bodies[i].body), 10);
-        check_int(__FILE__, bodies[i].line, "epro_parse()", rc,
-                  bodies[i].status);
+        check_int(__FILE__, bodies[i].line, "epro_parse()",
+                  outcome(rc, &req), bodies[i].status);
 
         memset(&b, 0, sizeof(b));
         rc = epro_problem_json(&b, req.status, "about:blank", "Failed",
@@ -2621,21 +2666,20 @@ test_problem_json(void)
         check_int(__FILE__, bodies[i].line, "strict check of the output",
                   rc, EPRO_OK);
 
-        root = cJSON_ParseWithLength(b.data, b.len);
-        errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
-        e = cJSON_GetObjectItemCaseSensitive(root, "truncated");
+        root = epro_tree_parse(b.data, b.len, &alloc);
+        errors = json_get(root, "errors");
+        e = json_get(root, "truncated");
 
         check(__FILE__, bodies[i].line,
-              cJSON_IsArray(errors)
-              && (size_t) cJSON_GetArraySize(errors) == req.nerrors,
+              json_is(errors, EPRO_NODE_ARRAY)
+              && epro_node_count(errors) == req.nerrors,
               "errors[] does not hold the %lu errors",
               (unsigned long) req.nerrors);
         check(__FILE__, bodies[i].line,
-              bodies[i].truncated ? cJSON_IsTrue(e)
-                                  : (e == NULL || cJSON_IsFalse(e)),
+              bodies[i].truncated ? json_is(e, EPRO_NODE_TRUE)
+                                  : (e == NULL || json_is(e, EPRO_NODE_FALSE)),
               "truncated should be %s", bodies[i].truncated ? "true" : "no");
 
-        cJSON_Delete(root);
         arena_release(&arena);
     }
 }
@@ -2702,10 +2746,10 @@ test_nomem(void)
         int          status;
     } bodies[] = {
         { __LINE__, NULL, EPRO_OK },               /* a valid array of 2 */
-        { __LINE__, "{\"a\":\"\xff\"}", EPRO_INVALID },
-        { __LINE__, "[01]", EPRO_BAD_JSON },
-        { __LINE__, "{\"x\":1}", EPRO_INVALID },
-        { __LINE__, "[]", EPRO_INVALID },
+        { __LINE__, "{\"a\":\"\xff\"}", EPRO_STATUS_INVALID },
+        { __LINE__, "[01]", EPRO_STATUS_BAD_JSON },
+        { __LINE__, "{\"x\":1}", EPRO_STATUS_INVALID },
+        { __LINE__, "[]", EPRO_STATUS_INVALID },
     };
 
     for (i = 0; i < NELTS(bodies); i++) {
@@ -2735,7 +2779,8 @@ test_nomem(void)
         }
 
         check_int(__FILE__, bodies[i].line,
-                  "epro_parse() once memory suffices", rc, bodies[i].status);
+                  "epro_parse() once memory suffices",
+                  outcome(rc, &req), bodies[i].status);
 
         if (bodies[i].status != EPRO_OK) {
             check(__FILE__, bodies[i].line, req.nerrors >= 1,

@@ -2,7 +2,7 @@
 /*
  * Unit tests for the questionnaire-aware validation of the ePRO module:
  * instrument definitions (epro_instruments_load() and the lookups of
- * src/epro_instr.c) and the checks epro_parse() makes with them (the
+ * src/core/epro_instr.c) and the checks epro_parse() makes with them (the
  * instrument policy, every item type and rule, the clock).  No nginx.
  *
  * Build and run from this directory ("make test" builds and runs this
@@ -10,8 +10,9 @@
  *
  *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
  *       ../../src/core/epro_json.c ../../src/core/epro_parse.c \
- *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c harness.c \
- *       test_instr.c -lcjson -lm -o test_instr
+ *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c \
+ *       ../../src/core/epro_tree.c harness.c test_instr.c -lcjson -lm \
+ *       -o test_instr
  *   ./test_instr
  *
  * The shipped definitions are read from ../../conf/instruments.json.
@@ -336,7 +337,8 @@ test_load_case(const load_case_t *c)
     rc = load(&set, c->text, c->len, err, sizeof(err));
 
     if (c->err == NULL) {
-        if (!check_int(__FILE__, c->line, "epro_instruments_load()", rc, 0))
+        if (!check_int(__FILE__, c->line, "epro_instruments_load()", rc,
+                       EPRO_OK))
         {
             printf("    err: %s\n", err);
         }
@@ -344,7 +346,9 @@ test_load_case(const load_case_t *c)
         return;
     }
 
-    if (!check_int(__FILE__, c->line, "epro_instruments_load()", rc, -1)) {
+    if (!check_int(__FILE__, c->line, "epro_instruments_load()", rc,
+                   EPRO_ERROR))
+    {
         return;
     }
 
@@ -381,7 +385,7 @@ test_load_fields(void)
 
     rc = load(&set, text, sizeof(text) - 1, err, sizeof(err));
 
-    if (!CHECK_INT("epro_instruments_load()", rc, 0)) {
+    if (!CHECK_INT("epro_instruments_load()", rc, EPRO_OK)) {
         printf("    err: %s\n", err);
         release_all();
         return;
@@ -441,7 +445,7 @@ test_load_fields(void)
     /* no instruments at all: loads, finds nothing */
 
     rc = load(&set, "{\"instruments\":[]}", 18, err, sizeof(err));
-    CHECK_INT("empty list", rc, 0);
+    CHECK_INT("empty list", rc, EPRO_OK);
     CHECK_INT("empty list: n", set.n, 0);
     CHECK(epro_instrument_find(&set, "A", 1) == NULL);
 
@@ -465,7 +469,7 @@ test_load_small_err(void)
                                sizeof(text) - 1, err, sizeof(err),
                                &conf_alloc);
 
-    CHECK_INT("rc", rc, -1);
+    CHECK_INT("rc", rc, EPRO_ERROR);
     CHECK_STR("err cut", err, "/instrum");
 
     release_all();
@@ -497,12 +501,12 @@ test_load_limits(void)
         rc = load(&set, b.data, b.len, err, sizeof(err));
 
         if (n == 1000) {
-            if (!CHECK_INT("1000 items", rc, 0)) {
+            if (!CHECK_INT("1000 items", rc, EPRO_OK)) {
                 printf("    err: %s\n", err);
             }
 
         } else {
-            CHECK_INT("1001 items", rc, -1);
+            CHECK_INT("1001 items", rc, EPRO_ERROR);
             CHECK_STR("1001 items: err", err, E_ITEMS);
         }
 
@@ -523,7 +527,7 @@ test_load_limits(void)
 
     rc = load(&set, b.data, b.len, err, sizeof(err));
 
-    if (CHECK_INT("500 instruments", rc, 0)) {
+    if (CHECK_INT("500 instruments", rc, EPRO_OK)) {
         CHECK_INT("500 instruments: n", set.n, 500);
 
         for (i = 0; i < 500; i++) {
@@ -623,7 +627,7 @@ test_shipped(void)
 
     rc = load(&set, shipped, shipped_len, err, sizeof(err));
 
-    if (!CHECK_INT(SHIPPED, rc, 0)) {
+    if (!CHECK_INT(SHIPPED, rc, EPRO_OK)) {
         printf("    err: %s\n", err);
         release_all();
         return;
@@ -684,7 +688,7 @@ test_lookups(void)
 
     rc = load(&set, text, sizeof(text) - 1, err, sizeof(err));
 
-    if (!CHECK_INT("load", rc, 0)) {
+    if (!CHECK_INT("load", rc, EPRO_OK)) {
         printf("    err: %s\n", err);
         release_all();
         return;
@@ -768,7 +772,7 @@ test_index(void)
 
     CHECK_INT("index with a duplicate item",
               epro_instruments_index(&set, err, sizeof(err), &conf_alloc),
-              -1);
+              EPRO_ERROR);
     CHECK_STR("err", err, "/instruments/0/items/1/id: duplicate item id");
 
     items[1].id.len = 2;
@@ -778,7 +782,7 @@ test_index(void)
 
     CHECK_INT("index",
               epro_instruments_index(&set, err, sizeof(err), &conf_alloc),
-              0);
+              EPRO_OK);
     CHECK(epro_instrument_find(&set, "B", 1) == &list[1]);
     CHECK(epro_item_find(&list[0], "xy", 2) == &items[1]);
     CHECK(epro_item_find(&list[1], "x", 1) == NULL);
@@ -846,7 +850,7 @@ defs_load(void)
 
     rc = load(&defs, defs_text, sizeof(defs_text) - 1, err, sizeof(err));
 
-    if (!CHECK_INT("the rule tests' definitions", rc, 0)) {
+    if (!CHECK_INT("the rule tests' definitions", rc, EPRO_OK)) {
         printf("    err: %s\n", err);
         return -1;
     }
@@ -931,7 +935,8 @@ check_errors(const char *file, int line, const epro_request_t *req, int rc,
     int     ok;
     size_t  i;
 
-    ok = check_int(file, line, "epro_parse()", rc, status);
+    ok = check_int(file, line, "epro_parse()", rc,
+                   status == EPRO_OK ? EPRO_OK : EPRO_ERROR);
     ok &= check_int(file, line, "req.status", req->status, status);
     ok &= check_int(file, line, "req.nerrors", req->nerrors, nwant);
 
@@ -973,7 +978,7 @@ typedef struct {
 #define R_OK(pol, code, ans)                                                \
     { __LINE__, pol, code, ans, EPRO_OK, { { NULL, NULL } } }
 #define R_ERR(pol, code, ans, ...)                                          \
-    { __LINE__, pol, code, ans, EPRO_INVALID, { __VA_ARGS__ } }
+    { __LINE__, pol, code, ans, EPRO_STATUS_INVALID, { __VA_ARGS__ } }
 
 /* an error at /answers/id */
 #define E(id, msg)  { "/answers/" id, msg }
@@ -1285,7 +1290,7 @@ test_shipped_rules(void)
     }
 
     rc = load(&set, shipped, shipped_len, err, sizeof(err));
-    if (!CHECK_INT(SHIPPED, rc, 0)) {
+    if (!CHECK_INT(SHIPPED, rc, EPRO_OK)) {
         release_all();
         return;
     }
@@ -1307,7 +1312,7 @@ test_shipped_rules(void)
     req_init(&req, STRICT);
     req.instruments = &set;
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, above, NELTS(above));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, above, NELTS(above));
 
     memset(&b, 0, sizeof(b));
     sb_submission(&b, "PHQ-9", "{" PHQ9_1_7 ",\"PHQ9_3\":2}",
@@ -1315,14 +1320,14 @@ test_shipped_rules(void)
     req_init(&req, KNOWN);
     req.instruments = &set;
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, missing, NELTS(missing));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, missing, NELTS(missing));
 
     memset(&b, 0, sizeof(b));
     sb_submission(&b, "PHQ-8", "{\"PHQ8_1\":1}", "\"2026-01-31T07:00:00Z\"");
     req_init(&req, STRICT);
     req.instruments = &set;
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, unknown, NELTS(unknown));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, unknown, NELTS(unknown));
 
     release_all();
 }
@@ -1373,7 +1378,7 @@ test_rules_and_contract(void)
              "\"answers\":{\"int\":7,\"zzz\":1}}";
     req_init(&req, STRICT);
     rc = run(&req, body, strlen(body));
-    check_errors(AT, &req, rc, EPRO_INVALID, contract_only,
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, contract_only,
                  NELTS(contract_only));
 
     body = "{\"studyId\":\"S\",\"siteId\":1,\"subjectId\":\"P\","
@@ -1382,7 +1387,7 @@ test_rules_and_contract(void)
              "\"answers\":{\"q\":1}}";
     req_init(&req, STRICT);
     rc = run(&req, body, strlen(body));
-    check_errors(AT, &req, rc, EPRO_INVALID, contract_only,
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, contract_only,
                  NELTS(contract_only));
 
     /* an answer the contract refuses (an object) */
@@ -1391,7 +1396,8 @@ test_rules_and_contract(void)
     sb_submission(&b, "T", "{\"int\":{}}", "\"2026-01-31T07:00:00Z\"");
     req_init(&req, STRICT);
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, bad_answer, NELTS(bad_answer));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, bad_answer,
+                 NELTS(bad_answer));
 
     /* in a batch, each submission on its own */
 
@@ -1409,7 +1415,7 @@ test_rules_and_contract(void)
 
     req_init(&req, STRICT);
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, each, NELTS(each));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, each, NELTS(each));
 
     /*
      * Repeated submissionIds are reported beside the rules' errors, and
@@ -1433,7 +1439,7 @@ test_rules_and_contract(void)
 
     req_init(&req, STRICT);
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, dups, NELTS(dups));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, dups, NELTS(dups));
 
     /* a valid batch */
 
@@ -1458,7 +1464,8 @@ test_rules_and_contract(void)
     req_init(&req, STRICT);
     req.instruments = NULL;
     rc = run(&req, b.data, b.len);
-    CHECK_INT("strict without definitions", rc, EPRO_INVALID);
+    CHECK_INT("strict without definitions", outcome(rc, &req),
+                  EPRO_STATUS_INVALID);
 
     req_init(&req, KNOWN);
     req.instruments = NULL;
@@ -1486,6 +1493,7 @@ typedef struct {
 
 #define MIN5   INT64_C(300000)
 #define DAY1   INT64_C(86400000)
+#define INV    EPRO_STATUS_INVALID
 
 #define CK(c, now, skew, age, st, msg)                                      \
     { __LINE__, c, now, skew, age, st, msg }
@@ -1499,22 +1507,22 @@ static const clock_case_t  clock_cases[] = {
     CK("\"2026-01-31T07:00:00Z\"", NOW_MS, MIN5, -1, EPRO_OK, NULL),
     CK("\"2026-01-31T07:05:00Z\"", NOW_MS, MIN5, -1, EPRO_OK, NULL),
     CK("\"2026-01-31T07:05:00.000Z\"", NOW_MS, MIN5, -1, EPRO_OK, NULL),
-    CK("\"2026-01-31T07:05:00.001Z\"", NOW_MS, MIN5, -1, EPRO_INVALID,
+    CK("\"2026-01-31T07:05:00.001Z\"", NOW_MS, MIN5, -1, INV,
        NULL),
-    CK("\"2026-01-31T07:05:01Z\"", NOW_MS, MIN5, -1, EPRO_INVALID,
+    CK("\"2026-01-31T07:05:01Z\"", NOW_MS, MIN5, -1, INV,
        "is 301 s ahead of the server's clock, more than the 300 s "
        "allowed"),
     CK("\"2026-01-31T08:05:00+01:00\"", NOW_MS, MIN5, -1, EPRO_OK, NULL),
-    CK("\"2026-01-31T08:05:01+01:00\"", NOW_MS, MIN5, -1, EPRO_INVALID,
+    CK("\"2026-01-31T08:05:01+01:00\"", NOW_MS, MIN5, -1, INV,
        NULL),
     CK("\"2026-01-31T02:05:00-05:00\"", NOW_MS, MIN5, -1, EPRO_OK, NULL),
-    CK("\"2026-01-31T02:05:00.5-05:00\"", NOW_MS, MIN5, -1, EPRO_INVALID,
+    CK("\"2026-01-31T02:05:00.5-05:00\"", NOW_MS, MIN5, -1, INV,
        NULL),
-    CK("\"2026-02-01T00:00:00+15:00\"", NOW_MS, MIN5, -1, EPRO_INVALID,
+    CK("\"2026-02-01T00:00:00+15:00\"", NOW_MS, MIN5, -1, INV,
        NULL),
     CK("1769843100", NOW_MS, MIN5, -1, EPRO_OK, NULL),
-    CK("1769843101", NOW_MS, MIN5, -1, EPRO_INVALID, NULL),
-    CK("\"2026-01-31T17:00:00Z\"", NOW_MS, MIN5, -1, EPRO_INVALID,
+    CK("1769843101", NOW_MS, MIN5, -1, INV, NULL),
+    CK("\"2026-01-31T17:00:00Z\"", NOW_MS, MIN5, -1, INV,
        "is 36000 s ahead of the server's clock, more than the 300 s "
        "allowed"),
     CK("\"2000-01-01T00:00:00Z\"", NOW_MS, MIN5, -1, EPRO_OK, NULL),
@@ -1522,7 +1530,7 @@ static const clock_case_t  clock_cases[] = {
 
     /* a skew of 0: now is the limit */
     CK("\"2026-01-31T07:00:00Z\"", NOW_MS, 0, -1, EPRO_OK, NULL),
-    CK("\"2026-01-31T07:00:00.001Z\"", NOW_MS, 0, -1, EPRO_INVALID, NULL),
+    CK("\"2026-01-31T07:00:00.001Z\"", NOW_MS, 0, -1, INV, NULL),
 
     /* skew off */
     CK("\"9999-12-31T23:59:59Z\"", NOW_MS, -1, -1, EPRO_OK, NULL),
@@ -1530,22 +1538,22 @@ static const clock_case_t  clock_cases[] = {
 
     /* the age, at the boundary */
     CK("\"2026-01-30T07:00:00Z\"", NOW_MS, MIN5, DAY1, EPRO_OK, NULL),
-    CK("\"2026-01-30T06:59:59.999Z\"", NOW_MS, MIN5, DAY1, EPRO_INVALID,
+    CK("\"2026-01-30T06:59:59.999Z\"", NOW_MS, MIN5, DAY1, INV,
        OLDER),
-    CK("\"2026-01-30T06:59:59Z\"", NOW_MS, MIN5, DAY1, EPRO_INVALID,
+    CK("\"2026-01-30T06:59:59Z\"", NOW_MS, MIN5, DAY1, INV,
        OLDER),
     CK("\"2026-01-30T08:00:00+01:00\"", NOW_MS, MIN5, DAY1, EPRO_OK, NULL),
-    CK("\"2026-01-30T07:59:59+01:00\"", NOW_MS, MIN5, DAY1, EPRO_INVALID,
+    CK("\"2026-01-30T07:59:59+01:00\"", NOW_MS, MIN5, DAY1, INV,
        OLDER),
     CK("1769756400", NOW_MS, MIN5, DAY1, EPRO_OK, NULL),
-    CK("1769756399", NOW_MS, MIN5, DAY1, EPRO_INVALID, OLDER),
-    CK("\"2026-01-28T07:00:00Z\"", NOW_MS, MIN5, DAY1, EPRO_INVALID, OLDER),
+    CK("1769756399", NOW_MS, MIN5, DAY1, INV, OLDER),
+    CK("\"2026-01-28T07:00:00Z\"", NOW_MS, MIN5, DAY1, INV, OLDER),
     CK("\"2026-01-31T07:05:00Z\"", NOW_MS, MIN5, DAY1, EPRO_OK, NULL),
-    CK("\"2026-01-31T07:05:01Z\"", NOW_MS, MIN5, DAY1, EPRO_INVALID, NULL),
+    CK("\"2026-01-31T07:05:01Z\"", NOW_MS, MIN5, DAY1, INV, NULL),
 
     /* an age of 0: nothing before now */
     CK("\"2026-01-31T07:00:00Z\"", NOW_MS, 0, 0, EPRO_OK, NULL),
-    CK("\"2026-01-31T06:59:59.999Z\"", NOW_MS, 0, 0, EPRO_INVALID,
+    CK("\"2026-01-31T06:59:59.999Z\"", NOW_MS, 0, 0, INV,
        "is older than the 0 s accepted"),
 
     /* age off */
@@ -1634,7 +1642,7 @@ test_clock_more(void)
     req.skew_ms = 0;
     req.max_age_ms = 0;
     rc = run(&req, body, strlen(body));
-    check_errors(AT, &req, rc, EPRO_INVALID, contract_only,
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, contract_only,
                  NELTS(contract_only));
 
     /* the clock and the instrument are both reported */
@@ -1645,7 +1653,7 @@ test_clock_more(void)
     req.now_ms = NOW_MS;
     req.skew_ms = MIN5;
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, both, NELTS(both));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, both, NELTS(both));
 
     /* each submission of a batch */
 
@@ -1663,7 +1671,7 @@ test_clock_more(void)
     req.skew_ms = MIN5;
     req.max_age_ms = DAY1;
     rc = run(&req, b.data, b.len);
-    check_errors(AT, &req, rc, EPRO_INVALID, batch, NELTS(batch));
+    check_errors(AT, &req, rc, EPRO_STATUS_INVALID, batch, NELTS(batch));
 
     arena_release(&req_arena);
 }
@@ -1700,7 +1708,7 @@ test_many(void)
     rc = load(&set, d.data, d.len, err, sizeof(err));
     ms = ms_since(&t0);
 
-    if (!CHECK_INT("load 1000 items", rc, 0)) {
+    if (!CHECK_INT("load 1000 items", rc, EPRO_OK)) {
         printf("    err: %s\n", err);
         release_all();
         return;
@@ -1749,7 +1757,8 @@ test_many(void)
             }
 
         } else if (k == 1) {
-            CHECK_INT("1000 invalid answers", rc, EPRO_INVALID);
+            CHECK_INT("1000 invalid answers", outcome(rc, &req),
+                  EPRO_STATUS_INVALID);
             CHECK_INT("nerrors", req.nerrors, EPRO_MAX_ERRORS);
             CHECK_INT("truncated", req.truncated, 1);
 
@@ -1761,7 +1770,8 @@ test_many(void)
             }
 
         } else {
-            CHECK_INT("999 answers", rc, EPRO_INVALID);
+            CHECK_INT("999 answers", outcome(rc, &req),
+                  EPRO_STATUS_INVALID);
 
             if (CHECK_INT("nerrors", req.nerrors, 1)) {
                 CHECK_STR("path", req.errors[0].path, "/answers/item_0");
@@ -1799,11 +1809,12 @@ test_nomem(void)
             rc = load(&set, shipped, shipped_len, err, sizeof(err));
             conf_arena.fail_after = -1;
 
-            if (rc == 0) {
+            if (rc == EPRO_OK) {
                 break;
             }
 
-            if (!check_loop(AT, rc == -1 && strcmp(err, "out of memory") == 0,
+            if (!check_loop(AT, rc == EPRO_NOMEM
+                                && strcmp(err, "out of memory") == 0,
                             "allocation %ld refused: rc %d, err \"%s\"",
                             k, rc, err))
             {
@@ -1813,7 +1824,7 @@ test_nomem(void)
             release_all();
         }
 
-        CHECK_INT("load once memory suffices", rc, 0);
+        CHECK_INT("load once memory suffices", rc, EPRO_OK);
         release_all();
     }
 
@@ -1847,7 +1858,8 @@ test_nomem(void)
         arena_release(&req_arena);
     }
 
-    CHECK_INT("parse once memory suffices", rc, EPRO_INVALID);
+    CHECK_INT("parse once memory suffices", outcome(rc, &req),
+                  EPRO_STATUS_INVALID);
     CHECK_INT("nerrors", req.nerrors, 5);
 
     release_all();
@@ -1891,7 +1903,8 @@ test_truncated(void)
             req_init(&req, policies[p]);
             rc = run(&req, bodies[i], strlen(bodies[i]));
 
-            CHECK_INT("truncated: rc", rc, EPRO_INVALID);
+            CHECK_INT("truncated: rc", outcome(rc, &req),
+                  EPRO_STATUS_INVALID);
             CHECK_INT("truncated: nerrors", (long) req.nerrors,
                       EPRO_MAX_ERRORS);
             CHECK_INT("truncated: truncated", req.truncated, 1);
