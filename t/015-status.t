@@ -127,9 +127,9 @@ sub delta {
     return ($after->{$key} // 0) - ($before->{$key} // 0);
 }
 
-our @Results = qw(created bad_json contract instrument rejected_by_database
-                  too_large unsupported_type method unavailable timeout
-                  client_gone refused error);
+our @Results = qw(created bad_json contract instrument forbidden
+                  rejected_by_database too_large unsupported_type method
+                  unavailable timeout client_gone refused error);
 
 sub req_key { "epro_requests_total{result=\"$_[0]\"}" }
 
