@@ -15,6 +15,12 @@
 #include "ngx_http_epro_pg.h"
 
 
+typedef struct {
+    ngx_str_t                  name;
+    size_t                     offset;
+} ngx_http_epro_member_t;
+
+
 static void *ngx_http_epro_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_epro_create_loc_conf(ngx_conf_t *cf);
@@ -32,6 +38,8 @@ static char *ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_epro_bind(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_http_epro_conf_alloc(void *ctx, size_t size);
 static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
@@ -57,6 +65,16 @@ static ngx_conf_enum_t  ngx_http_epro_policies[] = {
     { ngx_string("off"), EPRO_POLICY_OFF },
     { ngx_string("known"), EPRO_POLICY_KNOWN },
     { ngx_string("strict"), EPRO_POLICY_STRICT },
+    { ngx_null_string, 0 }
+};
+
+
+/* the members epro_bind can tie to a value */
+
+static ngx_http_epro_member_t  ngx_http_epro_members[] = {
+    { ngx_string("studyId"), offsetof(epro_submission_t, study) },
+    { ngx_string("siteId"), offsetof(epro_submission_t, site) },
+    { ngx_string("subjectId"), offsetof(epro_submission_t, subject) },
     { ngx_null_string, 0 }
 };
 
@@ -110,6 +128,13 @@ static ngx_command_t  ngx_http_epro_commands[] = {
       ngx_http_epro_time_or_off,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_epro_loc_conf_t, max_age),
+      NULL },
+
+    { ngx_string("epro_bind"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_epro_bind,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("epro_pg_conninfo"),
@@ -304,6 +329,7 @@ ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
     elcf->policy = NGX_CONF_UNSET_UINT;
     elcf->clock_skew = NGX_CONF_UNSET_MSEC;
     elcf->max_age = NGX_CONF_UNSET_MSEC;
+    elcf->binds = NGX_CONF_UNSET_PTR;
 
     return elcf;
 }
@@ -331,6 +357,9 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->clock_skew, prev->clock_skew, 300000);
     ngx_conf_merge_msec_value(conf->max_age, prev->max_age,
                               NGX_HTTP_EPRO_OFF);
+
+    /* like add_header: a block with epro_bind lines replaces the list */
+    ngx_conf_merge_ptr_value(conf->binds, prev->binds, NULL);
 
     if (conf->submit && conf->effective_policy != EPRO_POLICY_OFF
         && conf->instruments == NULL)
@@ -484,6 +513,87 @@ ngx_http_epro_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (*msp == (ngx_msec_t) NGX_ERROR) {
         return "invalid value";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* epro_bind member value: one line per member and block */
+
+static char *
+ngx_http_epro_bind(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_loc_conf_t  *elcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_epro_bind_t              *bind;
+    ngx_http_epro_member_t            *m;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    for (m = ngx_http_epro_members; m->name.len; m++) {
+        if (m->name.len == value[1].len
+            && ngx_strncmp(m->name.data, value[1].data, value[1].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (m->name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown member \"%V\" in \"%V\": expected "
+                           "studyId, siteId or subjectId",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a constant "" would refuse every request: surely a mistake */
+
+    if (value[2].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty value for \"%V\" in \"%V\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (elcf->binds == NGX_CONF_UNSET_PTR) {
+        elcf->binds = ngx_array_create(cf->pool, 3,
+                                       sizeof(ngx_http_epro_bind_t));
+        if (elcf->binds == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    bind = elcf->binds->elts;
+
+    for (i = 0; i < elcf->binds->nelts; i++) {
+        if (bind[i].offset == m->offset) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"%V\" for \"%V\"",
+                               &cmd->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    bind = ngx_array_push(elcf->binds);
+    if (bind == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    bind->member = m->name;
+    bind->offset = m->offset;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = &bind->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -415,3 +415,74 @@ GET /s
 qr/\[emerg\] .*"epro_pg_conninfo" is not a valid libpq connection string/
 --- no_error_log
 s3cr3t-pw
+
+
+
+=== TEST 31: epro_bind with one argument
+--- config
+    location = /s {
+        epro_bind subjectId;
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid number of arguments in "epro_bind" directive/
+
+
+
+=== TEST 32: epro_bind with an empty value (it would refuse every request)
+--- config
+    location = /s {
+        epro_bind subjectId "";
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*empty value for "subjectId" in "epro_bind" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 33: epro_bind inside "if" (wrong context)
+--- config
+    location = /s {
+        if ($arg_go) {
+            epro_bind subjectId $arg_go;
+        }
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_bind" directive is not allowed here/
+
+
+
+=== TEST 34: epro_bind in http{}, server{} and a location, each a valid value
+--- http_config
+    epro_bind studyId S1;
+--- config
+    epro_bind siteId A;
+
+    location = /s {
+        epro_bind subjectId $http_x_user;
+        epro_submit;
+    }
+--- more_headers
+Content-Type: application/json
+X-User: P1
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID15@"')
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID15@"]}
+--- no_error_log
+[error]
+[alert]

@@ -39,9 +39,9 @@ SQL
 
 our $Tag = sprintf 'S015-%08x', int rand 0xffffffff;
 
-our @Results = qw(created bad_json contract instrument rejected_by_database
-                  too_large unsupported_type method unavailable timeout
-                  client_gone refused error);
+our @Results = qw(created bad_json contract instrument forbidden
+                  rejected_by_database too_large unsupported_type method
+                  unavailable timeout client_gone refused error);
 
 # result $label grew by $n and no other result moved
 sub only {

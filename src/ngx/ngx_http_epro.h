@@ -28,6 +28,7 @@ enum {
     NGX_HTTP_EPRO_BAD_JSON,
     NGX_HTTP_EPRO_CONTRACT,
     NGX_HTTP_EPRO_INSTRUMENT,
+    NGX_HTTP_EPRO_FORBIDDEN,
     NGX_HTTP_EPRO_REJECTED,
     NGX_HTTP_EPRO_TOO_LARGE,
     NGX_HTTP_EPRO_UNSUPPORTED,
@@ -61,6 +62,15 @@ typedef struct {
 } ngx_http_epro_main_conf_t;
 
 
+/* epro_bind: a member of every submission must equal a value */
+typedef struct {
+    ngx_str_t                  member;     /* "subjectId" */
+    size_t                     offset;     /* of its epro_str_t in
+                                              epro_submission_t */
+    ngx_http_complex_value_t   value;
+} ngx_http_epro_bind_t;
+
+
 typedef struct {
     ngx_uint_t                 max_submissions;
     ngx_flag_t                 submit;
@@ -69,6 +79,7 @@ typedef struct {
     ngx_uint_t                 effective_policy;
     ngx_msec_t                 clock_skew;     /* or NGX_HTTP_EPRO_OFF */
     ngx_msec_t                 max_age;        /* or NGX_HTTP_EPRO_OFF */
+    ngx_array_t               *binds;  /* of ngx_http_epro_bind_t, or NULL */
 } ngx_http_epro_loc_conf_t;
 
 
@@ -79,6 +90,7 @@ typedef struct {
     epro_request_t             req;        /* req.subs: only until queued */
     u_char                    *ids;        /* nsubs x EPRO_UUID_LEN */
     ngx_chain_t               *problem;    /* replaces an nginx error page */
+    ngx_str_t                 *bound;      /* epro_bind values, as binds */
     ngx_uint_t                 result;
     ngx_uint_t                 accepted;
     unsigned                   counted:1;

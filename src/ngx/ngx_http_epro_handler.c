@@ -37,6 +37,11 @@ typedef struct {
 } ngx_http_epro_arena_t;
 
 
+static ngx_int_t ngx_http_epro_bind_values(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
+static ngx_int_t ngx_http_epro_bind_check(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, ngx_str_t *body, epro_alloc_t *a,
+    ngx_int_t *rc);
 static ngx_int_t ngx_http_epro_read(ngx_http_request_t *r);
 static void ngx_http_epro_wait_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_refuse(ngx_http_request_t *r);
@@ -119,6 +124,11 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     ctx->waiter.wake = ngx_http_epro_wake;
     ctx->waiter.data = ctx;
     ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
+
+    rc = ngx_http_epro_bind_values(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (!(r->method & NGX_HTTP_POST)) {
         rc = ngx_http_discard_request_body(r);
@@ -444,7 +454,15 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
                         &alloc);
 
     if (parsed == EPRO_OK) {
-        return 1;
+        if (ctx->bound == NULL
+            || ngx_http_epro_bind_check(r, ctx, &body, &alloc, rc) == NGX_OK)
+        {
+            return 1;
+        }
+
+        /* 403: *rc is the answer */
+
+        goto done;
     }
 
     /* EPRO_NOMEM: a 500, whatever req.status holds */
@@ -483,6 +501,8 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
         break;
     }
 
+done:
+
     /* the errors and submissions point into the arena */
 
     ctx->req.nerrors = 0;
@@ -490,6 +510,179 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     ctx->req.nsubs = 0;
 
     return 0;
+}
+
+
+/*
+ * epro_bind: the values are taken once, before anything else, as the
+ * access phase would: an empty one (the variable not set, no identity)
+ * is 403 at once, the body unread.  NGX_DECLINED: go on; anything else
+ * is the handler's answer.
+ */
+
+static ngx_int_t
+ngx_http_epro_bind_values(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
+{
+    u_char                    *detail;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i, n;
+    ngx_http_epro_bind_t      *bind;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    if (elcf->binds == NULL) {
+        return NGX_DECLINED;
+    }
+
+    bind = elcf->binds->elts;
+    n = elcf->binds->nelts;
+
+    ctx->bound = ngx_palloc(r->pool, n * sizeof(ngx_str_t));
+    if (ctx->bound == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_complex_value(r, &bind[i].value, &ctx->bound[i])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->bound[i].len == 0) {
+            break;
+        }
+    }
+
+    if (i == n) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "epro: forbidden: the epro_bind value for %V is empty",
+                  &bind[i].member);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    detail = ngx_pnalloc(r->pool, 96);
+    if (detail == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(detail, "the request has no authenticated %V; "
+                "nothing was stored%Z", &bind[i].member);
+
+    ctx->result = NGX_HTTP_EPRO_FORBIDDEN;
+
+    return ngx_http_epro_problem(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                 "Forbidden", (char *) detail, NULL);
+}
+
+
+/*
+ * epro_bind on a valid body: every bound member of every submission
+ * must equal its value, or the request is 403 with an error per
+ * mismatch (paths only: the values stay out of the answer and the log).
+ * NGX_OK: all match; otherwise *rc is what to finalize the request with.
+ */
+
+static ngx_int_t
+ngx_http_epro_bind_check(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    ngx_str_t *body, epro_alloc_t *a, ngx_int_t *rc)
+{
+    u_char                    *p, *end, path[64];
+    ngx_str_t                 *want;
+    ngx_uint_t                 i, j, n, array, bad, bad_sub, bad_bind;
+    epro_str_t                *v;
+    ngx_http_epro_bind_t      *bind;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    bind = elcf->binds->elts;
+    n = elcf->binds->nelts;
+
+    /* the core does not say whether the body was an array: paths do */
+
+    end = body->data + body->len;
+
+    for (p = body->data;
+         p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n');
+         p++)
+    {
+        /* void */
+    }
+
+    array = (p < end && *p == '[');
+
+    bad = 0;
+    bad_sub = 0;
+    bad_bind = 0;
+
+    for (i = 0; i < ctx->req.nsubs; i++) {
+        for (j = 0; j < n; j++) {
+            v = (epro_str_t *) ((u_char *) &ctx->req.subs[i]
+                                + bind[j].offset);
+            want = &ctx->bound[j];
+
+            if (v->data && v->len == want->len
+                && ngx_memcmp(v->data, want->data, want->len) == 0)
+            {
+                continue;
+            }
+
+            if (bad++ == 0) {
+                bad_sub = i;
+                bad_bind = j;
+            }
+
+            if (array) {
+                *ngx_snprintf(path, sizeof(path) - 1, "/%ui/%V", i,
+                              &bind[j].member) = '\0';
+
+            } else {
+                *ngx_snprintf(path, sizeof(path) - 1, "/%V",
+                              &bind[j].member) = '\0';
+            }
+
+            if (epro_error(&ctx->req, a, (char *) path,
+                           v->data ? "does not match the authenticated "
+                                     "identity"
+                                   : "is absent but must match the "
+                                     "authenticated identity")
+                != EPRO_OK)
+            {
+                *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (bad == 0) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "epro: forbidden: %V of submission %ui does not match "
+                  "epro_bind, %ui mismatch(es)",
+                  &bind[bad_bind].member, bad_sub, bad);
+
+    ctx->result = NGX_HTTP_EPRO_FORBIDDEN;
+
+    /* not EPRO_OK: the errors go into the answer */
+    ctx->req.status = NGX_HTTP_FORBIDDEN;
+
+    *rc = ngx_http_epro_problem(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                "Forbidden",
+                                "a submission does not belong to the "
+                                "authenticated identity; nothing was "
+                                "stored", ctx);
+
+    return NGX_DECLINED;
 }
 
 

@@ -83,6 +83,7 @@ const ngx_str_t  ngx_http_epro_results[NGX_HTTP_EPRO_NRESULTS] = {
     ngx_string("bad_json"),
     ngx_string("contract"),
     ngx_string("instrument"),
+    ngx_string("forbidden"),
     ngx_string("rejected_by_database"),
     ngx_string("too_large"),
     ngx_string("unsupported_type"),
