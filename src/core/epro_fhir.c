@@ -143,9 +143,13 @@ static int epro_fr_value_json(epro_buf_t *b, const epro_fhir_value_t *v,
     epro_alloc_t *a);
 static int epro_fr_add(epro_buf_t *b, const char *s, epro_alloc_t *a);
 static int epro_fr_issue(epro_fr_ctx_t *ctx, int structure,
-    const char *code, const char *expr, const char *fmt, ...);
+    const char *code, const char *expr, const char *member,
+    const char *fmt, ...);
+static void epro_fr_index(char *out, const char *base, const char *name,
+    size_t k);
 static const char *epro_fr_number(char *buf, double v);
 static void epro_fr_path(char *out, const char *fmt, ...);
+static void epro_fr_join(char *out, const char *base, const char *name);
 
 
 int
@@ -192,7 +196,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         snprintf(msg, sizeof(msg), "%s%s%s", chk.errors[0].path,
                  chk.errors[0].path[0] ? ": " : "", chk.errors[0].message);
 
-        if (epro_fr_issue(&ctx, 1, "structure", "", "%s", msg) != EPRO_OK) {
+        if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "%s", msg) != EPRO_OK) {
             return EPRO_NOMEM;
         }
 
@@ -209,7 +213,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     s = m ? epro_node_string(m) : NULL;
 
     if (s == NULL || strcmp(s, EPRO_FR_QR) != 0) {
-        if (epro_fr_issue(&ctx, 1, "structure", "", "the body must be a "
+        if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "the body must be a "
                           "QuestionnaireResponse resource (resourceType)")
             != EPRO_OK)
         {
@@ -231,9 +235,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         i = epro_fhir_name(epro_fr_top, key);
 
         if (i < 0 || (seen & (1u << i))) {
-            snprintf(msg, sizeof(msg), EPRO_FR_QR ".%s", key);
-
-            if (epro_fr_issue(&ctx, 1, "structure", msg, i < 0
+            if (epro_fr_issue(&ctx, 1, "structure", EPRO_FR_QR, key, i < 0
                               ? "unknown element" : "duplicate element")
                 != EPRO_OK)
             {
@@ -257,7 +259,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     }
 
     if (!(seen & (1u << EPRO_FR_STATUS))) {
-        if (epro_fr_issue(&ctx, 1, "required", EPRO_FR_QR ".status",
+        if (epro_fr_issue(&ctx, 1, "required", EPRO_FR_QR ".status", NULL,
                           "status is required") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -275,7 +277,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     /* the Questionnaire's rules */
 
     if (!(seen & (1u << EPRO_FR_QUESTIONNAIRE))) {
-        if (epro_fr_issue(&ctx, 0, "required", EPRO_FR_QR ".questionnaire",
+        if (epro_fr_issue(&ctx, 0, "required", EPRO_FR_QR ".questionnaire", NULL,
                           "the canonical url of the Questionnaire is "
                           "required") != EPRO_OK)
         {
@@ -292,7 +294,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
 
         if (ctx.q == NULL) {
             if (epro_fr_issue(&ctx, 0, "not-found",
-                              EPRO_FR_QR ".questionnaire",
+                              EPRO_FR_QR ".questionnaire", NULL,
                               "no Questionnaire \"%s\" is known here", s)
                 != EPRO_OK)
             {
@@ -344,7 +346,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
             if (ctx.total_path
                 && fabs(ctx.total.num - ctx.score) > 1e-9)
             {
-                if (epro_fr_issue(&ctx, 0, "business-rule", ctx.total_path,
+                if (epro_fr_issue(&ctx, 0, "business-rule", ctx.total_path, NULL,
                                   "the total sent, %s, is not the sum of "
                                   "the answers' weights, %s",
                                   epro_fr_number(msg, ctx.total.num),
@@ -387,7 +389,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
     const char         *msg;
     const epro_node_t  *e, *t;
 
-    epro_fr_path(path, EPRO_FR_QR ".%s", epro_fr_top[i]);
+    epro_fr_join(path, EPRO_FR_QR, epro_fr_top[i]);
 
     if (i == EPRO_FR_EXTENSION || i == EPRO_FR_MODIFIER_EXTENSION) {
         msg = epro_fhir_extensions(m);
@@ -406,7 +408,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
     if (msg != NULL) {
         return (epro_fr_issue(ctx, 1, i == EPRO_FR_STATUS ? "code-invalid"
                                                           : "structure",
-                              path, "%s", msg) != EPRO_OK)
+                              path, NULL, "%s", msg) != EPRO_OK)
                ? EPRO_NOMEM : EPRO_ERROR;
     }
 
@@ -414,7 +416,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
 
     case EPRO_FR_MODIFIER_EXTENSION:
         /* a modifier not understood changes the meaning: refuse it */
-        return (epro_fr_issue(ctx, 0, "not-supported", path, "no "
+        return (epro_fr_issue(ctx, 0, "not-supported", path, NULL, "no "
                               "modifierExtension is understood here")
                 != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
 
@@ -427,7 +429,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
                 epro_fr_path(path, EPRO_FR_QR ".contained[%lu]",
                          (unsigned long) k);
 
-                return (epro_fr_issue(ctx, 1, "structure", path, "must be "
+                return (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be "
                                       "a resource (with a resourceType)")
                         != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
             }
@@ -480,7 +482,7 @@ epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
         epro_fr_path(sub, "%s%s%s", path, member ? "." : "",
                  member ? member : "");
 
-        return (epro_fr_issue(ctx, 1, "structure", sub, "%s", msg)
+        return (epro_fr_issue(ctx, 1, "structure", sub, NULL, "%s", msg)
                 != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
     }
 
@@ -504,7 +506,6 @@ epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
     const char *path)
 {
     int                 i, rc;
-    char                sub[EPRO_FHIR_PATH_MAX];
     unsigned            seen;
     const char         *msg, *key;
     const epro_node_t  *m;
@@ -522,7 +523,7 @@ epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
     msg = epro_fhir_primitive(n, EPRO_FP_OBJECT);
 
     if (msg != NULL) {
-        return (epro_fr_issue(ctx, 1, "structure", path, "%s", msg)
+        return (epro_fr_issue(ctx, 1, "structure", path, NULL, "%s", msg)
                 != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
     }
 
@@ -532,7 +533,6 @@ epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
     for (m = epro_node_child(n); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
         i = epro_fhir_name(names, key);
-        epro_fr_path(sub, "%s.%s", path, key);
 
         if (i < 0 || (seen & (1u << i))) {
             msg = (i < 0) ? "unknown element" : "duplicate element";
@@ -545,7 +545,7 @@ epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
         }
 
         if (msg != NULL) {
-            if (epro_fr_issue(ctx, 1, "structure", sub, "%s", msg)
+            if (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -626,7 +626,6 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
 {
     int                      rc, i;
     char                     path[EPRO_FHIR_PATH_MAX];
-    char                     sub[EPRO_FHIR_PATH_MAX];
     size_t                   k;
     int64_t                  last;
     int32_t                  c, idx;
@@ -656,10 +655,10 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
          e;
          k++, e = epro_node_next(e))
     {
-        epro_fr_path(path, "%s.item[%lu]", base, (unsigned long) k);
+        epro_fr_index(path, base, "item", k);
 
         if (epro_node_type(e) != EPRO_NODE_OBJECT) {
-            if (epro_fr_issue(ctx, 1, "structure", path, "must be an object")
+            if (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be an object")
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -675,7 +674,6 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         for (m = epro_node_child(e); m; m = epro_node_next(m)) {
             key = epro_node_key(m);
             i = epro_fhir_name(names, key);
-            epro_fr_path(sub, "%s.%s", path, key);
 
             if (i < 0 || (seen & (1u << i))) {
                 msg = (i < 0) ? "unknown element" : "duplicate element";
@@ -687,7 +685,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
             }
 
             if (msg != NULL) {
-                if (epro_fr_issue(ctx, 1, "structure", sub, "%s", msg)
+                if (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
                     != EPRO_OK)
                 {
                     return EPRO_NOMEM;
@@ -700,7 +698,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
             f[i] = m;
 
             if (i == 2
-                && epro_fr_issue(ctx, 0, "not-supported", sub, "no "
+                && epro_fr_issue(ctx, 0, "not-supported", path, key, "no "
                                  "modifierExtension is understood here")
                    != EPRO_OK)
             {
@@ -709,7 +707,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         if (f[6] && f[7]) {
-            if (epro_fr_issue(ctx, 1, "invariant", path, "qrs-1: nested "
+            if (epro_fr_issue(ctx, 1, "invariant", path, NULL, "qrs-1: nested "
                               "items can't be beneath both item and answer")
                 != EPRO_OK)
             {
@@ -720,7 +718,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         if (!(seen & (1u << 3))) {
-            if (epro_fr_issue(ctx, 1, "required", path, "linkId is required")
+            if (epro_fr_issue(ctx, 1, "required", path, NULL, "linkId is required")
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -737,7 +735,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         it = epro_fhir_item(q, id, strlen(id));
 
         if (it == NULL) {
-            if (epro_fr_issue(ctx, 0, "structure", path, "linkId \"%s\" is "
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "linkId \"%s\" is "
                               "not an item of %s", id, q->canonical.data)
                 != EPRO_OK)
             {
@@ -748,7 +746,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         if (it->parent != parent) {
-            if (epro_fr_issue(ctx, 0, "structure", path, "\"%s\" is not an "
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "\"%s\" is not an "
                               "item %s%s%s", id, up ? "of \"" : "at the top",
                               up ? up->link_id.data : "", up ? "\"" : "")
                 != EPRO_OK)
@@ -772,7 +770,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
                     : "is repeated: the answers of a question go in "
                       "one item (qrs-2)";
 
-            if (epro_fr_issue(ctx, 0, "structure", path, "\"%s\" %s", id,
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "\"%s\" %s", id,
                               msg) != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -787,9 +785,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         if (f[5] && (it->text.data == NULL
                      || strcmp(epro_node_string(f[5]), it->text.data) != 0))
         {
-            epro_fr_path(sub, "%s.text", path);
-
-            if (epro_fr_issue(ctx, 0, "value", sub, "is not the text of "
+            if (epro_fr_issue(ctx, 0, "value", path, "text", "is not the text of "
                               "\"%s\" in the Questionnaire", id)
                 != EPRO_OK)
             {
@@ -822,7 +818,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
             continue;
         }
 
-        if (epro_fr_issue(ctx, 0, "required", base, "item \"%s\" is "
+        if (epro_fr_issue(ctx, 0, "required", base, NULL, "item \"%s\" is "
                           "required", it->link_id.data)
             != EPRO_OK)
         {
@@ -846,7 +842,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
     if (it->type == EPRO_FHIR_GROUP || it->type == EPRO_FHIR_DISPLAY) {
         if (answers) {
-            if (epro_fr_issue(ctx, 0, "structure", path, "a %s item has no "
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "a %s item has no "
                               "answers", epro_fr_type_names[it->type])
                 != EPRO_OK)
             {
@@ -862,7 +858,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         }
 
         if (items) {
-            return (epro_fr_issue(ctx, 0, "structure", path, "a display "
+            return (epro_fr_issue(ctx, 0, "structure", path, NULL, "a display "
                                   "item has no items") != EPRO_OK)
                    ? EPRO_NOMEM : EPRO_OK;
         }
@@ -871,7 +867,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     }
 
     if (items) {
-        if (epro_fr_issue(ctx, 0, "structure", path, "the items nested in "
+        if (epro_fr_issue(ctx, 0, "structure", path, NULL, "the items nested in "
                           "a question go in its answers") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -889,7 +885,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
     if (n == 0) {
         if (it->required && ctx->completed && !off) {
-            return (epro_fr_issue(ctx, 0, "required", path, "\"%s\" is "
+            return (epro_fr_issue(ctx, 0, "required", path, NULL, "\"%s\" is "
                                   "required", it->link_id.data) != EPRO_OK)
                    ? EPRO_NOMEM : EPRO_OK;
         }
@@ -898,7 +894,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     }
 
     if (off) {
-        if (epro_fr_issue(ctx, 0, "business-rule", path, "\"%s\" is "
+        if (epro_fr_issue(ctx, 0, "business-rule", path, NULL, "\"%s\" is "
                           "answered but disabled by its enableWhen",
                           it->link_id.data) != EPRO_OK)
         {
@@ -907,7 +903,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     }
 
     if (n > 1 && !it->repeats) {
-        if (epro_fr_issue(ctx, 0, "structure", path, "%lu answers, and "
+        if (epro_fr_issue(ctx, 0, "structure", path, NULL, "%lu answers, and "
                           "\"%s\" does not repeat", (unsigned long) n,
                           it->link_id.data) != EPRO_OK)
         {
@@ -917,7 +913,7 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
     for (k = 0, e = epro_node_child(answers); e; k++, e = epro_node_next(e))
     {
-        epro_fr_path(sub, "%s.answer[%lu]", path, (unsigned long) k);
+        epro_fr_index(sub, path, "answer", k);
 
         rc = epro_fr_answer(ctx, it, e, sub, off);
         if (rc != EPRO_OK) {
@@ -943,7 +939,7 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
     if (epro_node_type(e) != EPRO_NODE_OBJECT || epro_node_child(e) == NULL)
     {
-        return (epro_fr_issue(ctx, 1, "structure", path, "must be a "
+        return (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be a "
                               "non-empty object") != EPRO_OK)
                ? EPRO_NOMEM : EPRO_OK;
     }
@@ -954,7 +950,6 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
     for (m = epro_node_child(e); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
-        epro_fr_path(sub, "%s.%s", path, key);
 
         if (strcmp(key, "id") == 0) {
             msg = (seen & 1) ? "duplicate element"
@@ -970,7 +965,7 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
             seen |= 4;
 
             if (msg == NULL
-                && epro_fr_issue(ctx, 0, "not-supported", sub, "no "
+                && epro_fr_issue(ctx, 0, "not-supported", path, key, "no "
                                  "modifierExtension is understood here")
                    != EPRO_OK)
             {
@@ -995,7 +990,8 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         }
 
         if (msg != NULL
-            && epro_fr_issue(ctx, 1, "structure", sub, "%s", msg) != EPRO_OK)
+            && epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
+               != EPRO_OK)
         {
             return EPRO_NOMEM;
         }
@@ -1004,7 +1000,7 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     vn = epro_fr_value_node(e, &kind, &count);
 
     if (vn == NULL) {
-        if (epro_fr_issue(ctx, 0, "required", path, "an answer has a "
+        if (epro_fr_issue(ctx, 0, "required", path, NULL, "an answer has a "
                           "value[x]") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -1013,11 +1009,10 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     } else {
         member = NULL;
         msg = epro_fhir_value(vn, kind, &v, &member);
-        epro_fr_path(sub, "%s.%s%s%s", path, epro_node_key(vn),
-                 member ? "." : "", member ? member : "");
+        epro_fr_join(sub, path, epro_node_key(vn));
 
         if (msg != NULL) {
-            if (epro_fr_issue(ctx, 1, "structure", sub, "%s", msg)
+            if (epro_fr_issue(ctx, 1, "structure", sub, member, "%s", msg)
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -1117,7 +1112,7 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
             }
 
             if (i < it->noptions) {
-                return (epro_fr_issue(ctx, 0, "code-invalid", path, "is not "
+                return (epro_fr_issue(ctx, 0, "code-invalid", path, NULL, "is not "
                                       "one of the answerOptions of \"%s\"",
                                       it->link_id.data) != EPRO_OK)
                        ? EPRO_NOMEM : EPRO_OK;
@@ -1131,7 +1126,7 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     }
 
     if (v->kind != want) {
-        return (epro_fr_issue(ctx, 0, "value", path, "\"%s\" is of type "
+        return (epro_fr_issue(ctx, 0, "value", path, NULL, "\"%s\" is of type "
                               "%s: it takes a %s", it->link_id.data,
                               epro_fr_type_names[it->type], kinds[want])
                 != EPRO_OK) ? EPRO_NOMEM : EPRO_OK;
@@ -1154,7 +1149,7 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
             epro_fr_number(n1, bound->num);
         }
 
-        return (epro_fr_issue(ctx, 0, "value", path, "is %s the %s, %s",
+        return (epro_fr_issue(ctx, 0, "value", path, NULL, "is %s the %s, %s",
                               i ? "above" : "below",
                               i ? "maxValue" : "minValue", n1) != EPRO_OK)
                ? EPRO_NOMEM : EPRO_OK;
@@ -1167,7 +1162,7 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         chars = epro_utf8_chars(v->str.data, len);
 
         if (chars > it->max_length) {
-            return (epro_fr_issue(ctx, 0, "value", path, "%lu characters, "
+            return (epro_fr_issue(ctx, 0, "value", path, NULL, "%lu characters, "
                                   "the maxLength is %lu",
                                   (unsigned long) chars,
                                   (unsigned long) it->max_length)
@@ -1179,7 +1174,7 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         && (v->kind == EPRO_FV_DECIMAL || v->kind == EPRO_FV_QUANTITY)
         && epro_fhir_places(v->num) > (size_t) it->max_places)
     {
-        return (epro_fr_issue(ctx, 0, "value", path, "%s has more than %d "
+        return (epro_fr_issue(ctx, 0, "value", path, NULL, "%s has more than %d "
                               "decimal places", epro_fr_number(n2, v->num),
                               it->max_places) != EPRO_OK)
                ? EPRO_NOMEM : EPRO_OK;
@@ -1402,7 +1397,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
     }
 
     if (sub->subject.data == NULL) {
-        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".subject",
+        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".subject", NULL,
                           "a subject (a Patient reference or an "
                           "identifier) is required") != EPRO_OK)
         {
@@ -1412,7 +1407,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
     } else if (epro_utf8_chars(sub->subject.data, sub->subject.len)
                > EPRO_MAX_FIELD_CHARS)
     {
-        if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".subject", "the "
+        if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".subject", NULL, "the "
                           "subject's id is longer than %d characters",
                           EPRO_MAX_FIELD_CHARS) != EPRO_OK)
         {
@@ -1425,7 +1420,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
     n = top[EPRO_FR_AUTHORED];
 
     if (n == NULL) {
-        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".authored",
+        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".authored", NULL,
                           "authored is required") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -1436,7 +1431,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
         len = strlen(s);
 
         if (len > EPRO_TIME_LEN || epro_rfc3339_valid(s, len) != 0) {
-            if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".authored",
+            if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".authored", NULL,
                               "must have a time of day and an offset "
                               "(RFC 3339)") != EPRO_OK)
             {
@@ -1692,10 +1687,10 @@ epro_fr_add(epro_buf_t *b, const char *s, epro_alloc_t *a)
 
 static int
 epro_fr_issue(epro_fr_ctx_t *ctx, int structure, const char *code,
-    const char *expr, const char *fmt, ...)
+    const char *expr, const char *member, const char *fmt, ...)
 {
     int                  n;
-    char                 msg[512];
+    char                 msg[512], sub[EPRO_FHIR_PATH_MAX];
     size_t               elen;
     va_list              args;
     epro_fhir_issue_t   *is;
@@ -1720,6 +1715,13 @@ epro_fr_issue(epro_fr_ctx_t *ctx, int structure, const char *code,
 
     if ((size_t) n >= sizeof(msg)) {
         n = sizeof(msg) - 1;
+    }
+
+    /* the paths of elements are made only for an issue: most have none */
+
+    if (member) {
+        epro_fr_path(sub, "%s.%s", expr, member);
+        expr = sub;
     }
 
     elen = strlen(expr);
@@ -1777,4 +1779,59 @@ epro_fr_path(char *out, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(out, EPRO_FHIR_PATH_MAX, fmt, args);
     va_end(args);
+}
+
+
+/* base "." name, and base "." name "[" k "]": no printf on the way */
+
+static void
+epro_fr_join(char *out, const char *base, const char *name)
+{
+    size_t  n, k;
+
+    n = strlen(base);
+    k = strlen(name);
+
+    if (n + 1 + k >= EPRO_FHIR_PATH_MAX) {
+        epro_fr_path(out, "%s.%s", base, name);
+        return;
+    }
+
+    memcpy(out, base, n);
+    out[n] = '.';
+    memcpy(out + n + 1, name, k + 1);
+}
+
+
+static void
+epro_fr_index(char *out, const char *base, const char *name, size_t k)
+{
+    char    digits[24];
+    size_t  n, len, d;
+
+    d = sizeof(digits);
+
+    do {
+        digits[--d] = (char) ('0' + k % 10);
+        k /= 10;
+    } while (k);
+
+    n = strlen(base);
+    len = strlen(name);
+
+    if (n + 1 + len + 1 + (sizeof(digits) - d) + 1 >= EPRO_FHIR_PATH_MAX) {
+        epro_fr_path(out, "%s.%s[%.*s]", base, name,
+                     (int) (sizeof(digits) - d), digits + d);
+        return;
+    }
+
+    memcpy(out, base, n);
+    out[n++] = '.';
+    memcpy(out + n, name, len);
+    n += len;
+    out[n++] = '[';
+    memcpy(out + n, digits + d, sizeof(digits) - d);
+    n += sizeof(digits) - d;
+    out[n++] = ']';
+    out[n] = '\0';
 }

@@ -1430,8 +1430,10 @@ epro_fhir_name(const char *const *names, const char *key)
 {
     int  i;
 
+    /* most keys differ from most names in their first byte */
+
     for (i = 0; names[i]; i++) {
-        if (strcmp(names[i], key) == 0) {
+        if (names[i][0] == key[0] && strcmp(names[i], key) == 0) {
             return i;
         }
     }
@@ -1445,6 +1447,10 @@ epro_fhir_kind(const char *key, const char *prefix)
 {
     int     i;
     size_t  n;
+
+    if (key[0] != prefix[0]) {
+        return EPRO_FV_NONE;
+    }
 
     n = strlen(prefix);
 
