@@ -196,7 +196,9 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         snprintf(msg, sizeof(msg), "%s%s%s", chk.errors[0].path,
                  chk.errors[0].path[0] ? ": " : "", chk.errors[0].message);
 
-        if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "%s", msg) != EPRO_OK) {
+        if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "%s", msg)
+            != EPRO_OK)
+        {
             return EPRO_NOMEM;
         }
 
@@ -277,8 +279,8 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     /* the Questionnaire's rules */
 
     if (!(seen & (1u << EPRO_FR_QUESTIONNAIRE))) {
-        if (epro_fr_issue(&ctx, 0, "required", EPRO_FR_QR ".questionnaire", NULL,
-                          "the canonical url of the Questionnaire is "
+        if (epro_fr_issue(&ctx, 0, "required", EPRO_FR_QR ".questionnaire",
+                          NULL, "the canonical url of the Questionnaire is "
                           "required") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -346,7 +348,8 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
             if (ctx.total_path
                 && fabs(ctx.total.num - ctx.score) > 1e-9)
             {
-                if (epro_fr_issue(&ctx, 0, "business-rule", ctx.total_path, NULL,
+                if (epro_fr_issue(&ctx, 0, "business-rule", ctx.total_path,
+                                  NULL,
                                   "the total sent, %s, is not the sum of "
                                   "the answers' weights, %s",
                                   epro_fr_number(msg, ctx.total.num),
@@ -429,7 +432,8 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
                 epro_fr_path(path, EPRO_FR_QR ".contained[%lu]",
                          (unsigned long) k);
 
-                return (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be "
+                return (epro_fr_issue(ctx, 1, "structure", path, NULL,
+                                      "must be "
                                       "a resource (with a resourceType)")
                         != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
             }
@@ -658,7 +662,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         epro_fr_index(path, base, "item", k);
 
         if (epro_node_type(e) != EPRO_NODE_OBJECT) {
-            if (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be an object")
+            if (epro_fr_issue(ctx, 1, "structure", path, NULL,
+                              "must be an object")
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -718,7 +723,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         if (!(seen & (1u << 3))) {
-            if (epro_fr_issue(ctx, 1, "required", path, NULL, "linkId is required")
+            if (epro_fr_issue(ctx, 1, "required", path, NULL,
+                              "linkId is required")
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -735,7 +741,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         it = epro_fhir_item(q, id, strlen(id));
 
         if (it == NULL) {
-            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "linkId \"%s\" is "
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                              "linkId \"%s\" is "
                               "not an item of %s", id, q->canonical.data)
                 != EPRO_OK)
             {
@@ -746,7 +753,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         if (it->parent != parent) {
-            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "\"%s\" is not an "
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                              "\"%s\" is not an "
                               "item %s%s%s", id, up ? "of \"" : "at the top",
                               up ? up->link_id.data : "", up ? "\"" : "")
                 != EPRO_OK)
@@ -785,7 +793,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         if (f[5] && (it->text.data == NULL
                      || strcmp(epro_node_string(f[5]), it->text.data) != 0))
         {
-            if (epro_fr_issue(ctx, 0, "value", path, "text", "is not the text of "
+            if (epro_fr_issue(ctx, 0, "value", path, "text",
+                              "is not the text of "
                               "\"%s\" in the Questionnaire", id)
                 != EPRO_OK)
             {
@@ -842,7 +851,8 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
     if (it->type == EPRO_FHIR_GROUP || it->type == EPRO_FHIR_DISPLAY) {
         if (answers) {
-            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "a %s item has no "
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                              "a %s item has no "
                               "answers", epro_fr_type_names[it->type])
                 != EPRO_OK)
             {
@@ -867,7 +877,8 @@ epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     }
 
     if (items) {
-        if (epro_fr_issue(ctx, 0, "structure", path, NULL, "the items nested in "
+        if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                          "the items nested in "
                           "a question go in its answers") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -1112,7 +1123,8 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
             }
 
             if (i < it->noptions) {
-                return (epro_fr_issue(ctx, 0, "code-invalid", path, NULL, "is not "
+                return (epro_fr_issue(ctx, 0, "code-invalid", path, NULL,
+                                      "is not "
                                       "one of the answerOptions of \"%s\"",
                                       it->link_id.data) != EPRO_OK)
                        ? EPRO_NOMEM : EPRO_OK;
@@ -1162,7 +1174,8 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         chars = epro_utf8_chars(v->str.data, len);
 
         if (chars > it->max_length) {
-            return (epro_fr_issue(ctx, 0, "value", path, NULL, "%lu characters, "
+            return (epro_fr_issue(ctx, 0, "value", path, NULL,
+                                  "%lu characters, "
                                   "the maxLength is %lu",
                                   (unsigned long) chars,
                                   (unsigned long) it->max_length)
@@ -1174,7 +1187,8 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         && (v->kind == EPRO_FV_DECIMAL || v->kind == EPRO_FV_QUANTITY)
         && epro_fhir_places(v->num) > (size_t) it->max_places)
     {
-        return (epro_fr_issue(ctx, 0, "value", path, NULL, "%s has more than %d "
+        return (epro_fr_issue(ctx, 0, "value", path, NULL,
+                              "%s has more than %d "
                               "decimal places", epro_fr_number(n2, v->num),
                               it->max_places) != EPRO_OK)
                ? EPRO_NOMEM : EPRO_OK;

@@ -295,7 +295,8 @@ static const char  test_q[] =
     "\"version\":\"1\",\"item\":["
     "{\"linkId\":\"b\",\"type\":\"boolean\",\"required\":true,"
     "\"text\":\"B?\"},"
-    "{\"linkId\":\"g\",\"type\":\"group\",\"required\":true,\"repeats\":true,\"item\":["
+    "{\"linkId\":\"g\",\"type\":\"group\",\"required\":true,"
+    "\"repeats\":true,\"item\":["
     "{\"linkId\":\"g1\",\"type\":\"integer\",\"required\":true},"
     "{\"linkId\":\"g2\",\"type\":\"choice\",\"answerOption\":["
     "{\"valueCoding\":{\"system\":\"http://s\",\"code\":\"a\"},"
@@ -745,8 +746,8 @@ test_load_more(void)
 #define A(lid, v)                                                           \
     "{\"linkId\":\"" lid "\",\"answer\":[{" v "}]}"
 #define B_TRUE      A("b", "\"valueBoolean\":true")
-#define G_OK        "{\"linkId\":\"g\",\"item\":[" A("g1", "\"valueInteger\":1") \
-                    "]}"
+#define G_OK                                                                \
+    "{\"linkId\":\"g\",\"item\":[" A("g1", "\"valueInteger\":1") "]}"
 #define MIN_OK      B_TRUE "," G_OK
 
 #define QP          EPRO_FR_QR_TEST
@@ -805,7 +806,8 @@ test_response_valid(void)
 
     CHECK(req.has_score && req.score == 3.5);
     CHECK_S("answers", req.answers,
-            "{\"b\":true,\"g.g1\":[1,2],\"g.g2\":[\"a\"],\"d\":2.5,\"i\":10,\"dt\":\"2020-01-01\","
+            "{\"b\":true,\"g.g1\":[1,2],\"g.g2\":[\"a\"],\"d\":2.5,\"i\":10,"
+            "\"dt\":\"2020-01-01\","
             "\"ts\":\"2026-11\",\"tm\":\"08:15:00.5\",\"s\":\"h\xc3\xa9llo\","
             "\"tx\":\"a\\u000ab\",\"u\":\"http://x/y\",\"c\":[\"a\",\"b\"],"
             "\"ci\":2,\"oc\":\"free\",\"qty\":72.5,\"e\":\"on\","
@@ -1119,7 +1121,8 @@ test_response_invalid(void)
           EPRO_INVALID, QP ".item[2]", "structure",
           "\"g1\" is not an item at the top" },
         { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"item\":["
-                       A("g1", "\"valueInteger\":1") "," A("s", "\"valueString\":\"x\"")
+                       A("g1", "\"valueInteger\":1") ","
+                       A("s", "\"valueString\":\"x\"")
                        "]}"),
           EPRO_INVALID, QP ".item[1].item[1]", "structure",
           "\"s\" is not an item of \"g\"" },
