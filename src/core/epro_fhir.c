@@ -130,9 +130,10 @@ static int epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     const epro_node_t *e, const char *path, unsigned off);
 static int epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     const epro_fhir_value_t *v, const char *path);
-static int epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it);
+static int epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    unsigned depth);
 static int epro_fr_condition(epro_fr_ctx_t *ctx,
-    const epro_fhir_enable_t *en);
+    const epro_fhir_enable_t *en, unsigned depth);
 static const epro_node_t *epro_fr_value_node(const epro_node_t *answer,
     epro_fhir_kind_e *kind, int *count);
 static int epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top);
@@ -807,7 +808,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         rc = epro_fr_item(ctx, it, f[6], f[7], path,
-                          off || !epro_fr_enabled(ctx, it));
+                          off || !epro_fr_enabled(ctx, it, 0));
         if (rc != EPRO_OK) {
             return rc;
         }
@@ -822,7 +823,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
     for (c = up ? up->first : q->first; c >= 0; c = q->items[c].next) {
         it = &q->items[c];
 
-        if (!it->required || ctx->mark[c] == my || !epro_fr_enabled(ctx, it))
+        if (!it->required || ctx->mark[c] == my
+            || !epro_fr_enabled(ctx, it, 0))
         {
             continue;
         }
@@ -1236,14 +1238,21 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 }
 
 
+/*
+ * An item is enabled by its enableWhen and by its ancestors'; a question
+ * that is disabled has no answer for the items that depend on it.  The
+ * depth bounds a cycle of enableWhen, which R4 does not forbid.
+ */
+
 static int
-epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it)
+epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    unsigned depth)
 {
     int     r;
     size_t  k;
 
     for (k = 0; k < it->nenable; k++) {
-        r = epro_fr_condition(ctx, &it->enable[k]);
+        r = epro_fr_condition(ctx, &it->enable[k], depth);
 
         if (it->enable_any && r) {
             return 1;
@@ -1261,15 +1270,30 @@ epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it)
 /* R4: an item without an answer matches nothing but "exists false" */
 
 static int
-epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en)
+epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
+    unsigned depth)
 {
-    int                 c, count, has;
-    epro_fhir_kind_e    kind;
-    epro_fhir_value_t   v;
-    const epro_node_t  *list, *e, *vn;
+    int                      c, count, has;
+    int32_t                  up;
+    epro_fhir_kind_e         kind;
+    epro_fhir_value_t        v;
+    const epro_node_t       *list, *e, *vn;
+    const epro_fhir_item_t  *q;
 
     list = ctx->ans[en->target];
     has = 0;
+
+    /* the question, or a group above it, may be disabled itself */
+
+    for (up = en->target; list && up >= 0; up = q->parent) {
+        q = &ctx->q->items[up];
+
+        if (q->nenable
+            && (depth >= 8 || !epro_fr_enabled(ctx, q, depth + 1)))
+        {
+            list = NULL;
+        }
+    }
 
     for (e = list ? epro_node_child(list) : NULL; e; e = epro_node_next(e)) {
         if (epro_node_type(e) != EPRO_NODE_OBJECT) {

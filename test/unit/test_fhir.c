@@ -1403,6 +1403,54 @@ test_enable_when(void)
         }
     }
 
+    /* a question that is disabled enables nothing; cycles end */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://k\","
+              "\"item\":[{\"linkId\":\"a\",\"type\":\"boolean\"},"
+              "{\"linkId\":\"b\",\"type\":\"integer\",\"enableWhen\":["
+              EW("a", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"c\",\"type\":\"string\",\"enableWhen\":["
+              EW("b", "exists", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"x\",\"type\":\"string\",\"enableWhen\":["
+              EW("y", "exists", "\"answerBoolean\":false") "]},"
+              "{\"linkId\":\"y\",\"type\":\"string\",\"enableWhen\":["
+              EW("x", "exists", "\"answerBoolean\":false") "]}]}",
+              err, sizeof(err));
+    CHECK_INT("cascade", rc, EPRO_OK);
+
+#define K_R(items)                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://k\",\"status\":\"completed\","              \
+    "\"subject\":{\"reference\":\"Patient/p\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+
+    rc = parse(&req, &set, K_R(A("a", "\"valueBoolean\":true") ","
+                               A("b", "\"valueInteger\":1") ","
+                               A("c", "\"valueString\":\"x\"")));
+    CHECK_INT("cascade, enabled", rc, EPRO_OK);
+
+    rc = parse(&req, &set, K_R(A("a", "\"valueBoolean\":false") ","
+                               A("b", "\"valueInteger\":1") ","
+                               A("c", "\"valueString\":\"x\"")));
+
+    if (!CHECK(rc == EPRO_ERROR && req.nfound == 2
+               && has_issue(&req, "QuestionnaireResponse.item[2]",
+                            "business-rule", "\"c\" is answered but")))
+    {
+        dump_issues(&req);
+    }
+
+    rc = parse(&req, &set, K_R(A("a", "\"valueBoolean\":false") ","
+                               A("x", "\"valueString\":\"x\"")));
+
+    CHECK_INT("a cycle, x without y", rc, EPRO_OK);
+
+    rc = parse(&req, &set, K_R(A("x", "\"valueString\":\"x\"") ","
+                               A("y", "\"valueString\":\"y\"")));
+    CHECK(rc == EPRO_OK || rc == EPRO_ERROR);    /* ill-defined; it ends */
+
     /* a disabled group's items are disabled too, and not required */
 
     memset(&set, 0, sizeof(epro_fhir_set_t));
