@@ -216,6 +216,16 @@ const epro_fhir_item_t *epro_fhir_item(const epro_fhir_q_t *q,
  * Checks a QuestionnaireResponse and maps it.  EPRO_OK; EPRO_ERROR with
  * req->status EPRO_BAD_JSON (JSON or R4 structure) or EPRO_INVALID (the
  * Questionnaire's rules) and every problem in req->issues; EPRO_NOMEM.
+ *
+ * Set req->set first.  Required items are checked when the status is
+ * completed or amended.  The mapping also requires what a row needs:
+ * questionnaire (a known canonical), subject ("Patient/<id>", maybe
+ * after a base url, or an identifier's value, 1 to 64 characters) and
+ * authored (a time of day and an offset).  The id is identifier.value
+ * if that is a UUID or "urn:uuid:" one, lowercase; else the v5 UUID of
+ * identifier.system "|" identifier.value in EPRO_FHIR_NAMESPACE (system
+ * "" if absent); "" without an identifier value.  Strings in req point
+ * into the tree, allocated from a: they live as long as a's memory.
  */
 int epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     epro_alloc_t *a);
