@@ -20,6 +20,10 @@
  *     has a total, and the flattened answers are strict JSON (an object);
  *   - the OperationOutcome is strict JSON per epro_json_check().
  *
+ * The same input is also loaded as a Questionnaire (or a Bundle) into a
+ * set of its own: EPRO_OK, or EPRO_ERROR with a message and the set left
+ * empty; a loaded one is found by its canonical and by each linkId.
+ *
  * Any broken invariant aborts, which libFuzzer reports as a crash.
  *
  * Build (clang-14, from the repository; FUZZ_FHIR_CONF is where the
@@ -144,7 +148,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                  rc, rc2;
+    char                 err[256];
+    size_t               i, k;
     epro_buf_t           b;
+    epro_fhir_set_t      set;
+    const epro_fhir_q_t *q;
     epro_alloc_t         a;
     epro_fhir_request_t  req, req2;
 
@@ -171,6 +179,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(epro_fhir_outcome_json(&b, &req, &a) == EPRO_OK);
     fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
     fuzz_check_json(b.data, b.len, &a);
+
+    /* the input as a Questionnaire */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+    err[0] = '\0';
+
+    rc = epro_fhir_load(&set, (const char *) data, size, err, sizeof(err),
+                        &a);
+    fuzz_assert(rc == EPRO_OK || rc == EPRO_ERROR);
+
+    if (rc == EPRO_ERROR) {
+        fuzz_assert(err[0] != '\0' && set.n == 0);
+    }
+
+    for (i = 0; rc == EPRO_OK && i < set.n; i++) {
+        q = set.list[i];
+        fuzz_assert(q->nitems >= 1 && q->first == 0);
+        fuzz_assert(epro_fhir_find(&set, q->canonical.data,
+                                   q->canonical.len) == q);
+
+        for (k = 0; k < q->nitems; k++) {
+            fuzz_assert(epro_fhir_item(q, q->items[k].link_id.data,
+                                       q->items[k].link_id.len)
+                        == &q->items[k]);
+            fuzz_assert(q->items[k].parent < (int32_t) k);
+        }
+    }
 
     fuzz_arena_release(&fuzz_arena);
 
