@@ -40,6 +40,7 @@ typedef struct {
     const epro_fhir_q_t *q;
     const epro_node_t  **ans;       /* per item: its first answer list */
     uint32_t            *mark;      /* per item: the stamp it was seen in */
+    unsigned char       *enabled;   /* per item: 0 not known, 1 yes, 2 no */
     int32_t             *head;      /* per item: its values, in order */
     int32_t             *tail;
     epro_fr_rec_t       *recs;
@@ -132,6 +133,8 @@ static int epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     const epro_fhir_value_t *v, const char *path);
 static int epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     unsigned depth);
+static int epro_fr_enabled_now(epro_fr_ctx_t *ctx,
+    const epro_fhir_item_t *it, unsigned depth);
 static int epro_fr_condition(epro_fr_ctx_t *ctx,
     const epro_fhir_enable_t *en, unsigned depth);
 static const epro_node_t *epro_fr_value_node(const epro_node_t *answer,
@@ -314,14 +317,16 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         ctx.mark = a->alloc(a->ctx, n * sizeof(uint32_t));
         ctx.head = a->alloc(a->ctx, n * sizeof(int32_t));
         ctx.tail = a->alloc(a->ctx, n * sizeof(int32_t));
+        ctx.enabled = a->alloc(a->ctx, n);
 
         if (ctx.ans == NULL || ctx.mark == NULL || ctx.head == NULL
-            || ctx.tail == NULL)
+            || ctx.tail == NULL || ctx.enabled == NULL)
         {
             return EPRO_NOMEM;
         }
 
         memset(ctx.ans, 0, n * sizeof(epro_node_t *));
+        memset(ctx.enabled, 0, n);
         memset(ctx.mark, 0, n * sizeof(uint32_t));
         memset(ctx.head, 0xff, n * sizeof(int32_t));
 
@@ -1241,11 +1246,40 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 /*
  * An item is enabled by its enableWhen and by its ancestors'; a question
  * that is disabled has no answer for the items that depend on it.  The
- * depth bounds a cycle of enableWhen, which R4 does not forbid.
+ * depth bounds a cycle of enableWhen, which R4 does not forbid.  The
+ * answers are those of the whole response: each item is evaluated once,
+ * however many times a repeating group holds it.
  */
 
 static int
 epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    unsigned depth)
+{
+    int     r;
+    size_t  i;
+
+    if (it->nenable == 0) {
+        return 1;
+    }
+
+    i = (size_t) (it - ctx->q->items);
+
+    if (depth == 0 && ctx->enabled[i]) {
+        return ctx->enabled[i] == 1;
+    }
+
+    r = epro_fr_enabled_now(ctx, it, depth);
+
+    if (depth == 0) {
+        ctx->enabled[i] = r ? 1 : 2;
+    }
+
+    return r;
+}
+
+
+static int
+epro_fr_enabled_now(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     unsigned depth)
 {
     int     r;
