@@ -46,6 +46,7 @@ typedef struct {
     epro_fhir_q_t      *q;
     size_t              n;          /* items loaded */
     const epro_node_t  *vars;       /* the Questionnaire's extensions */
+    const epro_node_t  *contained;  /* its contained resources */
     epro_fq_ref_t      *refs;       /* enableWhen to resolve at the end */
     char               *err;
     size_t              errlen;
@@ -64,6 +65,10 @@ static int epro_fq_extensions(epro_fq_load_t *ld, epro_fhir_item_t *it,
     const epro_node_t *ext, const char *where);
 static int epro_fq_options(epro_fq_load_t *ld, epro_fhir_item_t *it,
     const epro_node_t *list, const char *where);
+static int epro_fq_valueset(epro_fq_load_t *ld, epro_fhir_item_t *it,
+    const epro_node_t *ref, const char *where);
+static size_t epro_fq_concepts(epro_fq_load_t *ld, const epro_node_t *vs,
+    epro_fhir_option_t *o, const char *where, int *rc);
 static int epro_fq_enable(epro_fq_load_t *ld, epro_fhir_item_t *it,
     const epro_node_t *list, const char *where);
 static int epro_fq_weight(epro_fq_load_t *ld, epro_fhir_option_t *o,
@@ -363,6 +368,7 @@ epro_fq_resource(epro_fhir_set_t *set, const epro_node_t *res,
     ld.errlen = errlen;
     ld.a = a;
     ld.vars = epro_node_member(res, "extension");
+    ld.contained = epro_node_member(res, "contained");
 
     epro_fq_path(path, "%s/item", where);
 
@@ -485,7 +491,7 @@ epro_fq_item(epro_fq_load_t *ld, const epro_node_t *node, int32_t parent,
     unsigned            seen;
     const char         *name, *s;
     epro_fhir_item_t   *it, *up;
-    const epro_node_t  *m, *v, *sub;
+    const epro_node_t  *m, *v, *vs, *sub;
 
     static const char *const  members[] = {
         "id", "extension", "modifierExtension", "linkId", "definition",
@@ -580,12 +586,6 @@ epro_fq_item(epro_fq_load_t *ld, const epro_node_t *node, int32_t parent,
                             "not supported", where);
     }
 
-    if (seen & (1u << M_VALUESET)) {
-        return epro_fq_fail(ld->err, ld->errlen, "%s/answerValueSet: not "
-                            "supported, list the answers in answerOption",
-                            where);
-    }
-
     v = epro_node_member(node, "text");
 
     if (v && epro_fq_string(&it->text, v) != 0) {
@@ -648,17 +648,36 @@ epro_fq_item(epro_fq_load_t *ld, const epro_node_t *node, int32_t parent,
     }
 
     v = epro_node_member(node, "answerOption");
+    vs = epro_node_member(node, "answerValueSet");
+
+    if (v && vs) {
+        return epro_fq_fail(ld->err, ld->errlen, "%s: answerOption or "
+                            "answerValueSet, not both (que-4)", where);
+    }
+
+    if (vs) {
+        v = vs;
+    }
 
     if ((it->type == EPRO_FHIR_CHOICE) != (v != NULL)
         && !(it->type == EPRO_FHIR_OPEN_CHOICE && v))
     {
-        return epro_fq_fail(ld->err, ld->errlen, "%s/answerOption: %s",
-                            where, v ? "only for choice and open-choice "
-                                       "items (que-5)"
-                                     : "required for a choice item");
+        return epro_fq_fail(ld->err, ld->errlen, "%s/%s: %s", where,
+                            vs ? "answerValueSet" : "answerOption",
+                            v ? "only for choice and open-choice "
+                                "items (que-5)"
+                              : "required for a choice item");
     }
 
-    if (v) {
+    if (vs) {
+        epro_fq_path(path, "%s/answerValueSet", where);
+
+        rc = epro_fq_valueset(ld, it, vs, path);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+
+    } else if (v) {
         epro_fq_path(path, "%s/answerOption", where);
 
         rc = epro_fq_options(ld, it, v, path);
@@ -993,6 +1012,160 @@ epro_fq_options(epro_fq_load_t *ld, epro_fhir_item_t *it,
     }
 
     return EPRO_OK;
+}
+
+
+/*
+ * answerValueSet "#id": a ValueSet contained in the Questionnaire, as
+ * LOINC's and LHC-Forms' PHQ-9 have them, its codes listed in
+ * expansion.contains or compose.include[].concept (weights as on an
+ * answerOption).  Nothing is expanded: other ValueSets are refused.
+ */
+
+static int
+epro_fq_valueset(epro_fq_load_t *ld, epro_fhir_item_t *it,
+    const epro_node_t *ref, const char *where)
+{
+    int                 rc;
+    size_t              n;
+    const char         *s, *id, *type;
+    const epro_node_t  *e, *v;
+
+    s = epro_node_string(ref);
+
+    if (s == NULL || s[0] != '#' || s[1] == '\0') {
+        return epro_fq_fail(ld->err, ld->errlen, "%s: only a contained "
+                            "ValueSet (\"#id\") is supported; or list the "
+                            "answers in answerOption", where);
+    }
+
+    for (e = ld->contained ? epro_node_child(ld->contained) : NULL;
+         e;
+         e = epro_node_next(e))
+    {
+        if (epro_node_type(e) != EPRO_NODE_OBJECT) {
+            continue;
+        }
+
+        v = epro_node_member(e, "resourceType");
+        type = v ? epro_node_string(v) : NULL;
+        v = epro_node_member(e, "id");
+        id = v ? epro_node_string(v) : NULL;
+
+        if (type && id && strcmp(type, "ValueSet") == 0
+            && strcmp(id, s + 1) == 0)
+        {
+            break;
+        }
+    }
+
+    if (e == NULL) {
+        return epro_fq_fail(ld->err, ld->errlen, "%s: no ValueSet \"%s\" "
+                            "in contained", where, s + 1);
+    }
+
+    rc = EPRO_OK;
+    n = epro_fq_concepts(ld, e, NULL, where, &rc);
+
+    if (rc != EPRO_OK) {
+        return rc;
+    }
+
+    if (n == 0) {
+        return epro_fq_fail(ld->err, ld->errlen, "%s: the ValueSet \"%s\" "
+                            "lists no code (expansion.contains or "
+                            "compose.include.concept)", where, s + 1);
+    }
+
+    it->options = ld->a->alloc(ld->a->ctx, n * sizeof(epro_fhir_option_t));
+    if (it->options == NULL) {
+        return epro_fq_nomem(ld->err, ld->errlen);
+    }
+
+    memset(it->options, 0, n * sizeof(epro_fhir_option_t));
+    it->noptions = n;
+
+    (void) epro_fq_concepts(ld, e, it->options, where, &rc);
+
+    return rc;
+}
+
+
+/* counts the codes (o NULL) or fills the options with them */
+
+static size_t
+epro_fq_concepts(epro_fq_load_t *ld, const epro_node_t *vs,
+    epro_fhir_option_t *o, const char *where, int *rc)
+{
+    int                 k;
+    size_t              n;
+    const char         *sys, *code;
+    const epro_node_t  *list, *inc, *c, *v, *concepts;
+
+    n = 0;
+
+    for (k = 0; k < 2 && n == 0; k++) {
+        v = epro_node_member(vs, k ? "compose" : "expansion");
+        list = v ? epro_node_member(v, k ? "include" : "contains") : NULL;
+
+        if (list == NULL || epro_node_type(list) != EPRO_NODE_ARRAY) {
+            continue;
+        }
+
+        for (inc = epro_node_child(list); inc; inc = epro_node_next(inc)) {
+            if (epro_node_type(inc) != EPRO_NODE_OBJECT) {
+                continue;
+            }
+
+            v = epro_node_member(inc, "system");
+            sys = v ? epro_node_string(v) : NULL;
+
+            /* expansion.contains: each a code; compose.include: a list */
+
+            concepts = k ? epro_node_member(inc, "concept") : NULL;
+
+            if (k && (concepts == NULL
+                      || epro_node_type(concepts) != EPRO_NODE_ARRAY))
+            {
+                continue;
+            }
+
+            for (c = k ? epro_node_child(concepts) : inc;
+                 c;
+                 c = k ? epro_node_next(c) : NULL)
+            {
+                v = (epro_node_type(c) == EPRO_NODE_OBJECT)
+                    ? epro_node_member(c, "code") : NULL;
+                code = v ? epro_node_string(v) : NULL;
+
+                if (code == NULL || code[0] == '\0') {
+                    continue;
+                }
+
+                if (o) {
+                    o[n].value.kind = EPRO_FV_CODING;
+                    o[n].value.str.data = code;
+                    o[n].value.str.len = strlen(code);
+
+                    if (sys && sys[0]) {
+                        o[n].value.system.data = sys;
+                        o[n].value.system.len = strlen(sys);
+                    }
+
+                    *rc = epro_fq_weight(ld, &o[n],
+                                         epro_node_member(c, "extension"),
+                                         where);
+                    if (*rc != EPRO_OK) {
+                        return n;
+                    }
+                }
+
+                n++;
+            }
+        }
+    }
+
+    return n;
 }
 
 
