@@ -1,0 +1,1909 @@
+
+/*
+ * FHIR R4 QuestionnaireResponse intake: the R4 structure and datatypes
+ * (400), then the Questionnaire's rules (422), every violation with a
+ * FHIRPath expression; then the mapping to a submission, the flattened
+ * answers and the score; and the OperationOutcome of the issues.
+ *
+ * Two walks over the items: the first only notes each linkId's first
+ * answers (enableWhen may look at any item, even a later one), the second
+ * checks everything.  Each item is found by its linkId's hash: linear in
+ * the body.
+ */
+
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "epro_fhir.h"
+#include "epro_tree.h"
+
+
+#define EPRO_FR_QR  "QuestionnaireResponse"
+
+#define EPRO_EXT_STUDY                                                      \
+    "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
+
+
+typedef struct {
+    epro_fhir_value_t   value;
+    int32_t             next;
+} epro_fr_rec_t;
+
+
+typedef struct {
+    epro_fhir_request_t *req;
+    epro_alloc_t        *a;
+    const epro_fhir_q_t *q;
+    const epro_node_t  **ans;       /* per item: its first answer list */
+    uint32_t            *mark;      /* per item: the stamp it was seen in */
+    unsigned char       *enabled;   /* per item: 0 not known, 1 yes, 2 no */
+    int32_t             *head;      /* per item: its values, in order */
+    int32_t             *tail;
+    epro_fr_rec_t       *recs;
+    size_t               nrecs;
+    size_t               maxrecs;
+    uint32_t             stamp;
+    double               score;
+    epro_fhir_value_t    total;     /* the total as sent */
+    char                *total_path;
+    unsigned             completed:1;
+} epro_fr_ctx_t;
+
+
+enum {
+    EPRO_FR_RESOURCE_TYPE = 0,
+    EPRO_FR_ID,
+    EPRO_FR_META,
+    EPRO_FR_IMPLICIT_RULES,
+    EPRO_FR_LANGUAGE,
+    EPRO_FR_TEXT,
+    EPRO_FR_CONTAINED,
+    EPRO_FR_EXTENSION,
+    EPRO_FR_MODIFIER_EXTENSION,
+    EPRO_FR_IDENTIFIER,
+    EPRO_FR_BASED_ON,
+    EPRO_FR_PART_OF,
+    EPRO_FR_QUESTIONNAIRE,
+    EPRO_FR_STATUS,
+    EPRO_FR_SUBJECT,
+    EPRO_FR_ENCOUNTER,
+    EPRO_FR_AUTHORED,
+    EPRO_FR_AUTHOR,
+    EPRO_FR_SOURCE,
+    EPRO_FR_ITEM,
+    EPRO_FR_NTOP
+};
+
+
+static const char *const  epro_fr_top[] = {
+    "resourceType", "id", "meta", "implicitRules", "language", "text",
+    "contained", "extension", "modifierExtension", "identifier", "basedOn",
+    "partOf", "questionnaire", "status", "subject", "encounter",
+    "authored", "author", "source", "item", NULL
+};
+
+/* EPRO_FP_ARRAY of references, of extensions, of items: see below */
+static const epro_fhir_prim_e  epro_fr_top_types[] = {
+    EPRO_FP_STRING, EPRO_FP_ID, EPRO_FP_OBJECT, EPRO_FP_URI, EPRO_FP_CODE,
+    EPRO_FP_OBJECT, EPRO_FP_ARRAY, EPRO_FP_ARRAY, EPRO_FP_ARRAY,
+    EPRO_FP_OBJECT, EPRO_FP_ARRAY, EPRO_FP_ARRAY, EPRO_FP_URI,
+    EPRO_FP_CODE, EPRO_FP_OBJECT, EPRO_FP_OBJECT, EPRO_FP_DATETIME,
+    EPRO_FP_OBJECT, EPRO_FP_OBJECT, EPRO_FP_ARRAY
+};
+
+static const char *const  epro_fr_statuses[] = {
+    "in-progress", "completed", "amended", "entered-in-error", "stopped",
+    NULL
+};
+
+/* the value[x] each item type takes (choice: its options' kinds) */
+static const epro_fhir_kind_e  epro_fr_kinds[] = {
+    EPRO_FV_NONE, EPRO_FV_NONE, EPRO_FV_BOOLEAN, EPRO_FV_DECIMAL,
+    EPRO_FV_INTEGER, EPRO_FV_DATE, EPRO_FV_DATETIME, EPRO_FV_TIME,
+    EPRO_FV_STRING, EPRO_FV_STRING, EPRO_FV_URI, EPRO_FV_NONE,
+    EPRO_FV_NONE, EPRO_FV_QUANTITY
+};
+
+static const char *const  epro_fr_type_names[] = {
+    "group", "display", "boolean", "decimal", "integer", "date",
+    "dateTime", "time", "string", "text", "url", "choice", "open-choice",
+    "quantity"
+};
+
+
+static int epro_fr_top_member(epro_fr_ctx_t *ctx, int i,
+    const epro_node_t *m);
+static int epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const char *path);
+static int epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const char *path);
+static size_t epro_fr_collect(epro_fr_ctx_t *ctx, const epro_node_t *list);
+static int epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list,
+    int32_t parent, const char *base, unsigned off);
+static int epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_node_t *answers, const epro_node_t *items, const char *path,
+    unsigned off);
+static int epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_node_t *e, const char *path, unsigned off);
+static int epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_fhir_value_t *v, const char *path);
+static int epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    unsigned depth);
+static int epro_fr_enabled_now(epro_fr_ctx_t *ctx,
+    const epro_fhir_item_t *it, unsigned depth);
+static int epro_fr_condition(epro_fr_ctx_t *ctx,
+    const epro_fhir_enable_t *en, unsigned depth);
+static const epro_node_t *epro_fr_value_node(const epro_node_t *answer,
+    epro_fhir_kind_e *kind, int *count);
+static int epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top);
+static int epro_fr_ref_id(epro_str_t *out, const epro_node_t *ref,
+    const char *type);
+static int epro_fr_answers_json(epro_fr_ctx_t *ctx);
+static int epro_fr_value_json(epro_buf_t *b, const epro_fhir_value_t *v,
+    epro_alloc_t *a);
+static int epro_fr_add(epro_buf_t *b, const char *s, epro_alloc_t *a);
+static int epro_fr_issue(epro_fr_ctx_t *ctx, int structure,
+    const char *code, const char *expr, const char *member,
+    const char *fmt, ...);
+static void epro_fr_index(char *out, const char *base, const char *name,
+    size_t k);
+static const char *epro_fr_number(char *buf, double v);
+static void epro_fr_path(char *out, const char *fmt, ...);
+static void epro_fr_join(char *out, const char *base, const char *name);
+
+
+int
+epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
+    epro_alloc_t *a)
+{
+    int                  rc, i;
+    char                 msg[EPRO_FHIR_PATH_MAX];
+    size_t               count, n;
+    unsigned             seen;
+    const char          *key, *s;
+    epro_str_t           span;
+    epro_fr_ctx_t        ctx;
+    epro_request_t       chk;
+    const epro_node_t   *root, *m, *top[EPRO_FR_NTOP];
+
+    req->status = EPRO_OK;
+    req->questionnaire = NULL;
+    memset(&req->sub, 0, sizeof(epro_submission_t));
+    req->fhir_status.data = NULL;
+    req->fhir_status.len = 0;
+    req->answers.data = NULL;
+    req->answers.len = 0;
+    req->score = 0;
+    req->has_score = 0;
+    req->nissues = 0;
+    req->nfound = 0;
+    req->nstructure = 0;
+    req->truncated = 0;
+
+    memset(&ctx, 0, sizeof(epro_fr_ctx_t));
+    ctx.req = req;
+    ctx.a = a;
+
+    memset(&chk, 0, sizeof(epro_request_t));
+
+    rc = epro_json_check(body, len, &span, 1, &count, &chk, a);
+
+    if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
+        return EPRO_NOMEM;
+    }
+
+    if (rc != EPRO_OK) {
+        snprintf(msg, sizeof(msg), "%s%s%s", chk.errors[0].path,
+                 chk.errors[0].path[0] ? ": " : "", chk.errors[0].message);
+
+        if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "%s", msg)
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+        goto failed;
+    }
+
+    root = epro_tree_parse(body, len, a);
+    if (root == NULL) {
+        return EPRO_NOMEM;
+    }
+
+    m = (epro_node_type(root) == EPRO_NODE_OBJECT)
+        ? epro_node_member(root, "resourceType") : NULL;
+    s = m ? epro_node_string(m) : NULL;
+
+    if (s == NULL || strcmp(s, EPRO_FR_QR) != 0) {
+        if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "the body must be a "
+                          "QuestionnaireResponse resource (resourceType)")
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+        goto failed;
+    }
+
+    req->sub.payload = span;
+
+    /* every element known, once, of its datatype */
+
+    memset(top, 0, sizeof(top));
+    seen = 0;
+
+    for (m = epro_node_child(root); m; m = epro_node_next(m)) {
+        key = epro_node_key(m);
+        i = epro_fhir_name(epro_fr_top, key);
+
+        if (i < 0 || (seen & (1u << i))) {
+            if (epro_fr_issue(&ctx, 1, "structure", EPRO_FR_QR, key, i < 0
+                              ? "unknown element" : "duplicate element")
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        seen |= 1u << i;
+
+        rc = epro_fr_top_member(&ctx, i, m);
+
+        if (rc == EPRO_NOMEM) {
+            return rc;
+        }
+
+        if (rc == EPRO_OK) {
+            top[i] = m;
+        }
+    }
+
+    if (!(seen & (1u << EPRO_FR_STATUS))) {
+        if (epro_fr_issue(&ctx, 1, "required", EPRO_FR_QR ".status", NULL,
+                          "status is required") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    if (top[EPRO_FR_STATUS]) {
+        s = epro_node_string(top[EPRO_FR_STATUS]);
+        req->fhir_status.data = s;
+        req->fhir_status.len = strlen(s);
+        ctx.completed = (strcmp(s, "completed") == 0
+                         || strcmp(s, "amended") == 0);
+    }
+
+    /* the Questionnaire's rules */
+
+    if (!(seen & (1u << EPRO_FR_QUESTIONNAIRE))) {
+        if (epro_fr_issue(&ctx, 0, "required", EPRO_FR_QR ".questionnaire",
+                          NULL, "the canonical url of the Questionnaire is "
+                          "required") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+    } else if (top[EPRO_FR_QUESTIONNAIRE]) {
+        s = epro_node_string(top[EPRO_FR_QUESTIONNAIRE]);
+        n = strlen(s);
+        req->sub.instrument.data = s;
+        req->sub.instrument.len = n;
+
+        ctx.q = epro_fhir_find(req->set, s, n);
+
+        if (ctx.q == NULL) {
+            if (epro_fr_issue(&ctx, 0, "not-found",
+                              EPRO_FR_QR ".questionnaire", NULL,
+                              "no Questionnaire \"%s\" is known here", s)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+    }
+
+    if (ctx.q) {
+        req->questionnaire = ctx.q;
+        n = ctx.q->nitems;
+
+        ctx.ans = a->alloc(a->ctx, n * sizeof(epro_node_t *));
+        ctx.mark = a->alloc(a->ctx, n * sizeof(uint32_t));
+        ctx.head = a->alloc(a->ctx, n * sizeof(int32_t));
+        ctx.tail = a->alloc(a->ctx, n * sizeof(int32_t));
+        ctx.enabled = a->alloc(a->ctx, n);
+
+        if (ctx.ans == NULL || ctx.mark == NULL || ctx.head == NULL
+            || ctx.tail == NULL || ctx.enabled == NULL)
+        {
+            return EPRO_NOMEM;
+        }
+
+        memset(ctx.ans, 0, n * sizeof(epro_node_t *));
+        memset(ctx.enabled, 0, n);
+        memset(ctx.mark, 0, n * sizeof(uint32_t));
+        memset(ctx.head, 0xff, n * sizeof(int32_t));
+
+        if (top[EPRO_FR_ITEM]) {
+            ctx.maxrecs = epro_fr_collect(&ctx, top[EPRO_FR_ITEM]);
+
+            ctx.recs = a->alloc(a->ctx, (ctx.maxrecs + 1)
+                                        * sizeof(epro_fr_rec_t));
+            if (ctx.recs == NULL) {
+                return EPRO_NOMEM;
+            }
+        }
+
+        if (top[EPRO_FR_ITEM] || !(seen & (1u << EPRO_FR_ITEM))) {
+            rc = epro_fr_items(&ctx, top[EPRO_FR_ITEM], -1, EPRO_FR_QR, 0);
+            if (rc != EPRO_OK) {
+                return rc;
+            }
+        }
+
+        if (ctx.q->total >= 0) {
+            req->has_score = 1;
+            req->score = ctx.score;
+
+            if (ctx.total_path
+                && fabs(ctx.total.num - ctx.score) > 1e-9)
+            {
+                if (epro_fr_issue(&ctx, 0, "business-rule", ctx.total_path,
+                                  NULL,
+                                  "the total sent, %s, is not the sum of "
+                                  "the answers' weights, %s",
+                                  epro_fr_number(msg, ctx.total.num),
+                                  epro_fr_number(msg + 40, ctx.score))
+                    != EPRO_OK)
+                {
+                    return EPRO_NOMEM;
+                }
+            }
+        }
+    }
+
+    rc = epro_fr_map(&ctx, top);
+    if (rc != EPRO_OK) {
+        return rc;
+    }
+
+    if (req->nfound) {
+        goto failed;
+    }
+
+    return ctx.q ? epro_fr_answers_json(&ctx) : EPRO_OK;
+
+failed:
+
+    req->status = req->nstructure ? EPRO_BAD_JSON : EPRO_INVALID;
+
+    return EPRO_ERROR;
+}
+
+
+/* one element of the resource: EPRO_OK, EPRO_ERROR (reported), NOMEM */
+
+static int
+epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
+{
+    int                 rc;
+    char                path[EPRO_FHIR_PATH_MAX];
+    size_t              k;
+    const char         *msg;
+    const epro_node_t  *e, *t;
+
+    epro_fr_join(path, EPRO_FR_QR, epro_fr_top[i]);
+
+    if (i == EPRO_FR_EXTENSION || i == EPRO_FR_MODIFIER_EXTENSION) {
+        msg = epro_fhir_extensions(m);
+
+    } else {
+        msg = epro_fhir_primitive(m, epro_fr_top_types[i]);
+    }
+
+    if (msg == NULL && i == EPRO_FR_STATUS
+        && epro_fhir_name(epro_fr_statuses, epro_node_string(m)) < 0)
+    {
+        msg = "must be one of in-progress, completed, amended, "
+              "entered-in-error, stopped";
+    }
+
+    if (msg != NULL) {
+        return (epro_fr_issue(ctx, 1, i == EPRO_FR_STATUS ? "code-invalid"
+                                                          : "structure",
+                              path, NULL, "%s", msg) != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    switch (i) {
+
+    case EPRO_FR_MODIFIER_EXTENSION:
+        /* a modifier not understood changes the meaning: refuse it */
+        return (epro_fr_issue(ctx, 0, "not-supported", path, NULL, "no "
+                              "modifierExtension is understood here")
+                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
+
+    case EPRO_FR_CONTAINED:
+        for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
+            t = (epro_node_type(e) == EPRO_NODE_OBJECT)
+                ? epro_node_member(e, "resourceType") : NULL;
+
+            if (t == NULL || epro_fhir_primitive(t, EPRO_FP_CODE) != NULL) {
+                epro_fr_path(path, EPRO_FR_QR ".contained[%lu]",
+                         (unsigned long) k);
+
+                return (epro_fr_issue(ctx, 1, "structure", path, NULL,
+                                      "must be "
+                                      "a resource (with a resourceType)")
+                        != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
+            }
+        }
+
+        return EPRO_OK;
+
+    case EPRO_FR_IDENTIFIER:
+        return epro_fr_identifier(ctx, m, path);
+
+    case EPRO_FR_BASED_ON:
+    case EPRO_FR_PART_OF:
+        for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
+            epro_fr_path(path, EPRO_FR_QR ".%s[%lu]",
+                     epro_fr_top[i], (unsigned long) k);
+
+            rc = epro_fr_reference(ctx, e, path);
+            if (rc != EPRO_OK) {
+                return rc;
+            }
+        }
+
+        return EPRO_OK;
+
+    case EPRO_FR_SUBJECT:
+    case EPRO_FR_ENCOUNTER:
+    case EPRO_FR_AUTHOR:
+    case EPRO_FR_SOURCE:
+        return epro_fr_reference(ctx, m, path);
+
+    default:
+        return EPRO_OK;
+    }
+}
+
+
+static int
+epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const char *path)
+{
+    int                 rc;
+    char                sub[EPRO_FHIR_PATH_MAX];
+    const char         *msg, *member;
+    epro_fhir_value_t   v;
+
+    member = NULL;
+    msg = epro_fhir_value(n, EPRO_FV_REFERENCE, &v, &member);
+
+    if (msg != NULL) {
+        epro_fr_path(sub, "%s%s%s", path, member ? "." : "",
+                 member ? member : "");
+
+        return (epro_fr_issue(ctx, 1, "structure", sub, NULL, "%s", msg)
+                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    n = epro_node_member(n, "identifier");
+
+    if (n) {
+        epro_fr_path(sub, "%s.identifier", path);
+
+        rc = epro_fr_identifier(ctx, n, sub);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const char *path)
+{
+    int                 i, rc;
+    unsigned            seen;
+    const char         *msg, *key;
+    const epro_node_t  *m;
+
+    static const char *const  names[] = {
+        "id", "extension", "use", "type", "system", "value", "period",
+        "assigner", NULL
+    };
+
+    static const epro_fhir_prim_e  types[] = {
+        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_CODE, EPRO_FP_OBJECT,
+        EPRO_FP_URI, EPRO_FP_STRING, EPRO_FP_OBJECT, EPRO_FP_OBJECT
+    };
+
+    msg = epro_fhir_primitive(n, EPRO_FP_OBJECT);
+
+    if (msg != NULL) {
+        return (epro_fr_issue(ctx, 1, "structure", path, NULL, "%s", msg)
+                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    seen = 0;
+    rc = EPRO_OK;
+
+    for (m = epro_node_child(n); m; m = epro_node_next(m)) {
+        key = epro_node_key(m);
+        i = epro_fhir_name(names, key);
+
+        if (i < 0 || (seen & (1u << i))) {
+            msg = (i < 0) ? "unknown element" : "duplicate element";
+
+        } else {
+            seen |= 1u << i;
+            msg = (types[i] == EPRO_FP_ARRAY)
+                  ? epro_fhir_extensions(m)
+                  : epro_fhir_primitive(m, types[i]);
+        }
+
+        if (msg != NULL) {
+            if (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            rc = EPRO_ERROR;
+        }
+    }
+
+    return rc;
+}
+
+
+/* the first walk: each linkId's first answers, and how many there are */
+
+static size_t
+epro_fr_collect(epro_fr_ctx_t *ctx, const epro_node_t *list)
+{
+    size_t                   n;
+    const char              *id;
+    const epro_node_t       *e, *v, *ans, *a;
+    const epro_fhir_item_t  *it;
+
+    n = 0;
+
+    if (epro_node_type(list) != EPRO_NODE_ARRAY) {
+        return 0;
+    }
+
+    for (e = epro_node_child(list); e; e = epro_node_next(e)) {
+        if (epro_node_type(e) != EPRO_NODE_OBJECT) {
+            continue;
+        }
+
+        v = epro_node_member(e, "linkId");
+        id = v ? epro_node_string(v) : NULL;
+        ans = epro_node_member(e, "answer");
+
+        if (ans && epro_node_type(ans) == EPRO_NODE_ARRAY) {
+            for (a = epro_node_child(ans); a; a = epro_node_next(a)) {
+                n++;
+
+                if (epro_node_type(a) == EPRO_NODE_OBJECT) {
+                    v = epro_node_member(a, "item");
+
+                    if (v) {
+                        n += epro_fr_collect(ctx, v);
+                    }
+                }
+            }
+
+            it = id ? epro_fhir_item(ctx->q, id, strlen(id)) : NULL;
+
+            if (it && ctx->ans[it - ctx->q->items] == NULL) {
+                ctx->ans[it - ctx->q->items] = ans;
+            }
+        }
+
+        v = epro_node_member(e, "item");
+
+        if (v) {
+            n += epro_fr_collect(ctx, v);
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The items of one level: the top (parent -1), a group's, or an
+ * answer's.  off: the level is disabled by an enableWhen above it.
+ */
+
+static int
+epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
+    const char *base, unsigned off)
+{
+    int                      rc, i;
+    char                     path[EPRO_FHIR_PATH_MAX];
+    size_t                   k;
+    int64_t                  last;
+    int32_t                  c, idx;
+    uint32_t                 my;
+    unsigned                 seen, bad;
+    const char              *key, *msg, *id;
+    const epro_node_t       *e, *m, *f[8];
+    const epro_fhir_item_t  *it, *up;
+    const epro_fhir_q_t     *q;
+
+    static const char *const  names[] = {
+        "id", "extension", "modifierExtension", "linkId", "definition",
+        "text", "answer", "item", NULL
+    };
+
+    static const epro_fhir_prim_e  types[] = {
+        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_ARRAY, EPRO_FP_STRING,
+        EPRO_FP_URI, EPRO_FP_STRING, EPRO_FP_ARRAY, EPRO_FP_ARRAY
+    };
+
+    q = ctx->q;
+    my = ++ctx->stamp;
+    last = -1;
+    up = (parent >= 0) ? &q->items[parent] : NULL;
+
+    for (k = 0, e = list ? epro_node_child(list) : NULL;
+         e;
+         k++, e = epro_node_next(e))
+    {
+        epro_fr_index(path, base, "item", k);
+
+        if (epro_node_type(e) != EPRO_NODE_OBJECT) {
+            if (epro_fr_issue(ctx, 1, "structure", path, NULL,
+                              "must be an object")
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        memset(f, 0, sizeof(f));
+        seen = 0;
+        bad = 0;
+
+        for (m = epro_node_child(e); m; m = epro_node_next(m)) {
+            key = epro_node_key(m);
+            i = epro_fhir_name(names, key);
+
+            if (i < 0 || (seen & (1u << i))) {
+                msg = (i < 0) ? "unknown element" : "duplicate element";
+
+            } else {
+                seen |= 1u << i;
+                msg = (i == 1 || i == 2) ? epro_fhir_extensions(m)
+                                         : epro_fhir_primitive(m, types[i]);
+            }
+
+            if (msg != NULL) {
+                if (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
+                    != EPRO_OK)
+                {
+                    return EPRO_NOMEM;
+                }
+
+                bad = 1;
+                continue;
+            }
+
+            f[i] = m;
+
+            if (i == 2
+                && epro_fr_issue(ctx, 0, "not-supported", path, key, "no "
+                                 "modifierExtension is understood here")
+                   != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+
+        if (f[6] && f[7]) {
+            if (epro_fr_issue(ctx, 1, "invariant", path, NULL, "qrs-1: nested "
+                              "items can't be beneath both item and answer")
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            bad = 1;
+        }
+
+        if (!(seen & (1u << 3))) {
+            if (epro_fr_issue(ctx, 1, "required", path, NULL,
+                              "linkId is required")
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        if (f[3] == NULL) {
+            continue;
+        }
+
+        id = epro_node_string(f[3]);
+        it = epro_fhir_item(q, id, strlen(id));
+
+        if (it == NULL) {
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                              "linkId \"%s\" is "
+                              "not an item of %s", id, q->canonical.data)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        if (it->parent != parent) {
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                              "\"%s\" is not an "
+                              "item %s%s%s", id, up ? "of \"" : "at the top",
+                              up ? up->link_id.data : "", up ? "\"" : "")
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        idx = (int32_t) (it - q->items);
+
+        if ((int64_t) it->pos < last
+            || ((int64_t) it->pos == last
+                && (it->type != EPRO_FHIR_GROUP || !it->repeats)))
+        {
+            msg = ((int64_t) it->pos < last)
+                  ? "is out of the Questionnaire's order"
+                  : (it->type == EPRO_FHIR_GROUP)
+                    ? "is repeated, and the group does not repeat"
+                    : "is repeated: the answers of a question go in "
+                      "one item (qrs-2)";
+
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL, "\"%s\" %s", id,
+                              msg) != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+        } else {
+            last = it->pos;
+        }
+
+        ctx->mark[idx] = my;
+
+        if (f[5] && (it->text.data == NULL
+                     || strcmp(epro_node_string(f[5]), it->text.data) != 0))
+        {
+            if (epro_fr_issue(ctx, 0, "value", path, "text",
+                              "is not the text of "
+                              "\"%s\" in the Questionnaire", id)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+
+        if (bad) {
+            continue;
+        }
+
+        rc = epro_fr_item(ctx, it, f[6], f[7], path,
+                          off || !epro_fr_enabled(ctx, it, 0));
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+    }
+
+    /* what is missing: only when the response says it is complete */
+
+    if (!ctx->completed || off) {
+        return EPRO_OK;
+    }
+
+    for (c = up ? up->first : q->first; c >= 0; c = q->items[c].next) {
+        it = &q->items[c];
+
+        if (!it->required || ctx->mark[c] == my
+            || !epro_fr_enabled(ctx, it, 0))
+        {
+            continue;
+        }
+
+        if (epro_fr_issue(ctx, 0, "required", base, NULL, "item \"%s\" is "
+                          "required", it->link_id.data)
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_node_t *answers, const epro_node_t *items, const char *path,
+    unsigned off)
+{
+    int                 rc;
+    char                sub[EPRO_FHIR_PATH_MAX];
+    size_t              k, n;
+    const epro_node_t  *e;
+
+    if (it->type == EPRO_FHIR_GROUP || it->type == EPRO_FHIR_DISPLAY) {
+        if (answers) {
+            if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                              "a %s item has no "
+                              "answers", epro_fr_type_names[it->type])
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+
+        /* even without items: what the group requires is missing */
+
+        if (it->type == EPRO_FHIR_GROUP) {
+            return epro_fr_items(ctx, items, (int32_t) (it - ctx->q->items),
+                                 path, off);
+        }
+
+        if (items) {
+            return (epro_fr_issue(ctx, 0, "structure", path, NULL, "a display "
+                                  "item has no items") != EPRO_OK)
+                   ? EPRO_NOMEM : EPRO_OK;
+        }
+
+        return EPRO_OK;
+    }
+
+    if (items) {
+        if (epro_fr_issue(ctx, 0, "structure", path, NULL,
+                          "the items nested in "
+                          "a question go in its answers") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    n = 0;
+
+    for (e = answers ? epro_node_child(answers) : NULL;
+         e;
+         e = epro_node_next(e))
+    {
+        n++;
+    }
+
+    if (n == 0) {
+        if (it->required && ctx->completed && !off) {
+            return (epro_fr_issue(ctx, 0, "required", path, NULL, "\"%s\" is "
+                                  "required", it->link_id.data) != EPRO_OK)
+                   ? EPRO_NOMEM : EPRO_OK;
+        }
+
+        return EPRO_OK;
+    }
+
+    if (off) {
+        if (epro_fr_issue(ctx, 0, "business-rule", path, NULL, "\"%s\" is "
+                          "answered but disabled by its enableWhen",
+                          it->link_id.data) != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    if (n > 1 && !it->repeats) {
+        if (epro_fr_issue(ctx, 0, "structure", path, NULL, "%lu answers, and "
+                          "\"%s\" does not repeat", (unsigned long) n,
+                          it->link_id.data) != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    for (k = 0, e = epro_node_child(answers); e; k++, e = epro_node_next(e))
+    {
+        epro_fr_index(sub, path, "answer", k);
+
+        rc = epro_fr_answer(ctx, it, e, sub, off);
+        if (rc != EPRO_OK) {
+            return rc;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_node_t *e, const char *path, unsigned off)
+{
+    int                 rc, count;
+    char                sub[EPRO_FHIR_PATH_MAX];
+    unsigned            seen;
+    const char         *key, *msg, *member;
+    epro_fhir_kind_e    kind;
+    epro_fhir_value_t   v;
+    const epro_node_t  *m, *vn, *items;
+
+    if (epro_node_type(e) != EPRO_NODE_OBJECT || epro_node_child(e) == NULL)
+    {
+        return (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be a "
+                              "non-empty object") != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_OK;
+    }
+
+    seen = 0;
+    items = NULL;
+    msg = NULL;
+
+    for (m = epro_node_child(e); m; m = epro_node_next(m)) {
+        key = epro_node_key(m);
+
+        if (strcmp(key, "id") == 0) {
+            msg = (seen & 1) ? "duplicate element"
+                             : epro_fhir_primitive(m, EPRO_FP_ID);
+            seen |= 1;
+
+        } else if (strcmp(key, "extension") == 0) {
+            msg = (seen & 2) ? "duplicate element" : epro_fhir_extensions(m);
+            seen |= 2;
+
+        } else if (strcmp(key, "modifierExtension") == 0) {
+            msg = (seen & 4) ? "duplicate element" : epro_fhir_extensions(m);
+            seen |= 4;
+
+            if (msg == NULL
+                && epro_fr_issue(ctx, 0, "not-supported", path, key, "no "
+                                 "modifierExtension is understood here")
+                   != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+        } else if (strcmp(key, "item") == 0) {
+            msg = (seen & 8) ? "duplicate element"
+                             : epro_fhir_primitive(m, EPRO_FP_ARRAY);
+            seen |= 8;
+
+            if (msg == NULL) {
+                items = m;
+            }
+
+        } else if (epro_fhir_kind(key, "value") == EPRO_FV_NONE) {
+            msg = "unknown element";
+
+        } else {
+            msg = (seen & 16) ? "only one value[x] per answer" : NULL;
+            seen |= 16;
+        }
+
+        if (msg != NULL
+            && epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
+               != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    vn = epro_fr_value_node(e, &kind, &count);
+
+    if (vn == NULL) {
+        if (epro_fr_issue(ctx, 0, "required", path, NULL, "an answer has a "
+                          "value[x]") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+    } else {
+        member = NULL;
+        msg = epro_fhir_value(vn, kind, &v, &member);
+        epro_fr_join(sub, path, epro_node_key(vn));
+
+        if (msg != NULL) {
+            if (epro_fr_issue(ctx, 1, "structure", sub, member, "%s", msg)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+        } else if (count == 1 && !off) {
+            rc = epro_fr_check(ctx, it, &v, sub);
+            if (rc != EPRO_OK) {
+                return rc;
+            }
+        }
+    }
+
+    if (items) {
+        return epro_fr_items(ctx, items, (int32_t) (it - ctx->q->items),
+                             path, off);
+    }
+
+    return EPRO_OK;
+}
+
+
+/* the first value[x] of an answer, its kind and how many there are */
+
+static const epro_node_t *
+epro_fr_value_node(const epro_node_t *answer, epro_fhir_kind_e *kind,
+    int *count)
+{
+    epro_fhir_kind_e    k;
+    const epro_node_t  *m, *found;
+
+    found = NULL;
+    *count = 0;
+    *kind = EPRO_FV_NONE;
+
+    for (m = epro_node_child(answer); m; m = epro_node_next(m)) {
+        k = epro_fhir_kind(epro_node_key(m), "value");
+
+        if (k == EPRO_FV_NONE) {
+            continue;
+        }
+
+        if (found == NULL) {
+            found = m;
+            *kind = k;
+        }
+
+        (*count)++;
+    }
+
+    return found;
+}
+
+
+/* one answer's value against its item: type, options, bounds; noted */
+
+static int
+epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_fhir_value_t *v, const char *path)
+{
+    char                      n1[40], n2[40];
+    size_t                    i, chars, len;
+    epro_fr_rec_t            *r;
+    epro_fhir_kind_e          want;
+    const epro_fhir_option_t *o;
+    const epro_fhir_value_t  *bound;
+
+    static const char *const  kinds[] = {
+        "", "valueBoolean", "valueDecimal", "valueInteger", "valueDate",
+        "valueDateTime", "valueTime", "valueString", "valueUri",
+        "valueCoding", "valueQuantity", "valueAttachment", "valueReference"
+    };
+
+    o = NULL;
+    want = epro_fr_kinds[it->type];
+
+    if (it->type == EPRO_FHIR_CHOICE || it->type == EPRO_FHIR_OPEN_CHOICE) {
+        for (i = 0; i < it->noptions; i++) {
+            if (it->options[i].value.kind == v->kind
+                && epro_fhir_compare(&it->options[i].value, v) == 0)
+            {
+                o = &it->options[i];
+                break;
+            }
+        }
+
+        if (o == NULL && it->type == EPRO_FHIR_OPEN_CHOICE
+            && v->kind == EPRO_FV_STRING)
+        {
+            want = EPRO_FV_STRING;
+
+        } else if (o == NULL) {
+            for (i = 0; i < it->noptions; i++) {
+                if (it->options[i].value.kind == v->kind) {
+                    break;
+                }
+            }
+
+            if (i < it->noptions) {
+                return (epro_fr_issue(ctx, 0, "code-invalid", path, NULL,
+                                      "is not "
+                                      "one of the answerOptions of \"%s\"",
+                                      it->link_id.data) != EPRO_OK)
+                       ? EPRO_NOMEM : EPRO_OK;
+            }
+
+            want = it->options[0].value.kind;
+
+        } else {
+            want = v->kind;
+        }
+    }
+
+    if (v->kind != want) {
+        return (epro_fr_issue(ctx, 0, "value", path, NULL, "\"%s\" is of type "
+                              "%s: it takes a %s", it->link_id.data,
+                              epro_fr_type_names[it->type], kinds[want])
+                != EPRO_OK) ? EPRO_NOMEM : EPRO_OK;
+    }
+
+    for (i = 0; i < 2; i++) {
+        bound = i ? &it->max : &it->min;
+
+        if (bound->kind == EPRO_FV_NONE
+            || epro_fhir_compare(v, bound) != (i ? 1 : -1))
+        {
+            continue;
+        }
+
+        if (bound->str.data) {
+            snprintf(n1, sizeof(n1), "%.*s", (int) bound->str.len,
+                     bound->str.data);
+
+        } else {
+            epro_fr_number(n1, bound->num);
+        }
+
+        return (epro_fr_issue(ctx, 0, "value", path, NULL, "is %s the %s, %s",
+                              i ? "above" : "below",
+                              i ? "maxValue" : "minValue", n1) != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_OK;
+    }
+
+    if (it->max_length && (v->kind == EPRO_FV_STRING
+                           || v->kind == EPRO_FV_URI))
+    {
+        len = v->str.len;
+        chars = epro_utf8_chars(v->str.data, len);
+
+        if (chars > it->max_length) {
+            return (epro_fr_issue(ctx, 0, "value", path, NULL,
+                                  "%lu characters, "
+                                  "the maxLength is %lu",
+                                  (unsigned long) chars,
+                                  (unsigned long) it->max_length)
+                    != EPRO_OK) ? EPRO_NOMEM : EPRO_OK;
+        }
+    }
+
+    if (it->max_places >= 0
+        && (v->kind == EPRO_FV_DECIMAL || v->kind == EPRO_FV_QUANTITY)
+        && epro_fhir_places(v->num) > (size_t) it->max_places)
+    {
+        return (epro_fr_issue(ctx, 0, "value", path, NULL,
+                              "%s has more than %d "
+                              "decimal places", epro_fr_number(n2, v->num),
+                              it->max_places) != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_OK;
+    }
+
+    if (it - ctx->q->items == ctx->q->total) {
+        if (ctx->total_path == NULL) {
+            len = strlen(path);
+
+            ctx->total_path = ctx->a->alloc(ctx->a->ctx, len + 1);
+            if (ctx->total_path == NULL) {
+                return EPRO_NOMEM;
+            }
+
+            memcpy(ctx->total_path, path, len + 1);
+            ctx->total = *v;
+        }
+
+    } else if (o && o->has_weight) {
+        ctx->score += o->weight;
+    }
+
+    /* noted for the flattened answers, in the Questionnaire's order */
+
+    if (ctx->nrecs == ctx->maxrecs) {
+        return EPRO_OK;
+    }
+
+    r = &ctx->recs[ctx->nrecs];
+    r->value = *v;
+    r->next = -1;
+
+    i = (size_t) (it - ctx->q->items);
+
+    if (ctx->head[i] < 0) {
+        ctx->head[i] = (int32_t) ctx->nrecs;
+
+    } else {
+        ctx->recs[ctx->tail[i]].next = (int32_t) ctx->nrecs;
+    }
+
+    ctx->tail[i] = (int32_t) ctx->nrecs++;
+
+    return EPRO_OK;
+}
+
+
+/*
+ * An item is enabled by its enableWhen and by its ancestors'; a question
+ * that is disabled has no answer for the items that depend on it.  The
+ * depth bounds a cycle of enableWhen, which R4 does not forbid.  The
+ * answers are those of the whole response: each item is evaluated once,
+ * however many times a repeating group holds it.
+ */
+
+static int
+epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    unsigned depth)
+{
+    int     r;
+    size_t  i;
+
+    if (it->nenable == 0) {
+        return 1;
+    }
+
+    i = (size_t) (it - ctx->q->items);
+
+    if (depth == 0 && ctx->enabled[i]) {
+        return ctx->enabled[i] == 1;
+    }
+
+    r = epro_fr_enabled_now(ctx, it, depth);
+
+    if (depth == 0) {
+        ctx->enabled[i] = r ? 1 : 2;
+    }
+
+    return r;
+}
+
+
+static int
+epro_fr_enabled_now(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    unsigned depth)
+{
+    int     r;
+    size_t  k;
+
+    for (k = 0; k < it->nenable; k++) {
+        r = epro_fr_condition(ctx, &it->enable[k], depth);
+
+        if (it->enable_any && r) {
+            return 1;
+        }
+
+        if (!it->enable_any && !r) {
+            return 0;
+        }
+    }
+
+    return it->nenable == 0 || !it->enable_any;
+}
+
+
+/* R4: an item without an answer matches nothing but "exists false" */
+
+static int
+epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
+    unsigned depth)
+{
+    int                      c, count, has;
+    int32_t                  up;
+    epro_fhir_kind_e         kind;
+    epro_fhir_value_t        v;
+    const epro_node_t       *list, *e, *vn;
+    const epro_fhir_item_t  *q;
+
+    list = ctx->ans[en->target];
+    has = 0;
+
+    /* the question, or a group above it, may be disabled itself */
+
+    for (up = en->target; list && up >= 0; up = q->parent) {
+        q = &ctx->q->items[up];
+
+        if (q->nenable
+            && (depth >= 8 || !epro_fr_enabled(ctx, q, depth + 1)))
+        {
+            list = NULL;
+        }
+    }
+
+    for (e = list ? epro_node_child(list) : NULL; e; e = epro_node_next(e)) {
+        if (epro_node_type(e) != EPRO_NODE_OBJECT) {
+            continue;
+        }
+
+        vn = epro_fr_value_node(e, &kind, &count);
+
+        if (vn == NULL || epro_fhir_value(vn, kind, &v, NULL) != NULL) {
+            continue;
+        }
+
+        has = 1;
+        c = epro_fhir_compare(&v, &en->answer);
+
+        switch (en->op) {
+
+        case EPRO_FHIR_EQ:
+            if (c == 0) {
+                return 1;
+            }
+
+            break;
+
+        case EPRO_FHIR_NE:
+            if (c == -1 || c == 1 || c == EPRO_FHIR_UNEQUAL) {
+                return 1;
+            }
+
+            break;
+
+        case EPRO_FHIR_GT:
+            if (c == 1) {
+                return 1;
+            }
+
+            break;
+
+        case EPRO_FHIR_LT:
+            if (c == -1) {
+                return 1;
+            }
+
+            break;
+
+        case EPRO_FHIR_GE:
+            if (c == 0 || c == 1) {
+                return 1;
+            }
+
+            break;
+
+        case EPRO_FHIR_LE:
+            if (c == 0 || c == -1) {
+                return 1;
+            }
+
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    if (en->op == EPRO_FHIR_EXISTS) {
+        return has == (en->answer.num != 0);
+    }
+
+    return 0;
+}
+
+
+/* the submission's columns: id, subject, collected, study, visit */
+
+static int
+epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
+{
+    char                *name;
+    size_t               len, slen, vlen;
+    const char          *s, *sys, *val;
+    epro_submission_t   *sub;
+    epro_fhir_request_t *req;
+    const epro_node_t   *n, *e, *v;
+
+    req = ctx->req;
+    sub = &req->sub;
+
+    /* the id: a UUID as sent, or a v5 UUID of "system|value" */
+
+    n = top[EPRO_FR_IDENTIFIER];
+    v = n ? epro_node_member(n, "value") : NULL;
+
+    if (v) {
+        val = epro_node_string(v);
+        vlen = strlen(val);
+        s = val;
+        len = vlen;
+
+        if (len > 9 && memcmp(s, "urn:uuid:", 9) == 0) {
+            s += 9;
+            len -= 9;
+        }
+
+        if (epro_uuid_parse(sub->id, s, len) != 0) {
+            e = epro_node_member(n, "system");
+            sys = e ? epro_node_string(e) : "";
+            slen = strlen(sys);
+
+            name = ctx->a->alloc(ctx->a->ctx, slen + 1 + vlen);
+            if (name == NULL) {
+                return EPRO_NOMEM;
+            }
+
+            memcpy(name, sys, slen);
+            name[slen] = '|';
+            memcpy(name + slen + 1, val, vlen);
+
+            if (epro_uuid_v5(sub->id, EPRO_FHIR_NAMESPACE, name,
+                             slen + 1 + vlen)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+    }
+
+    /* the subject: Patient/<id>, else its identifier's value */
+
+    n = top[EPRO_FR_SUBJECT];
+
+    if (n && epro_fr_ref_id(&sub->subject, n, "Patient") != EPRO_OK) {
+        v = epro_node_member(n, "identifier");
+        v = v ? epro_node_member(v, "value") : NULL;
+
+        if (v) {
+            sub->subject.data = epro_node_string(v);
+            sub->subject.len = strlen(sub->subject.data);
+        }
+    }
+
+    if (sub->subject.data == NULL) {
+        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".subject", NULL,
+                          "a subject (a Patient reference or an "
+                          "identifier) is required") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+    } else if (epro_utf8_chars(sub->subject.data, sub->subject.len)
+               > EPRO_MAX_FIELD_CHARS)
+    {
+        if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".subject", NULL, "the "
+                          "subject's id is longer than %d characters",
+                          EPRO_MAX_FIELD_CHARS) != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    /* collected: a time and an offset, RFC 3339 */
+
+    n = top[EPRO_FR_AUTHORED];
+
+    if (n == NULL) {
+        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".authored", NULL,
+                          "authored is required") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+    } else {
+        s = epro_node_string(n);
+        len = strlen(s);
+
+        if (len > EPRO_TIME_LEN || epro_rfc3339_valid(s, len) != 0) {
+            if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".authored", NULL,
+                              "must have a time of day and an offset "
+                              "(RFC 3339)") != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+        } else {
+            memcpy(sub->collected, s, len + 1);
+        }
+    }
+
+    /* the visit: Encounter/<id>; the study: workflow-researchStudy */
+
+    n = top[EPRO_FR_ENCOUNTER];
+
+    if (n) {
+        (void) epro_fr_ref_id(&sub->visit, n, "Encounter");
+    }
+
+    n = top[EPRO_FR_EXTENSION];
+
+    for (e = n ? epro_node_child(n) : NULL; e; e = epro_node_next(e)) {
+        v = epro_node_member(e, "valueReference");
+
+        if (v && strcmp(epro_node_string(epro_node_member(e, "url")),
+                        EPRO_EXT_STUDY) == 0
+            && epro_fr_ref_id(&sub->study, v, "ResearchStudy") == EPRO_OK)
+        {
+            break;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
+/* "Patient/<id>", maybe after a base url or before "/_history/..." */
+
+static int
+epro_fr_ref_id(epro_str_t *out, const epro_node_t *ref, const char *type)
+{
+    size_t              n, k;
+    const char         *s, *p;
+    const epro_node_t  *v;
+
+    v = epro_node_member(ref, "reference");
+    s = v ? epro_node_string(v) : NULL;
+
+    if (s == NULL) {
+        return EPRO_ERROR;
+    }
+
+    n = strlen(type);
+
+    for (p = strstr(s, type); p; p = strstr(p + 1, type)) {
+        if ((p == s || p[-1] == '/') && p[n] == '/') {
+            break;
+        }
+    }
+
+    if (p == NULL) {
+        return EPRO_ERROR;
+    }
+
+    p += n + 1;
+
+    for (k = 0; p[k] && p[k] != '/'; k++) {
+        if (!((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z')
+              || (p[k] >= '0' && p[k] <= '9') || p[k] == '-'
+              || p[k] == '.'))
+        {
+            return EPRO_ERROR;
+        }
+    }
+
+    if (k == 0 || k > 64) {
+        return EPRO_ERROR;
+    }
+
+    out->data = p;
+    out->len = k;
+
+    return EPRO_OK;
+}
+
+
+/* {"key": value or [values]} in the Questionnaire's order */
+
+static int
+epro_fr_answers_json(epro_fr_ctx_t *ctx)
+{
+    size_t                   i, n;
+    int32_t                  r;
+    epro_buf_t               b;
+    epro_alloc_t            *a;
+    const epro_fhir_item_t  *it;
+
+    a = ctx->a;
+    memset(&b, 0, sizeof(epro_buf_t));
+
+    if (epro_buf_reserve(&b, 64 + ctx->nrecs * 32, a) != EPRO_OK
+        || epro_buf_add(&b, "{", 1, a) != EPRO_OK)
+    {
+        return EPRO_NOMEM;
+    }
+
+    for (i = 0, n = 0; i < ctx->q->nitems; i++) {
+        if (ctx->head[i] < 0) {
+            continue;
+        }
+
+        it = &ctx->q->items[i];
+
+        if ((n++ && epro_buf_add(&b, ",", 1, a) != EPRO_OK)
+            || epro_buf_add_json_string(&b, it->key.data, it->key.len, a)
+               != EPRO_OK
+            || epro_buf_add(&b, it->multi ? ":[" : ":", it->multi ? 2 : 1,
+                            a) != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+
+        for (r = ctx->head[i]; r >= 0; r = ctx->recs[r].next) {
+            if ((r != ctx->head[i] && epro_buf_add(&b, ",", 1, a) != EPRO_OK)
+                || epro_fr_value_json(&b, &ctx->recs[r].value, a) != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+        }
+
+        if (it->multi && epro_buf_add(&b, "]", 1, a) != EPRO_OK) {
+            return EPRO_NOMEM;
+        }
+    }
+
+    if (epro_buf_add(&b, "}", 1, a) != EPRO_OK) {
+        return EPRO_NOMEM;
+    }
+
+    ctx->req->answers.data = b.data;
+    ctx->req->answers.len = b.len;
+
+    return EPRO_OK;
+}
+
+
+static int
+epro_fr_value_json(epro_buf_t *b, const epro_fhir_value_t *v,
+    epro_alloc_t *a)
+{
+    char         num[40];
+    const char  *s;
+
+    switch (v->kind) {
+
+    case EPRO_FV_BOOLEAN:
+        s = v->num ? "true" : "false";
+        return epro_buf_add(b, s, strlen(s), a);
+
+    case EPRO_FV_DECIMAL:
+    case EPRO_FV_INTEGER:
+    case EPRO_FV_QUANTITY:
+        s = epro_fr_number(num, v->num);
+        return epro_buf_add(b, s, strlen(s), a);
+
+    default:
+        if (v->str.data == NULL) {
+            return epro_buf_add(b, "null", 4, a);
+        }
+
+        return epro_buf_add_json_string(b, v->str.data, v->str.len, a);
+    }
+}
+
+
+int
+epro_fhir_outcome_json(epro_buf_t *b, const epro_fhir_request_t *req,
+    epro_alloc_t *a)
+{
+    int                       rc;
+    char                      msg[120];
+    size_t                    i;
+    const epro_fhir_issue_t  *is;
+
+    rc = epro_fr_add(b, "{\"resourceType\":\"OperationOutcome\","
+                        "\"issue\":[", a);
+
+    if (rc == EPRO_OK && req->nissues == 0) {
+        rc = epro_fr_add(b, "{\"severity\":\"information\",\"code\":"
+                            "\"informational\",\"diagnostics\":"
+                            "\"accepted\"}", a);
+    }
+
+    for (i = 0; i < req->nissues && rc == EPRO_OK; i++) {
+        is = &req->issues[i];
+
+        rc = epro_fr_add(b, i ? ",{\"severity\":\"error\",\"code\":"
+                              : "{\"severity\":\"error\",\"code\":", a);
+
+        if (rc == EPRO_OK) {
+            rc = epro_buf_add_json_string(b, is->code, strlen(is->code), a);
+        }
+
+        if (rc == EPRO_OK) {
+            rc = epro_fr_add(b, ",\"diagnostics\":", a);
+        }
+
+        if (rc == EPRO_OK) {
+            rc = epro_buf_add_json_string(b, is->message,
+                                          strlen(is->message), a);
+        }
+
+        if (rc == EPRO_OK && is->expression[0]) {
+            rc = epro_fr_add(b, ",\"expression\":[", a);
+
+            if (rc == EPRO_OK) {
+                rc = epro_buf_add_json_string(b, is->expression,
+                                              strlen(is->expression), a);
+            }
+
+            if (rc == EPRO_OK) {
+                rc = epro_fr_add(b, "]", a);
+            }
+        }
+
+        if (rc == EPRO_OK) {
+            rc = epro_fr_add(b, "}", a);
+        }
+    }
+
+    if (rc == EPRO_OK && req->truncated) {
+        snprintf(msg, sizeof(msg), ",{\"severity\":\"information\","
+                 "\"code\":\"too-costly\",\"diagnostics\":\"%lu more "
+                 "issues were found\"}",
+                 (unsigned long) (req->nfound - req->nissues));
+        rc = epro_fr_add(b, msg, a);
+    }
+
+    if (rc == EPRO_OK) {
+        rc = epro_fr_add(b, "]}\n", a);
+    }
+
+    return rc;
+}
+
+
+static int
+epro_fr_add(epro_buf_t *b, const char *s, epro_alloc_t *a)
+{
+    return epro_buf_add(b, s, strlen(s), a);
+}
+
+
+static int
+epro_fr_issue(epro_fr_ctx_t *ctx, int structure, const char *code,
+    const char *expr, const char *member, const char *fmt, ...)
+{
+    int                  n;
+    char                 msg[512], sub[EPRO_FHIR_PATH_MAX];
+    size_t               elen;
+    va_list              args;
+    epro_fhir_issue_t   *is;
+    epro_fhir_request_t *req;
+
+    req = ctx->req;
+    req->nfound++;
+    req->nstructure += structure;
+
+    if (req->nissues == EPRO_MAX_ERRORS) {
+        req->truncated = 1;
+        return EPRO_OK;
+    }
+
+    va_start(args, fmt);
+    n = vsnprintf(msg, sizeof(msg), fmt, args);
+    va_end(args);
+
+    if (n < 0) {
+        return EPRO_NOMEM;
+    }
+
+    if ((size_t) n >= sizeof(msg)) {
+        n = sizeof(msg) - 1;
+    }
+
+    /* the paths of elements are made only for an issue: most have none */
+
+    if (member) {
+        epro_fr_path(sub, "%s.%s", expr, member);
+        expr = sub;
+    }
+
+    elen = strlen(expr);
+    is = &req->issues[req->nissues];
+
+    is->expression = ctx->a->alloc(ctx->a->ctx, elen + 1 + n + 1);
+    if (is->expression == NULL) {
+        return EPRO_NOMEM;
+    }
+
+    memcpy(is->expression, expr, elen + 1);
+    is->message = is->expression + elen + 1;
+    memcpy(is->message, msg, n + 1);
+    is->code = code;
+
+    req->nissues++;
+
+    return EPRO_OK;
+}
+
+
+/* the shortest text that reads back as the same double */
+
+static const char *
+epro_fr_number(char *buf, double v)
+{
+    int  prec;
+
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, 40, "%.0f", v);
+        return buf;
+    }
+
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+
+        if (strtod(buf, NULL) == v) {
+            return buf;
+        }
+    }
+
+    snprintf(buf, 40, "%.17g", v);
+
+    return buf;
+}
+
+
+/* a FHIRPath expression, cut at EPRO_FHIR_PATH_MAX */
+
+static void
+epro_fr_path(char *out, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(out, EPRO_FHIR_PATH_MAX, fmt, args);
+    va_end(args);
+}
+
+
+/* base "." name, and base "." name "[" k "]": no printf on the way */
+
+static void
+epro_fr_join(char *out, const char *base, const char *name)
+{
+    size_t  n, k;
+
+    n = strlen(base);
+    k = strlen(name);
+
+    if (n + 1 + k >= EPRO_FHIR_PATH_MAX) {
+        epro_fr_path(out, "%s.%s", base, name);
+        return;
+    }
+
+    memcpy(out, base, n);
+    out[n] = '.';
+    memcpy(out + n + 1, name, k + 1);
+}
+
+
+static void
+epro_fr_index(char *out, const char *base, const char *name, size_t k)
+{
+    char    digits[24];
+    size_t  n, len, d;
+
+    d = sizeof(digits);
+
+    do {
+        digits[--d] = (char) ('0' + k % 10);
+        k /= 10;
+    } while (k);
+
+    n = strlen(base);
+    len = strlen(name);
+
+    if (n + 1 + len + 1 + (sizeof(digits) - d) + 1 >= EPRO_FHIR_PATH_MAX) {
+        epro_fr_path(out, "%s.%s[%.*s]", base, name,
+                     (int) (sizeof(digits) - d), digits + d);
+        return;
+    }
+
+    memcpy(out, base, n);
+    out[n++] = '.';
+    memcpy(out + n, name, len);
+    n += len;
+    out[n++] = '[';
+    memcpy(out + n, digits + d, sizeof(digits) - d);
+    n += sizeof(digits) - d;
+    out[n++] = ']';
+    out[n] = '\0';
+}

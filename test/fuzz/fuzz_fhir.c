@@ -1,0 +1,429 @@
+
+/*
+ * libFuzzer target for the FHIR intake of the core (src/core/epro_fhir*.c):
+ * the input is a QuestionnaireResponse body, checked against the shipped
+ * PHQ-9 and GAD-7 Questionnaires (conf/fhir/) and a small one of every
+ * item type and rule.
+ *
+ * Each input is parsed with epro_fhir_parse() into an arena like nginx's
+ * request pool (free is a no-op, new memory is garbage, every allocation
+ * a malloc block of its own so that ASan sees overruns, all released
+ * after the input), twice: the two results must agree.  Then:
+ *
+ *   - the arena never refuses, so EPRO_NOMEM is a bug;
+ *   - EPRO_OK has status EPRO_OK and no issue; EPRO_ERROR has status 400
+ *     (and a structure issue) or 422 (and none), 1 to EPRO_MAX_ERRORS
+ *     issues, truncated exactly when more were found;
+ *   - every issue has a code and an expression "" or QuestionnaireResponse...;
+ *   - on EPRO_OK the mapping holds: a lowercase UUID or "", an RFC 3339
+ *     collected, a subject, the Questionnaire, the score exactly when it
+ *     has a total, and the flattened answers are strict JSON (an object);
+ *   - the OperationOutcome is strict JSON per epro_json_check().
+ *
+ * The same input is also loaded as a Questionnaire (or a Bundle) into a
+ * set of its own: EPRO_OK, or EPRO_ERROR with a message and the set left
+ * empty; a loaded one is found by its canonical and by each linkId.
+ *
+ * Any broken invariant aborts, which libFuzzer reports as a crash.
+ *
+ * Build (clang-14, from the repository; FUZZ_FHIR_CONF is where the
+ * Questionnaires are read at start-up) and run for 60 s:
+ *
+ *   clang-14 -std=c99 -g -O1 -Wall -Wextra -Werror \
+ *       -fsanitize=fuzzer,address,undefined \
+ *       -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+ *       -Isrc/core -DFUZZ_FHIR_CONF="\"$PWD/conf/fhir\"" \
+ *       src/core/epro_*.c test/fuzz/fuzz_fhir.c -lcjson -lm \
+ *       -o build/fuzz/fuzz_fhir
+ *   mkdir -p build/fuzz/corpus-fhir
+ *   cp -r test/fuzz/corpus-fhir/. build/fuzz/corpus-fhir/
+ *   build/fuzz/fuzz_fhir -max_total_time=60 -max_len=65536 \
+ *       -dict=test/fuzz/fhir.dict build/fuzz/corpus-fhir
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "epro_core.h"
+#include "epro_fhir.h"
+
+
+#ifndef FUZZ_FHIR_CONF
+#define FUZZ_FHIR_CONF  "conf/fhir"
+#endif
+
+#define FUZZ_FILL       0xa5
+
+
+#define fuzz_assert(c)                                                      \
+    if (!(c)) fuzz_fail(__FILE__, __LINE__, #c)
+
+
+typedef struct {
+    void          **blocks;
+    size_t          n;
+    size_t          cap;
+} fuzz_arena_t;
+
+
+static void fuzz_fail(const char *file, int line, const char *what);
+static void fuzz_load(const char *text, size_t len, const char *what);
+static void fuzz_load_file(const char *name);
+static void fuzz_check(const epro_fhir_request_t *req, int rc,
+    const uint8_t *data, size_t size, epro_alloc_t *a);
+static void fuzz_same(const epro_fhir_request_t *r1,
+    const epro_fhir_request_t *r2);
+static void fuzz_check_json(const char *p, size_t len, epro_alloc_t *a);
+static void *fuzz_arena_alloc(void *ctx, size_t size);
+static void fuzz_arena_free(void *ctx, void *p);
+static void fuzz_arena_release(fuzz_arena_t *ar);
+
+
+static fuzz_arena_t     fuzz_arena;
+static fuzz_arena_t     fuzz_conf_arena;    /* never released */
+static epro_fhir_set_t  fuzz_set;
+
+
+/* every item type and rule; a repeating group; a nested question */
+
+static const char  fuzz_q[] =
+    "{\"resourceType\":\"Questionnaire\",\"url\":\"http://t/q\","
+    "\"version\":\"1\",\"item\":["
+    "{\"linkId\":\"b\",\"type\":\"boolean\",\"required\":true,"
+    "\"text\":\"B?\"},"
+    "{\"linkId\":\"g\",\"type\":\"group\",\"repeats\":true,\"item\":["
+    "{\"linkId\":\"g1\",\"type\":\"integer\",\"required\":true}]},"
+    "{\"linkId\":\"d\",\"type\":\"decimal\",\"extension\":["
+    "{\"url\":\"http://hl7.org/fhir/StructureDefinition/minValue\","
+    "\"valueDecimal\":0.5},"
+    "{\"url\":\"http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces\","
+    "\"valueInteger\":1}]},"
+    "{\"linkId\":\"dt\",\"type\":\"date\",\"extension\":["
+    "{\"url\":\"http://hl7.org/fhir/StructureDefinition/maxValue\","
+    "\"valueDate\":\"2030-01-01\"}]},"
+    "{\"linkId\":\"ts\",\"type\":\"dateTime\"},"
+    "{\"linkId\":\"tm\",\"type\":\"time\"},"
+    "{\"linkId\":\"s\",\"type\":\"string\",\"maxLength\":5},"
+    "{\"linkId\":\"u\",\"type\":\"url\"},"
+    "{\"linkId\":\"c\",\"type\":\"choice\",\"repeats\":true,"
+    "\"answerOption\":[{\"valueCoding\":{\"system\":\"s\",\"code\":\"a\"},"
+    "\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/"
+    "ordinalValue\",\"valueDecimal\":1.5}]},{\"valueInteger\":2}]},"
+    "{\"linkId\":\"oc\",\"type\":\"open-choice\",\"answerOption\":["
+    "{\"valueString\":\"x\"}]},"
+    "{\"linkId\":\"qty\",\"type\":\"quantity\"},"
+    "{\"linkId\":\"e\",\"type\":\"string\",\"enableBehavior\":\"any\","
+    "\"enableWhen\":[{\"question\":\"b\",\"operator\":\"=\","
+    "\"answerBoolean\":true},{\"question\":\"late\",\"operator\":\"exists\","
+    "\"answerBoolean\":true}]},"
+    "{\"linkId\":\"nq\",\"type\":\"choice\",\"answerOption\":["
+    "{\"valueString\":\"yes\"}],\"item\":[{\"linkId\":\"why\","
+    "\"type\":\"text\",\"required\":true}]},"
+    "{\"linkId\":\"late\",\"type\":\"integer\"},"
+    "{\"linkId\":\"tot\",\"type\":\"decimal\",\"extension\":[{\"url\":"
+    "\"http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+    "sdc-questionnaire-calculatedExpression\",\"valueExpression\":"
+    "{\"expression\":\"%resource.item.answer.value.weight().sum()\"}}]}"
+    "]}";
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void) argc;
+    (void) argv;
+
+    fuzz_load(fuzz_q, sizeof(fuzz_q) - 1, "the test Questionnaire");
+    fuzz_load_file(FUZZ_FHIR_CONF "/phq-9.json");
+    fuzz_load_file(FUZZ_FHIR_CONF "/gad-7.json");
+
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                  rc, rc2;
+    char                 err[256];
+    size_t               i, k;
+    epro_buf_t           b;
+    epro_fhir_set_t      set;
+    const epro_fhir_q_t *q;
+    epro_alloc_t         a;
+    epro_fhir_request_t  req, req2;
+
+    a.alloc = fuzz_arena_alloc;
+    a.free = fuzz_arena_free;
+    a.ctx = &fuzz_arena;
+
+    memset(&req, FUZZ_FILL, sizeof(epro_fhir_request_t));
+    req.set = &fuzz_set;
+
+    rc = epro_fhir_parse(&req, (const char *) data, size, &a);
+    fuzz_check(&req, rc, data, size, &a);
+
+    /* the same body again: the same result */
+
+    memset(&req2, FUZZ_FILL, sizeof(epro_fhir_request_t));
+    req2.set = &fuzz_set;
+
+    rc2 = epro_fhir_parse(&req2, (const char *) data, size, &a);
+    fuzz_assert(rc2 == rc);
+    fuzz_same(&req, &req2);
+
+    memset(&b, 0, sizeof(epro_buf_t));
+    fuzz_assert(epro_fhir_outcome_json(&b, &req, &a) == EPRO_OK);
+    fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
+    fuzz_check_json(b.data, b.len, &a);
+
+    /* the input as a Questionnaire */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+    err[0] = '\0';
+
+    rc = epro_fhir_load(&set, (const char *) data, size, err, sizeof(err),
+                        &a);
+    fuzz_assert(rc == EPRO_OK || rc == EPRO_ERROR);
+
+    if (rc == EPRO_ERROR) {
+        fuzz_assert(err[0] != '\0' && set.n == 0);
+    }
+
+    for (i = 0; rc == EPRO_OK && i < set.n; i++) {
+        q = set.list[i];
+        fuzz_assert(q->nitems >= 1 && q->first == 0);
+        fuzz_assert(epro_fhir_find(&set, q->canonical.data,
+                                   q->canonical.len) == q);
+
+        for (k = 0; k < q->nitems; k++) {
+            fuzz_assert(epro_fhir_item(q, q->items[k].link_id.data,
+                                       q->items[k].link_id.len)
+                        == &q->items[k]);
+            fuzz_assert(q->items[k].parent < (int32_t) k);
+        }
+    }
+
+    fuzz_arena_release(&fuzz_arena);
+
+    return 0;
+}
+
+
+static void
+fuzz_check(const epro_fhir_request_t *req, int rc, const uint8_t *data,
+    size_t size, epro_alloc_t *a)
+{
+    size_t                   i;
+    char                     id[EPRO_UUID_LEN + 1];
+    const epro_fhir_issue_t *is;
+
+    fuzz_assert(rc == EPRO_OK || rc == EPRO_ERROR);
+    fuzz_assert(req->nissues <= EPRO_MAX_ERRORS);
+    fuzz_assert(req->nfound >= req->nissues);
+    fuzz_assert(req->truncated == (req->nfound > req->nissues));
+    fuzz_assert(req->nstructure <= req->nfound);
+
+    if (rc == EPRO_OK) {
+        fuzz_assert(req->status == EPRO_OK);
+        fuzz_assert(req->nfound == 0);
+
+    } else {
+        fuzz_assert(req->status == EPRO_BAD_JSON
+                    || req->status == EPRO_INVALID);
+        fuzz_assert(req->nissues >= 1);
+        fuzz_assert((req->status == EPRO_BAD_JSON)
+                    == (req->nstructure > 0));
+        fuzz_assert(req->answers.data == NULL);
+    }
+
+    for (i = 0; i < req->nissues; i++) {
+        is = &req->issues[i];
+
+        fuzz_assert(is->code != NULL && is->code[0] != '\0');
+        fuzz_assert(is->message != NULL && is->message[0] != '\0');
+        fuzz_assert(is->expression != NULL);
+        fuzz_assert(is->expression[0] == '\0'
+                    || strncmp(is->expression, "QuestionnaireResponse",
+                               21) == 0);
+    }
+
+    if (rc != EPRO_OK) {
+        return;
+    }
+
+    fuzz_assert(req->questionnaire != NULL);
+    fuzz_assert(req->has_score == (req->questionnaire->total >= 0));
+    fuzz_assert(req->sub.id[0] == '\0'
+                || (strlen(req->sub.id) == EPRO_UUID_LEN
+                    && epro_uuid_parse(id, req->sub.id, EPRO_UUID_LEN) == 0
+                    && strcmp(id, req->sub.id) == 0));
+    fuzz_assert(epro_rfc3339_valid(req->sub.collected,
+                                   strlen(req->sub.collected)) == 0);
+    fuzz_assert(req->sub.subject.data != NULL
+                && req->sub.subject.len >= 1
+                && epro_utf8_chars(req->sub.subject.data,
+                                   req->sub.subject.len)
+                   <= EPRO_MAX_FIELD_CHARS);
+    fuzz_assert(req->sub.instrument.data != NULL);
+    fuzz_assert(req->fhir_status.data != NULL);
+    fuzz_assert(req->sub.payload.data >= (const char *) data
+                && req->sub.payload.data + req->sub.payload.len
+                   <= (const char *) data + size);
+    fuzz_assert(req->sub.site.data == NULL);
+
+    fuzz_assert(req->answers.data != NULL && req->answers.len >= 2);
+    fuzz_assert(req->answers.data[0] == '{');
+    fuzz_assert(strlen(req->answers.data) == req->answers.len);
+    fuzz_check_json(req->answers.data, req->answers.len, a);
+}
+
+
+static void
+fuzz_same(const epro_fhir_request_t *r1, const epro_fhir_request_t *r2)
+{
+    size_t  i;
+
+    fuzz_assert(r1->status == r2->status);
+    fuzz_assert(r1->nfound == r2->nfound);
+    fuzz_assert(r1->nissues == r2->nissues);
+    fuzz_assert(r1->nstructure == r2->nstructure);
+
+    for (i = 0; i < r1->nissues; i++) {
+        fuzz_assert(strcmp(r1->issues[i].expression,
+                           r2->issues[i].expression) == 0);
+        fuzz_assert(strcmp(r1->issues[i].message, r2->issues[i].message)
+                    == 0);
+    }
+
+    fuzz_assert(r1->has_score == r2->has_score);
+    fuzz_assert(!r1->has_score || r1->score == r2->score);
+    fuzz_assert(strcmp(r1->sub.id, r2->sub.id) == 0);
+    fuzz_assert(r1->answers.len == r2->answers.len);
+    fuzz_assert(r1->answers.len == 0
+                || memcmp(r1->answers.data, r2->answers.data,
+                          r1->answers.len) == 0);
+}
+
+
+static void
+fuzz_check_json(const char *p, size_t len, epro_alloc_t *a)
+{
+    size_t          count;
+    epro_str_t      span;
+    epro_request_t  chk;
+
+    memset(&chk, 0, sizeof(epro_request_t));
+
+    fuzz_assert(epro_json_check(p, len, &span, 1, &count, &chk, a)
+                == EPRO_OK);
+}
+
+
+static void
+fuzz_load(const char *text, size_t len, const char *what)
+{
+    char          err[256];
+    epro_alloc_t  a;
+
+    a.alloc = fuzz_arena_alloc;
+    a.free = fuzz_arena_free;
+    a.ctx = &fuzz_conf_arena;
+
+    if (epro_fhir_load(&fuzz_set, text, len, err, sizeof(err), &a)
+        != EPRO_OK)
+    {
+        fprintf(stderr, "fuzz_fhir: %s: %s\n", what, err);
+        abort();
+    }
+}
+
+
+static void
+fuzz_load_file(const char *name)
+{
+    long   n;
+    char  *p;
+    FILE  *f;
+
+    f = fopen(name, "rb");
+
+    if (f == NULL) {
+        fprintf(stderr, "fuzz_fhir: cannot open %s (FUZZ_FHIR_CONF)\n",
+                name);
+        abort();
+    }
+
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+
+    p = malloc(n > 0 ? (size_t) n : 1);
+    fuzz_assert(p != NULL);
+    fuzz_assert(fread(p, 1, (size_t) n, f) == (size_t) n);
+    fclose(f);
+
+    fuzz_load(p, (size_t) n, name);
+    free(p);
+}
+
+
+static void
+fuzz_fail(const char *file, int line, const char *what)
+{
+    fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
+    abort();
+}
+
+
+static void *
+fuzz_arena_alloc(void *ctx, size_t size)
+{
+    void          *p, **blocks;
+    size_t         cap;
+    fuzz_arena_t  *ar;
+
+    ar = ctx;
+
+    if (ar->n == ar->cap) {
+        cap = ar->cap ? ar->cap * 2 : 256;
+        blocks = realloc(ar->blocks, cap * sizeof(void *));
+        fuzz_assert(blocks != NULL);
+        ar->blocks = blocks;
+        ar->cap = cap;
+    }
+
+    p = malloc(size ? size : 1);
+    fuzz_assert(p != NULL);
+
+    /* a pool does not zero what it hands out */
+    memset(p, FUZZ_FILL, size);
+
+    ar->blocks[ar->n++] = p;
+
+    return p;
+}
+
+
+static void
+fuzz_arena_free(void *ctx, void *p)
+{
+    (void) ctx;
+    (void) p;
+}
+
+
+static void
+fuzz_arena_release(fuzz_arena_t *ar)
+{
+    size_t  i;
+
+    for (i = 0; i < ar->n; i++) {
+        free(ar->blocks[i]);
+    }
+
+    ar->n = 0;
+}

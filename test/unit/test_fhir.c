@@ -1,0 +1,1992 @@
+
+/*
+ * Unit tests for the FHIR R4 intake of the core: SHA-1 and v5 UUIDs
+ * (src/core/epro_sha1.c), Questionnaires (epro_fhir_q.c) and
+ * QuestionnaireResponses (epro_fhir.c).  No nginx.
+ *
+ * Build and run from this directory ("make test" builds and runs it with
+ * the others; "make asan" under ASan and UBSan):
+ *
+ *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
+ *       ../../src/core/epro_*.c harness.c test_fhir.c -lcjson -lm \
+ *       -o test_fhir
+ *   ./test_fhir
+ *
+ * It reads the shipped Questionnaires of ../../conf/fhir/ and the
+ * response fixture fhir/phq-9-response.json.
+ *
+ * As in test_instr.c, the Questionnaires live in conf_arena (a
+ * configuration pool) and the responses in req_arena (a request pool),
+ * both like nginx's pools: free is a no-op, new memory is garbage, and
+ * texts are passed without a NUL after them.  The last line is
+ * "N passed, M failed".
+ */
+
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "epro_core.h"
+#include "epro_fhir.h"
+#include "harness.h"
+
+
+static arena_t       conf_arena = ARENA_INIT;
+static arena_t       req_arena = ARENA_INIT;
+
+static epro_alloc_t  conf_alloc = { arena_alloc, arena_free, &conf_arena };
+static epro_alloc_t  req_alloc = { arena_alloc, arena_free, &req_arena };
+
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+
+static char *
+read_file(const char *name, size_t *len)
+{
+    long   n;
+    char  *p;
+    FILE  *f;
+
+    f = fopen(name, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "test_fhir: cannot open %s (run from test/unit)\n",
+                name);
+        exit(2);
+    }
+
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+
+    p = test_alloc((size_t) n + 1);
+
+    if (fread(p, 1, (size_t) n, f) != (size_t) n) {
+        fprintf(stderr, "test_fhir: cannot read %s\n", name);
+        exit(2);
+    }
+
+    fclose(f);
+    p[n] = '\0';
+    *len = (size_t) n;
+
+    return p;
+}
+
+
+static int
+load(epro_fhir_set_t *set, const char *text, char *err, size_t errlen)
+{
+    size_t  len;
+
+    len = strlen(text);
+    memset(err, 0, errlen);
+
+    return epro_fhir_load(set, exact_copy(text, len), len, err, errlen,
+                          &conf_alloc);
+}
+
+
+static int
+parse(epro_fhir_request_t *req, const epro_fhir_set_t *set,
+    const char *body)
+{
+    size_t  len;
+
+    memset(req, 0x5a, sizeof(epro_fhir_request_t));
+    req->set = set;
+    len = strlen(body);
+
+    return epro_fhir_parse(req, exact_copy(body, len), len, &req_alloc);
+}
+
+
+/* an issue with that expression whose message holds that text */
+
+static int
+has_issue(const epro_fhir_request_t *req, const char *expr,
+    const char *code, const char *text)
+{
+    size_t  i;
+
+    for (i = 0; i < req->nissues; i++) {
+        if (strcmp(req->issues[i].expression, expr) == 0
+            && (code == NULL || strcmp(req->issues[i].code, code) == 0)
+            && strstr(req->issues[i].message, text) != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+dump_issues(const epro_fhir_request_t *req)
+{
+    size_t  i;
+
+    for (i = 0; i < req->nissues; i++) {
+        printf("    issue %s [%s]: %s\n", req->issues[i].expression,
+               req->issues[i].code, req->issues[i].message);
+    }
+}
+
+
+static int
+check_mem_str(const char *file, int line, const char *what,
+    const epro_str_t *got, const char *want)
+{
+    if (want == NULL) {
+        return check(file, line, got->data == NULL, "%s: want absent",
+                     what);
+    }
+
+    if (got->data == NULL) {
+        return check(file, line, 0, "%s: absent, want \"%s\"", what, want);
+    }
+
+    return check_mem(file, line, what, got->data, got->len, want,
+                     strlen(want));
+}
+
+
+#define CHECK_S(what, got, want)  check_mem_str(AT, what, &(got), want)
+
+
+/* ------------------------------------------------------------------ */
+/* SHA-1 and v5 UUIDs                                                  */
+
+
+static void
+hex(char *out, const unsigned char *md, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        sprintf(out + 2 * i, "%02x", md[i]);
+    }
+}
+
+
+static void
+test_sha1(void)
+{
+    char           out[41], *a;
+    size_t         i;
+    epro_sha1_t    ctx;
+    unsigned char  md[20];
+
+    /* RFC 3174 section 7.3: TEST1 to TEST4 */
+
+    static const struct {
+        const char  *text;
+        size_t       repeat;
+        const char  *want;
+    } v[] = {
+        { "abc", 1, "a9993e364706816aba3e25717850c26c9cd0d89d" },
+        { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
+          "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
+        { "a", 1000000, "34aa973cd4c4daa4f61eeb2bdbad27316534016f" },
+        { "01234567012345670123456701234567"
+          "01234567012345670123456701234567", 10,
+          "dea356a2cddd90c7a7ecedc5ebb563934f460452" },
+        { "", 1, "da39a3ee5e6b4b0d3255bfef95601890afd80709" },
+    };
+
+    for (i = 0; i < NELTS(v); i++) {
+        size_t  k;
+
+        epro_sha1_init(&ctx);
+
+        for (k = 0; k < v[i].repeat; k++) {
+            epro_sha1_update(&ctx, v[i].text, strlen(v[i].text));
+        }
+
+        epro_sha1_final(&ctx, md);
+        hex(out, md, 20);
+        CHECK_STR("sha1", out, v[i].want);
+    }
+
+    /* the same bytes in one call, and in pieces of every size */
+
+    a = test_alloc(1000);
+    memset(a, 'a', 1000);
+
+    for (i = 1; i <= 130; i++) {
+        size_t  k, n;
+
+        epro_sha1_init(&ctx);
+
+        for (k = 0; k < 1000; k += n) {
+            n = (1000 - k < i) ? 1000 - k : i;
+            epro_sha1_update(&ctx, a + k, n);
+        }
+
+        epro_sha1_final(&ctx, md);
+        hex(out, md, 20);
+        check_loop(AT, strcmp(out, "291e9a6c66994949b57ba5e650361e98"
+                                   "fc36b1ba") == 0,
+                   "sha1 of 1000 a in pieces of %lu: %s",
+                   (unsigned long) i, out);
+    }
+}
+
+
+static void
+test_uuid_v5(void)
+{
+    char  out[EPRO_UUID_LEN + 1];
+
+    /* Python's uuid.uuid5(uuid.NAMESPACE_DNS, ...) */
+
+    CHECK_INT("v5", epro_uuid_v5(out, "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+                                 "python.org", 10), EPRO_OK);
+    CHECK_STR("v5 python.org", out, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+
+    CHECK_INT("v5", epro_uuid_v5(out, "6BA7B810-9DAD-11D1-80B4-00C04FD430C8",
+                                 "www.example.com", 15), EPRO_OK);
+    CHECK_STR("v5 www.example.com", out,
+              "2ed6657d-e927-568b-95e1-2665a8aea6a2");
+
+    CHECK_INT("v5", epro_uuid_v5(out, EPRO_FHIR_NAMESPACE,
+                                 "https://app.example.org/fhir/qr-id|ABC-123",
+                                 42), EPRO_OK);
+    CHECK_STR("v5 ours", out, "3c60d0ce-378e-55e3-9e57-c5c303fbfba2");
+
+    CHECK_INT("v5 bad namespace", epro_uuid_v5(out, "not-a-uuid", "x", 1),
+              EPRO_ERROR);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Questionnaires                                                      */
+
+
+#define QX(items)                                                           \
+    "{\"resourceType\":\"Questionnaire\",\"url\":\"http://t/x\","           \
+    "\"item\":[" items "]}"
+
+#define ORD(w)                                                              \
+    "\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/"   \
+    "ordinalValue\",\"valueDecimal\":" #w "}]"
+
+#define EXT(name, value)                                                    \
+    "{\"url\":\"http://hl7.org/fhir/StructureDefinition/" name "\","        \
+    value "}"
+
+#define CALC(expr)                                                          \
+    "{\"url\":\"http://hl7.org/fhir/uv/sdc/StructureDefinition/"           \
+    "sdc-questionnaire-calculatedExpression\",\"valueExpression\":"        \
+    "{\"language\":\"text/fhirpath\",\"expression\":\"" expr "\"}}"
+
+
+/* every type and rule; the responses of the rule tests answer it */
+
+static const char  test_q[] =
+    "{\"resourceType\":\"Questionnaire\",\"url\":\"http://t/q\","
+    "\"version\":\"1\",\"item\":["
+    "{\"linkId\":\"b\",\"type\":\"boolean\",\"required\":true,"
+    "\"text\":\"B?\"},"
+    "{\"linkId\":\"g\",\"type\":\"group\",\"required\":true,"
+    "\"repeats\":true,\"item\":["
+    "{\"linkId\":\"g1\",\"type\":\"integer\",\"required\":true},"
+    "{\"linkId\":\"g2\",\"type\":\"choice\",\"answerOption\":["
+    "{\"valueCoding\":{\"system\":\"http://s\",\"code\":\"a\"},"
+    "\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/"
+    "itemWeight\",\"valueDecimal\":0.5}]}]}]},"
+    "{\"linkId\":\"d\",\"type\":\"decimal\",\"extension\":["
+    EXT("minValue", "\"valueDecimal\":0.5") ","
+    EXT("maxValue", "\"valueDecimal\":9.5") ","
+    EXT("maxDecimalPlaces", "\"valueInteger\":1") "]},"
+    "{\"linkId\":\"i\",\"type\":\"integer\",\"extension\":["
+    EXT("minValue", "\"valueInteger\":0") ","
+    EXT("maxValue", "\"valueInteger\":10") "]},"
+    "{\"linkId\":\"dt\",\"type\":\"date\",\"extension\":["
+    EXT("minValue", "\"valueDate\":\"2020-01-01\"") "]},"
+    "{\"linkId\":\"ts\",\"type\":\"dateTime\"},"
+    "{\"linkId\":\"tm\",\"type\":\"time\"},"
+    "{\"linkId\":\"s\",\"type\":\"string\",\"maxLength\":5},"
+    "{\"linkId\":\"tx\",\"type\":\"text\"},"
+    "{\"linkId\":\"u\",\"type\":\"url\"},"
+    "{\"linkId\":\"c\",\"type\":\"choice\",\"repeats\":true,"
+    "\"answerOption\":["
+    "{\"valueCoding\":{\"system\":\"http://s\",\"code\":\"a\"}," ORD(1) "},"
+    "{\"valueCoding\":{\"system\":\"http://s\",\"code\":\"b\"," ORD(2)
+    "}}]},"
+    "{\"linkId\":\"ci\",\"type\":\"choice\",\"answerOption\":["
+    "{\"valueInteger\":1},{\"valueInteger\":2}]},"
+    "{\"linkId\":\"oc\",\"type\":\"open-choice\",\"maxLength\":8,"
+    "\"answerOption\":[{\"valueString\":\"x\"},"
+    "{\"valueCoding\":{\"code\":\"k\"}}]},"
+    "{\"linkId\":\"qty\",\"type\":\"quantity\"},"
+    "{\"linkId\":\"e\",\"type\":\"string\",\"enableWhen\":["
+    "{\"question\":\"b\",\"operator\":\"=\",\"answerBoolean\":true}]},"
+    "{\"linkId\":\"nq\",\"type\":\"choice\",\"answerOption\":["
+    "{\"valueString\":\"yes\"},{\"valueString\":\"no\"}],\"item\":["
+    "{\"linkId\":\"why\",\"type\":\"string\",\"required\":true}]},"
+    "{\"linkId\":\"tot\",\"type\":\"decimal\",\"readOnly\":true,"
+    "\"extension\":[" CALC("%resource.item.answer.value.weight().sum()")
+    "]}"
+    "]}";
+
+
+static epro_fhir_set_t  test_set;      /* test_q and the shipped ones */
+
+
+static void
+test_load_shipped(void)
+{
+    int                      rc;
+    char                     err[256];
+    size_t                   len;
+    const char              *text;
+    const epro_fhir_q_t     *q;
+    const epro_fhir_item_t  *it;
+
+    static const char *const  files[] = {
+        "../../conf/fhir/phq-9.json", "../../conf/fhir/gad-7.json",
+        "../../conf/fhir/eq-5d-5l.json"
+    };
+
+    size_t  i;
+
+    memset(&test_set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&test_set, test_q, err, sizeof(err));
+    CHECK_INT("load test_q", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        printf("    %s\n", err);
+    }
+
+    for (i = 0; i < NELTS(files); i++) {
+        text = read_file(files[i], &len);
+        memset(err, 0, sizeof(err));
+
+        rc = epro_fhir_load(&test_set, exact_copy(text, len), len, err,
+                            sizeof(err), &conf_alloc);
+        CHECK_INT(files[i], rc, EPRO_OK);
+        if (rc != EPRO_OK) {
+            printf("    %s\n", err);
+        }
+    }
+
+    CHECK_INT("loaded", test_set.n, 4);
+
+    q = epro_fhir_find(&test_set, "http://loinc.org/q/44249-1|2.74", 31);
+    CHECK(q != NULL);
+    CHECK(epro_fhir_find(&test_set, "http://loinc.org/q/44249-1", 26) == q);
+    CHECK(epro_fhir_find(&test_set, "http://loinc.org/q/44249-1|2.73", 31)
+          == NULL);
+    CHECK(epro_fhir_find(&test_set, "http://loinc.org/q/44249", 24) == NULL);
+
+    if (q == NULL) {
+        return;
+    }
+
+    CHECK_INT("phq-9 items", q->nitems, 12);
+    CHECK(q->total >= 0
+          && strcmp(q->items[q->total].link_id.data, "44261-6") == 0);
+
+    it = epro_fhir_item(q, "44250-9", 7);
+    CHECK(it != NULL && it->type == EPRO_FHIR_CHOICE && it->required
+          && it->noptions == 4);
+
+    if (it && it->noptions == 4) {
+        CHECK(it->options[3].has_weight && it->options[3].weight == 3);
+        CHECK_S("option code", it->options[3].value.str, "LA6571-9");
+        CHECK_S("option system", it->options[3].value.system,
+                "http://loinc.org");
+    }
+
+    it = epro_fhir_item(q, "69722-7", 7);
+    CHECK(it != NULL && !it->required && !it->options[0].has_weight);
+
+    q = epro_fhir_find(&test_set, "http://loinc.org/q/69737-5", 26);
+    CHECK(q != NULL && q->nitems == 10 && q->total >= 0
+          && strcmp(q->items[q->total].link_id.data, "70274-6") == 0);
+
+    q = epro_fhir_find(&test_set,
+                       "https://euroqol.org/fhir/Questionnaire/eq-5d-5l", 47);
+    CHECK(q != NULL && q->nitems == 6 && q->total == -1);
+
+    if (q) {
+        it = epro_fhir_item(q, "vas", 3);
+        CHECK(it && it->type == EPRO_FHIR_INTEGER
+              && it->min.kind == EPRO_FV_INTEGER && it->max.num == 100);
+    }
+
+    q = epro_fhir_find(&test_set, "http://t/q|1", 12);
+    CHECK(q != NULL && q->nitems == 20);
+
+    if (q) {
+        CHECK(q->total >= 0
+              && strcmp(q->items[q->total].link_id.data, "tot") == 0);
+
+        it = epro_fhir_item(q, "g1", 2);
+        CHECK(it && it->parent >= 0 && it->multi && it->required);
+        CHECK_S("key", it->key, "g.g1");
+        CHECK(it && q->items[it->parent].first == it - q->items);
+
+        it = epro_fhir_item(q, "e", 1);
+        CHECK(it && it->nenable == 1 && it->enable[0].op == EPRO_FHIR_EQ
+              && it->enable[0].target == 0);
+
+        it = epro_fhir_item(q, "d", 1);
+        CHECK(it && it->max_places == 1 && it->min.num == 0.5);
+    }
+}
+
+
+static void
+test_load_errors(void)
+{
+    int              rc;
+    char             err[256];
+    size_t           i;
+    epro_fhir_set_t  set;
+
+    static const struct {
+        int          line;
+        const char  *text;
+        const char  *err;
+    } t[] = {
+        { __LINE__, "", "the file is empty" },
+        { __LINE__, "{\"resourceType\":", "malformed JSON" },
+        { __LINE__, "[1]", "/resourceType: must be" },
+        { __LINE__, "{\"resourceType\":\"Patient\"}",
+          "/resourceType: must be \"Questionnaire\" or \"Bundle\"" },
+        { __LINE__, "{\"resourceType\":\"Questionnaire\",\"item\":[]}",
+          "/url: the canonical url is required" },
+        { __LINE__, "{\"resourceType\":\"Questionnaire\",\"url\":\"u v\"}",
+          "/url: the canonical url is required" },
+        { __LINE__, "{\"resourceType\":\"Questionnaire\",\"url\":\"u\"}",
+          "/item: must be a non-empty array" },
+        { __LINE__, QX("1"), "/item/0: must be an object" },
+        { __LINE__, QX("{\"type\":\"string\"}"),
+          "/item/0/linkId: required" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\"},"
+                       "{\"linkId\":\"a\",\"type\":\"string\"}"),
+          "/item/1/linkId: \"a\" is the linkId of an earlier item" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"group\",\"item\":["
+                       "{\"linkId\":\"a\",\"type\":\"string\"}]}"),
+          "/item/0/item/0/linkId: \"a\" is the linkId" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"attachment\"}"),
+          "/item/0/type: must be one of group" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"question\"}"),
+          "/item/0/type: must be one of" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\",\"x\":1}"),
+          "/item/0/x: unknown element" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"type\":\"string\"}"),
+          "/item/0/type: duplicate element" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\"}"),
+          "/item/0/answerOption: required for a choice item" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"answerOption\":[{\"valueInteger\":1}]}"),
+          "/item/0/answerOption: only for choice and open-choice" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerOption\":[{\"valueInteger\":1},"
+                       "{\"valueBoolean\":true}]}"),
+          "/item/0/answerOption/1/valueBoolean: unknown element" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerOption\":[{}]}"),
+          "/item/0/answerOption/0: one of valueInteger" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerOption\":[{\"valueInteger\":1.5}]}"),
+          "/item/0/answerOption/0/valueInteger: must be an integer" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerOption\":[{\"valueCoding\":"
+                       "{\"system\":\"s\"}}]}"),
+          "/item/0/answerOption/0/valueCoding/code: required" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerOption\":[{\"valueCoding\":"
+                       "{\"code\":\"c\",\"bad\":1}}]}"),
+          "/item/0/answerOption/0/valueCoding/bad: unknown element" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerOption\":[{\"valueCoding\":{\"code\":\"c\"},"
+                       "\"extension\":[{\"url\":\"http://hl7.org/fhir/"
+                       "StructureDefinition/ordinalValue\","
+                       "\"valueString\":\"1\"}]}]}"),
+          "/item/0/answerOption/0: a weight" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerValueSet\":\"http://vs\"}"),
+          "/item/0/answerValueSet: only a contained ValueSet" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerValueSet\":\"#vs\"}"),
+          "/item/0/answerValueSet: no ValueSet \"vs\" in contained" },
+        { __LINE__, "{\"resourceType\":\"Questionnaire\",\"url\":\"u\","
+                    "\"contained\":[{\"resourceType\":\"ValueSet\","
+                    "\"id\":\"vs\",\"compose\":{\"include\":[{"
+                    "\"system\":\"s\"}]}}],\"item\":[{\"linkId\":\"a\","
+                    "\"type\":\"choice\",\"answerValueSet\":\"#vs\"}]}",
+          "/item/0/answerValueSet: the ValueSet \"vs\" lists no code" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"choice\","
+                       "\"answerValueSet\":\"#vs\",\"answerOption\":["
+                       "{\"valueInteger\":1}]}"),
+          "/item/0: answerOption or answerValueSet, not both" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"answerValueSet\":\"#vs\"}"),
+          "/item/0/answerValueSet: only for choice and open-choice" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableWhen\":[{\"question\":\"z\","
+                       "\"operator\":\"exists\",\"answerBoolean\":true}]}"),
+          "/item/0/enableWhen/0/question: no item has the linkId \"z\"" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableWhen\":[{\"question\":\"a\","
+                       "\"operator\":\"exists\",\"answerBoolean\":true}]}"),
+          "/item/0/enableWhen/0/question: an item cannot depend" },
+        { __LINE__, QX("{\"linkId\":\"b\",\"type\":\"string\"},"
+                       "{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableWhen\":[{\"question\":\"b\","
+                       "\"operator\":\"~\",\"answerString\":\"x\"}]}"),
+          "/item/1/enableWhen/0/operator: must be one of" },
+        { __LINE__, QX("{\"linkId\":\"b\",\"type\":\"string\"},"
+                       "{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableWhen\":[{\"question\":\"b\","
+                       "\"operator\":\"exists\",\"answerString\":\"x\"}]}"),
+          "/item/1/enableWhen/0: exists takes an answerBoolean" },
+        { __LINE__, QX("{\"linkId\":\"b\",\"type\":\"string\"},"
+                       "{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableWhen\":[{\"question\":\"b\","
+                       "\"operator\":\"=\"}]}"),
+          "/item/1/enableWhen/0: one answer[x] is required" },
+        { __LINE__, QX("{\"linkId\":\"b\",\"type\":\"string\"},"
+                       "{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableWhen\":[{\"question\":\"b\","
+                       "\"operator\":\"=\",\"answerString\":\"x\"},"
+                       "{\"question\":\"b\",\"operator\":\"=\","
+                       "\"answerString\":\"y\"}]}"),
+          "/item/1/enableBehavior: required with more than one" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"enableBehavior\":\"some\"}"),
+          "/item/0/enableBehavior: must be \"all\" or \"any\"" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"maxLength\":3}"),
+          "/item/0/maxLength: only for string" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"maxLength\":0}"),
+          "/item/0/maxLength: must be a positive integer" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":["
+                       EXT("minValue", "\"valueDecimal\":1.5") "]}"),
+          "/item/0/extension/0: minValue and maxValue take" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"extension\":["
+                       EXT("maxValue", "\"valueInteger\":1") "]}"),
+          "/item/0/extension/0: minValue and maxValue take" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":["
+                       EXT("minValue", "\"valueInteger\":5") ","
+                       EXT("maxValue", "\"valueInteger\":1") "]}"),
+          "/item/0/extension: maxValue is below minValue" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":["
+                       EXT("maxDecimalPlaces", "\"valueInteger\":1") "]}"),
+          "/item/0/extension/0: maxDecimalPlaces takes" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":[{\"valueInteger\":1}]}"),
+          "/item/0/extension: an extension has a url" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":[{\"url\":\"http://hl7.org/fhir/uv/"
+                       "sdc/StructureDefinition/sdc-questionnaire-"
+                       "calculatedExpression\",\"valueString\":\"x\"}]}"),
+          "/item/0/extension/0: calculatedExpression takes" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"group\"}"),
+          "/item/0/item: a group has items (que-1)" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"display\","
+                       "\"item\":[{\"linkId\":\"b\",\"type\":\"string\"}]}"),
+          "/item/0/item: a display item has no items" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"display\","
+                       "\"required\":true}"),
+          "/item/0: a display item is neither required nor repeats" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"required\":1}"),
+          "/item/0/required: must be true or false" },
+        { __LINE__, QX("{\"linkId\":\"a\",\"type\":\"string\","
+                       "\"modifierExtension\":[{\"url\":\"u\"}]}"),
+          "/item/0/modifierExtension: not supported" },
+        { __LINE__, "{\"resourceType\":\"Bundle\"}",
+          "/entry: must be a non-empty array" },
+        { __LINE__, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":"
+                    QX("{\"linkId\":\"a\",\"type\":\"string\"}") "},"
+                    "{\"resource\":{\"resourceType\":\"Patient\"}}]}",
+          "/entry/1/resource/resourceType: must be \"Questionnaire\"" },
+        { __LINE__, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":"
+                    QX("{\"linkId\":\"a\",\"type\":\"boolean\","
+                       "\"maxLength\":2}") "}]}",
+          "/entry/0/resource/item/0/maxLength: only for" },
+        { __LINE__, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":"
+                    QX("{\"linkId\":\"a\",\"type\":\"string\"}") "},"
+                    "{\"resource\":"
+                    QX("{\"linkId\":\"a\",\"type\":\"string\"}") "}]}",
+          "the Questionnaire \"http://t/x\" is loaded twice" },
+    };
+
+    for (i = 0; i < NELTS(t); i++) {
+        memset(&set, 0, sizeof(epro_fhir_set_t));
+
+        rc = load(&set, t[i].text, err, sizeof(err));
+
+        check(__FILE__, t[i].line, rc == EPRO_ERROR,
+              "load: rc %d, want EPRO_ERROR", rc);
+        check(__FILE__, t[i].line, strstr(err, t[i].err) != NULL,
+              "load: \"%s\", want \"%s\"", err, t[i].err);
+        check(__FILE__, t[i].line, set.n == 0, "load: the set grew");
+    }
+}
+
+
+static void
+test_load_more(void)
+{
+    int                   rc;
+    char                  err[256];
+    epro_fhir_set_t       set;
+    const epro_fhir_q_t  *q, *q1, *q2;
+
+    /* a Bundle; versions; the bare url finds the last one */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+              "\"entry\":[{\"fullUrl\":\"x\",\"resource\":"
+              "{\"resourceType\":\"Questionnaire\",\"url\":\"http://v\","
+              "\"version\":\"1\",\"item\":[{\"linkId\":\"a\","
+              "\"type\":\"string\",\"_text\":{\"extension\":[]}}]}},"
+              "{\"resource\":"
+              "{\"resourceType\":\"Questionnaire\",\"url\":\"http://v\","
+              "\"version\":\"2\",\"item\":[{\"linkId\":\"a\","
+              "\"type\":\"integer\"}]}}]}", err, sizeof(err));
+    CHECK_INT("bundle", rc, EPRO_OK);
+    CHECK_INT("bundle n", set.n, 2);
+
+    q1 = epro_fhir_find(&set, "http://v|1", 10);
+    q2 = epro_fhir_find(&set, "http://v|2", 10);
+    q = epro_fhir_find(&set, "http://v", 8);
+    CHECK(q1 && q2 && q1 != q2 && q == q2);
+    CHECK(q1 && q1->items[0].type == EPRO_FHIR_STRING);
+
+    /* a failed file leaves the set as it was */
+
+    rc = load(&set, QX("{\"linkId\":\"a\",\"type\":\"nope\"}"), err,
+              sizeof(err));
+    CHECK_INT("failed add", rc, EPRO_ERROR);
+    CHECK_INT("failed add n", set.n, 2);
+    CHECK(epro_fhir_find(&set, "http://v|1", 10) == q1);
+    CHECK(epro_fhir_find(&set, "http://t/x", 10) == NULL);
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://v\","
+              "\"version\":\"2\",\"item\":[{\"linkId\":\"a\","
+              "\"type\":\"integer\"}]}", err, sizeof(err));
+    CHECK_INT("twice", rc, EPRO_ERROR);
+    CHECK(strstr(err, "\"http://v|2\" is loaded twice") != NULL);
+    CHECK(epro_fhir_find(&set, "http://v", 8) == q2);
+
+    rc = load(&set, QX("{\"linkId\":\"a\",\"type\":\"string\"}"), err,
+              sizeof(err));
+    CHECK_INT("third", rc, EPRO_OK);
+    CHECK(epro_fhir_find(&set, "http://t/x", 10) != NULL);
+    CHECK(epro_fhir_find(&set, "http://v|2", 10) == q2);
+
+    /* other calculations load, and are no score */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":[" CALC("today().year") "]}"),
+              err, sizeof(err));
+    CHECK_INT("other calc", rc, EPRO_OK);
+    CHECK(set.n == 1 && set.list[0]->total == -1);
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, QX("{\"linkId\":\"a\",\"type\":\"integer\","
+                       "\"extension\":[" CALC("%resource.item.answer.value"
+                                              ".ordinal().sum()") "]}"),
+              err, sizeof(err));
+    CHECK(rc == EPRO_OK && set.list[0]->total == 0);
+
+    /* out of memory, at every allocation */
+
+    {
+        long    k;
+        size_t  len;
+        char   *text;
+
+        len = strlen(test_q);
+        text = exact_copy(test_q, len);
+
+        for (k = 0; ; k++) {
+            memset(&set, 0, sizeof(epro_fhir_set_t));
+            conf_arena.fail_after = (long) conf_arena.nallocs + k;
+
+            rc = epro_fhir_load(&set, text, len, err, sizeof(err),
+                                &conf_alloc);
+            conf_arena.fail_after = -1;
+
+            if (rc == EPRO_OK) {
+                break;
+            }
+
+            check_loop(AT, rc == EPRO_NOMEM
+                           && strcmp(err, "out of memory") == 0,
+                       "load with %ld allocations: %d %s", k, rc, err);
+        }
+
+        CHECK(k > 10 && set.n == 1 && set.list[0]->nitems == 20);
+    }
+}
+
+
+/* ------------------------------------------------------------------ */
+/* responses                                                           */
+
+
+#define QR_HEAD(status)                                                     \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://t/q|1\",\"status\":\"" status "\","         \
+    "\"subject\":{\"reference\":\"Patient/p1\"},"                           \
+    "\"authored\":\"2026-11-27T08:15:00Z\""
+
+#define QR(items)         QR_HEAD("completed") ",\"item\":[" items "]}"
+#define QRS(st, items)    QR_HEAD(st) ",\"item\":[" items "]}"
+
+#define A(lid, v)                                                           \
+    "{\"linkId\":\"" lid "\",\"answer\":[{" v "}]}"
+#define B_TRUE      A("b", "\"valueBoolean\":true")
+#define G_OK                                                                \
+    "{\"linkId\":\"g\",\"item\":[" A("g1", "\"valueInteger\":1") "]}"
+#define MIN_OK      B_TRUE "," G_OK
+
+#define QP          EPRO_FR_QR_TEST
+#define EPRO_FR_QR_TEST  "QuestionnaireResponse"
+
+
+typedef struct {
+    int          line;
+    const char  *body;
+    int          status;        /* EPRO_BAD_JSON or EPRO_INVALID */
+    const char  *expr;
+    const char  *code;
+    const char  *text;
+} bad_t;
+
+
+static void
+test_response_valid(void)
+{
+    int                  rc;
+    epro_fhir_request_t  req;
+
+    /* every type once, in order; the answers flattened */
+
+    rc = parse(&req, &test_set, QR(
+        "{\"linkId\":\"b\",\"text\":\"B?\",\"answer\":[{\"valueBoolean\":"
+        "true}]},"
+        "{\"linkId\":\"g\",\"item\":["
+        A("g1", "\"valueInteger\":1") ","
+        A("g2", "\"valueCoding\":{\"system\":\"http://s\",\"code\":\"a\"}")
+        "]},"
+        "{\"linkId\":\"g\",\"item\":[" A("g1", "\"valueInteger\":2") "]},"
+        A("d", "\"valueDecimal\":2.5") ","
+        A("i", "\"valueInteger\":10") ","
+        A("dt", "\"valueDate\":\"2020-01-01\"") ","
+        A("ts", "\"valueDateTime\":\"2026-11\"") ","
+        A("tm", "\"valueTime\":\"08:15:00.5\"") ","
+        A("s", "\"valueString\":\"h\\u00e9llo\"") ","
+        A("tx", "\"valueString\":\"a\\nb\"") ","
+        A("u", "\"valueUri\":\"http://x/y\"") ","
+        "{\"linkId\":\"c\",\"answer\":["
+        "{\"valueCoding\":{\"system\":\"http://s\",\"code\":\"a\","
+        "\"display\":\"A\"}},"
+        "{\"valueCoding\":{\"system\":\"http://s\",\"code\":\"b\"}}]},"
+        A("ci", "\"valueInteger\":2") ","
+        A("oc", "\"valueString\":\"free\"") ","
+        A("qty", "\"valueQuantity\":{\"value\":72.5,\"unit\":\"kg\"}") ","
+        A("e", "\"valueString\":\"on\"") ","
+        "{\"linkId\":\"nq\",\"answer\":[{\"valueString\":\"yes\","
+        "\"item\":[" A("why", "\"valueString\":\"because\"") "]}]},"
+        A("tot", "\"valueDecimal\":3.5")));
+
+    CHECK_INT("all types", rc, EPRO_OK);
+    CHECK_INT("status", req.status, EPRO_OK);
+    CHECK_INT("issues", req.nfound, 0);
+
+    CHECK(req.has_score && req.score == 3.5);
+    CHECK_S("answers", req.answers,
+            "{\"b\":true,\"g.g1\":[1,2],\"g.g2\":[\"a\"],\"d\":2.5,\"i\":10,"
+            "\"dt\":\"2020-01-01\","
+            "\"ts\":\"2026-11\",\"tm\":\"08:15:00.5\",\"s\":\"h\xc3\xa9llo\","
+            "\"tx\":\"a\\u000ab\",\"u\":\"http://x/y\",\"c\":[\"a\",\"b\"],"
+            "\"ci\":2,\"oc\":\"free\",\"qty\":72.5,\"e\":\"on\","
+            "\"nq\":\"yes\","
+            "\"nq.why\":\"because\",\"tot\":3.5}");
+    CHECK_S("instrument", req.sub.instrument, "http://t/q|1");
+    CHECK_S("fhir status", req.fhir_status, "completed");
+    CHECK_S("subject", req.sub.subject, "p1");
+    CHECK_STR("collected", req.sub.collected, "2026-11-27T08:15:00Z");
+    CHECK_STR("id", req.sub.id, "");
+    CHECK_S("study", req.sub.study, NULL);
+    CHECK_S("site", req.sub.site, NULL);
+    CHECK_S("visit", req.sub.visit, NULL);
+    CHECK(req.questionnaire == epro_fhir_find(&test_set, "http://t/q", 10));
+
+    /* in progress: nothing is required; no total sent, computed */
+
+    rc = parse(&req, &test_set, QRS("in-progress",
+                                    A("c", "\"valueCoding\":{\"system\":"
+                                      "\"http://s\",\"code\":\"b\"}")));
+    CHECK_INT("in progress", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+    CHECK(req.has_score && req.score == 2);
+    CHECK_S("answers", req.answers, "{\"c\":[\"b\"]}");
+
+    /* the bare url; no items at all while in progress */
+
+    rc = parse(&req, &test_set,
+               "{\"resourceType\":\"QuestionnaireResponse\","
+               "\"questionnaire\":\"http://t/q\",\"status\":\"in-progress\","
+               "\"subject\":{\"identifier\":{\"value\":\"S-1\"}},"
+               "\"authored\":\"2026-11-27T08:15:00.123-05:00\"}");
+    CHECK_INT("no items", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+    CHECK_S("answers", req.answers, "{}");
+    CHECK_S("subject by identifier", req.sub.subject, "S-1");
+    CHECK(req.has_score && req.score == 0);
+
+    /* a Coding matches on system and code; a Coding of an option
+     * without a system matches on the code */
+
+    rc = parse(&req, &test_set, QR(MIN_OK ","
+                                   A("oc", "\"valueCoding\":{\"system\":"
+                                     "\"http://any\",\"code\":\"k\"}")));
+    CHECK_INT("open-choice coding", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+}
+
+
+static void
+test_valueset(void)
+{
+    int                   rc;
+    char                  err[256];
+    epro_fhir_set_t       set;
+    const epro_fhir_q_t  *q;
+    epro_fhir_request_t   req;
+
+    /* a contained ValueSet: compose.include.concept, expansion.contains */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://vs\","
+              "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"c\"},"
+              "{\"resourceType\":\"ValueSet\",\"id\":\"c\",\"compose\":"
+              "{\"include\":[{\"system\":\"http://loinc.org\",\"concept\":["
+              "{\"code\":\"LA6568-5\"," ORD(0) "},"
+              "{\"code\":\"LA6569-3\"," ORD(1) "}]}]}},"
+              "{\"resourceType\":\"ValueSet\",\"id\":\"e\",\"expansion\":"
+              "{\"contains\":[{\"system\":\"s\",\"code\":\"x\","
+              "\"extension\":[{\"url\":\"http://hl7.org/fhir/"
+              "StructureDefinition/itemWeight\",\"valueDecimal\":2.5}]},"
+              "{\"system\":\"s\",\"code\":\"y\"}]}}],"
+              "\"item\":[{\"linkId\":\"a\",\"type\":\"choice\","
+              "\"answerValueSet\":\"#c\"},{\"linkId\":\"b\","
+              "\"type\":\"open-choice\",\"answerValueSet\":\"#e\"},"
+              "{\"linkId\":\"t\",\"type\":\"decimal\",\"extension\":["
+              CALC("%resource.item.answer.value.ordinal().sum()") "]}]}",
+              err, sizeof(err));
+    CHECK_INT("contained ValueSet", rc, EPRO_OK);
+
+    if (rc == EPRO_OK) {
+        q = set.list[0];
+        CHECK(q->items[0].noptions == 2 && q->items[1].noptions == 2
+              && q->items[0].options[1].weight == 1
+              && q->items[1].options[0].weight == 2.5
+              && !q->items[1].options[1].has_weight);
+        CHECK_S("system", q->items[0].options[0].value.system,
+                "http://loinc.org");
+
+#define VS_R(items)                                                         \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://vs\",\"status\":\"completed\","             \
+    "\"subject\":{\"reference\":\"Patient/p\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+
+        rc = parse(&req, &set, VS_R(
+            A("a", "\"valueCoding\":{\"system\":\"http://loinc.org\","
+              "\"code\":\"LA6569-3\"}") ","
+            A("b", "\"valueCoding\":{\"system\":\"s\",\"code\":\"x\"}")));
+        CHECK_INT("contained ValueSet response", rc, EPRO_OK);
+        CHECK(req.has_score && req.score == 3.5);
+
+        rc = parse(&req, &set, VS_R(
+            A("a", "\"valueCoding\":{\"system\":\"http://loinc.org\","
+              "\"code\":\"LA6570-1\"}")));
+        CHECK(rc == EPRO_ERROR
+              && has_issue(&req, "QuestionnaireResponse.item[0].answer[0]"
+                           ".valueCoding", "code-invalid", "not one of"));
+    }
+}
+
+
+static void
+test_response_mapping(void)
+{
+    int                  rc;
+    size_t               len;
+    const char          *text;
+    epro_fhir_request_t  req;
+
+    text = read_file("fhir/phq-9-response.json", &len);
+
+    memset(&req, 0x5a, sizeof(epro_fhir_request_t));
+    req.set = &test_set;
+
+    rc = epro_fhir_parse(&req, exact_copy(text, len), len, &req_alloc);
+    CHECK_INT("phq-9 response", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    CHECK(req.has_score && req.score == 10);
+    CHECK_STR("id", req.sub.id, "5b1c2e3a-9d4f-4e6a-8b7c-0d1e2f3a4b5c");
+    CHECK_S("subject", req.sub.subject, "pat-0017");
+    CHECK_S("visit", req.sub.visit, "visit-3");
+    CHECK_S("study", req.sub.study, "study-042");
+    CHECK_S("site", req.sub.site, NULL);
+    CHECK_S("instrument", req.sub.instrument,
+            "http://loinc.org/q/44249-1|2.74");
+    CHECK_STR("collected", req.sub.collected, "2026-11-27T08:15:00+01:00");
+    CHECK_S("status", req.fhir_status, "completed");
+    CHECK(req.sub.payload.len == len - 1 && req.sub.payload.data[0] == '{');
+    CHECK_S("answers", req.answers,
+            "{\"44250-9\":\"LA6569-3\",\"44255-8\":\"LA6570-1\","
+            "\"44259-0\":\"LA6571-9\",\"44254-1\":\"LA6570-1\","
+            "\"44251-7\":\"LA6568-5\",\"44258-2\":\"LA6569-3\","
+            "\"44252-5\":\"LA6569-3\",\"44253-3\":\"LA6568-5\","
+            "\"44260-8\":\"LA6568-5\",\"44261-6\":10,"
+            "\"69722-7\":\"LA6573-5\"}");
+
+    /* a wrong total is caught */
+
+    {
+        char  *copy, *p;
+
+        copy = exact_copy(text, len);
+        p = strstr(copy, "\"valueInteger\": 10");
+        CHECK(p != NULL);
+
+        if (p) {
+            p[16] = '1';
+            p[17] = '2';
+
+            rc = epro_fhir_parse(&req, copy, len, &req_alloc);
+            CHECK_INT("wrong total", rc, EPRO_ERROR);
+            CHECK_INT("wrong total status", req.status, EPRO_INVALID);
+            if (!CHECK(has_issue(&req, "QuestionnaireResponse.item[9]"
+                                 ".answer[0].valueInteger", "business-rule",
+                                 "the total sent, 12, is not the sum of "
+                                 "the answers' weights, 10")))
+            {
+                dump_issues(&req);
+            }
+        }
+    }
+
+    /* identifiers: a bare UUID, any other value, none */
+
+#define ID_QR(ident)                                                        \
+    "{\"resourceType\":\"QuestionnaireResponse\"," ident                    \
+    "\"questionnaire\":\"http://t/q|1\",\"status\":\"in-progress\","        \
+    "\"subject\":{\"reference\":\"https://h/fhir/Patient/p-9/_history/2\"}," \
+    "\"encounter\":{\"reference\":\"Visit/3\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\"}"
+
+    rc = parse(&req, &test_set, ID_QR("\"identifier\":{\"value\":"
+                                      "\"0B8D5D3E-1A2B-4C3D-8E4F-"
+                                      "000000000001\"},"));
+    CHECK_INT("uuid id", rc, EPRO_OK);
+    CHECK_STR("uuid id", req.sub.id, "0b8d5d3e-1a2b-4c3d-8e4f-000000000001");
+    CHECK_S("subject in a url", req.sub.subject, "p-9");
+    CHECK_S("not an Encounter", req.sub.visit, NULL);
+
+    rc = parse(&req, &test_set, ID_QR("\"identifier\":{\"system\":"
+                                      "\"https://app.example.org/fhir/"
+                                      "qr-id\",\"value\":\"ABC-123\"},"));
+    CHECK_INT("v5 id", rc, EPRO_OK);
+    CHECK_STR("v5 id", req.sub.id, "3c60d0ce-378e-55e3-9e57-c5c303fbfba2");
+
+    rc = parse(&req, &test_set, ID_QR("\"identifier\":{\"value\":"
+                                      "\"ABC-123\"},"));
+    CHECK_STR("v5 id, no system", req.sub.id,
+              "fd55ec34-b2ac-516f-8909-a888869de315");
+
+    rc = parse(&req, &test_set, ID_QR("\"identifier\":{\"system\":\"s\"},"));
+    CHECK_INT("no value", rc, EPRO_OK);
+    CHECK_STR("no value", req.sub.id, "");
+}
+
+
+static void
+test_response_invalid(void)
+{
+    int                  rc;
+    size_t               i;
+    epro_fhir_request_t  req;
+
+    static const bad_t  t[] = {
+
+        /* JSON and R4 structure: 400 */
+
+        { __LINE__, "{\"resourceType\":", EPRO_BAD_JSON, "", "structure",
+          "malformed JSON" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"status\":\"\\ud800\"}", EPRO_BAD_JSON, "",
+          "structure", "/status: " },
+        { __LINE__, "{\"resourceType\":\"Patient\"}", EPRO_BAD_JSON, "",
+          "structure", "must be a QuestionnaireResponse" },
+        { __LINE__, "[]", EPRO_BAD_JSON, "", "structure",
+          "must be a QuestionnaireResponse" },
+        { __LINE__, QR_HEAD("completed") ",\"foo\":1}", EPRO_BAD_JSON,
+          QP ".foo", "structure", "unknown element" },
+        { __LINE__, QR_HEAD("completed") ",\"status\":\"completed\"}",
+          EPRO_BAD_JSON, QP ".status", "structure", "duplicate element" },
+        { __LINE__, QR_HEAD("done") "}", EPRO_BAD_JSON, QP ".status",
+          "code-invalid", "must be one of in-progress" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\"}", EPRO_BAD_JSON,
+          QP ".status", "required", "status is required" },
+        { __LINE__, QR_HEAD("completed") ",\"id\":\"a b\"}", EPRO_BAD_JSON,
+          QP ".id", "structure", "must be an id" },
+        { __LINE__, QR_HEAD("completed") ",\"identifier\":[{}]}",
+          EPRO_BAD_JSON, QP ".identifier", "structure",
+          "must be a non-empty object" },
+        { __LINE__, QR_HEAD("completed") ",\"identifier\":{\"value\":1}}",
+          EPRO_BAD_JSON, QP ".identifier.value", "structure",
+          "must be a non-empty string" },
+        { __LINE__, QR_HEAD("completed") ",\"basedOn\":[{\"ref\":\"x\"}]}",
+          EPRO_BAD_JSON, QP ".basedOn[0].ref", "structure",
+          "unknown element" },
+        { __LINE__, QR_HEAD("completed") ",\"author\":{\"identifier\":"
+                    "{\"use\":\" x\"}}}", EPRO_BAD_JSON,
+          QP ".author.identifier.use", "structure", "must be a code" },
+        { __LINE__, QR_HEAD("completed") ",\"contained\":[{\"a\":1}]}",
+          EPRO_BAD_JSON, QP ".contained[0]", "structure",
+          "must be a resource" },
+        { __LINE__, QR_HEAD("completed") ",\"extension\":[{\"url\":1}]}",
+          EPRO_BAD_JSON, QP ".extension", "structure",
+          "an extension has a url" },
+        { __LINE__, QR_HEAD("completed") ",\"item\":{}}", EPRO_BAD_JSON,
+          QP ".item", "structure", "must be a non-empty array" },
+        { __LINE__, QR_HEAD("completed") ",\"item\":[]}", EPRO_BAD_JSON,
+          QP ".item", "structure", "must be a non-empty array" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"completed\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"authored\":\"2026-13-01\"}", EPRO_BAD_JSON,
+          QP ".authored", "structure", "must be a dateTime" },
+        { __LINE__, QR(MIN_OK ",{\"answer\":[{\"valueString\":\"x\"}]}"),
+          EPRO_BAD_JSON, QP ".item[2]", "required", "linkId is required" },
+        { __LINE__, QR(MIN_OK ",1"), EPRO_BAD_JSON, QP ".item[2]",
+          "structure", "must be an object" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"value\":1}"),
+          EPRO_BAD_JSON, QP ".item[2].value", "structure",
+          "unknown element" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"text\":\"\"}"),
+          EPRO_BAD_JSON, QP ".item[2].text", "structure",
+          "must be a non-empty string" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
+                       "\"valueString\":\"a\",\"valueInteger\":1}]}"),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueInteger", "structure",
+          "only one value[x]" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
+                       "\"valueText\":\"a\"}]}"),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueText", "structure",
+          "unknown element" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{}]}"),
+          EPRO_BAD_JSON, QP ".item[2].answer[0]", "structure",
+          "must be a non-empty object" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":1.5")),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueInteger", "structure",
+          "must be an integer" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":2147483648") ),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueInteger", "structure",
+          "must be an integer" },
+        { __LINE__, QR(MIN_OK "," A("dt", "\"valueDate\":\"2026-02-30\"")),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueDate", "structure",
+          "must be a date" },
+        { __LINE__, QR(MIN_OK "," A("ts", "\"valueDateTime\":"
+                                    "\"2026-11-27T08:15:00\"")),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueDateTime", "structure",
+          "must be a dateTime" },
+        { __LINE__, QR(MIN_OK "," A("ts", "\"valueDateTime\":"
+                                    "\"2026-11-27T08:15:00+14:30\"") ),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueDateTime", "structure",
+          "must be a dateTime" },
+        { __LINE__, QR(MIN_OK "," A("tm", "\"valueTime\":\"24:00:00\"") ),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueTime", "structure",
+          "must be a time" },
+        { __LINE__, QR(MIN_OK "," A("u", "\"valueUri\":\"a b\"")),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueUri", "structure",
+          "must be a uri" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"code\":\"a\","
+                                    "\"colour\":\"red\"}")),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueCoding.colour",
+          "structure", "unknown element" },
+        { __LINE__, QR(MIN_OK "," A("qty", "\"valueQuantity\":{\"value\":1,"
+                                    "\"comparator\":\"=\"}")),
+          EPRO_BAD_JSON, QP ".item[2].answer[0].valueQuantity.comparator",
+          "structure", "must be one of <" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"answer\":[{"
+                       "\"valueString\":\"yes\"}],\"item\":[{\"linkId\":"
+                       "\"why\"}]}"),
+          EPRO_BAD_JSON, QP ".item[2]", "invariant", "qrs-1" },
+
+        /* the Questionnaire's rules: 422 */
+
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_INVALID,
+          QP ".questionnaire", "required", "canonical url" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|2\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_INVALID,
+          QP ".questionnaire", "not-found",
+          "no Questionnaire \"http://t/q|2\"" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"in-progress\","
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_INVALID,
+          QP ".subject", "required", "a subject" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Group/g\"},"
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_INVALID,
+          QP ".subject", "required", "a subject" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"}}",
+          EPRO_INVALID, QP ".authored", "required", "authored is required" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"authored\":\"2026-11-27\"}", EPRO_INVALID,
+          QP ".authored", "value", "a time of day and an offset" },
+        { __LINE__, QR_HEAD("completed") ",\"modifierExtension\":[{"
+                    "\"url\":\"http://m\"}]}", EPRO_INVALID,
+          QP ".modifierExtension", "not-supported", "modifierExtension" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"zz\"}"), EPRO_INVALID,
+          QP ".item[2]", "structure",
+          "linkId \"zz\" is not an item of http://t/q|1" },
+        { __LINE__, QR(MIN_OK "," A("g1", "\"valueInteger\":1")),
+          EPRO_INVALID, QP ".item[2]", "structure",
+          "\"g1\" is not an item at the top" },
+        { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"item\":["
+                       A("g1", "\"valueInteger\":1") ","
+                       A("s", "\"valueString\":\"x\"")
+                       "]}"),
+          EPRO_INVALID, QP ".item[1].item[1]", "structure",
+          "\"s\" is not an item of \"g\"" },
+        { __LINE__, QR(A("i", "\"valueInteger\":1") "," B_TRUE "," G_OK),
+          EPRO_INVALID, QP ".item[1]", "structure",
+          "\"b\" is out of the Questionnaire's order" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\"") ","
+                       A("s", "\"valueString\":\"y\"")),
+          EPRO_INVALID, QP ".item[3]", "structure", "qrs-2" },
+        { __LINE__, QR(G_OK), EPRO_INVALID, QP, "required",
+          "item \"b\" is required" },
+        { __LINE__, QR("{\"linkId\":\"b\"}," G_OK), EPRO_INVALID,
+          QP ".item[0]", "required", "\"b\" is required" },
+        { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"item\":["
+                       A("g2", "\"valueCoding\":{\"system\":\"http://s\","
+                         "\"code\":\"a\"}") "]}"),
+          EPRO_INVALID, QP ".item[1]", "required",
+          "item \"g1\" is required" },
+        { __LINE__, QR(B_TRUE), EPRO_INVALID, QP, "required",
+          "item \"g\" is required" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"answer\":[{"
+                       "\"valueString\":\"no\",\"item\":[{\"linkId\":"
+                       "\"why\"}]}]}"),
+          EPRO_INVALID, QP ".item[2].answer[0].item[0]", "required",
+          "\"why\" is required" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"i\",\"answer\":["
+                       "{\"valueInteger\":1},{\"valueInteger\":2}]}"),
+          EPRO_INVALID, QP ".item[2]", "structure",
+          "2 answers, and \"i\" does not repeat" },
+        { __LINE__, QR(A("b", "\"valueBoolean\":false") ","
+                       A("e", "\"valueString\":\"x\"") "," G_OK),
+          EPRO_INVALID, QP ".item[1]", "business-rule",
+          "\"e\" is answered but disabled by its enableWhen" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueString\":\"3\"")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueString", "value",
+          "of type integer: it takes a valueInteger" },
+        { __LINE__, QR(MIN_OK "," A("d", "\"valueInteger\":3")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueInteger", "value",
+          "of type decimal: it takes a valueDecimal" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"system\":"
+                                    "\"http://s\",\"code\":\"z\"}")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueCoding", "code-invalid",
+          "is not one of the answerOptions of \"c\"" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"system\":"
+                                    "\"http://other\",\"code\":\"a\"}")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueCoding", "code-invalid",
+          "is not one of the answerOptions" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueString\":\"a\"")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueString", "value",
+          "of type choice: it takes a valueCoding" },
+        { __LINE__, QR(MIN_OK "," A("ci", "\"valueInteger\":3")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueInteger",
+          "code-invalid", "is not one of the answerOptions of \"ci\"" },
+        { __LINE__, QR(MIN_OK "," A("oc", "\"valueCoding\":{\"code\":\"q\"}")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueCoding", "code-invalid",
+          "answerOptions of \"oc\"" },
+        { __LINE__, QR(MIN_OK "," A("oc", "\"valueString\":\"123456789\"")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueString", "value",
+          "9 characters, the maxLength is 8" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":11")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueInteger", "value",
+          "is above the maxValue, 10" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":-1")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueInteger", "value",
+          "is below the minValue, 0" },
+        { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":0.4")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueDecimal", "value",
+          "is below the minValue, 0.5" },
+        { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":1.25")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueDecimal", "value",
+          "1.25 has more than 1 decimal places" },
+        { __LINE__, QR(MIN_OK "," A("dt", "\"valueDate\":\"2019-12-31\"")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueDate", "value",
+          "is below the minValue, 2020-01-01" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"\\u00e9\\u00e9"
+                                    "\\u00e9\\u00e9\\u00e9\\u00e9\"") ),
+          EPRO_INVALID, QP ".item[2].answer[0].valueString", "value",
+          "6 characters, the maxLength is 5" },
+        { __LINE__, QR("{\"linkId\":\"b\",\"text\":\"b?\",\"answer\":[{"
+                       "\"valueBoolean\":true}]}," G_OK),
+          EPRO_INVALID, QP ".item[0].text", "value",
+          "is not the text of \"b\"" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"text\":\"S\"}"),
+          EPRO_INVALID, QP ".item[2].text", "value", "is not the text" },
+        { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"answer\":[{"
+                       "\"valueInteger\":1}],\"item\":[]}"),
+          EPRO_BAD_JSON, QP ".item[1].item", "structure",
+          "must be a non-empty array" },
+        { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"answer\":[{"
+                       "\"valueInteger\":1}]}"),
+          EPRO_INVALID, QP ".item[1]", "structure",
+          "a group item has no answers" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"item\":["
+                       A("why", "\"valueString\":\"x\"") "]}"),
+          EPRO_INVALID, QP ".item[2]", "structure",
+          "the items nested in a question go in its answers" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
+                                    "\"modifierExtension\":[{\"url\":"
+                                    "\"http://m\"}]")),
+          EPRO_INVALID, QP ".item[2].answer[0].modifierExtension",
+          "not-supported", "modifierExtension" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
+                       "\"item\":[" A("x", "\"valueString\":\"x\"") "]}]}"),
+          EPRO_INVALID, QP ".item[2].answer[0]", "required",
+          "an answer has a value[x]" },
+        { __LINE__, QR(MIN_OK "," A("tot", "\"valueDecimal\":1")),
+          EPRO_INVALID, QP ".item[2].answer[0].valueDecimal",
+          "business-rule", "the total sent, 1, is not the sum of the "
+          "answers' weights, 0" },
+    };
+
+    for (i = 0; i < NELTS(t); i++) {
+        rc = parse(&req, &test_set, t[i].body);
+
+        if (!check(__FILE__, t[i].line,
+                   rc == EPRO_ERROR && req.status == t[i].status
+                   && has_issue(&req, t[i].expr, t[i].code, t[i].text),
+                   "rc %d status %d, want %d with %s [%s] \"%s\"", rc,
+                   req.status, t[i].status, t[i].expr, t[i].code,
+                   t[i].text))
+        {
+            dump_issues(&req);
+        }
+
+        check_loop(__FILE__, t[i].line,
+                   req.answers.data == NULL && req.nissues >= 1
+                   && req.nfound >= req.nissues
+                   && (req.status == EPRO_BAD_JSON) == (req.nstructure > 0),
+                   "the failed request's fields");
+    }
+}
+
+
+static void
+test_enable_when(void)
+{
+    int                  rc;
+    char                 err[256];
+    size_t               i;
+    epro_fhir_set_t      set;
+    epro_fhir_request_t  req;
+
+    /* x is answered when its enableWhen holds (all or any) */
+
+#define EW_Q(ew, behavior)                                                  \
+    "{\"resourceType\":\"Questionnaire\",\"url\":\"http://ew\",\"item\":["  \
+    "{\"linkId\":\"n\",\"type\":\"integer\"},"                              \
+    "{\"linkId\":\"c\",\"type\":\"choice\",\"answerOption\":["             \
+    "{\"valueCoding\":{\"system\":\"s\",\"code\":\"y\"}},"                  \
+    "{\"valueCoding\":{\"system\":\"s\",\"code\":\"n\"}}]},"                \
+    "{\"linkId\":\"x\",\"type\":\"string\"" behavior ",\"enableWhen\":["    \
+    ew "]},"                                                                \
+    "{\"linkId\":\"late\",\"type\":\"boolean\"}]}"
+
+#define EW(q, op, v)                                                        \
+    "{\"question\":\"" q "\",\"operator\":\"" op "\"," v "}"
+
+#define EW_R(items)                                                         \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://ew\",\"status\":\"completed\","             \
+    "\"subject\":{\"reference\":\"Patient/p\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+
+#define N(v)   A("n", "\"valueInteger\":" #v)
+#define C(v)   A("c", "\"valueCoding\":{\"system\":\"s\",\"code\":\"" v "\"}")
+#define X      A("x", "\"valueString\":\"on\"")
+#define LATE   A("late", "\"valueBoolean\":true")
+
+    static const struct {
+        int          line;
+        const char  *q;
+        const char  *items;
+        int          enabled;
+    } t[] = {
+        { __LINE__, EW_Q(EW("n", "exists", "\"answerBoolean\":true"), ""),
+          N(1) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "exists", "\"answerBoolean\":true"), ""),
+          X, 0 },
+        { __LINE__, EW_Q(EW("n", "exists", "\"answerBoolean\":false"), ""),
+          X, 1 },
+        { __LINE__, EW_Q(EW("n", "exists", "\"answerBoolean\":false"), ""),
+          N(1) "," X, 0 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerInteger\":2"), ""),
+          N(2) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerInteger\":2"), ""),
+          N(3) "," X, 0 },
+        { __LINE__, EW_Q(EW("n", "!=", "\"answerInteger\":2"), ""),
+          N(3) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "!=", "\"answerInteger\":2"), ""),
+          N(2) "," X, 0 },
+        { __LINE__, EW_Q(EW("n", "!=", "\"answerInteger\":2"), ""), X, 0 },
+        { __LINE__, EW_Q(EW("n", ">", "\"answerInteger\":2"), ""),
+          N(3) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", ">", "\"answerInteger\":2"), ""),
+          N(2) "," X, 0 },
+        { __LINE__, EW_Q(EW("n", "<", "\"answerDecimal\":2.5"), ""),
+          N(2) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "<", "\"answerDecimal\":2.5"), ""),
+          N(3) "," X, 0 },
+        { __LINE__, EW_Q(EW("n", ">=", "\"answerInteger\":2"), ""),
+          N(2) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", ">=", "\"answerInteger\":2"), ""),
+          N(1) "," X, 0 },
+        { __LINE__, EW_Q(EW("n", "<=", "\"answerInteger\":2"), ""),
+          N(2) "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "<=", "\"answerInteger\":2"), ""),
+          N(3) "," X, 0 },
+        { __LINE__, EW_Q(EW("c", "=", "\"answerCoding\":{\"system\":\"s\","
+                            "\"code\":\"y\"}"), ""), C("y") "," X, 1 },
+        { __LINE__, EW_Q(EW("c", "=", "\"answerCoding\":{\"system\":\"s\","
+                            "\"code\":\"y\"}"), ""), C("n") "," X, 0 },
+        { __LINE__, EW_Q(EW("c", "!=", "\"answerCoding\":{\"code\":\"y\"}"),
+                         ""), C("n") "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerString\":\"2\""), ""),
+          N(2) "," X, 0 },
+        { __LINE__, EW_Q(EW("late", "=", "\"answerBoolean\":true"), ""),
+          X "," LATE, 1 },
+        { __LINE__, EW_Q(EW("late", "=", "\"answerBoolean\":true"), ""),
+          X, 0 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerInteger\":1") ","
+                         EW("c", "=", "\"answerCoding\":{\"code\":\"y\"}"),
+                         ",\"enableBehavior\":\"all\""),
+          N(1) "," C("y") "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerInteger\":1") ","
+                         EW("c", "=", "\"answerCoding\":{\"code\":\"y\"}"),
+                         ",\"enableBehavior\":\"all\""),
+          N(1) "," C("n") "," X, 0 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerInteger\":1") ","
+                         EW("c", "=", "\"answerCoding\":{\"code\":\"y\"}"),
+                         ",\"enableBehavior\":\"any\""),
+          N(1) "," C("n") "," X, 1 },
+        { __LINE__, EW_Q(EW("n", "=", "\"answerInteger\":1") ","
+                         EW("c", "=", "\"answerCoding\":{\"code\":\"y\"}"),
+                         ",\"enableBehavior\":\"any\""),
+          N(2) "," C("n") "," X, 0 },
+    };
+
+    for (i = 0; i < NELTS(t); i++) {
+        memset(&set, 0, sizeof(epro_fhir_set_t));
+
+        rc = load(&set, t[i].q, err, sizeof(err));
+
+        if (!check(__FILE__, t[i].line, rc == EPRO_OK, "load: %s", err)) {
+            continue;
+        }
+
+        {
+            sb_t  b;
+
+            memset(&b, 0, sizeof(sb_t));
+            sb_add(&b, "{\"resourceType\":\"QuestionnaireResponse\","
+                   "\"questionnaire\":\"http://ew\",\"status\":"
+                   "\"completed\",\"subject\":{\"reference\":"
+                   "\"Patient/p\"},\"authored\":\"2026-11-27T08:15:00Z\","
+                   "\"item\":[");
+            sb_add(&b, t[i].items);
+            sb_add(&b, "]}");
+
+            rc = parse(&req, &set, b.data);
+        }
+
+        if (t[i].enabled) {
+            if (!check(__FILE__, t[i].line, rc == EPRO_OK,
+                       "enabled: rc %d", rc))
+            {
+                dump_issues(&req);
+            }
+
+        } else {
+            if (!check(__FILE__, t[i].line,
+                       rc == EPRO_ERROR && req.status == EPRO_INVALID
+                       && req.nfound == 1
+                       && strstr(req.issues[0].message, "disabled"),
+                       "disabled: rc %d", rc))
+            {
+                dump_issues(&req);
+            }
+        }
+    }
+
+    /* a question that is disabled enables nothing; cycles end */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://k\","
+              "\"item\":[{\"linkId\":\"a\",\"type\":\"boolean\"},"
+              "{\"linkId\":\"b\",\"type\":\"integer\",\"enableWhen\":["
+              EW("a", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"c\",\"type\":\"string\",\"enableWhen\":["
+              EW("b", "exists", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"x\",\"type\":\"string\",\"enableWhen\":["
+              EW("y", "exists", "\"answerBoolean\":false") "]},"
+              "{\"linkId\":\"y\",\"type\":\"string\",\"enableWhen\":["
+              EW("x", "exists", "\"answerBoolean\":false") "]}]}",
+              err, sizeof(err));
+    CHECK_INT("cascade", rc, EPRO_OK);
+
+#define K_R(items)                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://k\",\"status\":\"completed\","              \
+    "\"subject\":{\"reference\":\"Patient/p\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+
+    rc = parse(&req, &set, K_R(A("a", "\"valueBoolean\":true") ","
+                               A("b", "\"valueInteger\":1") ","
+                               A("c", "\"valueString\":\"x\"")));
+    CHECK_INT("cascade, enabled", rc, EPRO_OK);
+
+    rc = parse(&req, &set, K_R(A("a", "\"valueBoolean\":false") ","
+                               A("b", "\"valueInteger\":1") ","
+                               A("c", "\"valueString\":\"x\"")));
+
+    if (!CHECK(rc == EPRO_ERROR && req.nfound == 2
+               && has_issue(&req, "QuestionnaireResponse.item[2]",
+                            "business-rule", "\"c\" is answered but")))
+    {
+        dump_issues(&req);
+    }
+
+    rc = parse(&req, &set, K_R(A("a", "\"valueBoolean\":false") ","
+                               A("x", "\"valueString\":\"x\"")));
+
+    CHECK_INT("a cycle, x without y", rc, EPRO_OK);
+
+    rc = parse(&req, &set, K_R(A("x", "\"valueString\":\"x\"") ","
+                               A("y", "\"valueString\":\"y\"")));
+    CHECK(rc == EPRO_OK || rc == EPRO_ERROR);    /* ill-defined; it ends */
+
+    /* a disabled group's items are disabled too, and not required */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://g\","
+              "\"item\":[{\"linkId\":\"on\",\"type\":\"boolean\"},"
+              "{\"linkId\":\"g\",\"type\":\"group\",\"required\":true,"
+              "\"enableWhen\":[{\"question\":\"on\",\"operator\":\"=\","
+              "\"answerBoolean\":true}],\"item\":[{\"linkId\":\"r\","
+              "\"type\":\"string\",\"required\":true}]}]}",
+              err, sizeof(err));
+    CHECK_INT("group enableWhen", rc, EPRO_OK);
+
+#define G_R(items)                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://g\",\"status\":\"completed\","              \
+    "\"subject\":{\"reference\":\"Patient/p\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+
+    rc = parse(&req, &set, G_R(A("on", "\"valueBoolean\":false")));
+    CHECK_INT("disabled group, absent", rc, EPRO_OK);
+
+    rc = parse(&req, &set, G_R(A("on", "\"valueBoolean\":true")));
+    CHECK(rc == EPRO_ERROR && has_issue(&req, "QuestionnaireResponse",
+                                        "required", "\"g\" is required"));
+
+    rc = parse(&req, &set, G_R(A("on", "\"valueBoolean\":false") ","
+                               "{\"linkId\":\"g\",\"item\":["
+                               A("r", "\"valueString\":\"x\"") "]}"));
+    if (!CHECK(rc == EPRO_ERROR && req.nfound == 1
+              && has_issue(&req, "QuestionnaireResponse.item[1].item[0]",
+                           "business-rule", "disabled")))
+    {
+        dump_issues(&req);
+    }
+
+    rc = parse(&req, &set, G_R(A("on", "\"valueBoolean\":true") ","
+                               "{\"linkId\":\"g\"}"));
+    if (!CHECK(rc == EPRO_ERROR && req.nfound == 1
+              && has_issue(&req, "QuestionnaireResponse.item[1]", "required",
+                           "item \"r\" is required")))
+    {
+        dump_issues(&req);
+    }
+}
+
+
+static void
+test_every_issue(void)
+{
+    int                  rc;
+    size_t               i, count;
+    sb_t                 b;
+    epro_str_t           span;
+    epro_buf_t           out;
+    epro_request_t       chk;
+    epro_fhir_request_t  req;
+
+    /* several problems at once: all of them */
+
+    rc = parse(&req, &test_set, QR(
+        A("b", "\"valueString\":\"yes\"") ","
+        A("i", "\"valueInteger\":99") ","
+        A("s", "\"valueString\":\"toolong\"") ","
+        A("c", "\"valueCoding\":{\"system\":\"http://s\",\"code\":\"q\"}")));
+    CHECK_INT("several", rc, EPRO_ERROR);
+    CHECK_INT("several status", req.status, EPRO_INVALID);
+    CHECK_INT("several nfound", req.nfound, 5);
+    CHECK(has_issue(&req, QP ".item[0].answer[0].valueString", "value", ""));
+    CHECK(has_issue(&req, QP ".item[1].answer[0].valueInteger", "value",
+                    ""));
+    CHECK(has_issue(&req, QP ".item[2].answer[0].valueString", "value", ""));
+    CHECK(has_issue(&req, QP ".item[3].answer[0].valueCoding",
+                    "code-invalid", ""));
+    CHECK(has_issue(&req, QP, "required", "\"g\""));
+
+    /* structure and rules: 400, with the rules' issues too */
+
+    rc = parse(&req, &test_set, QR_HEAD("completed") ",\"foo\":1,"
+               "\"item\":[" A("i", "\"valueInteger\":99") "]}");
+    CHECK(rc == EPRO_ERROR && req.status == EPRO_BAD_JSON
+          && req.nstructure == 1 && req.nfound == 4);
+
+    /* past EPRO_MAX_ERRORS: counted, not kept; the outcome says so */
+
+    memset(&b, 0, sizeof(sb_t));
+    sb_add(&b, QR_HEAD("completed") ",\"item\":[");
+
+    for (i = 0; i < 30; i++) {
+        sb_addf(&b, "%s{\"linkId\":\"nope%lu\"}", i ? "," : "",
+                (unsigned long) i);
+    }
+
+    sb_add(&b, "]}");
+
+    rc = parse(&req, &test_set, b.data);
+    CHECK_INT("many", rc, EPRO_ERROR);
+    CHECK_INT("many nissues", req.nissues, EPRO_MAX_ERRORS);
+    CHECK_INT("many nfound", req.nfound, 32);
+    CHECK(req.truncated);
+
+    memset(&out, 0, sizeof(epro_buf_t));
+    CHECK_INT("outcome", epro_fhir_outcome_json(&out, &req, &req_alloc),
+              EPRO_OK);
+
+    memset(&chk, 0, sizeof(epro_request_t));
+    CHECK_INT("outcome is JSON", epro_json_check(out.data, out.len, &span, 1,
+                                                 &count, &chk, &req_alloc),
+              EPRO_OK);
+    CHECK(strstr(out.data, "{\"severity\":\"information\",\"code\":"
+                           "\"too-costly\",\"diagnostics\":\"12 more issues "
+                           "were found\"}]}\n") != NULL);
+
+    /* one issue, exactly */
+
+    rc = parse(&req, &test_set, QR(MIN_OK "," A("i", "\"valueInteger\":11")));
+    memset(&out, 0, sizeof(epro_buf_t));
+    CHECK_INT("outcome", epro_fhir_outcome_json(&out, &req, &req_alloc),
+              EPRO_OK);
+    CHECK_STR("outcome", out.data,
+              "{\"resourceType\":\"OperationOutcome\",\"issue\":["
+              "{\"severity\":\"error\",\"code\":\"value\",\"diagnostics\":"
+              "\"is above the maxValue, 10\",\"expression\":["
+              "\"QuestionnaireResponse.item[2].answer[0].valueInteger\"]}"
+              "]}\n");
+
+    /* malformed JSON: no expression */
+
+    rc = parse(&req, &test_set, "{\"a\":01}");
+    memset(&out, 0, sizeof(epro_buf_t));
+    CHECK_INT("outcome", epro_fhir_outcome_json(&out, &req, &req_alloc),
+              EPRO_OK);
+    CHECK(strncmp(out.data, "{\"resourceType\":\"OperationOutcome\","
+                  "\"issue\":[{\"severity\":\"error\",\"code\":"
+                  "\"structure\",\"diagnostics\":\"/a: malformed JSON", 110)
+          == 0 && strstr(out.data, "expression") == NULL);
+
+    /* none: an informational issue */
+
+    rc = parse(&req, &test_set, QR(MIN_OK));
+    CHECK_INT("ok", rc, EPRO_OK);
+    memset(&out, 0, sizeof(epro_buf_t));
+    CHECK_INT("outcome", epro_fhir_outcome_json(&out, &req, &req_alloc),
+              EPRO_OK);
+    CHECK_STR("outcome", out.data,
+              "{\"resourceType\":\"OperationOutcome\",\"issue\":["
+              "{\"severity\":\"information\",\"code\":\"informational\","
+              "\"diagnostics\":\"accepted\"}]}\n");
+}
+
+
+static void
+test_response_nomem(void)
+{
+    int                  rc;
+    long                 k;
+    size_t               len;
+    const char          *text;
+    char                *copy;
+    epro_buf_t           out;
+    epro_fhir_request_t  req;
+
+    static const char  bad[] = QR(A("i", "\"valueInteger\":11"));
+
+    text = read_file("fhir/phq-9-response.json", &len);
+    copy = exact_copy(text, len);
+
+    for (k = 0; ; k++) {
+        memset(&req, 0x5a, sizeof(epro_fhir_request_t));
+        req.set = &test_set;
+        req_arena.fail_after = (long) req_arena.nallocs + k;
+
+        rc = epro_fhir_parse(&req, copy, len, &req_alloc);
+        req_arena.fail_after = -1;
+
+        if (rc == EPRO_OK) {
+            break;
+        }
+
+        check_loop(AT, rc == EPRO_NOMEM, "with %ld allocations: %d", k, rc);
+    }
+
+    CHECK(k > 5 && req.score == 10);
+
+    /* and an invalid one, with its outcome */
+
+    len = sizeof(bad) - 1;
+    copy = exact_copy(bad, len);
+
+    for (k = 0; ; k++) {
+        memset(&req, 0x5a, sizeof(epro_fhir_request_t));
+        req.set = &test_set;
+        memset(&out, 0, sizeof(epro_buf_t));
+        req_arena.fail_after = (long) req_arena.nallocs + k;
+
+        rc = epro_fhir_parse(&req, copy, len, &req_alloc);
+
+        if (rc == EPRO_ERROR) {
+            rc = epro_fhir_outcome_json(&out, &req, &req_alloc);
+        }
+
+        req_arena.fail_after = -1;
+
+        if (rc == EPRO_OK) {
+            break;
+        }
+
+        check_loop(AT, rc == EPRO_NOMEM, "with %ld allocations: %d", k, rc);
+    }
+
+    CHECK(k > 3 && req.nfound == 3 && out.len > 0);
+}
+
+
+static void
+test_shipped_responses(void)
+{
+    int                  rc;
+    epro_fhir_request_t  req;
+
+#define SHIP(q, items)                                                      \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"questionnaire\":\""      \
+    q "\",\"status\":\"completed\",\"subject\":{\"reference\":"             \
+    "\"Patient/p\"},\"authored\":\"2026-11-27T08:15:00+01:00\","            \
+    "\"item\":[" items "]}"
+
+#define GA(lid, code)                                                       \
+    A(lid, "\"valueCoding\":{\"system\":\"http://loinc.org\",\"code\":\""  \
+      code "\"}")
+
+#define EQ(lid, code)                                                       \
+    A(lid, "\"valueCoding\":{\"system\":"                                   \
+      "\"https://euroqol.org/fhir/CodeSystem/eq-5d-5l-level\","             \
+      "\"code\":\"" code "\"}")
+
+    rc = parse(&req, &test_set, SHIP("http://loinc.org/q/69737-5",
+        GA("69725-0", "LA6571-9") "," GA("68509-9", "LA6570-1") ","
+        GA("69733-4", "LA6569-3") "," GA("69734-2", "LA6568-5") ","
+        GA("69735-9", "LA6571-9") "," GA("69689-8", "LA6571-9") ","
+        GA("69736-7", "LA6570-1") ","
+        A("70274-6", "\"valueInteger\":14")));
+    CHECK_INT("gad-7", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+    CHECK(req.has_score && req.score == 14);
+
+    rc = parse(&req, &test_set, SHIP("http://loinc.org/q/69737-5",
+        GA("69725-0", "LA6571-9") "," GA("68509-9", "LA6570-1")));
+    CHECK(rc == EPRO_ERROR && req.nfound == 5
+          && has_issue(&req, "QuestionnaireResponse", "required",
+                       "item \"69736-7\" is required"));
+
+    rc = parse(&req, &test_set, SHIP("https://euroqol.org/fhir/"
+                                     "Questionnaire/eq-5d-5l|1.0",
+        EQ("mobility", "1") "," EQ("self-care", "2") ","
+        EQ("usual-activities", "3") "," EQ("pain-discomfort", "4") ","
+        EQ("anxiety-depression", "5") "," A("vas", "\"valueInteger\":70")));
+    CHECK_INT("eq-5d-5l", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+    CHECK(!req.has_score);
+    CHECK_S("eq-5d-5l answers", req.answers,
+            "{\"mobility\":\"1\",\"self-care\":\"2\","
+            "\"usual-activities\":\"3\",\"pain-discomfort\":\"4\","
+            "\"anxiety-depression\":\"5\",\"vas\":70}");
+
+    rc = parse(&req, &test_set, SHIP("https://euroqol.org/fhir/"
+                                     "Questionnaire/eq-5d-5l",
+        EQ("mobility", "6") "," EQ("self-care", "2") ","
+        EQ("usual-activities", "3") "," EQ("pain-discomfort", "4") ","
+        EQ("anxiety-depression", "5") "," A("vas", "\"valueInteger\":101")));
+    if (!CHECK(rc == EPRO_ERROR && req.nfound == 2))
+    {
+        dump_issues(&req);
+    }
+}
+
+
+static void
+test_datatypes(void)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *s;
+        int          ok;
+    } dt[] = {
+        { "2026", 1 }, { "2026-11", 1 }, { "2026-11-27", 1 },
+        { "2026-11-27T08:15:00Z", 1 }, { "2026-11-27T08:15:00.1+14:00", 1 },
+        { "2026-11-27T23:59:60-13:59", 1 }, { "2024-02-29", 1 },
+        { "0000", 0 }, { "2026-1", 0 }, { "2026-00", 0 }, { "2026-13", 0 },
+        { "2026-11-31", 0 }, { "2023-02-29", 0 }, { "2026-11-27T", 0 },
+        { "2026-11-27T08:15Z", 0 }, { "2026-11-27T08:15:00", 0 },
+        { "2026-11-27T08:15:00+14:01", 0 }, { "2026-11-27T08:15:00.Z", 0 },
+        { "2026-11-27T24:00:00Z", 0 }, { "2026-11-27t08:15:00Z", 0 },
+        { "2026-11-27T08:15:00+1:00", 0 }, { "2026-11-27T08:15:00Zx", 0 },
+        { "", 0 },
+    };
+
+    for (i = 0; i < NELTS(dt); i++) {
+        check_loop(AT, (epro_fhir_datetime_valid(dt[i].s, strlen(dt[i].s))
+                        == 0) == dt[i].ok, "dateTime \"%s\"", dt[i].s);
+    }
+
+    CHECK_INT("places 1.25", epro_fhir_places(1.25), 2);
+    CHECK_INT("places 3", epro_fhir_places(3), 0);
+    CHECK_INT("places 0.1", epro_fhir_places(0.1), 1);
+    CHECK_INT("places 1e-7", epro_fhir_places(1e-7), 7);
+    CHECK_INT("places 1.5e20", epro_fhir_places(1.5e20), 0);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* how long a response takes                                           */
+
+
+/*
+ * A pool that is emptied, not freed, between requests, and that does not
+ * fill what it hands out: the cost of the core, not of the test arena.
+ */
+
+typedef struct {
+    char    *base;
+    size_t   used;
+    size_t   size;
+} bench_pool_t;
+
+
+static void *
+bench_alloc(void *ctx, size_t size)
+{
+    void          *p;
+    bench_pool_t  *bp;
+
+    bp = ctx;
+    size = (size + 15) & ~(size_t) 15;
+
+    if (bp->size - bp->used < size) {
+        return NULL;
+    }
+
+    p = bp->base + bp->used;
+    bp->used += size;
+
+    return p;
+}
+
+
+static void
+bench_free(void *ctx, void *p)
+{
+    (void) ctx;
+    (void) p;
+}
+
+
+static double
+bench_run(const char *what, const char *copy, size_t len, long n, int full)
+{
+    int                  rc;
+    long                 i;
+    size_t               count;
+    double               ns;
+    epro_str_t           span;
+    bench_pool_t         bp;
+    epro_alloc_t         a;
+    struct timespec      t0, t1;
+    epro_request_t       chk;
+    epro_fhir_request_t  req;
+
+    bp.size = 1 << 20;
+    bp.base = malloc(bp.size);
+    bp.used = 0;
+
+    if (bp.base == NULL) {
+        return 0;
+    }
+
+    a.alloc = bench_alloc;
+    a.free = bench_free;
+    a.ctx = &bp;
+    rc = EPRO_OK;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    for (i = 0; i < n && rc == EPRO_OK; i++) {
+        bp.used = 0;
+
+        if (full) {
+            req.set = &test_set;
+            rc = epro_fhir_parse(&req, copy, len, &a);
+
+        } else {
+            memset(&chk, 0, sizeof(epro_request_t));
+            rc = epro_json_check(copy, len, &span, 1, &count, &chk, &a);
+        }
+    }
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    free(bp.base);
+
+    CHECK_INT(what, rc, EPRO_OK);
+
+    ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n;
+
+    printf("bench: %s: %.0f ns each (%ld runs)\n", what, ns, n);
+
+    return ns;
+}
+
+
+static void
+bench(void)
+{
+    size_t       len;
+    const char  *text;
+
+    text = read_file("fhir/phq-9-response.json", &len);
+
+    bench_run("strict JSON check of the PHQ-9 response", text, len, 20000, 0);
+    bench_run("PHQ-9 response, parsed, checked, mapped", text, len, 20000,
+              1);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    harness_init("test_fhir", &req_arena, 160);
+
+    test_sha1();
+    test_uuid_v5();
+    test_datatypes();
+    test_load_shipped();
+    test_load_errors();
+    test_load_more();
+    test_response_valid();
+    test_valueset();
+    test_response_mapping();
+    test_response_invalid();
+    test_enable_when();
+    test_every_issue();
+    test_response_nomem();
+    test_shipped_responses();
+
+    if (argc > 1 && strcmp(argv[1], "bench") == 0) {
+        bench();
+    }
+
+    arena_release(&req_arena);
+    arena_release(&conf_arena);
+
+    return harness_report();
+}
