@@ -381,7 +381,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
 
 failed:
 
-    req->status = req->nstructure ? EPRO_BAD_JSON : EPRO_INVALID;
+    req->status = req->nstructure ? EPRO_STATUS_BAD_JSON : EPRO_STATUS_INVALID;
 
     return EPRO_ERROR;
 }

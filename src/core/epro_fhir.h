@@ -19,9 +19,6 @@
 #include "epro_core.h"
 
 
-#ifndef EPRO_ERROR
-#define EPRO_ERROR              (-2)
-#endif
 
 /*
  * The flattened answers use it between the linkIds of an item's
@@ -214,7 +211,7 @@ const epro_fhir_item_t *epro_fhir_item(const epro_fhir_q_t *q,
 
 /*
  * Checks a QuestionnaireResponse and maps it.  EPRO_OK; EPRO_ERROR with
- * req->status EPRO_BAD_JSON (JSON or R4 structure) or EPRO_INVALID (the
+ * req->status EPRO_STATUS_BAD_JSON (JSON or R4 structure) or EPRO_STATUS_INVALID (the
  * Questionnaire's rules) and every problem in req->issues; EPRO_NOMEM.
  *
  * Set req->set first.  Required items are checked when the status is

@@ -232,10 +232,10 @@ fuzz_check(const epro_fhir_request_t *req, int rc, const uint8_t *data,
         fuzz_assert(req->nfound == 0);
 
     } else {
-        fuzz_assert(req->status == EPRO_BAD_JSON
-                    || req->status == EPRO_INVALID);
+        fuzz_assert(req->status == EPRO_STATUS_BAD_JSON
+                    || req->status == EPRO_STATUS_INVALID);
         fuzz_assert(req->nissues >= 1);
-        fuzz_assert((req->status == EPRO_BAD_JSON)
+        fuzz_assert((req->status == EPRO_STATUS_BAD_JSON)
                     == (req->nstructure > 0));
         fuzz_assert(req->answers.data == NULL);
     }

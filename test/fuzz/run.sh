@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target over the plain-C core and runs it.
-#   test/fuzz/run.sh [seconds [libFuzzer options...]]     default 60 s
-# Builds build/fuzz/fuzz_core (clang-14, ASan + UBSan), fuzzes a copy of
-# test/fuzz/corpus (the committed corpus never grows) for that long, one
-# process, inputs up to 64 KiB, and prints libFuzzer's final stats.
+# Builds the libFuzzer targets over the plain-C core and runs each:
+#   fuzz_core  the native contract (epro_parse), test/fuzz/corpus/
+#   fuzz_fhir  FHIR QuestionnaireResponses and Questionnaires
+#              (epro_fhir_parse, epro_fhir_load), test/fuzz/corpus-fhir/
+#   test/fuzz/run.sh [seconds [libFuzzer options...]]   default 60 s each
+# Each target (clang-14, ASan + UBSan) first replays its committed corpus
+# (every seed once: a seed that crashes or breaks an invariant fails at
+# once), then explores a copy of it (the committed corpus never grows)
+# for that long, one process, inputs up to 64 KiB, with its dictionary,
+# and prints libFuzzer's final stats.
 # Exits non-zero on a crash, a leak or a broken invariant; the input is
-# left in build/fuzz/artifacts/.
+# left in build/fuzz/<target>/artifacts/.
 # Extra options go to libFuzzer, e.g. "-fork=1 -ignore_crashes=1" to go
 # on after a crash (one worker process) and collect them all.
-# EPRO_FUZZ_SRC: another core directory (default src/core/), e.g. a snapshot.
+# EPRO_FUZZ_SRC: another core directory (default src/core/), e.g. a
+# snapshot.  EPRO_FUZZ_TARGETS: the targets to run (default both).
 # CC: the compiler (default clang-14).
 set -euo pipefail
 
@@ -18,6 +24,7 @@ shift || true
 src=${EPRO_FUZZ_SRC:-$repo/src/core}
 out=${EPRO_BUILD_DIR:-$repo/build}/fuzz
 cc=${CC:-clang-14}
+targets=${EPRO_FUZZ_TARGETS:-core fhir}
 
 case "$secs" in
 ''|*[!0-9]*) echo "usage: $0 [seconds]" >&2; exit 2 ;;
@@ -33,66 +40,69 @@ if ! command -v "$cc" > /dev/null; then
     fi
 fi
 
-mkdir -p "$out"
+# fuzz <target> <seeds> <dictionary> [-D...]: build, replay, explore
+fuzz() {
+    local name=$1 seeds=$2 dict=$3 dir=$out/$1 rc=0
+    shift 3
 
-"$cc" -std=c99 -g -O1 -Wall -Wextra -Werror \
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -fno-omit-frame-pointer -I"$src" \
-    "$src"/epro_*.c "$repo/test/fuzz/fuzz_core.c" \
-    -lcjson -lm -o "$out/fuzz_core"
+    mkdir -p "$dir"
+    "$cc" -std=c99 -g -O1 -Wall -Wextra -Werror \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer -I"$src" "$@" \
+        "$src"/epro_*.c "$repo/test/fuzz/fuzz_$name.c" \
+        -lcjson -lm -o "$dir/fuzz_$name"
 
-# a fresh copy of the seeds: what the run finds stays under build/
-rm -rf "$out/corpus" "$out/artifacts"
-mkdir -p "$out/corpus" "$out/artifacts"
-cp "$repo"/test/fuzz/corpus/* "$out/corpus/"
+    # a fresh copy of the seeds: what the run finds stays under build/
+    rm -rf "$dir/corpus" "$dir/artifacts"
+    mkdir -p "$dir/corpus" "$dir/artifacts"
+    cp "$seeds"/* "$dir/corpus/"
 
-# the words of the contract and of JSON, to get past the checks sooner
-cat > "$out/epro.dict" <<'DICT'
-"\"submissionId\""
-"\"studyId\""
-"\"siteId\""
-"\"subjectId\""
-"\"visitName\""
-"\"instrument\""
-"\"collectedAt\""
-"\"answers\""
-"\"0b8d5d3e-1a2b-4c3d-8e4f-000000000001\""
-"\"2026-11-27T08:15:00+01:00\""
-"\"2026-02-29T23:59:59.123456789Z\""
-"true"
-"false"
-"null"
-"\\u0000"
-"\\ud83d\\ude00"
-"\\udc00"
-"\\\""
-"\\\\"
-"1e308"
-"-0.5E-3"
-"\xf0\x9f\x98\x80"
-"\xc3\xa9"
-"\xed\xa0\x80"
-DICT
+    echo "fuzz_$name: replaying $(ls "$seeds" | wc -l) seeds, then" \
+         "$secs s; log in $dir/fuzz.log"
 
-echo "fuzz: $secs s on $(ls "$out/corpus" | wc -l) seeds," \
-     "log in $out/fuzz.log"
+    (cd "$dir" && ./"fuzz_$name" -runs=0 -max_len=65536 -timeout=10 \
+        -rss_limit_mb=2048 -artifact_prefix=artifacts/ corpus) \
+        > "$dir/replay.log" 2>&1 || rc=$?
 
-rc=0
-(cd "$out" && ./fuzz_core -max_total_time="$secs" -max_len=65536 \
-    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -dict=epro.dict -artifact_prefix=artifacts/ "$@" corpus) \
-    > "$out/fuzz.log" 2>&1 || rc=$?
+    if [ "$rc" = 0 ]; then
+        (cd "$dir" && ./"fuzz_$name" -max_total_time="$secs" \
+            -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+            -print_final_stats=1 -dict="$dict" \
+            -artifact_prefix=artifacts/ $extra corpus) \
+            > "$dir/fuzz.log" 2>&1 || rc=$?
+    else
+        cp "$dir/replay.log" "$dir/fuzz.log"
+    fi
 
-grep -E '^#[0-9]+:?[[:space:]].*cov: ' "$out/fuzz.log" | tail -1 || true
-grep -E '^(Done [0-9]+ runs|stat::)' "$out/fuzz.log" || true
-echo "fuzz: corpus now $(ls "$out/corpus" | wc -l) inputs"
+    grep -E '^#[0-9]+:?[[:space:]].*cov: ' "$dir/fuzz.log" | tail -1 || true
+    grep -E '^(Done [0-9]+ runs|stat::)' "$dir/fuzz.log" || true
+    echo "fuzz_$name: corpus now $(ls "$dir/corpus" | wc -l) inputs"
 
-if [ "$rc" != 0 ] || ls "$out"/artifacts/* > /dev/null 2>&1; then
-    grep -E -A40 'ERROR: (Address|Leak)Sanitizer|ERROR: libFuzzer' \
-        "$out/fuzz.log" | head -60 >&2 || true
-    grep -E 'runtime error|invariant broken' "$out/fuzz.log" >&2 || true
-    echo "fuzz: FAILED (exit $rc), inputs:" $(ls "$out/artifacts") >&2
-    exit 1
-fi
+    if [ "$rc" != 0 ] || ls "$dir"/artifacts/* > /dev/null 2>&1; then
+        grep -E -A40 'ERROR: (Address|Leak)Sanitizer|ERROR: libFuzzer' \
+            "$dir/fuzz.log" | head -60 >&2 || true
+        grep -E 'runtime error|invariant broken' "$dir/fuzz.log" >&2 || true
+        echo "fuzz_$name: FAILED (exit $rc), inputs:" $(ls "$dir/artifacts") >&2
+        return 1
+    fi
 
-echo "fuzz: no crash"
+    echo "fuzz_$name: no crash"
+}
+
+extra="$*"
+status=0
+
+for t in $targets; do
+    case $t in
+    core)
+        fuzz core "$repo/test/fuzz/corpus" "$repo/test/fuzz/epro.dict" \
+            || status=1 ;;
+    fhir)
+        fuzz fhir "$repo/test/fuzz/corpus-fhir" "$repo/test/fuzz/fhir.dict" \
+            -DFUZZ_FHIR_CONF="\"$repo/conf/fhir\"" || status=1 ;;
+    *)
+        echo "fuzz: unknown target $t" >&2; exit 2 ;;
+    esac
+done
+
+exit $status
