@@ -211,8 +211,9 @@ const epro_fhir_item_t *epro_fhir_item(const epro_fhir_q_t *q,
 
 /*
  * Checks a QuestionnaireResponse and maps it.  EPRO_OK; EPRO_ERROR with
- * req->status EPRO_STATUS_BAD_JSON (JSON or R4 structure) or EPRO_STATUS_INVALID (the
- * Questionnaire's rules) and every problem in req->issues; EPRO_NOMEM.
+ * req->status EPRO_STATUS_BAD_JSON (JSON or R4 structure) or
+ * EPRO_STATUS_INVALID (the Questionnaire's rules) and every problem in
+ * req->issues; EPRO_NOMEM.
  *
  * Set req->set first.  Required items are checked when the status is
  * completed or amended.  The mapping also requires what a row needs:

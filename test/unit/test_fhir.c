@@ -158,6 +158,11 @@ check_mem_str(const char *file, int line, const char *what,
 }
 
 
+/* the classes of failure in req.status, short for the tables */
+#define S400  EPRO_STATUS_BAD_JSON
+#define S422  EPRO_STATUS_INVALID
+
+
 #define CHECK_S(what, got, want)  check_mem_str(AT, what, &(got), want)
 
 
@@ -773,7 +778,7 @@ test_load_more(void)
 typedef struct {
     int          line;
     const char  *body;
-    int          status;        /* EPRO_STATUS_BAD_JSON or EPRO_STATUS_INVALID */
+    int          status;        /* S400 or S422 */
     const char  *expr;
     const char  *code;
     const char  *text;
@@ -996,7 +1001,7 @@ test_response_mapping(void)
 
             rc = epro_fhir_parse(&req, copy, len, &req_alloc);
             CHECK_INT("wrong total", rc, EPRO_ERROR);
-            CHECK_INT("wrong total status", req.status, EPRO_STATUS_INVALID);
+            CHECK_INT("wrong total status", req.status, S422);
             if (!CHECK(has_issue(&req, "QuestionnaireResponse.item[9]"
                                  ".answer[0].valueInteger", "business-rule",
                                  "the total sent, 12, is not the sum of "
@@ -1052,266 +1057,266 @@ test_response_invalid(void)
 
         /* JSON and R4 structure: 400 */
 
-        { __LINE__, "{\"resourceType\":", EPRO_STATUS_BAD_JSON, "", "structure",
+        { __LINE__, "{\"resourceType\":", S400, "", "structure",
           "malformed JSON" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
-                    "\"status\":\"\\ud800\"}", EPRO_STATUS_BAD_JSON, "",
+                    "\"status\":\"\\ud800\"}", S400, "",
           "structure", "/status: " },
-        { __LINE__, "{\"resourceType\":\"Patient\"}", EPRO_STATUS_BAD_JSON, "",
+        { __LINE__, "{\"resourceType\":\"Patient\"}", S400, "",
           "structure", "must be a QuestionnaireResponse" },
-        { __LINE__, "[]", EPRO_STATUS_BAD_JSON, "", "structure",
+        { __LINE__, "[]", S400, "", "structure",
           "must be a QuestionnaireResponse" },
-        { __LINE__, QR_HEAD("completed") ",\"foo\":1}", EPRO_STATUS_BAD_JSON,
+        { __LINE__, QR_HEAD("completed") ",\"foo\":1}", S400,
           QP ".foo", "structure", "unknown element" },
         { __LINE__, QR_HEAD("completed") ",\"status\":\"completed\"}",
-          EPRO_STATUS_BAD_JSON, QP ".status", "structure", "duplicate element" },
-        { __LINE__, QR_HEAD("done") "}", EPRO_STATUS_BAD_JSON, QP ".status",
+          S400, QP ".status", "structure", "duplicate element" },
+        { __LINE__, QR_HEAD("done") "}", S400, QP ".status",
           "code-invalid", "must be one of in-progress" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
-                    "\"questionnaire\":\"http://t/q|1\"}", EPRO_STATUS_BAD_JSON,
+                    "\"questionnaire\":\"http://t/q|1\"}", S400,
           QP ".status", "required", "status is required" },
-        { __LINE__, QR_HEAD("completed") ",\"id\":\"a b\"}", EPRO_STATUS_BAD_JSON,
+        { __LINE__, QR_HEAD("completed") ",\"id\":\"a b\"}", S400,
           QP ".id", "structure", "must be an id" },
         { __LINE__, QR_HEAD("completed") ",\"identifier\":[{}]}",
-          EPRO_STATUS_BAD_JSON, QP ".identifier", "structure",
+          S400, QP ".identifier", "structure",
           "must be a non-empty object" },
         { __LINE__, QR_HEAD("completed") ",\"identifier\":{\"value\":1}}",
-          EPRO_STATUS_BAD_JSON, QP ".identifier.value", "structure",
+          S400, QP ".identifier.value", "structure",
           "must be a non-empty string" },
         { __LINE__, QR_HEAD("completed") ",\"basedOn\":[{\"ref\":\"x\"}]}",
-          EPRO_STATUS_BAD_JSON, QP ".basedOn[0].ref", "structure",
+          S400, QP ".basedOn[0].ref", "structure",
           "unknown element" },
         { __LINE__, QR_HEAD("completed") ",\"author\":{\"identifier\":"
-                    "{\"use\":\" x\"}}}", EPRO_STATUS_BAD_JSON,
+                    "{\"use\":\" x\"}}}", S400,
           QP ".author.identifier.use", "structure", "must be a code" },
         { __LINE__, QR_HEAD("completed") ",\"contained\":[{\"a\":1}]}",
-          EPRO_STATUS_BAD_JSON, QP ".contained[0]", "structure",
+          S400, QP ".contained[0]", "structure",
           "must be a resource" },
         { __LINE__, QR_HEAD("completed") ",\"extension\":[{\"url\":1}]}",
-          EPRO_STATUS_BAD_JSON, QP ".extension", "structure",
+          S400, QP ".extension", "structure",
           "an extension has a url" },
-        { __LINE__, QR_HEAD("completed") ",\"item\":{}}", EPRO_STATUS_BAD_JSON,
+        { __LINE__, QR_HEAD("completed") ",\"item\":{}}", S400,
           QP ".item", "structure", "must be a non-empty array" },
-        { __LINE__, QR_HEAD("completed") ",\"item\":[]}", EPRO_STATUS_BAD_JSON,
+        { __LINE__, QR_HEAD("completed") ",\"item\":[]}", S400,
           QP ".item", "structure", "must be a non-empty array" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|1\","
                     "\"status\":\"completed\","
                     "\"subject\":{\"reference\":\"Patient/p1\"},"
-                    "\"authored\":\"2026-13-01\"}", EPRO_STATUS_BAD_JSON,
+                    "\"authored\":\"2026-13-01\"}", S400,
           QP ".authored", "structure", "must be a dateTime" },
         { __LINE__, QR(MIN_OK ",{\"answer\":[{\"valueString\":\"x\"}]}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2]", "required", "linkId is required" },
-        { __LINE__, QR(MIN_OK ",1"), EPRO_STATUS_BAD_JSON, QP ".item[2]",
+          S400, QP ".item[2]", "required", "linkId is required" },
+        { __LINE__, QR(MIN_OK ",1"), S400, QP ".item[2]",
           "structure", "must be an object" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"value\":1}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].value", "structure",
+          S400, QP ".item[2].value", "structure",
           "unknown element" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"text\":\"\"}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].text", "structure",
+          S400, QP ".item[2].text", "structure",
           "must be a non-empty string" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
                        "\"valueString\":\"a\",\"valueInteger\":1}]}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueInteger", "structure",
+          S400, QP ".item[2].answer[0].valueInteger", "structure",
           "only one value[x]" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
                        "\"valueText\":\"a\"}]}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueText", "structure",
+          S400, QP ".item[2].answer[0].valueText", "structure",
           "unknown element" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{}]}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0]", "structure",
+          S400, QP ".item[2].answer[0]", "structure",
           "must be a non-empty object" },
         { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":1.5")),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueInteger", "structure",
+          S400, QP ".item[2].answer[0].valueInteger", "structure",
           "must be an integer" },
         { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":2147483648") ),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueInteger", "structure",
+          S400, QP ".item[2].answer[0].valueInteger", "structure",
           "must be an integer" },
         { __LINE__, QR(MIN_OK "," A("dt", "\"valueDate\":\"2026-02-30\"")),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueDate", "structure",
+          S400, QP ".item[2].answer[0].valueDate", "structure",
           "must be a date" },
         { __LINE__, QR(MIN_OK "," A("ts", "\"valueDateTime\":"
                                     "\"2026-11-27T08:15:00\"")),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueDateTime", "structure",
+          S400, QP ".item[2].answer[0].valueDateTime", "structure",
           "must be a dateTime" },
         { __LINE__, QR(MIN_OK "," A("ts", "\"valueDateTime\":"
                                     "\"2026-11-27T08:15:00+14:30\"") ),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueDateTime", "structure",
+          S400, QP ".item[2].answer[0].valueDateTime", "structure",
           "must be a dateTime" },
         { __LINE__, QR(MIN_OK "," A("tm", "\"valueTime\":\"24:00:00\"") ),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueTime", "structure",
+          S400, QP ".item[2].answer[0].valueTime", "structure",
           "must be a time" },
         { __LINE__, QR(MIN_OK "," A("u", "\"valueUri\":\"a b\"")),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueUri", "structure",
+          S400, QP ".item[2].answer[0].valueUri", "structure",
           "must be a uri" },
         { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"code\":\"a\","
                                     "\"colour\":\"red\"}")),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueCoding.colour",
+          S400, QP ".item[2].answer[0].valueCoding.colour",
           "structure", "unknown element" },
         { __LINE__, QR(MIN_OK "," A("qty", "\"valueQuantity\":{\"value\":1,"
                                     "\"comparator\":\"=\"}")),
-          EPRO_STATUS_BAD_JSON, QP ".item[2].answer[0].valueQuantity.comparator",
+          S400, QP ".item[2].answer[0].valueQuantity.comparator",
           "structure", "must be one of <" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"answer\":[{"
                        "\"valueString\":\"yes\"}],\"item\":[{\"linkId\":"
                        "\"why\"}]}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[2]", "invariant", "qrs-1" },
+          S400, QP ".item[2]", "invariant", "qrs-1" },
 
         /* the Questionnaire's rules: 422 */
 
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"status\":\"in-progress\","
                     "\"subject\":{\"reference\":\"Patient/p1\"},"
-                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_STATUS_INVALID,
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", S422,
           QP ".questionnaire", "required", "canonical url" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|2\","
                     "\"status\":\"in-progress\","
                     "\"subject\":{\"reference\":\"Patient/p1\"},"
-                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_STATUS_INVALID,
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", S422,
           QP ".questionnaire", "not-found",
           "no Questionnaire \"http://t/q|2\"" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|1\","
                     "\"status\":\"in-progress\","
-                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_STATUS_INVALID,
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", S422,
           QP ".subject", "required", "a subject" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|1\","
                     "\"status\":\"in-progress\","
                     "\"subject\":{\"reference\":\"Group/g\"},"
-                    "\"authored\":\"2026-11-27T08:15:00Z\"}", EPRO_STATUS_INVALID,
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", S422,
           QP ".subject", "required", "a subject" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|1\","
                     "\"status\":\"in-progress\","
                     "\"subject\":{\"reference\":\"Patient/p1\"}}",
-          EPRO_STATUS_INVALID, QP ".authored", "required", "authored is required" },
+          S422, QP ".authored", "required", "authored is required" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|1\","
                     "\"status\":\"in-progress\","
                     "\"subject\":{\"reference\":\"Patient/p1\"},"
-                    "\"authored\":\"2026-11-27\"}", EPRO_STATUS_INVALID,
+                    "\"authored\":\"2026-11-27\"}", S422,
           QP ".authored", "value", "a time of day and an offset" },
         { __LINE__, QR_HEAD("completed") ",\"modifierExtension\":[{"
-                    "\"url\":\"http://m\"}]}", EPRO_STATUS_INVALID,
+                    "\"url\":\"http://m\"}]}", S422,
           QP ".modifierExtension", "not-supported", "modifierExtension" },
-        { __LINE__, QR(MIN_OK ",{\"linkId\":\"zz\"}"), EPRO_STATUS_INVALID,
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"zz\"}"), S422,
           QP ".item[2]", "structure",
           "linkId \"zz\" is not an item of http://t/q|1" },
         { __LINE__, QR(MIN_OK "," A("g1", "\"valueInteger\":1")),
-          EPRO_STATUS_INVALID, QP ".item[2]", "structure",
+          S422, QP ".item[2]", "structure",
           "\"g1\" is not an item at the top" },
         { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"item\":["
                        A("g1", "\"valueInteger\":1") ","
                        A("s", "\"valueString\":\"x\"")
                        "]}"),
-          EPRO_STATUS_INVALID, QP ".item[1].item[1]", "structure",
+          S422, QP ".item[1].item[1]", "structure",
           "\"s\" is not an item of \"g\"" },
         { __LINE__, QR(A("i", "\"valueInteger\":1") "," B_TRUE "," G_OK),
-          EPRO_STATUS_INVALID, QP ".item[1]", "structure",
+          S422, QP ".item[1]", "structure",
           "\"b\" is out of the Questionnaire's order" },
         { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\"") ","
                        A("s", "\"valueString\":\"y\"")),
-          EPRO_STATUS_INVALID, QP ".item[3]", "structure", "qrs-2" },
-        { __LINE__, QR(G_OK), EPRO_STATUS_INVALID, QP, "required",
+          S422, QP ".item[3]", "structure", "qrs-2" },
+        { __LINE__, QR(G_OK), S422, QP, "required",
           "item \"b\" is required" },
-        { __LINE__, QR("{\"linkId\":\"b\"}," G_OK), EPRO_STATUS_INVALID,
+        { __LINE__, QR("{\"linkId\":\"b\"}," G_OK), S422,
           QP ".item[0]", "required", "\"b\" is required" },
         { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"item\":["
                        A("g2", "\"valueCoding\":{\"system\":\"http://s\","
                          "\"code\":\"a\"}") "]}"),
-          EPRO_STATUS_INVALID, QP ".item[1]", "required",
+          S422, QP ".item[1]", "required",
           "item \"g1\" is required" },
-        { __LINE__, QR(B_TRUE), EPRO_STATUS_INVALID, QP, "required",
+        { __LINE__, QR(B_TRUE), S422, QP, "required",
           "item \"g\" is required" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"answer\":[{"
                        "\"valueString\":\"no\",\"item\":[{\"linkId\":"
                        "\"why\"}]}]}"),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].item[0]", "required",
+          S422, QP ".item[2].answer[0].item[0]", "required",
           "\"why\" is required" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"i\",\"answer\":["
                        "{\"valueInteger\":1},{\"valueInteger\":2}]}"),
-          EPRO_STATUS_INVALID, QP ".item[2]", "structure",
+          S422, QP ".item[2]", "structure",
           "2 answers, and \"i\" does not repeat" },
         { __LINE__, QR(A("b", "\"valueBoolean\":false") ","
                        A("e", "\"valueString\":\"x\"") "," G_OK),
-          EPRO_STATUS_INVALID, QP ".item[1]", "business-rule",
+          S422, QP ".item[1]", "business-rule",
           "\"e\" is answered but disabled by its enableWhen" },
         { __LINE__, QR(MIN_OK "," A("i", "\"valueString\":\"3\"")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueString", "value",
+          S422, QP ".item[2].answer[0].valueString", "value",
           "of type integer: it takes a valueInteger" },
         { __LINE__, QR(MIN_OK "," A("d", "\"valueInteger\":3")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueInteger", "value",
+          S422, QP ".item[2].answer[0].valueInteger", "value",
           "of type decimal: it takes a valueDecimal" },
         { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"system\":"
                                     "\"http://s\",\"code\":\"z\"}")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueCoding", "code-invalid",
+          S422, QP ".item[2].answer[0].valueCoding", "code-invalid",
           "is not one of the answerOptions of \"c\"" },
         { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"system\":"
                                     "\"http://other\",\"code\":\"a\"}")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueCoding", "code-invalid",
+          S422, QP ".item[2].answer[0].valueCoding", "code-invalid",
           "is not one of the answerOptions" },
         { __LINE__, QR(MIN_OK "," A("c", "\"valueString\":\"a\"")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueString", "value",
+          S422, QP ".item[2].answer[0].valueString", "value",
           "of type choice: it takes a valueCoding" },
         { __LINE__, QR(MIN_OK "," A("ci", "\"valueInteger\":3")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueInteger",
+          S422, QP ".item[2].answer[0].valueInteger",
           "code-invalid", "is not one of the answerOptions of \"ci\"" },
         { __LINE__, QR(MIN_OK "," A("oc", "\"valueCoding\":{\"code\":\"q\"}")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueCoding", "code-invalid",
+          S422, QP ".item[2].answer[0].valueCoding", "code-invalid",
           "answerOptions of \"oc\"" },
         { __LINE__, QR(MIN_OK "," A("oc", "\"valueString\":\"123456789\"")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueString", "value",
+          S422, QP ".item[2].answer[0].valueString", "value",
           "9 characters, the maxLength is 8" },
         { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":11")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueInteger", "value",
+          S422, QP ".item[2].answer[0].valueInteger", "value",
           "is above the maxValue, 10" },
         { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":-1")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueInteger", "value",
+          S422, QP ".item[2].answer[0].valueInteger", "value",
           "is below the minValue, 0" },
         { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":0.4")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueDecimal", "value",
+          S422, QP ".item[2].answer[0].valueDecimal", "value",
           "is below the minValue, 0.5" },
         { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":1.25")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueDecimal", "value",
+          S422, QP ".item[2].answer[0].valueDecimal", "value",
           "1.25 has more than 1 decimal places" },
         { __LINE__, QR(MIN_OK "," A("dt", "\"valueDate\":\"2019-12-31\"")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueDate", "value",
+          S422, QP ".item[2].answer[0].valueDate", "value",
           "is below the minValue, 2020-01-01" },
         { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"\\u00e9\\u00e9"
                                     "\\u00e9\\u00e9\\u00e9\\u00e9\"") ),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueString", "value",
+          S422, QP ".item[2].answer[0].valueString", "value",
           "6 characters, the maxLength is 5" },
         { __LINE__, QR("{\"linkId\":\"b\",\"text\":\"b?\",\"answer\":[{"
                        "\"valueBoolean\":true}]}," G_OK),
-          EPRO_STATUS_INVALID, QP ".item[0].text", "value",
+          S422, QP ".item[0].text", "value",
           "is not the text of \"b\"" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"text\":\"S\"}"),
-          EPRO_STATUS_INVALID, QP ".item[2].text", "value", "is not the text" },
+          S422, QP ".item[2].text", "value", "is not the text" },
         { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"answer\":[{"
                        "\"valueInteger\":1}],\"item\":[]}"),
-          EPRO_STATUS_BAD_JSON, QP ".item[1].item", "structure",
+          S400, QP ".item[1].item", "structure",
           "must be a non-empty array" },
         { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"answer\":[{"
                        "\"valueInteger\":1}]}"),
-          EPRO_STATUS_INVALID, QP ".item[1]", "structure",
+          S422, QP ".item[1]", "structure",
           "a group item has no answers" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"item\":["
                        A("why", "\"valueString\":\"x\"") "]}"),
-          EPRO_STATUS_INVALID, QP ".item[2]", "structure",
+          S422, QP ".item[2]", "structure",
           "the items nested in a question go in its answers" },
         { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
                                     "\"modifierExtension\":[{\"url\":"
                                     "\"http://m\"}]")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].modifierExtension",
+          S422, QP ".item[2].answer[0].modifierExtension",
           "not-supported", "modifierExtension" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
                        "\"item\":[" A("x", "\"valueString\":\"x\"") "]}]}"),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0]", "required",
+          S422, QP ".item[2].answer[0]", "required",
           "an answer has a value[x]" },
         { __LINE__, QR(MIN_OK "," A("tot", "\"valueDecimal\":1")),
-          EPRO_STATUS_INVALID, QP ".item[2].answer[0].valueDecimal",
+          S422, QP ".item[2].answer[0].valueDecimal",
           "business-rule", "the total sent, 1, is not the sum of the "
           "answers' weights, 0" },
     };
@@ -1332,7 +1337,7 @@ test_response_invalid(void)
         check_loop(__FILE__, t[i].line,
                    req.answers.data == NULL && req.nissues >= 1
                    && req.nfound >= req.nissues
-                   && (req.status == EPRO_STATUS_BAD_JSON) == (req.nstructure > 0),
+                   && (req.status == S400) == (req.nstructure > 0),
                    "the failed request's fields");
     }
 }
@@ -1475,7 +1480,7 @@ test_enable_when(void)
 
         } else {
             if (!check(__FILE__, t[i].line,
-                       rc == EPRO_ERROR && req.status == EPRO_STATUS_INVALID
+                       rc == EPRO_ERROR && req.status == S422
                        && req.nfound == 1
                        && strstr(req.issues[0].message, "disabled"),
                        "disabled: rc %d", rc))
@@ -1599,7 +1604,7 @@ test_every_issue(void)
         A("s", "\"valueString\":\"toolong\"") ","
         A("c", "\"valueCoding\":{\"system\":\"http://s\",\"code\":\"q\"}")));
     CHECK_INT("several", rc, EPRO_ERROR);
-    CHECK_INT("several status", req.status, EPRO_STATUS_INVALID);
+    CHECK_INT("several status", req.status, S422);
     CHECK_INT("several nfound", req.nfound, 5);
     CHECK(has_issue(&req, QP ".item[0].answer[0].valueString", "value", ""));
     CHECK(has_issue(&req, QP ".item[1].answer[0].valueInteger", "value",
@@ -1613,7 +1618,7 @@ test_every_issue(void)
 
     rc = parse(&req, &test_set, QR_HEAD("completed") ",\"foo\":1,"
                "\"item\":[" A("i", "\"valueInteger\":99") "]}");
-    CHECK(rc == EPRO_ERROR && req.status == EPRO_STATUS_BAD_JSON
+    CHECK(rc == EPRO_ERROR && req.status == S400
           && req.nstructure == 1 && req.nfound == 4);
 
     /* past EPRO_MAX_ERRORS: counted, not kept; the outcome says so */
