@@ -27,7 +27,7 @@ S1|A|P1|W1|PHQ-9|1|{"q1": 1, "q2": [0, 1], "q3": "x", "q4": true, "q5": null}|1
 === TEST 2: a diary of 200 answers: stored whole, answers and payload compressed with lz4 (sql/schema.sql)
 --- request eval
 "POST /s\n" . '{"submissionId":"0b8d5d3e-1a2b-4c3d-8e4f-000000000002","studyId":"S1","siteId":"A","subjectId":"P1","visitName":"W1","instrument":"DIARY-200","collectedAt":"2026-11-20T08:00:00+01:00","answers":{'
-. join(',', map { $_ % 2 ? "\"D$_\":" . ($_ % 11) : "\"D$_\":\"a few words of free text, $_\"" } 1 .. 200) . '}}'
+. CORE::join(',', map { $_ % 2 ? "\"D$_\":" . ($_ % 11) : "\"D$_\":\"a few words of free text, $_\"" } 1 .. 200) . '}}'
 --- error_code: 201
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["0b8d5d3e-1a2b-4c3d-8e4f-000000000002"]}
