@@ -33,31 +33,16 @@
 
 #include "epro_core.h"
 #include "epro_tree.h"
+#include "fuzz_arena.h"
 
 
 #define FUZZ_MAX_SUBMISSIONS  100
-#define FUZZ_FILL             0xa5
 #define FUZZ_RECEIVED         "2026-11-27T07:15:00.123Z"
 #define FUZZ_MS               1795763700123ULL
 #define FUZZ_DAY_MS           86400000LL
 #define FUZZ_CLIENT           "203.0.113.7"
 
 
-#define fuzz_assert(c)                                                      \
-    if (!(c)) fuzz_fail(__FILE__, __LINE__, #c)
-
-
-typedef struct {
-    void          **blocks;
-    size_t          n;
-    size_t          cap;
-} fuzz_arena_t;
-
-
-static void fuzz_fail(const char *file, int line, const char *what);
-static void *fuzz_arena_alloc(void *ctx, size_t size);
-static void fuzz_arena_free(void *ctx, void *p);
-static void fuzz_arena_release(fuzz_arena_t *ar);
 static void *fuzz_heap_alloc(void *ctx, size_t size);
 static void fuzz_heap_free(void *ctx, void *p);
 static void fuzz_check_ok(epro_request_t *req, const uint8_t *data,
@@ -632,64 +617,6 @@ fuzz_utf8_valid(const char *s, size_t len)
     }
 
     return 1;
-}
-
-
-static void
-fuzz_fail(const char *file, int line, const char *what)
-{
-    fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
-    abort();
-}
-
-
-static void *
-fuzz_arena_alloc(void *ctx, size_t size)
-{
-    void          *p, **blocks;
-    size_t         cap;
-    fuzz_arena_t  *ar;
-
-    ar = ctx;
-
-    if (ar->n == ar->cap) {
-        cap = ar->cap ? ar->cap * 2 : 256;
-        blocks = realloc(ar->blocks, cap * sizeof(void *));
-        fuzz_assert(blocks != NULL);
-        ar->blocks = blocks;
-        ar->cap = cap;
-    }
-
-    p = malloc(size ? size : 1);
-    fuzz_assert(p != NULL);
-
-    /* a pool does not zero what it hands out */
-    memset(p, FUZZ_FILL, size);
-
-    ar->blocks[ar->n++] = p;
-
-    return p;
-}
-
-
-static void
-fuzz_arena_free(void *ctx, void *p)
-{
-    (void) ctx;
-    (void) p;
-}
-
-
-static void
-fuzz_arena_release(fuzz_arena_t *ar)
-{
-    size_t  i;
-
-    for (i = 0; i < ar->n; i++) {
-        free(ar->blocks[i]);
-    }
-
-    ar->n = 0;
 }
 
 

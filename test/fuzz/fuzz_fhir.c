@@ -49,27 +49,14 @@
 
 #include "epro_core.h"
 #include "epro_fhir.h"
+#include "fuzz_arena.h"
 
 
 #ifndef FUZZ_FHIR_CONF
 #define FUZZ_FHIR_CONF  "conf/fhir"
 #endif
 
-#define FUZZ_FILL       0xa5
 
-
-#define fuzz_assert(c)                                                      \
-    if (!(c)) fuzz_fail(__FILE__, __LINE__, #c)
-
-
-typedef struct {
-    void          **blocks;
-    size_t          n;
-    size_t          cap;
-} fuzz_arena_t;
-
-
-static void fuzz_fail(const char *file, int line, const char *what);
 static void fuzz_load(const char *text, size_t len, const char *what);
 static void fuzz_load_file(const char *name);
 static void fuzz_check(const epro_fhir_request_t *req, int rc,
@@ -77,9 +64,6 @@ static void fuzz_check(const epro_fhir_request_t *req, int rc,
 static void fuzz_same(const epro_fhir_request_t *r1,
     const epro_fhir_request_t *r2);
 static void fuzz_check_json(const char *p, size_t len, epro_alloc_t *a);
-static void *fuzz_arena_alloc(void *ctx, size_t size);
-static void fuzz_arena_free(void *ctx, void *p);
-static void fuzz_arena_release(fuzz_arena_t *ar);
 
 
 static fuzz_arena_t     fuzz_arena;
@@ -371,59 +355,3 @@ fuzz_load_file(const char *name)
 }
 
 
-static void
-fuzz_fail(const char *file, int line, const char *what)
-{
-    fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
-    abort();
-}
-
-
-static void *
-fuzz_arena_alloc(void *ctx, size_t size)
-{
-    void          *p, **blocks;
-    size_t         cap;
-    fuzz_arena_t  *ar;
-
-    ar = ctx;
-
-    if (ar->n == ar->cap) {
-        cap = ar->cap ? ar->cap * 2 : 256;
-        blocks = realloc(ar->blocks, cap * sizeof(void *));
-        fuzz_assert(blocks != NULL);
-        ar->blocks = blocks;
-        ar->cap = cap;
-    }
-
-    p = malloc(size ? size : 1);
-    fuzz_assert(p != NULL);
-
-    /* a pool does not zero what it hands out */
-    memset(p, FUZZ_FILL, size);
-
-    ar->blocks[ar->n++] = p;
-
-    return p;
-}
-
-
-static void
-fuzz_arena_free(void *ctx, void *p)
-{
-    (void) ctx;
-    (void) p;
-}
-
-
-static void
-fuzz_arena_release(fuzz_arena_t *ar)
-{
-    size_t  i;
-
-    for (i = 0; i < ar->n; i++) {
-        free(ar->blocks[i]);
-    }
-
-    ar->n = 0;
-}
