@@ -81,9 +81,10 @@ ngx_http_epro_handler(ngx_http_request_t *r)
         ctx->result = NGX_HTTP_EPRO_METHOD;
 
         return ngx_http_epro_reply_problem(r, NGX_HTTP_NOT_ALLOWED,
-                                     "method-not-allowed",
-                                     "Method Not Allowed",
-                                     "submissions are sent with POST", NULL);
+                                           "method-not-allowed",
+                                           "Method Not Allowed",
+                                           "submissions are sent with POST",
+                                           NULL);
     }
 
     if (ngx_http_epro_json_type(r) != NGX_OK) {
@@ -94,11 +95,13 @@ ngx_http_epro_handler(ngx_http_request_t *r)
 
         ctx->result = NGX_HTTP_EPRO_UNSUPPORTED;
 
-        return ngx_http_epro_reply_problem(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                     "unsupported-media-type",
-                                     "Unsupported Media Type",
-                                     "the body must be application/json "
-                                     "in UTF-8", NULL);
+        return ngx_http_epro_reply_problem(r,
+                                           NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                           "unsupported-media-type",
+                                           "Unsupported Media Type",
+                                           "the body must be "
+                                           "application/json in UTF-8",
+                                           NULL);
     }
 
     if (ngx_http_epro_queue_full(0)) {
@@ -225,7 +228,8 @@ ngx_http_epro_refuse(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_epro_reply_header(r, "Retry-After", NGX_HTTP_EPRO_RETRY_AFTER)
+    if (ngx_http_epro_reply_header(r, "Retry-After",
+                                   NGX_HTTP_EPRO_RETRY_AFTER)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -234,10 +238,10 @@ ngx_http_epro_refuse(ngx_http_request_t *r)
     ctx->result = NGX_HTTP_EPRO_UNAVAILABLE;
 
     return ngx_http_epro_reply_problem(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                 "database-unavailable",
-                                 "Service Unavailable",
-                                 "the queue is full; nothing was "
-                                 "stored, retry later", NULL);
+                                       "database-unavailable",
+                                       "Service Unavailable",
+                                       "the queue is full; nothing was "
+                                       "stored, retry later", NULL);
 }
 
 
@@ -489,7 +493,7 @@ ngx_http_epro_bind_values(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
     ctx->result = NGX_HTTP_EPRO_FORBIDDEN;
 
     return ngx_http_epro_reply_problem(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                 "Forbidden", (char *) detail, NULL);
+                                       "Forbidden", (char *) detail, NULL);
 }
 
 

@@ -145,7 +145,7 @@ ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_epro_metrics_queue(-(ngx_int_t) eq->queued_rows);
     ngx_http_epro_metrics_room(-(ngx_int_t) (eq->bytes + eq->reserved),
-                             -(ngx_int_t) eq->nwaiting);
+                               -(ngx_int_t) eq->nwaiting);
     ngx_http_epro_metrics_release_slot();
 
     if (eq->timer.timer_set) {
