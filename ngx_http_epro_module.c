@@ -11,8 +11,14 @@
 #include <ngx_http.h>
 
 #include "ngx_http_epro.h"
-#include "ngx_http_epro_queue.h"
+#include "ngx_http_epro_body.h"
+#include "ngx_http_epro_handler.h"
+#include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_pg.h"
+#include "ngx_http_epro_queue.h"
+#include "ngx_http_epro_reply.h"
+#include "ngx_http_epro_status.h"
+#include "ngx_http_epro_variables.h"
 
 
 typedef struct {
@@ -205,8 +211,8 @@ static ngx_command_t  ngx_http_epro_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_epro_module_ctx = {
-    ngx_http_epro_add_variables,           /* preconfiguration */
-    ngx_http_epro_filter_init,             /* postconfiguration */
+    ngx_http_epro_variables_add,           /* preconfiguration */
+    ngx_http_epro_reply_filter_init,       /* postconfiguration */
 
     ngx_http_epro_create_main_conf,        /* create main configuration */
     ngx_http_epro_init_main_conf,          /* init main configuration */
@@ -283,10 +289,12 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&emcf->table, "\"epro_submissions\"");
     }
 
-    if ((emcf->enabled || emcf->metrics)
-        && ngx_http_epro_add_zone(cf) != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
+    if (emcf->enabled || emcf->metrics) {
+        if (ngx_http_epro_metrics_add_zone(cf, &ngx_http_epro_module)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (!emcf->enabled) {
@@ -629,12 +637,16 @@ static char *
 ngx_http_epro_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
+    ngx_http_core_loc_conf_t   *clcf;
     ngx_http_epro_main_conf_t  *emcf;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
     emcf->metrics = 1;
 
-    return ngx_http_epro_status(cf, cmd, conf);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_epro_status_handler;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -771,5 +783,5 @@ static void
 ngx_http_epro_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_epro_queue_exit_process(cycle);
-    ngx_http_epro_arena_free();
+    ngx_http_epro_body_free();
 }

@@ -38,10 +38,13 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 
 #include <libpq-fe.h>
 
+#include "epro_core.h"
 #include "ngx_http_epro.h"
+#include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_pg.h"
 
 
@@ -276,7 +279,7 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
         pc->deadline.log = &pc->log;
         pc->deadline.data = pc;
 
-        ngx_http_epro_count_state(-1, ngx_http_epro_pg_down);
+        ngx_http_epro_metrics_state(-1, ngx_http_epro_pg_down);
         ngx_http_epro_pg_connect(pc);
     }
 
@@ -311,7 +314,7 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
         }
 
         ngx_http_epro_pg_close(pc);
-        ngx_http_epro_count_state(pc->state, -1);
+        ngx_http_epro_metrics_state(pc->state, -1);
 
         ngx_free(pc->inserted);
         pc->inserted = NULL;
@@ -784,7 +787,7 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
     ngx_cpystrn((u_char *) pc->sqlstate,
                 (u_char *) (field ? field : "?????"), sizeof(pc->sqlstate));
 
-    ngx_http_epro_count_db_error(pc->sqlstate);
+    ngx_http_epro_metrics_db_error(pc->sqlstate);
 
     if (pc->state == ngx_http_epro_pg_preparing) {
         /* our own statement: the message names only the schema */
@@ -932,7 +935,7 @@ ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
     pc->rows = NULL;
     pc->data = NULL;
 
-    ngx_http_epro_count_batch(rows->nrows, n, ngx_current_msec - pc->sent);
+    ngx_http_epro_metrics_batch(rows->nrows, n, ngx_current_msec - pc->sent);
 
     if (pc->deadline.timer_set) {
         ngx_del_timer(&pc->deadline);
@@ -1094,7 +1097,7 @@ ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     }
 #endif
 
-    ngx_http_epro_count_state(pc->state, state);
+    ngx_http_epro_metrics_state(pc->state, state);
     pc->state = state;
 }
 

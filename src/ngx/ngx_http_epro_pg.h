@@ -14,6 +14,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "epro_core.h"
 #include "ngx_http_epro.h"
 
 

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_epro.h"
+#include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_queue.h"
 #include "ngx_http_epro_pg.h"
 
@@ -110,7 +111,7 @@ ngx_http_epro_queue_init_process(ngx_cycle_t *cycle)
     eq->wake.log = cycle->log;
     eq->wake.data = eq;
 
-    ngx_http_epro_claim_slot();
+    ngx_http_epro_metrics_claim_slot();
 
     eq->conf = emcf;
 
@@ -142,10 +143,10 @@ ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_epro_pg_exit_process(cycle);
 
-    ngx_http_epro_count_queue(-(ngx_int_t) eq->queued_rows);
-    ngx_http_epro_count_room(-(ngx_int_t) (eq->bytes + eq->reserved),
-                             -(ngx_int_t) eq->nwaiting);
-    ngx_http_epro_release_slot();
+    ngx_http_epro_metrics_queue(-(ngx_int_t) eq->queued_rows);
+    ngx_http_epro_metrics_room(-(ngx_int_t) (eq->bytes + eq->reserved),
+                               -(ngx_int_t) eq->nwaiting);
+    ngx_http_epro_metrics_release_slot();
 
     if (eq->timer.timer_set) {
         ngx_del_timer(&eq->timer);
@@ -244,7 +245,7 @@ ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w)
     w->queued = ngx_current_msec;
     ngx_queue_insert_tail(&eq->waiting, &w->queue);
     eq->nwaiting++;
-    ngx_http_epro_count_room(0, 1);
+    ngx_http_epro_metrics_room(0, 1);
 
     return NGX_AGAIN;
 }
@@ -263,7 +264,7 @@ ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
         ngx_queue_remove(&w->queue);
         w->waiting = 0;
         eq->nwaiting--;
-        ngx_http_epro_count_room(0, -1);
+        ngx_http_epro_metrics_room(0, -1);
     }
 
     if (w->reserved == 0) {
@@ -271,7 +272,7 @@ ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
     }
 
     eq->reserved -= w->reserved;
-    ngx_http_epro_count_room(-(ngx_int_t) w->reserved, 0);
+    ngx_http_epro_metrics_room(-(ngx_int_t) w->reserved, 0);
     w->reserved = 0;
 
     ngx_http_epro_queue_wake();
@@ -497,7 +498,7 @@ ngx_http_epro_queue_reserve(ngx_http_epro_waiter_t *w)
 {
     w->reserved = w->size;
     ngx_http_epro_queue.reserved += w->size;
-    ngx_http_epro_count_room(w->size, 0);
+    ngx_http_epro_metrics_room(w->size, 0);
 }
 
 
@@ -552,7 +553,7 @@ ngx_http_epro_queue_wake_handler(ngx_event_t *ev)
         ngx_queue_remove(q);
         w->waiting = 0;
         eq->nwaiting--;
-        ngx_http_epro_count_room(0, -1);
+        ngx_http_epro_metrics_room(0, -1);
         ngx_http_epro_queue_reserve(w);
 
         w->wake(w);
@@ -569,8 +570,8 @@ ngx_http_epro_queue_queued(ngx_int_t rows, ngx_int_t bytes)
 
     eq->queued_rows += rows;
     eq->bytes += bytes;
-    ngx_http_epro_count_queue(rows);
-    ngx_http_epro_count_room(bytes, 0);
+    ngx_http_epro_metrics_queue(rows);
+    ngx_http_epro_metrics_room(bytes, 0);
 
     if (bytes < 0) {
         ngx_http_epro_queue_wake();

@@ -1,0 +1,66 @@
+
+/*
+ * ngx_http_epro_module: the request path's configuration and context,
+ * and the epro_submit content handler.
+ */
+
+
+#ifndef _NGX_HTTP_EPRO_HANDLER_H_INCLUDED_
+#define _NGX_HTTP_EPRO_HANDLER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "epro_core.h"
+#include "ngx_http_epro.h"
+#include "ngx_http_epro_queue.h"
+
+
+#define NGX_HTTP_EPRO_OFF            ((ngx_msec_t) -2)
+
+
+/* epro_bind: a member of every submission must equal a value */
+typedef struct {
+    ngx_str_t                  member;     /* "subjectId" */
+    size_t                     offset;     /* of its epro_str_t in
+                                              epro_submission_t */
+    ngx_http_complex_value_t   value;
+} ngx_http_epro_bind_t;
+
+
+typedef struct {
+    ngx_uint_t                 max_submissions;
+    ngx_flag_t                 submit;
+    epro_instruments_t        *instruments;
+    ngx_uint_t                 policy;
+    ngx_uint_t                 effective_policy;
+    ngx_msec_t                 clock_skew;     /* or NGX_HTTP_EPRO_OFF */
+    ngx_msec_t                 max_age;        /* or NGX_HTTP_EPRO_OFF */
+    ngx_array_t               *binds;  /* of ngx_http_epro_bind_t, or NULL */
+} ngx_http_epro_loc_conf_t;
+
+
+/* one request; lives in the request pool */
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_http_epro_waiter_t     waiter;     /* its part in the queue */
+    epro_request_t             req;        /* req.subs: only until queued */
+    u_char                    *ids;        /* nsubs x EPRO_UUID_LEN */
+    ngx_chain_t               *problem;    /* replaces an nginx error page */
+    ngx_str_t                 *bound;      /* epro_bind values, as binds */
+    ngx_uint_t                 result;
+    ngx_uint_t                 accepted;
+
+    /* the module sent the response itself: the filters let it through */
+    unsigned                   answered:1;
+    /* the body filter has sent ctx->problem instead of nginx's page */
+    unsigned                   replaced:1;
+} ngx_http_epro_ctx_t;
+
+
+ngx_int_t ngx_http_epro_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_EPRO_HANDLER_H_INCLUDED_ */

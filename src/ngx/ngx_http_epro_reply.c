@@ -1,0 +1,483 @@
+
+/*
+ * The answers of an epro_submit location: 201 with the ids, or an RFC 9457
+ * application/problem+json body; and the header and body filters that
+ * give nginx's own error pages there the same format.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_epro_handler.h"
+#include "ngx_http_epro_metrics.h"
+#include "ngx_http_epro_reply.h"
+
+
+#define NGX_HTTP_EPRO_PROBLEM     "urn:epro:problem:"
+
+
+typedef struct {
+    ngx_uint_t                 status;
+    const char                *title;
+} ngx_http_epro_reply_title_t;
+
+
+static ngx_int_t ngx_http_epro_reply_ids(epro_buf_t *b,
+    ngx_http_epro_ctx_t *ctx, epro_alloc_t *a);
+static ngx_int_t ngx_http_epro_reply_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
+static void *ngx_http_epro_reply_palloc(void *ctx, size_t size);
+static ngx_int_t ngx_http_epro_reply_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_reply_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+static ngx_str_t  ngx_http_epro_reply_json = ngx_string("application/json");
+static ngx_str_t  ngx_http_epro_reply_problem_json =
+    ngx_string("application/problem+json");
+
+
+/* the titles of the error pages nginx makes in an epro_submit location */
+
+static ngx_http_epro_reply_title_t  ngx_http_epro_reply_titles[] = {
+    { NGX_HTTP_BAD_REQUEST,              "Bad Request" },
+    { NGX_HTTP_UNAUTHORIZED,             "Unauthorized" },
+    { NGX_HTTP_FORBIDDEN,                "Forbidden" },
+    { NGX_HTTP_REQUEST_TIME_OUT,         "Request Timeout" },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "Payload Too Large" },
+    { NGX_HTTP_TOO_MANY_REQUESTS,        "Too Many Requests" },
+    { NGX_HTTP_INTERNAL_SERVER_ERROR,    "Internal Server Error" },
+    { NGX_HTTP_SERVICE_UNAVAILABLE,      "Service Unavailable" },
+    { 0,                                 "Error" }
+};
+
+
+/* an output header; key and value are string literals */
+
+ngx_int_t
+ngx_http_epro_reply_header(ngx_http_request_t *r, const char *key,
+    const char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = ngx_strlen(key);
+    h->key.data = (u_char *) key;
+    h->value.len = ngx_strlen(value);
+    h->value.data = (u_char *) value;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Answers with the outcome of the request's rows: NGX_HTTP_CREATED with
+ * inserted[i] set for each row really inserted, or a failure status.
+ * Returns what to finalize the request with.
+ */
+
+ngx_int_t
+ngx_http_epro_reply_outcome(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
+    const u_char *inserted)
+{
+    ngx_int_t            rc;
+    ngx_uint_t           i, accepted;
+    epro_buf_t           b;
+    epro_alloc_t         alloc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    u_char               num[128];
+
+    r = ctx->request;
+    c = r->connection;
+
+    c->log->action = "answering submission";
+
+    alloc.alloc = ngx_http_epro_reply_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    switch (status) {
+
+    case NGX_HTTP_CREATED:
+        accepted = 0;
+
+        for (i = 0; i < ctx->req.nsubs; i++) {
+            accepted += inserted[i] ? 1 : 0;
+        }
+
+        if (epro_buf_add(&b, (char *) num,
+                         ngx_sprintf(num, "{\"accepted\":%ui,"
+                                     "\"duplicates\":%ui,",
+                                     accepted, ctx->req.nsubs - accepted)
+                         - num, &alloc)
+            != EPRO_OK
+            || ngx_http_epro_reply_ids(&b, ctx, &alloc) != NGX_OK
+            || epro_buf_add(&b, "}\n", 2, &alloc) != EPRO_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "epro: %ui accepted, %ui duplicate",
+                       accepted, ctx->req.nsubs - accepted);
+
+        ctx->result = NGX_HTTP_EPRO_CREATED;
+        ctx->accepted = accepted;
+
+        rc = ngx_http_epro_reply_send(r, NGX_HTTP_CREATED,
+                                      &ngx_http_epro_reply_json, &b);
+        break;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        if (ngx_http_epro_reply_header(r, "Retry-After",
+                                       NGX_HTTP_EPRO_RETRY_AFTER)
+            != NGX_OK)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        ctx->result = (status == NGX_HTTP_SERVICE_UNAVAILABLE)
+                      ? NGX_HTTP_EPRO_UNAVAILABLE : NGX_HTTP_EPRO_TIMEOUT;
+
+        if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+            rc = ngx_http_epro_reply_problem(r, status,
+                     "database-unavailable", "Service Unavailable",
+                     "nothing was stored; retry later with the same "
+                     "submissionId values", ctx);
+
+        } else {
+            rc = ngx_http_epro_reply_problem(r, status,
+                     "commit-unconfirmed", "Gateway Timeout",
+                     "the commit was not confirmed in time, the outcome is "
+                     "unknown; retrying with the same submissionId values "
+                     "is safe", ctx);
+        }
+
+        break;
+
+    case NGX_HTTP_EPRO_UNPROCESSABLE:
+        ctx->result = NGX_HTTP_EPRO_REJECTED;
+
+        ngx_sprintf(num, "PostgreSQL refused a row of this request "
+                    "(SQLSTATE %s); nothing of it was stored%Z",
+                    ctx->waiter.sqlstate);
+
+        rc = ngx_http_epro_reply_problem(r, status, "rejected-by-database",
+                                         "Rejected by the Database",
+                                         (char *) num, ctx);
+        break;
+
+    default:
+        rc = status;
+    }
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_epro_reply_problem(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *title, const char *detail,
+    ngx_http_epro_ctx_t *ctx)
+{
+    char             uri[64];
+    epro_buf_t       b;
+    epro_alloc_t     alloc;
+    epro_request_t  *req;
+
+    req = ctx ? &ctx->req : NULL;
+
+    alloc.alloc = ngx_http_epro_reply_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    *ngx_snprintf((u_char *) uri, sizeof(uri) - 1, "%s%s",
+                  NGX_HTTP_EPRO_PROBLEM, type) = '\0';
+
+    if (epro_problem_json(&b, (int) status, uri, title, detail,
+                          (req && req->status != EPRO_OK) ? req : NULL,
+                          &alloc)
+        != EPRO_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* 503 and 504 name the ids, so that a retry can reuse them */
+
+    if (ctx && ctx->ids) {
+        b.len -= 2;   /* "}\n" */
+
+        if (epro_buf_add(&b, ",", 1, &alloc) != EPRO_OK
+            || ngx_http_epro_reply_ids(&b, ctx, &alloc) != NGX_OK
+            || epro_buf_add(&b, "}\n", 2, &alloc) != EPRO_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_epro_reply_send(r, status,
+                                    &ngx_http_epro_reply_problem_json, &b);
+}
+
+
+static ngx_int_t
+ngx_http_epro_reply_ids(epro_buf_t *b, ngx_http_epro_ctx_t *ctx,
+    epro_alloc_t *a)
+{
+    ngx_uint_t  i, n;
+    u_char     *id;
+
+    n = ctx->req.nsubs;
+
+    /* one allocation: "ids":[...]}\n with a quoted id and a comma each */
+
+    if (epro_buf_reserve(b, 7 + n * (EPRO_UUID_LEN + 3) + 3, a)
+        != EPRO_OK
+        || epro_buf_add(b, "\"ids\":[", 7, a) != EPRO_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        id = ctx->ids + i * EPRO_UUID_LEN;
+
+        if ((i && epro_buf_add(b, ",", 1, a) != EPRO_OK)
+            || epro_buf_add(b, "\"", 1, a) != EPRO_OK
+            || epro_buf_add(b, (char *) id, EPRO_UUID_LEN, a) != EPRO_OK
+            || epro_buf_add(b, "\"", 1, a) != EPRO_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (epro_buf_add(b, "]", 1, a) != EPRO_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_reply_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, epro_buf_t *b)
+{
+    ngx_int_t             rc;
+    ngx_buf_t            *buf;
+    ngx_chain_t           out;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+    ctx->answered = 1;
+
+    r->headers_out.status = status;
+
+    if (status == NGX_HTTP_EPRO_UNPROCESSABLE) {
+        /* nginx 1.22 has no status line for 422 */
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Content");
+    }
+
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = b->len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    buf = ngx_calloc_buf(r->pool);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf->pos = (u_char *) b->data;
+    buf->last = buf->pos + b->len;
+    buf->memory = 1;
+    buf->last_buf = (r == r->main) ? 1 : 0;
+    buf->last_in_chain = 1;
+
+    out.buf = buf;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void *
+ngx_http_epro_reply_palloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}
+
+
+/*
+ * Errors that nginx answers itself in an epro_submit location (413 from
+ * client_max_body_size, 400, 408, 500...) get a problem+json body too, so
+ * that clients parse one error format.
+ */
+
+ngx_int_t
+ngx_http_epro_reply_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_epro_reply_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_epro_reply_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_reply_header_filter(ngx_http_request_t *r)
+{
+    char                          type[32];
+    epro_buf_t                    b;
+    ngx_buf_t                    *buf;
+    epro_alloc_t                  alloc;
+    ngx_http_epro_ctx_t          *ctx;
+    ngx_http_epro_loc_conf_t     *elcf;
+    ngx_http_epro_reply_title_t  *t;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    if (!elcf->submit || r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    if (ctx && ctx->answered) {
+        ngx_http_epro_metrics_result(ctx->result);
+        return ngx_http_next_header_filter(r);
+    }
+
+    /* answered before the handler: access phase, limits, nginx errors */
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->request = r;
+        ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
+    }
+
+    ctx->result = (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                  ? NGX_HTTP_EPRO_TOO_LARGE
+                  : (r->headers_out.status < NGX_HTTP_INTERNAL_SERVER_ERROR)
+                  ? NGX_HTTP_EPRO_REFUSED : NGX_HTTP_EPRO_ERROR;
+
+    ngx_http_epro_metrics_result(ctx->result);
+
+    if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    for (t = ngx_http_epro_reply_titles;
+         t->status && t->status != r->headers_out.status;
+         t++)
+    {
+        /* void */
+    }
+
+    alloc.alloc = ngx_http_epro_reply_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    *ngx_snprintf((u_char *) type, sizeof(type) - 1, "%shttp-%ui",
+                  NGX_HTTP_EPRO_PROBLEM, r->headers_out.status) = '\0';
+
+    if (epro_problem_json(&b, (int) r->headers_out.status, type, t->title,
+                          r->headers_out.status
+                          == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                          ? "the body is larger than client_max_body_size"
+                          : NULL, NULL, &alloc)
+        != EPRO_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    buf = ngx_calloc_buf(r->pool);
+    ctx->problem = ngx_alloc_chain_link(r->pool);
+
+    if (buf == NULL || ctx->problem == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf->pos = (u_char *) b.data;
+    buf->last = buf->pos + b.len;
+    buf->memory = 1;
+    buf->last_buf = 1;
+    buf->last_in_chain = 1;
+
+    ctx->problem->buf = buf;
+    ctx->problem->next = NULL;
+
+    r->headers_out.content_type = ngx_http_epro_reply_problem_json;
+    r->headers_out.content_type_len = ngx_http_epro_reply_problem_json.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b.len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_epro_reply_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in)
+{
+    ngx_chain_t          *cl;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    if (ctx == NULL || ctx->problem == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's HTML page is dropped, the problem+json goes once */
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    if (ctx->replaced) {
+        return NGX_OK;
+    }
+
+    ctx->replaced = 1;
+
+    return ngx_http_next_body_filter(r, ctx->problem);
+}

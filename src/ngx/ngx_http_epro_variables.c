@@ -1,0 +1,146 @@
+
+/*
+ * The $epro_* variables: a request's result, its rows, the batch it was
+ * committed in, and its submission ids, for the access log.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_epro_handler.h"
+#include "ngx_http_epro_metrics.h"
+#include "ngx_http_epro_variables.h"
+
+
+static ngx_int_t ngx_http_epro_variables_get(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_epro_variables_ids(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_epro_variables[] = {
+
+    { ngx_string("epro_result"), NULL, ngx_http_epro_variables_get,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_rows"), NULL, ngx_http_epro_variables_get,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_duplicates"), NULL, ngx_http_epro_variables_get,
+      2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_batch_rows"), NULL, ngx_http_epro_variables_get,
+      3, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_commit_ms"), NULL, ngx_http_epro_variables_get,
+      4, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_ids"), NULL, ngx_http_epro_variables_ids,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_epro_variables_add(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_epro_variables; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_variables_get(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    ngx_uint_t            n;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    if (ctx == NULL || (data != 0 && ctx->result != NGX_HTTP_EPRO_CREATED)) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data == 0) {
+        v->data = ngx_http_epro_metrics_results[ctx->result].data;
+        v->len = ngx_http_epro_metrics_results[ctx->result].len;
+
+    } else {
+        n = (data == 1) ? ctx->accepted
+            : (data == 2) ? ctx->req.nsubs - ctx->accepted
+            : (data == 3) ? ctx->waiter.batch_rows
+            : ctx->waiter.commit_ms;
+
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+        v->len = ngx_sprintf(p, "%ui", n) - p;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the submission ids, comma-separated: ids are not patient data */
+
+static ngx_int_t
+ngx_http_epro_variables_ids(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    ngx_uint_t            i;
+    ngx_http_epro_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
+
+    if (ctx == NULL || ctx->ids == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, ctx->req.nsubs * (EPRO_UUID_LEN + 1));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < ctx->req.nsubs; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, ctx->ids + i * EPRO_UUID_LEN, EPRO_UUID_LEN);
+    }
+
+    v->len = p - v->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
