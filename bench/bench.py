@@ -864,6 +864,15 @@ http {{
                 (res.get("p99") or 0) * 1e3, res["non2xx"], stored,
                 "ok" if res["check"] else "MISMATCH",
                 (res.get("pss_peak_kib") or 0) / 1024))
+        if stored and target != "return 201":
+            # the database's side of a case: what a batch costs there
+            log("%-38s %8d commits %6.1f rows/commit CPU ms/row: nginx "
+                "%.3f postgres %.3f others %.3f" % (
+                    "", res["db"]["commits"],
+                    res["db"]["rows_per_commit"] or 0,
+                    res["cpu"]["nginx"] * 1e3 / stored,
+                    res["cpu"]["postgres"] * 1e3 / stored,
+                    res["cpu"]["others"] * 1e3 / stored))
         self.results["cases"].append(res)
 
     def fail(self, msg):

@@ -27,12 +27,14 @@
  *   connecting  PGRES_POLLING_OK, unnamed      idle        pipeline mode,
  *                                                          ready()
  *   preparing   ReadyForQuery, no error        idle        ready()
- *   idle        ngx_http_epro_pg_send()        busy        prepared: PQsend-
+ *   idle        ngx_http_epro_pg_send()        busy        deadline;
+ *                                                          prepared: PQsend-
  *                                                          QueryPrepared;
- *                                                          unnamed: set_con-
- *                                                          fig, PQsendQuery-
- *                                                          Params, PQpipe-
- *                                                          lineSync; deadline
+ *                                                          unnamed, one
+ *                                                          pipeline:
+ *                                                          set_config(),
+ *                                                          PQsendQueryParams
+ *                                                          PQpipelineSync
  *   busy        ReadyForQuery, committed       idle        done(committed),
  *                                                          ready()
  *   busy        ReadyForQuery, rolled back     idle        done(refused or
@@ -780,8 +782,10 @@ ngx_http_epro_pg_read(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
         res = PQgetResult(pc->conn);
 
         if (res == NULL) {
+            /* a lost connection ends the batch: the caller sees it */
             if (pc->state == ngx_http_epro_pg_busy
-                && PQpipelineStatus(pc->conn) != PQ_PIPELINE_OFF)
+                && PQpipelineStatus(pc->conn) != PQ_PIPELINE_OFF
+                && PQstatus(pc->conn) == CONNECTION_OK)
             {
                 continue;
             }
