@@ -52,6 +52,13 @@ static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
 static void ngx_http_epro_exit_process(ngx_cycle_t *cycle);
 
 
+static ngx_conf_enum_t  ngx_http_epro_statements[] = {
+    { ngx_string("prepared"), NGX_HTTP_EPRO_PG_PREPARED },
+    { ngx_string("unnamed"), NGX_HTTP_EPRO_PG_UNNAMED },
+    { ngx_null_string, 0 }
+};
+
+
 /* like ngx_conf_check_num_bounds, but nginx names the directive */
 
 static ngx_conf_num_bounds_t  ngx_http_epro_pool_size_bounds = {
@@ -164,6 +171,13 @@ static ngx_command_t  ngx_http_epro_commands[] = {
       offsetof(ngx_http_epro_main_conf_t, timeout),
       NULL },
 
+    { ngx_string("epro_pg_statement"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_epro_main_conf_t, statement),
+      &ngx_http_epro_statements },
+
     { ngx_string("epro_table"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_epro_table,
@@ -267,6 +281,7 @@ ngx_http_epro_create_main_conf(ngx_conf_t *cf)
     emcf->batch_max_bytes = NGX_CONF_UNSET_SIZE;
     emcf->queue_max_bytes = NGX_CONF_UNSET_SIZE;
     emcf->timeout = NGX_CONF_UNSET_MSEC;
+    emcf->statement = NGX_CONF_UNSET_UINT;
 
     return emcf;
 }
@@ -284,6 +299,7 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(emcf->batch_max_bytes, 256 * 1024);
     ngx_conf_init_size_value(emcf->queue_max_bytes, 2 * 1024 * 1024);
     ngx_conf_init_msec_value(emcf->timeout, 5000);
+    ngx_conf_init_uint_value(emcf->statement, NGX_HTTP_EPRO_PG_PREPARED);
 
     if (emcf->table.data == NULL) {
         ngx_str_set(&emcf->table, "\"epro_submissions\"");

@@ -55,6 +55,9 @@ INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
 HOST = "127.0.0.1"
 PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "16500"))
 HTTP_PORT = int(os.environ.get("EPRO_BENCH_PORT", "18500"))
+# PgBouncer (Debian's, transaction pooling) in front of the same cluster
+PGB_PORT = int(os.environ.get("EPRO_BENCH_PGBOUNCER_PORT", "16501"))
+PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
 CLK = os.sysconf("SC_CLK_TCK")
 
 # rows per request of each body
@@ -68,13 +71,20 @@ BODIES = {
 
 LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
              "module+buf128k": "/submit-buf", "return 201": "/ok",
-             "module pool=1": "/submit", "module pool=2": "/submit"}
+             "module pool=1": "/submit", "module pool=2": "/submit",
+             "module unnamed": "/submit", "module pgbouncer": "/submit"}
+
+POOL_SIZE = 4
 
 # targets that run nginx with other http-level settings (full run only):
-# fewer connections per worker, so that batches grow at c=200
+# fewer connections per worker, so that batches grow at c=200; an unnamed
+# INSERT per batch (epro_pg_statement unnamed) straight to PostgreSQL and
+# through PgBouncer, against "module" (prepared, straight) of the same run
 VARIANTS = {"module pool=1": ("epro_pg_pool_size 1;", 1),
-            "module pool=2": ("epro_pg_pool_size 2;", 2)}
-POOL_SIZE = 4
+            "module pool=2": ("epro_pg_pool_size 2;", 2),
+            "module unnamed": ("epro_pg_statement unnamed;", POOL_SIZE),
+            "module pgbouncer": ("epro_pg_statement unnamed;", POOL_SIZE)}
+BOUNCED = ("module pgbouncer",)
 
 FULL = {
     "core_seconds": 1.0,
@@ -226,6 +236,7 @@ class Bench:
         self.bodies = os.path.join(self.tmp, "bodies")
         self.nginx_master = None
         self.pg_started = False
+        self.bouncer_pid = None
         self.psql_calls = 0
         self.results = {
             "mode": self.mode, "cases": [], "pgbench": [], "core": [],
@@ -372,6 +383,69 @@ class Bench:
                        env=self.pg_env(), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
 
+    def bouncer_start(self):
+        """PgBouncer in transaction pooling mode on PGB_PORT, once: as many
+        server connections as nginx has (2 workers x POOL_SIZE), so that
+        the case measures the pooler's hop, not fewer connections."""
+        if self.bouncer_pid:
+            return
+        if not os.path.exists(PGBOUNCER):
+            raise SetupError("%s not installed (apt-get install pgbouncer)"
+                             % PGBOUNCER)
+        if self.port_busy(PGB_PORT):
+            raise SetupError("port %d is in use" % PGB_PORT)
+        d = os.path.join(self.tmp, "pgbouncer")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "users.txt"), "w") as f:
+            f.write('"epro" ""\n')
+        ini = os.path.join(d, "pgbouncer.ini")
+        with open(ini, "w") as f:
+            f.write("""[databases]
+epro = host={host} port={pg_port} dbname=epro
+
+[pgbouncer]
+listen_addr = {host}
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {d}/users.txt
+pool_mode = transaction
+default_pool_size = {pool}
+max_client_conn = 100
+logfile = {d}/pgbouncer.log
+pidfile = {d}/pgbouncer.pid
+""".format(host=HOST, pg_port=PG_PORT, port=PGB_PORT, d=d,
+           pool=2 * POOL_SIZE))
+        as_pg = []
+        if os.geteuid() == 0:
+            # it refuses to run as root
+            sh(["chown", "-R", "postgres", d])
+            as_pg = ["runuser", "-u", "postgres", "--"]
+        cmd = as_pg + [PGBOUNCER, "-d", "-q", ini]
+        subprocess.run(cmd, check=True, cwd="/")
+        self.results["commands"]["pgbouncer"] = quote(
+            [PGBOUNCER, "-d", "-q", ini]).replace(self.tmp, "$TMP")
+        self.results["pgbouncer_ini"] = open(ini).read().replace(
+            self.tmp, "$TMP")
+        for _ in range(100):
+            try:
+                with open(os.path.join(d, "pgbouncer.pid")) as f:
+                    self.bouncer_pid = int(f.read())
+                if self.port_busy(PGB_PORT):
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise SetupError("pgbouncer did not start, see %s/pgbouncer.log" % d)
+
+    def bouncer_stop(self):
+        if self.bouncer_pid:
+            try:
+                os.kill(self.bouncer_pid, signal.SIGTERM)
+            except OSError:
+                pass
+            self.bouncer_pid = None
+
     def psql(self, sql):
         self.psql_calls += 1
         return sh([PG_BIN + "/psql", "-h", HOST, "-p", str(PG_PORT), "-U",
@@ -441,7 +515,7 @@ class Bench:
 
     # ---------------------------------------------------------- nginx
 
-    def nginx_conf(self, extra=""):
+    def nginx_conf(self, extra="", pg_port=PG_PORT):
         user = "user root;" if os.geteuid() == 0 else ""
         return """load_module {module};
 {user}
@@ -491,15 +565,19 @@ http {{
     }}
 }}
 """.format(module=self.module, user=user, prefix=self.prefix,
-           pg_port=PG_PORT, port=HTTP_PORT, instruments=INSTRUMENTS,
+           pg_port=pg_port, port=HTTP_PORT, instruments=INSTRUMENTS,
            extra=extra)
 
     def nginx_start(self, preload=None, quiet=False, variant=None):
         os.makedirs(os.path.join(self.prefix, "body"), exist_ok=True)
         conf = os.path.join(self.prefix, "nginx.conf")
         extra, pool = VARIANTS.get(variant, ("", POOL_SIZE))
+        pg_port = PG_PORT
+        if variant in BOUNCED:
+            self.bouncer_start()
+            pg_port = PGB_PORT
         with open(conf, "w") as f:
-            f.write(self.nginx_conf(extra))
+            f.write(self.nginx_conf(extra, pg_port))
         if not extra:
             self.results["nginx_conf"] = self.nginx_conf().replace(
                 self.tmp, "$TMP")
@@ -786,6 +864,15 @@ http {{
                 (res.get("p99") or 0) * 1e3, res["non2xx"], stored,
                 "ok" if res["check"] else "MISMATCH",
                 (res.get("pss_peak_kib") or 0) / 1024))
+        if stored and target != "return 201":
+            # the database's side of a case: what a batch costs there
+            log("%-38s %8d commits %6.1f rows/commit CPU ms/row: nginx "
+                "%.3f postgres %.3f others %.3f" % (
+                    "", res["db"]["commits"],
+                    res["db"]["rows_per_commit"] or 0,
+                    res["cpu"]["nginx"] * 1e3 / stored,
+                    res["cpu"]["postgres"] * 1e3 / stored,
+                    res["cpu"]["others"] * 1e3 / stored))
         self.results["cases"].append(res)
 
     def fail(self, msg):
@@ -1216,6 +1303,7 @@ http {{
             self.nginx_stop()
         except Exception as e:
             log("nginx stop: %s" % e)
+        self.bouncer_stop()
         try:
             self.pg_stop()
         except Exception as e:

@@ -53,6 +53,19 @@ def pgb(res, name, clients=None):
     return None
 
 
+def variant_note(target):
+    """What a variant adds to the nginx.conf of the report."""
+    if target.startswith("module pool="):
+        return (" (nginx.conf below plus `epro_pg_pool_size %s;` in http)"
+                % target.split("=")[1])
+    if target == "module unnamed":
+        return " (nginx.conf below plus `epro_pg_statement unnamed;`)"
+    if target == "module pgbouncer":
+        return (" (nginx.conf below plus `epro_pg_statement unnamed;`, "
+                "epro_pg_conninfo on PgBouncer's port)")
+    return ""
+
+
 def targets(res):
     """[(what, target, measured, verdict)]"""
     out = []
@@ -445,7 +458,12 @@ def render(res, runs):
              "generator per response; **others** = the rest of the "
              "machine's busy time. **module pool=N**: /submit with "
              "`epro_pg_pool_size N` (default 4) at the http level, fewer "
-             "and larger batches. **module+buf128k**: /submit-buf, "
+             "and larger batches. **module unnamed**: `epro_pg_statement "
+             "unnamed` (an unnamed INSERT and a transaction-local "
+             "statement_timeout pipelined per batch, no prepared "
+             "statement). **module pgbouncer**: the same through "
+             "PgBouncer in transaction pooling mode, as many server "
+             "connections as nginx has. **module+buf128k**: /submit-buf, "
              "`client_body_buffer_size 128k` (arrays stay in memory instead "
              "of a temporary file). **commits, rows/commit, WAL**: "
              "pg_stat_database.xact_commit (less this script's own "
@@ -533,9 +551,7 @@ def render(res, runs):
     for c in res["cases"]:
         L.append("- %s %s %s c=%d: `%s`%s" % (
             c["tool"], c["target"], c["body"], c["conc"], c["command"],
-            " (nginx.conf below plus `epro_pg_pool_size %s;` in http)"
-            % c["target"].split("=")[1] if c["target"].startswith(
-                "module pool=") else ""))
+            variant_note(c["target"])))
     if res["heap"]:
         L.append("- heap counting: the same nginx started with "
                  "`LD_PRELOAD=$TMP/malloc_count.so MALLOC_COUNT_DIR=$TMP/"
@@ -554,6 +570,9 @@ def render(res, runs):
                                          p.get("pg_command", "-")))
     L.append("\nnginx.conf ($TMP is the run's temp dir):\n")
     L.append("```nginx\n%s```\n" % res.get("nginx_conf", ""))
+    if res.get("pgbouncer_ini"):
+        L.append("PgBouncer's configuration (module pgbouncer):\n")
+        L.append("```ini\n%s```\n" % res["pgbouncer_ini"])
     for name, text in res.get("pgbench_scripts", {}).items():
         L.append("pgbench script '%s':\n\n```\n%s```\n" % (name, text))
     return "\n".join(L)

@@ -486,3 +486,59 @@ X-User: P1
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 35: epro_pg_statement unnamed straight to PostgreSQL: no PREPARE, a submission goes through, a duplicate is one
+--- http_config
+    epro_pg_statement unnamed;
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /s\n" . sub_json(submissionId => '"@ID16@"'),
+ "POST /s\n" . sub_json(submissionId => '"@ID16@"')]
+--- error_code eval
+[201, 201]
+--- response_body eval
+[Epro::subst('{"accepted":1,"duplicates":0,"ids":["@ID16@"]}' . "\n"),
+ Epro::subst('{"accepted":0,"duplicates":1,"ids":["@ID16@"]}' . "\n")]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID16@'
+--- sql_result
+1
+
+
+
+=== TEST 36: epro_pg_statement prepared (the default) said explicitly
+--- http_config
+    epro_pg_statement prepared;
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID17@"')
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID17@"]}
+
+
+
+=== TEST 37: epro_pg_statement named
+--- http_config
+    epro_pg_statement named;
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid value "named" in .*nginx.conf:\d+/
+
+
+
+=== TEST 38: epro_pg_statement in server{}
+--- config
+    epro_pg_statement unnamed;
+    location = /s { epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_pg_statement" directive is not allowed here/

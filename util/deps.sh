@@ -11,7 +11,7 @@ pkgs=(
     libipc-run-perl liburi-perl libwww-perl libhttp-message-perl
     libio-socket-ssl-perl openssl psmisc hey wrk make
     valgrind cppcheck clang-14 libclang-rt-14-dev apache2-utils
-    nghttp2-client
+    nghttp2-client pgbouncer
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -29,6 +29,8 @@ typedef struct {
     size_t                     queue_max_bytes;
     ngx_msec_t                 batch_max_delay;
     ngx_msec_t                 timeout;
+    ngx_uint_t                 statement;  /* NGX_HTTP_EPRO_PG_PREPARED
+                                              or _UNNAMED */
     ngx_flag_t                 enabled;
     ngx_flag_t                 metrics;
 } ngx_http_epro_main_conf_t;

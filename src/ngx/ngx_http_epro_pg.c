@@ -2,10 +2,18 @@
 /*
  * The database side's connections: per worker, a pool of non-blocking
  * libpq connections driven by nginx events.  A batch's rows are sent to
- * an idle connection as one prepared, set-based INSERT, and the outcome
- * goes back to the owner through the done() callback it set; ready()
- * tells it a connection became idle.  The only file that includes
- * libpq-fe.h; it never sees a request.
+ * an idle connection as one set-based INSERT, and the outcome goes back
+ * to the owner through the done() callback it set; ready() tells it a
+ * connection became idle.  The only file that includes libpq-fe.h; it
+ * never sees a request.
+ *
+ * The INSERT is prepared once per connection (epro_pg_statement prepared)
+ * or sent unnamed with each batch (unnamed): behind a transaction pooler
+ * such as PgBouncer each transaction may run on another server
+ * connection, so nothing may outlive one.  An unnamed batch is one
+ * pipeline up to a single Sync, hence one implicit transaction on one
+ * server connection: set_config() makes the statement_timeout local to
+ * it, then the INSERT.
  *
  * Each connection is a state machine, driven by ngx_http_epro_pg_handler()
  * (socket events: one switch on the state) and two timers:
@@ -15,10 +23,18 @@
  *   down        retry timer (backoff)          connecting  PQconnectStart-
  *                                                          Params, deadline
  *   connecting  socket ready, polling          connecting  PQconnectPoll
- *   connecting  PGRES_POLLING_OK               preparing   SET; PREPARE
+ *   connecting  PGRES_POLLING_OK, prepared     preparing   SET; PREPARE
+ *   connecting  PGRES_POLLING_OK, unnamed      idle        pipeline mode,
+ *                                                          ready()
  *   preparing   ReadyForQuery, no error        idle        ready()
- *   idle        ngx_http_epro_pg_send()        busy        PQsendQuery-
- *                                                          Prepared, deadline
+ *   idle        ngx_http_epro_pg_send()        busy        deadline;
+ *                                                          prepared: PQsend-
+ *                                                          QueryPrepared;
+ *                                                          unnamed, one
+ *                                                          pipeline:
+ *                                                          set_config(),
+ *                                                          PQsendQueryParams
+ *                                                          PQpipelineSync
  *   busy        ReadyForQuery, committed       idle        done(committed),
  *                                                          ready()
  *   busy        ReadyForQuery, rolled back     idle        done(refused or
@@ -28,6 +44,7 @@
  *                                                          unknown) if busy;
  *                                                          retry timer
  *
+ * ReadyForQuery is, in pipeline mode, the PGRES_PIPELINE_SYNC result.
  * The deadline timer is epro_pg_timeout: for connecting and preparing
  * together, and for a batch's commit (that one keeps an exiting worker
  * until it fires or the batch is answered).  The retry timer waits the
@@ -81,6 +98,8 @@ typedef struct {
     size_t                       inserted_size;
     char                         sqlstate[6];   /* of the last error */
     ngx_uint_t                   index;
+    ngx_uint_t                   skip;      /* busy: results before the
+                                               INSERT's (set_config) */
     ngx_msec_t                   backoff;   /* the next retry's delay */
     ngx_msec_t                   sent;
     ngx_event_t                  retry;     /* down: reconnect */
@@ -105,6 +124,8 @@ typedef struct {
     ngx_http_epro_pg_ready_pt    ready;
     ngx_log_t                   *log;
     epro_alloc_t                 heap;
+    u_char                       timeout_sql[96];   /* unnamed: set_config,
+                                                       NUL-terminated */
 } ngx_http_epro_pg_t;
 
 
@@ -137,6 +158,7 @@ static void ngx_http_epro_pg_unwatch(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     ngx_http_epro_pg_state_e state);
 static ngx_uint_t ngx_http_epro_pg_row_error(const char *sqlstate);
+static const char *ngx_http_epro_pg_hint(const char *sqlstate);
 static void ngx_http_epro_pg_notice(void *arg, const PGresult *res);
 static const char *ngx_http_epro_pg_error(ngx_http_epro_pg_conn_t *pc);
 static void *ngx_http_epro_pg_alloc(void *ctx, size_t size);
@@ -161,6 +183,10 @@ static const char  *ngx_http_epro_pg_states[] = {
 
 static const char  ngx_http_epro_pg_setup_fmt[] =
     "SET statement_timeout = %M; PREPARE " NGX_HTTP_EPRO_STMT " AS ";
+
+/* unnamed: for the batch's transaction only, as SET LOCAL would be */
+static const char  ngx_http_epro_pg_timeout_fmt[] =
+    "SELECT pg_catalog.set_config('statement_timeout', '%M', true)%Z";
 
 static const char  ngx_http_epro_pg_sql_fmt[] =
     "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
@@ -198,7 +224,12 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
      */
 
     emcf->sql.data = p;
-    p = ngx_sprintf(p, ngx_http_epro_pg_setup_fmt, emcf->timeout + 1000);
+
+    if (emcf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
+        p = ngx_sprintf(p, ngx_http_epro_pg_setup_fmt,
+                        emcf->timeout + 1000);
+    }
+
     p = ngx_sprintf(p, ngx_http_epro_pg_sql_fmt, &emcf->table);
     *p = '\0';
     emcf->sql.len = p - emcf->sql.data;
@@ -256,6 +287,9 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
     pg->heap.alloc = ngx_http_epro_pg_alloc;
     pg->heap.free = ngx_http_epro_pg_free;
     pg->heap.ctx = cycle->log;
+
+    (void) ngx_snprintf(pg->timeout_sql, sizeof(pg->timeout_sql),
+                        ngx_http_epro_pg_timeout_fmt, emcf->timeout + 1000);
 
     pg->conns = ngx_pcalloc(cycle->pool,
                             pg->nconns * sizeof(ngx_http_epro_pg_conn_t));
@@ -421,11 +455,28 @@ ngx_http_epro_pg_send(epro_rows_t *rows, void *data)
         values[i] = rows->col[i].data;
     }
 
-    if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
-                             values, NULL, NULL, 0))
-    {
-        ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
-        return;
+    if (pg->conf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
+        pc->skip = 0;
+
+        if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
+                                 values, NULL, NULL, 0))
+        {
+            ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
+            return;
+        }
+
+    } else {
+        pc->skip = 1;
+
+        if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
+                               0, NULL, NULL, NULL, NULL, 0)
+            || !PQsendQueryParams(pc->conn, (const char *) pg->conf->sql.data,
+                                  EPRO_NCOLS, NULL, values, NULL, NULL, 0)
+            || !PQpipelineSync(pc->conn))
+        {
+            ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
+            return;
+        }
     }
 
     (void) ngx_http_epro_pg_flush(pc);
@@ -671,6 +722,18 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
         return;
     }
 
+    if (pg->conf->statement == NGX_HTTP_EPRO_PG_UNNAMED) {
+        /* nothing lives on the server connection: ready at once */
+
+        if (!PQenterPipelineMode(pc->conn)) {
+            ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
+            return;
+        }
+
+        ngx_http_epro_pg_prepared(pc);
+        return;
+    }
+
     pc->log.action = "preparing the INSERT";
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_preparing);
 
@@ -685,8 +748,9 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
 
 /*
  * Sends what libpq holds and reads what came.  NGX_OK: ReadyForQuery,
- * the statement is over; NGX_AGAIN: more to come; NGX_ERROR: the
- * connection failed.
+ * the statement is over (or, idle, nothing runs); NGX_AGAIN: more to
+ * come; NGX_ERROR: the connection failed.  In pipeline mode a NULL only
+ * ends one query's results: a batch is over at the Sync's result.
  */
 
 static ngx_int_t
@@ -721,6 +785,19 @@ ngx_http_epro_pg_read(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
         res = PQgetResult(pc->conn);
 
         if (res == NULL) {
+            /* a lost connection ends the batch: the caller sees it */
+            if (pc->state == ngx_http_epro_pg_busy
+                && PQpipelineStatus(pc->conn) != PQ_PIPELINE_OFF
+                && PQstatus(pc->conn) == CONNECTION_OK)
+            {
+                continue;
+            }
+
+            return NGX_OK;
+        }
+
+        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
             return NGX_OK;
         }
 
@@ -772,6 +849,12 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
     status = PQresultStatus(res);
 
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (pc->state == ngx_http_epro_pg_busy && pc->skip) {
+            pc->skip--;
+            PQclear(res);
+            return;
+        }
+
         if (pc->state == ngx_http_epro_pg_busy && pc->result == NULL) {
             pc->result = res;
             return;
@@ -782,6 +865,12 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
     }
 
     pc->failed = 1;
+
+    if (status == PGRES_PIPELINE_ABORTED) {
+        /* skipped after an error of the same batch, logged already */
+        PQclear(res);
+        return;
+    }
 
     field = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     ngx_cpystrn((u_char *) pc->sqlstate,
@@ -795,8 +884,9 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
 
         ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
                       "epro: connection %ui: cannot prepare the INSERT: "
-                      "%s (SQLSTATE %s)", pc->index,
-                      field ? field : "unknown error", pc->sqlstate);
+                      "%s (SQLSTATE %s)%s", pc->index,
+                      field ? field : "unknown error", pc->sqlstate,
+                      ngx_http_epro_pg_hint(pc->sqlstate));
 
     } else {
         /* the message may quote row values: patient data stays out */
@@ -804,9 +894,10 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
 
         ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
                       "epro: connection %ui: batch of %uz row(s) failed, "
-                      "SQLSTATE %s%s%s", pc->index,
+                      "SQLSTATE %s%s%s%s", pc->index,
                       pc->rows ? pc->rows->nrows : 0, pc->sqlstate,
-                      field ? ", constraint " : "", field ? field : "");
+                      field ? ", constraint " : "", field ? field : "",
+                      ngx_http_epro_pg_hint(pc->sqlstate));
     }
 
     PQclear(res);
@@ -1115,6 +1206,26 @@ ngx_http_epro_pg_row_error(const char *sqlstate)
            || ngx_strncmp(sqlstate, "23", 2) == 0
            || ngx_strncmp(sqlstate, "P0", 2) == 0
            || ngx_strncmp(sqlstate, "44", 2) == 0;
+}
+
+
+/*
+ * A prepared statement that already exists (42P05) or is missing (26000)
+ * on a connection that prepared it once: the connection is not ours for
+ * the session, the signature of a pooler in transaction mode.
+ */
+
+static const char *
+ngx_http_epro_pg_hint(const char *sqlstate)
+{
+    if (ngx_strcmp(sqlstate, "42P05") == 0
+        || ngx_strcmp(sqlstate, "26000") == 0)
+    {
+        return ", a pooler in transaction mode? "
+               "see \"epro_pg_statement unnamed\"";
+    }
+
+    return "";
 }
 
 

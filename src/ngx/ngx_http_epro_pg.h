@@ -18,6 +18,12 @@
 #include "ngx_http_epro.h"
 
 
+/* epro_pg_statement: a prepared INSERT per connection, or an unnamed one
+ * per batch (behind a transaction pooler) */
+#define NGX_HTTP_EPRO_PG_PREPARED  0
+#define NGX_HTTP_EPRO_PG_UNNAMED   1
+
+
 /* what became of a batch */
 typedef enum {
     NGX_HTTP_EPRO_PG_COMMITTED = 0,  /* inserted[] says which rows */
