@@ -15,7 +15,7 @@ use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes ();
-use Epro qw(:DEFAULT created send_only db_connect);
+use Epro qw(:DEFAULT created send_only http_post db_connect);
 
 master_on();
 workers(1);
@@ -57,9 +57,9 @@ our %Id = map { $_ => uuid() }
        cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
        room7 room8 room9 room10);
 
-our ($Holder, $Sock);
+our ($Holder, $Sock, $Pos);
 
-# one connection, room for one body (TESTs 17 and 20)
+# one connection, room for one body (TESTs 13, 16 and 17)
 our $Room = "epro_pg_conninfo \"" . conninfo() . " application_name=t008_room\";
 epro_table t_008_room;
 epro_pg_pool_size 1;
@@ -258,6 +258,45 @@ sub read_aside {
     return $resp;
 }
 
+# A client that POSTs $body and leaves after $after seconds without
+# reading the response, as --- timeout and --- abort do; then $wait more
+# seconds, as --- wait does, for what follows its leaving.
+sub leave {
+    my ($body, $after, $wait) = @_;
+    my $s = http_post($body, send_only => 1);
+    Time::HiRes::sleep($after);
+    close $s;
+    Time::HiRes::sleep($wait);
+}
+
+# where the next line of the error log of the block's nginx will start
+sub log_pos {
+    return -s $Test::Nginx::Util::ErrLogFile // 0;
+}
+
+# --- no_error_log for one string, on the lines of the error log from
+# byte $pos on: what a request in --- post_check (or the block's request
+# after --- init) logged
+sub no_log_from {
+    my ($pos, $str, $what) = @_;
+
+    # a line of the log phase comes just after the response
+    Time::HiRes::sleep(0.05);
+
+    open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
+    seek $fh, $pos, 0;
+    my @hit = grep { index($_, $str) >= 0 } <$fh>;
+    ok(!@hit, "no \"$str\" logged $what") or diag(@hit);
+}
+
+# what --- grep_error_log shows for $re, on the whole error log of the
+# block's nginx so far
+sub grep_log {
+    my ($re) = @_;
+    open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
+    return join '', map { /$re/ ? "$&\n" : () } <$fh>;
+}
+
 # like(), on the whole error log of the block's nginx (--- error_log looks
 # only at the lines logged since the previous request of the block)
 sub log_like {
@@ -348,7 +387,7 @@ epro: queue full (0 rows,
 
 
 
-=== TEST 4: a batch blocked behind a lock: 504 with the ids after epro_pg_timeout; the worker reconnects and the next request gets 201
+=== TEST 4: a batch blocked behind a lock: 504 with the ids after epro_pg_timeout; the worker reconnects and the next request gets 201; once the lock is gone the 504's row is stored at most once, and a retry with its id stores it exactly once
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_lock\";
 epro_table t_008_lock;
@@ -372,6 +411,21 @@ main::hold_lock(table => 't_008_lock', hold => 1.5);
 if ($req_idx == 1) {
     main::log_like(qr/\[error\].*epro: connection 0: the commit was not confirmed in time, reconnecting/, '504 logged');
     main::log_like(qr/\[notice\].*epro: connection 0: ready/, 'reconnected');
+
+    main::wait_holder();
+    my $n = main::rows('t_008_lock', $main::Id{lock1});
+    diag("the row of the 504 request was " . ($n == 1 ? '' : 'NOT ')
+         . "committed after the lock was released");
+    ok($n <= 1, "the 504 request's row is stored at most once");
+
+    my $pos = main::log_pos();
+    my $r = http_post(main::secret($main::Id{lock1}));
+    my $id = $main::Id{lock1};
+    is($r->{status}, 201, 'the retry of the 504: 201');
+    like($r->{body}, qr/^\{"accepted":(1,"duplicates":0|0,"duplicates":1),"ids":\["$id"\]\}\n\z/, 'the retry of the 504: its id');
+    is(sql("SELECT count(*), min(payload) = '" . main::secret($id) . "' FROM t_008_lock WHERE submission_id = '$id' UNION ALL SELECT count(*), true FROM t_008_lock WHERE submission_id = '$main::Id{lock2}'"),
+       "1|1\n1|1\n", 'both rows are stored once, the retried one as sent');
+    main::no_log_from($pos, '[error]', 'by the retry');
 }
 --- no_error_log
 008-SECRET
@@ -379,34 +433,7 @@ if ($req_idx == 1) {
 
 
 
-=== TEST 5: after the 504: its row is stored at most once; a retry with the same id stores it exactly once
---- http_config
-    epro_table t_008_lock;
---- init
-main::wait_holder();
-my $n = main::rows('t_008_lock', $main::Id{lock1});
-Test::More::diag("the row of the 504 request was " . ($n == 1 ? '' : 'NOT ')
-                 . "committed after the lock was released");
-Test::More::ok($n <= 1, "the 504 request's row is stored at most once");
---- request eval
-"POST /s\n" . ::secret($::Id{lock1})
---- error_code: 201
---- response_body_like eval
-my $id = $::Id{lock1};
-qr/^\{"accepted":(1,"duplicates":0|0,"duplicates":1),"ids":\["$id"\]\}\n\z/
---- sql eval
-"SELECT count(*), min(payload) = '" . ::secret($::Id{lock1}) . "' FROM t_008_lock WHERE submission_id = '$::Id{lock1}' UNION ALL SELECT count(*), true FROM t_008_lock WHERE submission_id = '$::Id{lock2}'"
---- sql_result
-1|1
-1|1
---- no_error_log
-008-SECRET
-[error]
-[alert]
-
-
-
-=== TEST 6: a client leaves while its batch is in flight: no crash, the row still commits
+=== TEST 5: a client leaves while its batch is in flight: no crash, the row still commits, exactly once (its retry is a duplicate)
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_abort\";
 epro_table t_008_abort;
@@ -415,28 +442,7 @@ epro_pg_timeout 5s;"
 --- init
 main::wait_ready(1);
 main::hold_lock(table => 't_008_abort', hold => 1);
---- request eval
-"POST /s\n" . ::secret($::Id{abort})
---- timeout: 0.5
---- abort
---- ignore_response
---- wait: 2
---- error_log eval
-[qr/\[info\].*epro: client left before the commit of 1 row\(s\); they are still committed/,
- qr/epro: connection 0: committed 1 of 1 row\(s\)/]
---- no_error_log
-008-SECRET
-exited on signal
-[error]
-[alert]
-[emerg]
-
-
-
-=== TEST 7: the row of the client that left is committed exactly once
---- http_config
-    epro_table t_008_abort;
---- init
+main::leave(main::secret($main::Id{abort}), 0.5, 2);
 main::wait_holder();
 --- request eval
 "POST /s\n" . ::secret($::Id{abort})
@@ -447,14 +453,19 @@ main::wait_holder();
 "SELECT count(*), min(payload) = '" . ::secret($::Id{abort}) . "', min(subject_id) FROM t_008_abort WHERE submission_id = '$::Id{abort}'"
 --- sql_result
 1|1|SUBJ-008-SECRET
+--- error_log eval
+[qr/\[info\].*epro: client left before the commit of 1 row\(s\); they are still committed/,
+ qr/epro: connection 0: committed 1 of 1 row\(s\)/]
 --- no_error_log
 008-SECRET
+exited on signal
 [error]
 [alert]
+[emerg]
 
 
 
-=== TEST 8: a client leaves while its batch is still queued behind a busy connection: the row still commits
+=== TEST 6: a client leaves while its batch is still queued behind a busy connection: the row still commits; the client that stayed gets 201; both rows are committed once
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_queue\";
 epro_table t_008_queue;
@@ -465,33 +476,10 @@ main::wait_ready(1);
 main::hold_lock(table => 't_008_queue', hold => 1);
 main::send_aside(main::secret($main::Id{inflight}));
 Time::HiRes::sleep(0.1);
---- request eval
-"POST /s\n" . ::secret($::Id{queued})
---- timeout: 0.5
---- abort
---- ignore_response
---- wait: 2
---- error_log eval
-[qr/\[info\].*epro: client left before the commit of 1 row\(s\); they are still committed/,
- qr/epro: connection 0: committed 1 of 1 row\(s\)/]
---- grep_error_log eval
-qr/committed \d+ of \d+ row\(s\)/
---- grep_error_log_out
-committed 1 of 1 row(s)
-committed 1 of 1 row(s)
---- no_error_log
-008-SECRET
-exited on signal
-[error]
-[alert]
-[emerg]
-
-
-
-=== TEST 9: the client that stayed got 201; both rows are committed once
---- http_config
-    epro_table t_008_queue;
---- init
+main::leave(main::secret($main::Id{queued}), 0.5, 2);
+Test::More::is(main::grep_log(qr/committed \d+ of \d+ row\(s\)/),
+               "committed 1 of 1 row(s)\ncommitted 1 of 1 row(s)\n",
+               'each row is committed in a batch of its own');
 main::wait_holder();
 --- request eval
 "POST /s\n" . ::secret($::Id{queued})
@@ -507,14 +495,19 @@ like(main::read_aside(),
 --- sql_result
 1
 1
+--- error_log eval
+[qr/\[info\].*epro: client left before the commit of 1 row\(s\); they are still committed/,
+ qr/epro: connection 0: committed 1 of 1 row\(s\)/]
 --- no_error_log
 008-SECRET
+exited on signal
 [error]
 [alert]
+[emerg]
 
 
 
-=== TEST 10: a client leaves, then its batch is not confirmed in time (504 to nobody): no crash
+=== TEST 7: a client leaves, then its batch is not confirmed in time (504 to nobody): no crash; once the lock is gone its row is stored at most once
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_late\";
 epro_table t_008_late;
@@ -523,12 +516,18 @@ epro_pg_timeout 1s;"
 --- init
 main::wait_ready(1);
 main::hold_lock(table => 't_008_late', hold => 1.5);
---- request eval
-"POST /s\n" . ::secret($::Id{late})
---- timeout: 0.5
---- abort
---- ignore_response
---- wait: 1.5
+main::leave(main::secret($main::Id{late}), 0.5, 1.5);
+main::wait_holder();
+$main::Pos = main::log_pos();
+--- request
+GET /s
+--- error_code: 405
+--- post_check
+main::no_log_from($main::Pos, '[error]', 'by the GET');
+--- sql eval
+"SELECT count(*) <= 1 FROM t_008_late WHERE submission_id = '$::Id{late}'"
+--- sql_result
+1
 --- error_log eval
 [qr/\[info\].*epro: client left before the commit of 1 row\(s\)/,
  qr/\[error\].*epro: connection 0: the commit was not confirmed in time, reconnecting/]
@@ -540,22 +539,7 @@ exited on signal
 
 
 
-=== TEST 11: the row of TEST 10 is stored at most once
---- http_config
-    epro_table t_008_late;
---- init
-main::wait_holder();
---- request
-GET /s
---- error_code: 405
---- sql eval
-"SELECT count(*) <= 1 FROM t_008_late WHERE submission_id = '$::Id{late}'"
---- sql_result
-1
-
-
-
-=== TEST 12: the statement is cancelled while blocked: 503 (rolled back, nothing stored); the connection serves the next request
+=== TEST 8: the statement is cancelled while blocked: 503 (rolled back, nothing stored); the connection serves the next request
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_cancel\";
 epro_table t_008_cancel;
@@ -591,7 +575,7 @@ reconnecting
 
 
 
-=== TEST 13: the server ends the idle connections: the worker reconnects and answers 201
+=== TEST 9: the server ends the idle connections: the worker reconnects and answers 201
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_kill\";
 epro_pg_pool_size 1;"
@@ -617,7 +601,7 @@ Time::HiRes::sleep(0.3);
 
 
 
-=== TEST 14: a trigger's WARNING quoting the row: 201, only its SQLSTATE is logged
+=== TEST 10: a trigger's WARNING quoting the row: 201, only its SQLSTATE is logged
 --- http_config
     epro_table t_008_notice;
     epro_pg_pool_size 1;
@@ -640,7 +624,7 @@ row of
 
 
 
-=== TEST 15: a trigger's ERROR quoting the row: refused, nothing stored, only the SQLSTATE is logged
+=== TEST 11: a trigger's ERROR quoting the row: refused, nothing stored, only the SQLSTATE is logged
 --- http_config
     epro_table t_008_notice;
     epro_pg_pool_size 1;
@@ -664,7 +648,7 @@ row of
 
 
 
-=== TEST 16: 150 clients at once while the only connection is blocked: beyond epro_queue_max_rows 503 at once; every 201 stored once, no 503 stored
+=== TEST 12: 150 clients at once while the only connection is blocked: beyond epro_queue_max_rows 503 at once; every 201 stored once, no 503 stored
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_flood\";
 epro_table t_008_flood;
@@ -714,7 +698,7 @@ refusing requests
 
 
 
-=== TEST 17: beyond epro_queue_max_bytes a request waits, its body unread (no 100 Continue), and gets in once there is room
+=== TEST 13: beyond epro_queue_max_bytes a request waits, its body unread (no 100 Continue), and gets in once there is room
 --- http_config eval: $::Room
 --- config eval: $::RoomConfig
 --- init
@@ -736,7 +720,7 @@ refusing requests
 
 
 
-=== TEST 18: a request that waits for room longer than epro_pg_timeout: 503 queue full, Retry-After, its body never read
+=== TEST 14: a request that waits for room longer than epro_pg_timeout: 503 queue full, Retry-After, its body never read
 --- http_config eval
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room\";
 epro_table t_008_room;
@@ -770,7 +754,7 @@ qr/\[warn\].*epro: queue full \(0 rows, \d+ bytes\), refusing requests/
 
 
 
-=== TEST 19: no database connection is up: beyond epro_queue_max_bytes 503 at once
+=== TEST 15: no database connection is up: beyond epro_queue_max_bytes 503 at once
 --- http_config
     epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
     epro_pg_timeout 1s;
@@ -797,7 +781,7 @@ refusing requests
 
 
 
-=== TEST 20: a client leaves while it waits for room: the next one still gets in, in its turn
+=== TEST 16: a client leaves while it waits for room: the next one still gets in, in its turn
 --- http_config eval: $::Room
 --- config eval: $::RoomConfig
 --- init
@@ -824,7 +808,7 @@ exited on signal
 
 
 
-=== TEST 21: nginx -s reload while a request waits for room: the old worker lets it in and commits it
+=== TEST 17: nginx -s reload while a request waits for room: the old worker lets it in and commits it
 --- http_config eval: $::Room
 --- config eval: $::RoomConfig
 --- init
