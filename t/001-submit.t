@@ -1,4 +1,6 @@
 # The happy path: objects and arrays committed, ids, duplicates, rows.
+# Every block gets "--- no_error_log" [error] [alert] from t/lib/Epro.pm
+# unless it names its own.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Epro;

@@ -5,6 +5,8 @@
 # with what was sent, through DBI.  Rows are sent in one array (one
 # array literal per column), one request at a time (a batch each), and
 # as many requests gathered into one batch.
+# Every block gets "--- no_error_log" [error] [alert] from t/lib/Epro.pm
+# unless it names its own.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Encode ();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # House style and static analysis of the C sources.
 #   util/check-style.sh
-# 1. Every *.c and *.h of the project (build/ aside; no git needed, so a
+# 1. Every *.c and *.h of the project (build/ aside; found with find, so a
 #    release tarball checks the same): no line over 80 columns, no tab,
 #    no trailing white space, no // comment.  Each finding is printed as
 #    file:line.
