@@ -207,6 +207,22 @@ int epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
 void epro_path(char *out, const char *base, const char *key);
 
 /*
+ * Where a check stands, as a chain of keys up to the body's root (key
+ * NULL: the root itself).  The JSON Pointer is written only when an error
+ * is kept, not for every member checked: a valid body never builds one.
+ */
+typedef struct epro_where_s  epro_where_t;
+
+struct epro_where_s {
+    const epro_where_t  *up;
+    const char          *key;
+};
+
+/* epro_error() at the pointer of w */
+int epro_error_at(epro_request_t *req, epro_alloc_t *a,
+    const epro_where_t *w, const char *fmt, ...);
+
+/*
  * UUIDv7 from a Unix time in ms and 10 random bytes; a UUID string read
  * into its lowercase form (EPRO_ERROR: not a UUID, out untouched)
  */

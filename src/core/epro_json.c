@@ -56,6 +56,10 @@ static size_t epro_path_key(char *path, size_t n, size_t size,
     const char *key, size_t len);
 static size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 static int epro_hex4(const unsigned char *p, unsigned *v);
+static int epro_verror(epro_request_t *req, epro_alloc_t *a,
+    const char *path, const char *fmt, va_list args);
+static size_t epro_where_path(char *out, const epro_where_t *w);
+static size_t epro_path_append(char *out, size_t n, const char *key);
 static int epro_problem_add(epro_buf_t *b, const char *text, const char *s,
     epro_alloc_t *a);
 
@@ -749,10 +753,68 @@ int
 epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
     const char *fmt, ...)
 {
+    int      rc;
+    va_list  args;
+
+    va_start(args, fmt);
+    rc = epro_verror(req, a, path, fmt, args);
+    va_end(args);
+
+    return rc;
+}
+
+
+int
+epro_error_at(epro_request_t *req, epro_alloc_t *a, const epro_where_t *w,
+    const char *fmt, ...)
+{
+    int      rc;
+    char     path[EPRO_PATH_MAX];
+    va_list  args;
+
+    path[0] = '\0';
+
+    if (req->nerrors < EPRO_MAX_ERRORS) {
+        epro_where_path(path, w);
+    }
+
+    va_start(args, fmt);
+    rc = epro_verror(req, a, path, fmt, args);
+    va_end(args);
+
+    return rc;
+}
+
+
+/* the root's pointer first, then each key below it: returns its length */
+
+static size_t
+epro_where_path(char *out, const epro_where_t *w)
+{
+    size_t  n;
+
+    if (w == NULL) {
+        out[0] = '\0';
+        return 0;
+    }
+
+    n = epro_where_path(out, w->up);
+
+    if (w->key == NULL) {
+        return n;
+    }
+
+    return epro_path_append(out, n, w->key);
+}
+
+
+static int
+epro_verror(epro_request_t *req, epro_alloc_t *a, const char *path,
+    const char *fmt, va_list args)
+{
     int            n;
     char           msg[512];
     size_t         plen;
-    va_list        args;
     epro_error_t  *e;
 
     req->nfound++;
@@ -762,9 +824,7 @@ epro_error(epro_request_t *req, epro_alloc_t *a, const char *path,
         return EPRO_OK;
     }
 
-    va_start(args, fmt);
     n = vsnprintf(msg, sizeof(msg), fmt, args);
-    va_end(args);
 
     if (n < 0) {
         return EPRO_NOMEM;
@@ -800,6 +860,16 @@ epro_path(char *out, const char *base, const char *key)
 
     n = strlen(base);
     memcpy(out, base, n);
+
+    epro_path_append(out, n, key);
+}
+
+
+/* out[n..] = "/" key escaped (RFC 6901), cut at EPRO_PATH_MAX; the end */
+
+static size_t
+epro_path_append(char *out, size_t n, const char *key)
+{
     out[n++] = '/';
 
     for ( /* void */ ; *key && n + 3 < EPRO_PATH_MAX; key++) {
@@ -813,8 +883,9 @@ epro_path(char *out, const char *base, const char *key)
     }
 
     out[n] = '\0';
-}
 
+    return n;
+}
 
 int
 epro_buf_reserve(epro_buf_t *b, size_t n, epro_alloc_t *a)

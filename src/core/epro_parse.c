@@ -47,22 +47,22 @@ static const epro_field_t  epro_fields[EPRO_NFIELDS] = {
 
 
 static int epro_check_submission(epro_request_t *req, epro_alloc_t *a,
-    epro_node_t *obj, epro_submission_t *sub, const char *base);
+    epro_node_t *obj, epro_submission_t *sub, const epro_where_t *base);
 static int epro_check_collected(epro_request_t *req, epro_alloc_t *a,
-    epro_node_t *item, epro_submission_t *sub, const char *path);
+    epro_node_t *item, epro_submission_t *sub, const epro_where_t *w);
 static int epro_check_answers(epro_request_t *req, epro_alloc_t *a,
-    epro_node_t *answers, const char *path);
+    epro_node_t *answers, const epro_where_t *w);
 static int epro_check_answer(epro_request_t *req, epro_alloc_t *a,
-    epro_node_t *v, const char *path);
+    epro_node_t *v, const epro_where_t *w);
 static int epro_check_unique_ids(epro_request_t *req, epro_alloc_t *a);
 static int epro_check_clock(epro_request_t *req, epro_alloc_t *a,
-    epro_submission_t *sub, const char *base);
+    epro_submission_t *sub, const epro_where_t *base);
 static int epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
-    epro_submission_t *sub, epro_node_t *answers, const char *base);
+    epro_submission_t *sub, epro_node_t *answers, const epro_where_t *base);
 static int epro_check_item(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, epro_node_t *v, const char *path);
+    const epro_item_t *item, epro_node_t *v, const epro_where_t *w);
 static int epro_check_value(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, epro_node_t *v, const char *path);
+    const epro_item_t *item, epro_node_t *v, const epro_where_t *w);
 static const char *epro_number(char *buf, double v);
 
 
@@ -71,8 +71,9 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     epro_alloc_t *a)
 {
     int                rc;
-    char               base[32];
+    char               nth[24];
     size_t             i, count, nspans, max;
+    epro_where_t       top;
     epro_node_t       *root, *item;
     epro_str_t        *spans;
     epro_node_type_e   type;
@@ -163,15 +164,17 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     item = (type == EPRO_NODE_ARRAY) ? epro_node_child(root) : root;
 
     for (i = 0; i < count && item; i++, item = epro_node_next(item)) {
-        base[0] = '\0';
+        top.up = NULL;
+        top.key = NULL;
 
         if (type == EPRO_NODE_ARRAY) {
-            snprintf(base, sizeof(base), "/%lu", (unsigned long) i);
+            snprintf(nth, sizeof(nth), "%lu", (unsigned long) i);
+            top.key = nth;
         }
 
         subs[i].payload = spans[i];
 
-        rc = epro_check_submission(req, a, item, &subs[i], base);
+        rc = epro_check_submission(req, a, item, &subs[i], &top);
         if (rc == EPRO_NOMEM) {
             return rc;
         }
@@ -202,9 +205,9 @@ invalid:
 
 static int
 epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
-    epro_submission_t *sub, const char *base)
+    epro_submission_t *sub, const epro_where_t *base)
 {
-    char                path[EPRO_PATH_MAX];
+    epro_where_t        w;
     size_t              i, len, chars, found;
     unsigned            seen;
     epro_str_t         *str;
@@ -213,16 +216,17 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
     const epro_field_t *f;
 
     if (epro_node_type(obj) != EPRO_NODE_OBJECT) {
-        return epro_error(req, a, base, "must be a submission object");
+        return epro_error_at(req, a, base, "must be a submission object");
     }
 
+    w.up = base;
     seen = 0;
     answers = NULL;
     found = req->nfound;
 
     for (m = epro_node_child(obj); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
-        epro_path(path, base, key);
+        w.key = key;
 
         for (i = 0; i < EPRO_NFIELDS; i++) {
             if (strcmp(key, epro_fields[i].name) == 0) {
@@ -231,7 +235,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
         }
 
         if (i == EPRO_NFIELDS) {
-            if (epro_error(req, a, path, "unknown member") != EPRO_OK) {
+            if (epro_error_at(req, a, &w, "unknown member") != EPRO_OK) {
                 return EPRO_NOMEM;
             }
 
@@ -239,7 +243,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
         }
 
         if (seen & (1u << i)) {
-            if (epro_error(req, a, path, "duplicate member") != EPRO_OK) {
+            if (epro_error_at(req, a, &w, "duplicate member") != EPRO_OK) {
                 return EPRO_NOMEM;
             }
 
@@ -256,9 +260,9 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
             if (value == NULL
                 || epro_uuid_parse(sub->id, value, strlen(value)) != EPRO_OK)
             {
-                if (epro_error(req, a, path,
-                               "must be a UUID string "
-                               "(8-4-4-4-12 hexadecimal digits)")
+                if (epro_error_at(req, a, &w,
+                                  "must be a UUID string "
+                                  "(8-4-4-4-12 hexadecimal digits)")
                     != EPRO_OK)
                 {
                     return EPRO_NOMEM;
@@ -268,14 +272,14 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
             break;
 
         case EPRO_F_COLLECTED:
-            if (epro_check_collected(req, a, m, sub, path) != EPRO_OK) {
+            if (epro_check_collected(req, a, m, sub, &w) != EPRO_OK) {
                 return EPRO_NOMEM;
             }
 
             break;
 
         case EPRO_F_ANSWERS:
-            if (epro_check_answers(req, a, m, path) != EPRO_OK) {
+            if (epro_check_answers(req, a, m, &w) != EPRO_OK) {
                 return EPRO_NOMEM;
             }
 
@@ -284,7 +288,7 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
 
         default:
             if (value == NULL) {
-                if (epro_error(req, a, path, "must be a string") != EPRO_OK) {
+                if (epro_error_at(req, a, &w, "must be a string") != EPRO_OK) {
                     return EPRO_NOMEM;
                 }
 
@@ -295,9 +299,9 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
             chars = epro_utf8_chars(value, len);
 
             if (chars < 1 || chars > EPRO_MAX_FIELD_CHARS) {
-                if (epro_error(req, a, path,
-                               "must be 1 to %d characters long, not %lu",
-                               EPRO_MAX_FIELD_CHARS, (unsigned long) chars)
+                if (epro_error_at(req, a, &w,
+                                  "must be 1 to %d characters long, not %lu",
+                                  EPRO_MAX_FIELD_CHARS, (unsigned long) chars)
                     != EPRO_OK)
                 {
                     return EPRO_NOMEM;
@@ -314,9 +318,9 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
 
     for (i = 0; i < EPRO_NFIELDS; i++) {
         if (epro_fields[i].required && !(seen & (1u << i))) {
-            epro_path(path, base, epro_fields[i].name);
+            w.key = epro_fields[i].name;
 
-            if (epro_error(req, a, path, "is required") != EPRO_OK) {
+            if (epro_error_at(req, a, &w, "is required") != EPRO_OK) {
                 return EPRO_NOMEM;
             }
         }
@@ -345,10 +349,11 @@ epro_check_submission(epro_request_t *req, epro_alloc_t *a, epro_node_t *obj,
 
 static int
 epro_check_clock(epro_request_t *req, epro_alloc_t *a,
-    epro_submission_t *sub, const char *base)
+    epro_submission_t *sub, const epro_where_t *base)
 {
-    char     path[EPRO_PATH_MAX], ahead[32];
-    int64_t  ms;
+    char          ahead[32];
+    int64_t       ms;
+    epro_where_t  w;
 
     if (req->now_ms == 0) {
         return EPRO_OK;
@@ -356,20 +361,21 @@ epro_check_clock(epro_request_t *req, epro_alloc_t *a,
 
     ms = epro_rfc3339_ms(sub->collected, strlen(sub->collected));
 
-    epro_path(path, base, "collectedAt");
+    w.up = base;
+    w.key = "collectedAt";
 
     if (req->skew_ms >= 0 && ms > req->now_ms + req->skew_ms) {
-        return epro_error(req, a, path,
-                          "is %s s ahead of the server's clock, "
-                          "more than the %lld s allowed",
-                          epro_number(ahead, (ms - req->now_ms) / 1000.0),
-                          (long long) (req->skew_ms / 1000));
+        return epro_error_at(req, a, &w,
+                             "is %s s ahead of the server's clock, "
+                             "more than the %lld s allowed",
+                             epro_number(ahead, (ms - req->now_ms) / 1000.0),
+                             (long long) (req->skew_ms / 1000));
     }
 
     if (req->max_age_ms >= 0 && ms < req->now_ms - req->max_age_ms) {
-        return epro_error(req, a, path,
-                          "is older than the %lld s accepted",
-                          (long long) (req->max_age_ms / 1000));
+        return epro_error_at(req, a, &w,
+                             "is older than the %lld s accepted",
+                             (long long) (req->max_age_ms / 1000));
     }
 
     return EPRO_OK;
@@ -378,9 +384,9 @@ epro_check_clock(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
-    epro_submission_t *sub, epro_node_t *answers, const char *base)
+    epro_submission_t *sub, epro_node_t *answers, const epro_where_t *base)
 {
-    char                      path[EPRO_PATH_MAX], apath[EPRO_PATH_MAX];
+    epro_where_t              w, aw;
     size_t                    i, present;
     const char               *key;
     epro_node_t              *m;
@@ -397,13 +403,16 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
             return EPRO_OK;
         }
 
-        epro_path(path, base, "instrument");
+        w.up = base;
+        w.key = "instrument";
 
-        return epro_error(req, a, path, "unknown instrument \"%.*s\"",
-                          (int) sub->instrument.len, sub->instrument.data);
+        return epro_error_at(req, a, &w, "unknown instrument \"%.*s\"",
+                             (int) sub->instrument.len, sub->instrument.data);
     }
 
-    epro_path(apath, base, "answers");
+    aw.up = base;
+    aw.key = "answers";
+    w.up = &aw;
 
     seen = a->alloc(a->ctx, in->nitems + 1);
     if (seen == NULL) {
@@ -415,14 +424,14 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
 
     for (m = epro_node_child(answers); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
-        epro_path(path, apath, key);
+        w.key = key;
 
         item = epro_item_find(in, key, strlen(key));
 
         if (item == NULL) {
             if (!in->allow_unknown
-                && epro_error(req, a, path, "%s: not an item of %.*s",
-                              key, (int) in->code.len, in->code.data)
+                && epro_error_at(req, a, &w, "%s: not an item of %.*s",
+                                 key, (int) in->code.len, in->code.data)
                    != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -443,7 +452,7 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
         seen[i] = 1;
         present += item->required;
 
-        if (epro_check_item(req, a, item, m, path) != EPRO_OK) {
+        if (epro_check_item(req, a, item, m, &w) != EPRO_OK) {
             return EPRO_NOMEM;
         }
     }
@@ -456,10 +465,10 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
         item = &in->items[i];
 
         if (item->required && !seen[i]) {
-            epro_path(path, apath, item->id.data);
+            w.key = item->id.data;
 
-            if (epro_error(req, a, path, "%s: is required by %.*s",
-                           item->id.data, (int) in->code.len, in->code.data)
+            if (epro_error_at(req, a, &w, "%s: is required by %.*s",
+                              item->id.data, (int) in->code.len, in->code.data)
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -473,27 +482,27 @@ epro_check_instrument(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_item(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, epro_node_t *v, const char *path)
+    const epro_item_t *item, epro_node_t *v, const epro_where_t *w)
 {
     int           rc;
     epro_node_t  *e;
 
     if (epro_node_type(v) != EPRO_NODE_ARRAY) {
         if (item->multiple) {
-            return epro_error(req, a, path, "%s: must be a list of values",
-                              item->id.data);
+            return epro_error_at(req, a, w, "%s: must be a list of values",
+                                 item->id.data);
         }
 
-        return epro_check_value(req, a, item, v, path);
+        return epro_check_value(req, a, item, v, w);
     }
 
     if (!item->multiple) {
-        return epro_error(req, a, path, "%s: takes one value, not a list",
-                          item->id.data);
+        return epro_error_at(req, a, w, "%s: takes one value, not a list",
+                             item->id.data);
     }
 
     for (e = epro_node_child(v); e; e = epro_node_next(e)) {
-        rc = epro_check_value(req, a, item, e, path);
+        rc = epro_check_value(req, a, item, e, w);
         if (rc != EPRO_OK) {
             return rc;
         }
@@ -505,7 +514,7 @@ epro_check_item(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_value(epro_request_t *req, epro_alloc_t *a,
-    const epro_item_t *item, epro_node_t *v, const char *path)
+    const epro_item_t *item, epro_node_t *v, const epro_where_t *w)
 {
     char                 n1[32], n2[32];
     double               num;
@@ -544,15 +553,15 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         }
 
         if (item->has_min && num < item->min) {
-            return epro_error(req, a, path, "%s: %s is below the minimum %s",
-                              id, epro_number(n1, num),
-                              epro_number(n2, item->min));
+            return epro_error_at(req, a, w, "%s: %s is below the minimum %s",
+                                 id, epro_number(n1, num),
+                                 epro_number(n2, item->min));
         }
 
         if (item->has_max && num > item->max) {
-            return epro_error(req, a, path, "%s: %s is above the maximum %s",
-                              id, epro_number(n1, num),
-                              epro_number(n2, item->max));
+            return epro_error_at(req, a, w, "%s: %s is above the maximum %s",
+                                 id, epro_number(n1, num),
+                                 epro_number(n2, item->max));
         }
 
         return EPRO_OK;
@@ -567,10 +576,10 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         len = epro_utf8_chars(str, strlen(str));
 
         if (item->max_length && len > item->max_length) {
-            return epro_error(req, a, path,
-                              "%s: %lu characters, at most %lu allowed",
-                              id, (unsigned long) len,
-                              (unsigned long) item->max_length);
+            return epro_error_at(req, a, w,
+                                 "%s: %lu characters, at most %lu allowed",
+                                 id, (unsigned long) len,
+                                 (unsigned long) item->max_length);
         }
 
         return EPRO_OK;
@@ -599,8 +608,8 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
             }
         }
 
-        return epro_error(req, a, path, "%s: not one of the %lu choices",
-                          id, (unsigned long) item->nchoices);
+        return epro_error_at(req, a, w, "%s: not one of the %lu choices",
+                             id, (unsigned long) item->nchoices);
 
     case EPRO_ITEM_DATE:
         str = epro_node_string(v);
@@ -622,13 +631,13 @@ epro_check_value(epro_request_t *req, epro_alloc_t *a,
         break;
     }
 
-    return epro_error(req, a, path, "%s: must be %s", id, names[item->type]);
+    return epro_error_at(req, a, w, "%s: must be %s", id, names[item->type]);
 }
 
 
 static int
 epro_check_collected(epro_request_t *req, epro_alloc_t *a,
-    epro_node_t *item, epro_submission_t *sub, const char *path)
+    epro_node_t *item, epro_submission_t *sub, const epro_where_t *w)
 {
     size_t       len;
     double       v;
@@ -655,30 +664,30 @@ epro_check_collected(epro_request_t *req, epro_alloc_t *a,
         }
     }
 
-    return epro_error(req, a, path,
-                      "must be an RFC 3339 timestamp with an offset "
-                      "(2026-01-31T08:00:00+01:00) or integer Unix seconds");
+    return epro_error_at(req, a, w,
+                         "must be an RFC 3339 timestamp with an offset "
+                         "(2026-01-31T08:00:00+01:00) or integer Unix seconds");
 }
 
 
 static int
 epro_check_answers(epro_request_t *req, epro_alloc_t *a,
-    epro_node_t *answers, const char *path)
+    epro_node_t *answers, const epro_where_t *w)
 {
-    char          vpath[EPRO_PATH_MAX];
+    epro_where_t  vw;
     size_t        n, h, mask, len, chars;
     const char   *key;
     epro_node_t  *m, **table;
 
     if (epro_node_type(answers) != EPRO_NODE_OBJECT) {
-        return epro_error(req, a, path, "must be an object of item answers");
+        return epro_error_at(req, a, w, "must be an object of item answers");
     }
 
     n = epro_node_count(answers);
 
     if (n == 0 || n > EPRO_MAX_ANSWERS) {
-        return epro_error(req, a, path, "must have 1 to %d items, not %lu",
-                          EPRO_MAX_ANSWERS, (unsigned long) n);
+        return epro_error_at(req, a, w, "must have 1 to %d items, not %lu",
+                             EPRO_MAX_ANSWERS, (unsigned long) n);
     }
 
     /* duplicate item ids, found in linear time with a small hash table */
@@ -696,17 +705,19 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a,
     memset(table, 0, mask * sizeof(epro_node_t *));
     mask--;
 
+    vw.up = w;
+
     for (m = epro_node_child(answers); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
-        epro_path(vpath, path, key);
+        vw.key = key;
 
         len = strlen(key);
         chars = epro_utf8_chars(key, len);
 
         if (chars < 1 || chars > EPRO_MAX_ITEM_CHARS) {
-            if (epro_error(req, a, vpath,
-                           "item id must be 1 to %d characters long",
-                           EPRO_MAX_ITEM_CHARS)
+            if (epro_error_at(req, a, &vw,
+                              "item id must be 1 to %d characters long",
+                              EPRO_MAX_ITEM_CHARS)
                 != EPRO_OK)
             {
                 return EPRO_NOMEM;
@@ -725,7 +736,7 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a,
         }
 
         if (table[h]) {
-            if (epro_error(req, a, vpath, "duplicate item") != EPRO_OK) {
+            if (epro_error_at(req, a, &vw, "duplicate item") != EPRO_OK) {
                 return EPRO_NOMEM;
             }
 
@@ -734,7 +745,7 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a,
 
         table[h] = m;
 
-        if (epro_check_answer(req, a, m, vpath) != EPRO_OK) {
+        if (epro_check_answer(req, a, m, &vw) != EPRO_OK) {
             return EPRO_NOMEM;
         }
     }
@@ -745,7 +756,7 @@ epro_check_answers(epro_request_t *req, epro_alloc_t *a,
 
 static int
 epro_check_answer(epro_request_t *req, epro_alloc_t *a, epro_node_t *v,
-    const char *path)
+    const epro_where_t *w)
 {
     size_t             chars;
     unsigned           array;
@@ -763,9 +774,9 @@ epro_check_answer(epro_request_t *req, epro_alloc_t *a, epro_node_t *v,
             chars = epro_utf8_chars(str, strlen(str));
 
             if (chars > EPRO_MAX_ANSWER_CHARS) {
-                return epro_error(req, a, path,
-                                  "text answer is longer than %d characters",
-                                  EPRO_MAX_ANSWER_CHARS);
+                return epro_error_at(req, a, w,
+                                     "text answer is longer than %d characters",
+                                     EPRO_MAX_ANSWER_CHARS);
             }
 
             continue;
@@ -780,8 +791,8 @@ epro_check_answer(epro_request_t *req, epro_alloc_t *a, epro_node_t *v,
         }
 
 
-        return epro_error(req, a, path,
-                          array ? "array answers may hold only numbers, "
+        return epro_error_at(req, a, w,
+                             array ? "array answers may hold only numbers, "
                                   "strings, booleans and null"
                                 : "must be a number, string, boolean, null "
                                   "or an array of those");
