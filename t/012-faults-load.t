@@ -75,19 +75,11 @@ __DATA__
     epro_table t_012_kill;
     epro_pg_pool_size 2;
     epro_pg_timeout 5s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
+wait_ready(4);
 # every statement waits for the lock: 4 batches are in flight
 my $lock = main::hold_lock('t_012_kill', 1.5);
-my @ids = map { main::id() } 1 .. 100;
+my @ids = map { uuid() } 1 .. 100;
 my $killed = '';
 my $res = main::load(uri => '/s', ids => \@ids, clients => 100,
                      deadline => 10, at => [[0.5, sub {
@@ -104,7 +96,7 @@ is_deeply([grep { $_ ne '504' && $_ ne '201' } @first], [],
           'the other requests got 201 at once')
     or diag(main::outcomes($res));
 main::all_stored_once('terminate', $res, main::db(), 't_012_kill');
-my @later = map { main::id() } 1 .. 20;
+my @later = map { uuid() } 1 .. 20;
 my $after = main::load(uri => '/s', ids => \@later, clients => 20,
                        deadline => 5);
 is(main::outcomes($after), '201 x 20', 'later requests: 201 at once');
@@ -126,16 +118,8 @@ exited on signal
     epro_pg_conninfo "$TEST_NGINX_PRIVATE_PG";
     epro_pg_pool_size 2;
     epro_pg_timeout 2s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
+wait_ready(4);
 main::pg_db()->do('CHECKPOINT');    # a shorter crash recovery
 my @ids;
 my ($restart, $up);
@@ -164,7 +148,7 @@ main::all_stored_once('restart', $res, main::pg_db(),
 # service is back: a request sent when PostgreSQL came back got 201 soon
 my ($first) = sort { $a <=> $b } grep { $_ > $up } values %{ $res->{ok_at} };
 if (!defined $first) {
-    my $probe = main::load(uri => '/s', ids => [main::id()], clients => 1,
+    my $probe = main::load(uri => '/s', ids => [uuid()], clients => 1,
                            deadline => 5);
     ($first) = values %{ $probe->{ok_at} };
 }
@@ -186,17 +170,9 @@ exited on signal
     epro_pg_conninfo "$TEST_NGINX_SHARED_PG application_name=t012_reload";
     epro_table t_012_reload;
     epro_pg_pool_size 2;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
-my @ids = map { main::id() } 1 .. 400;
+wait_ready(4);
+my @ids = map { uuid() } 1 .. 400;
 my (@old1, @old2, $lock);
 my $master = main::master();
 my $res = main::load(uri => '/s', ids => \@ids, clients => 40,
@@ -241,16 +217,8 @@ exited on signal
     epro_pg_conninfo "$TEST_NGINX_PRIVATE_PG";
     epro_pg_pool_size 2;
     epro_pg_timeout 2s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
+wait_ready(4);
 main::pg_db()->do('CHECKPOINT');    # a shorter crash recovery
 my @ids;
 my ($restart, $up);
@@ -275,7 +243,7 @@ main::all_stored_once('long outage', $res, main::pg_db(),
 my ($first) = sort { $a <=> $b } grep { $_ > $up } values %{ $res->{ok_at} };
 if (!defined $first) {
     $up = Time::HiRes::time();
-    my $probe = main::load(uri => '/s', ids => [main::id()], clients => 1,
+    my $probe = main::load(uri => '/s', ids => [uuid()], clients => 1,
                            deadline => 5);
     ($first) = values %{ $probe->{ok_at} };
 }
