@@ -46,6 +46,36 @@ sub pg_db {
     return $pg_dbh;
 }
 
+# The load of TEST 2 and TEST 4: new ids from 50 clients for $for
+# seconds; after 0.3 s the cluster is stopped (-m immediate), and $start,
+# in the same child, starts it again.  Returns the load's result and the
+# time the cluster was up again.
+sub outage {
+    my ($for, $deadline, $start) = @_;
+    my $restart;
+
+    pg_db()->do('CHECKPOINT');    # a shorter crash recovery
+
+    my $res = load(uri => '/s', for => $for, clients => 50,
+                   deadline => $deadline, at => [[0.3, sub {
+        $restart = aside(sub {
+            my ($w) = @_;
+            my $t = Time::HiRes::time();
+            pg_ctl($PgDir, '-m', 'immediate', '-w', 'stop')
+                or die "stop\n";
+            $start->();
+            printf $w "%.3f\n", Time::HiRes::time();
+            printf $w "# restarted in %.2f s\n", Time::HiRes::time() - $t;
+        });
+    }]]);
+    my $out = aside_wait($restart);
+    my ($up) = $out =~ /^(\d+\.\d+)$/m;
+
+    fail("the restart failed: $out") if !defined $up;
+    Test::More::note(outcomes($res), '; ', $out =~ /^# (.*)/m);
+    return ($res, $up);
+}
+
 # the cluster of TEST 2 and TEST 4
 $PrivatePg = eval { pg('start'); 1 };
 $PgError = $@;
@@ -64,6 +94,8 @@ END {
     }
 }
 
+# the faults make errors; no block may log a crash or worse
+no_error_log_default("exited on signal\n[alert]\n[crit]\n[emerg]\n");
 no_shuffle();
 run_tests();
 
@@ -104,11 +136,6 @@ ok(main::log_count(qr/\[error\].*epro: connection \d+: .*reconnecting/) >= 1,
    'the lost connection is logged');
 ok(main::log_count(qr/\[notice\].*epro: connection \d+: ready/) >= 1,
    'its reconnection is logged');
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -120,25 +147,10 @@ exited on signal
     epro_pg_timeout 2s;
 --- post_check
 wait_ready(4);
-main::pg_db()->do('CHECKPOINT');    # a shorter crash recovery
-my @ids;
-my ($restart, $up);
-my $res = main::load(uri => '/s', ids => \@ids, for => 3, clients => 50,
-                     deadline => 12, at => [[0.3, sub {
-    $restart = main::aside(sub {
-        my ($w) = @_;
-        my $t = Time::HiRes::time();
-        main::pg_ctl($main::PgDir, '-m', 'immediate', '-w', 'stop')
-            or die "stop\n";
-        main::pg_ctl($main::PgDir, '-l', "$main::PgDir/postgresql.log",
-                     '-w', 'start') or die "start\n";
-        printf $w "%.3f\n", Time::HiRes::time();
-        printf $w "# restarted in %.2f s\n", Time::HiRes::time() - $t;
-    });
-}]]);
-my $out = main::aside_wait($restart);
-($up) = $out =~ /^(\d+\.\d+)$/m or fail("the restart failed: $out");
-note(main::outcomes($res), '; ', $out =~ /^# (.*)/m);
+my ($res, $up) = main::outage(3, 12, sub {
+    main::pg_ctl($main::PgDir, '-l', "$main::PgDir/postgresql.log",
+                 '-w', 'start') or die "start\n";
+});
 # batches in flight get 504, queued rows wait or get 503: not every run
 # has them, but every run loses all 4 connections
 ok(main::log_count(qr/\[error\].*epro: connection \d+: .*reconnecting/)
@@ -157,11 +169,6 @@ ok(defined $first && $first - $up < 2,
     or diag(main::outcomes($res));
 ok(main::log_count(qr/\[notice\].*epro: connection \d+: ready/) >= 4,
    'every connection is ready again');
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -219,22 +226,10 @@ exited on signal
     epro_pg_timeout 2s;
 --- post_check
 wait_ready(4);
-main::pg_db()->do('CHECKPOINT');    # a shorter crash recovery
-my @ids;
-my ($restart, $up);
-my $res = main::load(uri => '/s', ids => \@ids, for => 11, clients => 50,
-                     deadline => 25, at => [[0.3, sub {
-    $restart = main::aside(sub {
-        my ($w) = @_;
-        main::pg_ctl($main::PgDir, '-m', 'immediate', '-w', 'stop')
-            or die "stop\n";
-        Time::HiRes::sleep(8);
-        main::pg('start');
-        printf $w "%.3f\n", Time::HiRes::time();
-    });
-}]]);
-my $out = main::aside_wait($restart);
-($up) = $out =~ /^(\d+\.\d+)$/m or fail("the restart failed: $out");
+my ($res, $up) = main::outage(11, 25, sub {
+    Time::HiRes::sleep(8);
+    main::pg('start');
+});
 main::all_stored_once('long outage', $res, main::pg_db(),
                       'epro_submissions');
 # Under load the restart may be reported ($up) after the module has
@@ -250,8 +245,3 @@ if (!defined $first) {
 ok(defined $first && $first - $up < 1,
    sprintf('201 again %.2f s after the restart', ($first // 99) - $up))
     or diag(main::outcomes($res));
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]

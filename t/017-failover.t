@@ -115,6 +115,8 @@ END {
     }
 }
 
+# the faults make errors; no block may log a crash or worse
+no_error_log_default("exited on signal\n[alert]\n[crit]\n[emerg]\n");
 no_shuffle();
 run_tests();
 
@@ -181,11 +183,6 @@ is(main::log_count(qr/\[notice\].*epro: connection \d+: $on_p2/), 4,
 # what the module said after the primary went away
 note(map { /\] \d+#\d+: (epro: .*)/ ? "$1\n" : () }
      main::log_lines(qr/\[(?:error|warn|notice)\].*epro: connection/));
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]
 
 
 
