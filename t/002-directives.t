@@ -483,9 +483,6 @@ X-User: P1
 --- error_code: 201
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["@ID15@"]}
---- no_error_log
-[error]
-[alert]
 
 
 

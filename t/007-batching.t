@@ -17,54 +17,6 @@ our @Ids8 = map { uuid() } 1 .. 3;
 our $Given = uuid();
 our $Run = sprintf '%04x%04x', $$ & 0xffff, int rand 0xffff;
 
-# The rows of these ids: "id|count" for each id found, in id order.
-sub rows_of {
-    my ($ids) = @_;
-    return sql('SELECT submission_id, count(*) FROM epro_submissions '
-               . 'WHERE submission_id = ANY(?::uuid[]) GROUP BY 1 '
-               . 'ORDER BY 1::text', $ids);
-}
-
-# $n clients at once, each POSTing one submission with its own id; every
-# 201 must name its id and be stored exactly once, and nothing else.
-sub many {
-    my ($tag, $n) = @_;
-
-    my @ids = map { uuid() } 1 .. $n;
-    my @res = post_many('/s', map { phq9(id => $ids[$_],
-                                         subject => "S007-$tag-$_") }
-                                  0 .. $#ids);
-    my (@created, @wrong);
-
-    for my $i (0 .. $#ids) {
-        my ($status, $body) = @{ $res[$i] // [0, ''] };
-
-        next if $status != 201;
-
-        push @created, $ids[$i];
-        push @wrong, "$i: $body" if $body ne created(1, 0, $ids[$i]);
-    }
-
-    is(scalar @created, $n, "$tag: $n clients, $n answered 201")
-        or diag(join ', ', map { $_->[0] } @res);
-    is_deeply(\@wrong, [], "$tag: each 201 names its own id, accepted 1");
-
-    my %rows = map { split /\|/ } split /\n/, rows_of(\@ids);
-
-    is(scalar keys %rows, scalar @created,
-       "$tag: as many rows as 201 answers");
-    is_deeply([grep { $rows{$_} != 1 } keys %rows], [],
-              "$tag: each row stored once");
-    is_deeply([grep { !exists $rows{$_} } @created], [],
-              "$tag: each 201 id is in the table");
-
-    my $subjects = sql('SELECT count(*) FROM epro_submissions WHERE '
-                       . 'submission_id = ANY(?::uuid[]) AND subject_id = '
-                       . "'S007-$tag-' || (array_position(?::uuid[], "
-                       . 'submission_id) - 1)', \@ids, \@ids);
-    is($subjects, scalar(@created) . "\n", "$tag: each row has its subject");
-}
-
 # ids answered for a request without submissionId: UUIDv7, from now, and
 # stored with the request's subjects
 sub generated {
@@ -248,15 +200,8 @@ main::generated($body, [map { "S007-GEN-$main::Run-$_" } 0 .. 3],
 === TEST 9: 200 concurrent clients, 2 workers, pool of 4
 --- http_config
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::many('default', 200);
+many_ok('default', 200);
 --- error_log eval
 qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
 
@@ -266,15 +211,8 @@ qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
 --- http_config
     epro_pg_pool_size 4;
     epro_batch_max_rows 1;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::many('rows1', 200);
+many_ok('rows1', 200);
 --- no_error_log eval
 [qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/, '[error]', '[alert]']
 
@@ -284,15 +222,8 @@ main::many('rows1', 200);
 --- http_config
     epro_pg_pool_size 4;
     epro_batch_max_delay 20ms;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::many('delay20', 200);
+many_ok('delay20', 200);
 --- error_log eval
 qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
 
@@ -303,15 +234,8 @@ qr/committed \d+ of ([2-9]|\d\d+) row\(s\)/
     epro_pg_pool_size 4;
     epro_batch_max_rows 1;
     epro_batch_max_delay 20ms;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::many('rows1delay20', 200);
+many_ok('rows1delay20', 200);
 
 
 
@@ -319,28 +243,13 @@ main::many('rows1delay20', 200);
 --- http_config
     epro_pg_pool_size 4;
     epro_batch_max_delay 100ms;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
 # Two workers share the 30 connections as the kernel hands them out: the
 # committing batch can, rarely, be a worker's lone request.  The round is
 # repeated (up to 5 times, each checked in full) until the id's first row
 # committed in a batch of several, which --- error_log then asserts.
 for my $round (1 .. 5) {
-    my $id = uuid();
-    my @res = post_many('/s', map { phq9(id => $id, subject => "S007-SAME-$_") } 1 .. 30);
-    is(join(',', map { $_->[0] } @res), join(',', (201) x 30), '30 x 201');
-    is(scalar(grep { $_->[1] eq main::created(1, 0, $id) } @res), 1, 'one accepted');
-    is(scalar(grep { $_->[1] eq main::created(0, 1, $id) } @res), 29, '29 duplicates');
-    is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?', $id), "1\n", 'one row');
-    my ($won) = grep { $res[$_][1] eq main::created(1, 0, $id) } 0 .. $#res;
-    is(sql('SELECT subject_id FROM epro_submissions WHERE submission_id = ?', $id),
-       'S007-SAME-' . (($won // -2) + 1) . "\n", 'the row is the accepted request\'s');
+    one_id_ok(30);
     open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
     last if grep { /committed 1 of ([2-9]|\d\d+) row\(s\)/ } <$fh>;
 }
@@ -354,15 +263,8 @@ qr/committed 1 of ([2-9]|\d\d+) row\(s\)/
     epro_pg_pool_size 4;
     epro_batch_max_delay 100ms;
     epro_batch_max_bytes 1;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::many('bytes1', 30);
+many_ok('bytes1', 30);
 my @ids = map { uuid() } 1 .. 3;
 my @res = post_many('/s', '[' . join(',', map { phq9(id => $_) } @ids) . ']');
 is($res[0][1], main::created(3, 0, @ids), 'an array of 3: 201');

@@ -10,12 +10,10 @@
 # get locked.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use DBI;
 use IO::Select;
-use IO::Socket::INET;
-use POSIX ();
 use Time::HiRes ();
-use Epro qw(:DEFAULT created send_only http_post db_connect);
+use Epro qw(:DEFAULT created http_post hold_room);
+use EproPg '008';
 
 master_on();
 workers(1);
@@ -57,17 +55,13 @@ our %Id = map { $_ => uuid() }
        cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
        room7 room8 room9 room10);
 
-our ($Holder, $Sock, $Pos);
+our ($Lock, $Sock, $Pos);
 
 # one connection, room for one body (TESTs 13, 16 and 17)
 our $Room = "epro_pg_conninfo \"" . conninfo() . " application_name=t008_room\";
 epro_table t_008_room;
 epro_pg_pool_size 1;
 epro_queue_max_bytes 100;";
-our $RoomConfig = <<'_EOC_';
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
-_EOC_
 
 # a submission whose every value is a marker that must never be logged
 sub secret {
@@ -107,101 +101,11 @@ sub queue_full {
         . "\n";
 }
 
-# Waits until the nginx under test has $n connections prepared.
-sub wait_ready {
-    my ($n) = @_;
-
-    for (1 .. 250) {
-        open my $fh, '<', $Test::Nginx::Util::ErrLogFile or die "$!";
-        my $ready = grep { /epro: connection \d+: ready/ } <$fh>;
-        return if $ready >= $n;
-        Time::HiRes::sleep(0.02);
-    }
-
-    die "the connections of nginx are not ready\n";
-}
-
-# A child process takes ACCESS EXCLUSIVE on $o{table} in a transaction of
-# its own and holds it $o{hold} seconds; with $o{cancel}, it first cancels,
-# after $o{cancel} seconds, the statements of application_name $o{app}
-# waiting for the lock.  Returns once the lock is held.  The server ends
-# the session (and the lock) by itself if the child is stuck.
-sub hold_lock {
-    my (%o) = @_;
-
-    pipe(my $r, my $w) or die "pipe: $!";
-
-    my $pid = fork // die "fork: $!";
-
-    if ($pid == 0) {
-        close $r;
-
-        eval {
-            my $dbh = db_connect(PrintError => 0);
-            $dbh->do("SET idle_in_transaction_session_timeout = '10s'");
-            $dbh->do("SET lock_timeout = '5s'");
-            $dbh->begin_work;
-            $dbh->do("LOCK TABLE $o{table} IN ACCESS EXCLUSIVE MODE");
-            syswrite $w, "locked\n";
-
-            if ($o{cancel}) {
-                Time::HiRes::sleep($o{cancel});
-                $dbh->selectall_arrayref(
-                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                    . "WHERE application_name = ? AND wait_event_type = "
-                    . "'Lock'", undef, $o{app});
-            }
-
-            Time::HiRes::sleep($o{hold});
-            $dbh->commit;
-            $dbh->disconnect;
-        };
-
-        syswrite $w, "failed: $@\n" if $@;
-
-        # no END blocks, no destructors of the parent's handles
-        POSIX::_exit(0);
-    }
-
-    close $w;
-
-    local $SIG{ALRM} = sub { die "no lock after 10 s\n" };
-    alarm 10;
-    my $line = <$r>;
-    alarm 0;
-
-    die "lock on $o{table}: " . ($line // "child died\n")
-        if ($line // '') ne "locked\n";
-
-    $Holder = $pid;
-    $Epro::T0 = Time::HiRes::time();
-}
-
-sub wait_holder {
-    waitpid($Holder, 0) if $Holder;
-    undef $Holder;
-}
-
 # sends a request on a socket of its own and leaves it waiting
 sub send_aside {
     my ($body) = @_;
 
-    $Sock = send_only("POST /s HTTP/1.0\r\nHost: localhost\r\n"
-                      . "Content-Type: application/json\r\n"
-                      . "Content-Length: " . length($body) . "\r\n\r\n$body");
-}
-
-# A request of its own on a socket: the header and $sent bytes of $body;
-# with $expect, "Expect: 100-continue" and no body yet.
-sub open_request {
-    my ($body, %o) = @_;
-
-    return send_only("POST /s HTTP/1.1\r\nHost: localhost\r\n"
-                     . "Connection: close\r\n"
-                     . "Content-Type: application/json\r\n"
-                     . ($o{expect} ? "Expect: 100-continue\r\n" : '')
-                     . "Content-Length: " . length($body) . "\r\n\r\n"
-                     . substr($body, 0, $o{sent} // 0));
+    $Sock = http_post($body, send_only => 1);
 }
 
 # what arrives on $s within $secs: the first bytes, or all until the server
@@ -226,13 +130,12 @@ sub read_for {
     return $got;
 }
 
-# The first body is let in (nothing is queued) and holds the room, half
-# sent; the second request waits for room with "Expect: 100-continue".
-sub hold_room {
-    my ($b1, $b2) = @_;
-    my $first = open_request($b1, sent => 10);
-    Time::HiRes::sleep(0.2);
-    return ($first, open_request($b2, expect => 1));
+# A request that waits for room with "Expect: 100-continue", its body
+# unsent: returns the socket.
+sub expect_room {
+    my ($body) = @_;
+    return http_post($body, sent => 0,
+                     header => "Expect: 100-continue\r\n");
 }
 
 # The first sends the rest and gets 201; then the waiting one gets its
@@ -396,8 +299,9 @@ epro_pg_timeout 1s;"
 --- more_headers
 Content-Type: application/json
 --- init
-main::wait_ready(1);
-main::hold_lock(table => 't_008_lock', hold => 1.5);
+Epro::wait_ready(1);
+$main::Lock = main::hold_lock('t_008_lock', 1.5);
+$Epro::T0 = Time::HiRes::time();
 --- request eval
 ["POST /s\n" . ::secret($::Id{lock1}), "POST /s\n" . ::secret($::Id{lock2})]
 --- error_code eval
@@ -412,7 +316,7 @@ if ($req_idx == 1) {
     main::log_like(qr/\[error\].*epro: connection 0: the commit was not confirmed in time, reconnecting/, '504 logged');
     main::log_like(qr/\[notice\].*epro: connection 0: ready/, 'reconnected');
 
-    main::wait_holder();
+    main::lock_wait($main::Lock);
     my $n = main::rows('t_008_lock', $main::Id{lock1});
     diag("the row of the 504 request was " . ($n == 1 ? '' : 'NOT ')
          . "committed after the lock was released");
@@ -440,10 +344,10 @@ epro_table t_008_abort;
 epro_pg_pool_size 1;
 epro_pg_timeout 5s;"
 --- init
-main::wait_ready(1);
-main::hold_lock(table => 't_008_abort', hold => 1);
+Epro::wait_ready(1);
+$main::Lock = main::hold_lock('t_008_abort', 1);
 main::leave(main::secret($main::Id{abort}), 0.5, 2);
-main::wait_holder();
+main::lock_wait($main::Lock);
 --- request eval
 "POST /s\n" . ::secret($::Id{abort})
 --- error_code: 201
@@ -472,15 +376,15 @@ epro_table t_008_queue;
 epro_pg_pool_size 1;
 epro_pg_timeout 5s;"
 --- init
-main::wait_ready(1);
-main::hold_lock(table => 't_008_queue', hold => 1);
+Epro::wait_ready(1);
+$main::Lock = main::hold_lock('t_008_queue', 1);
 main::send_aside(main::secret($main::Id{inflight}));
 Time::HiRes::sleep(0.1);
 main::leave(main::secret($main::Id{queued}), 0.5, 2);
 Test::More::is(main::grep_log(qr/committed \d+ of \d+ row\(s\)/),
                "committed 1 of 1 row(s)\ncommitted 1 of 1 row(s)\n",
                'each row is committed in a batch of its own');
-main::wait_holder();
+main::lock_wait($main::Lock);
 --- request eval
 "POST /s\n" . ::secret($::Id{queued})
 --- error_code: 201
@@ -514,10 +418,10 @@ epro_table t_008_late;
 epro_pg_pool_size 1;
 epro_pg_timeout 1s;"
 --- init
-main::wait_ready(1);
-main::hold_lock(table => 't_008_late', hold => 1.5);
+Epro::wait_ready(1);
+$main::Lock = main::hold_lock('t_008_late', 1.5);
 main::leave(main::secret($main::Id{late}), 0.5, 1.5);
-main::wait_holder();
+main::lock_wait($main::Lock);
 $main::Pos = main::log_pos();
 --- request
 GET /s
@@ -548,9 +452,10 @@ epro_pg_timeout 5s;"
 --- more_headers
 Content-Type: application/json
 --- init
-main::wait_ready(1);
-main::hold_lock(table => 't_008_cancel', cancel => 0.5, app => 't008_cancel',
-                hold => 0.5);
+Epro::wait_ready(1);
+$main::Lock = main::hold_lock('t_008_cancel', 0.5, cancel => 0.5,
+                             app => 't008_cancel');
+$Epro::T0 = Time::HiRes::time();
 --- request eval
 ["POST /s\n" . ::secret($::Id{cancel1}), "POST /s\n" . ::secret($::Id{cancel2})]
 --- error_code eval
@@ -563,7 +468,7 @@ main::hold_lock(table => 't_008_cancel', cancel => 0.5, app => 't008_cancel',
 0.4 0.95 cancelled
 --- post_check
 if ($req_idx == 1) {
-    main::wait_holder();
+    main::lock_wait($main::Lock);
     is(main::rows('t_008_cancel', $main::Id{cancel1}), "0\n", '503: nothing stored');
     is(main::rows('t_008_cancel', $main::Id{cancel2}), "1\n", '201: stored');
     main::log_like(qr/\[error\].*epro: connection 0: batch of 1 row\(s\) failed, SQLSTATE 57014\b/, 'the cancel is logged');
@@ -580,7 +485,7 @@ reconnecting
 "epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_kill\";
 epro_pg_pool_size 1;"
 --- init
-main::wait_ready(1);
+Epro::wait_ready(1);
 Test::More::is(Epro::sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 't008_kill'"), "1\n", 'the connection is ended');
 Time::HiRes::sleep(0.3);
 --- request eval
@@ -655,16 +560,9 @@ epro_table t_008_flood;
 epro_pg_pool_size 1;
 epro_queue_max_rows 50;
 epro_pg_timeout 5s;"
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
 --- init
-main::wait_ready(1);
-main::hold_lock(table => 't_008_flood', hold => 1);
---- request
-GET /t
---- response_body
-ok
+Epro::wait_ready(1);
+$main::Lock = main::hold_lock('t_008_flood', 1);
 --- post_check
 my @ids = map { uuid() } 1 .. 150;
 my @res = post_many('/s', map { main::secret($_) } @ids);
@@ -679,7 +577,7 @@ for my $i (0 .. $#ids) {
     }
     else { push @other, "$i: $st $b" }
 }
-main::wait_holder();
+main::lock_wait($main::Lock);
 is_deeply(\@other, [], 'only 201 and 503 answers');
 ok(@refused >= 50, scalar(@refused) . ' refused (at least 50)');
 ok(@created >= 1, scalar(@created) . ' created');
@@ -700,16 +598,12 @@ refusing requests
 
 === TEST 13: beyond epro_queue_max_bytes a request waits, its body unread (no 100 Continue), and gets in once there is room
 --- http_config eval: $::Room
---- config eval: $::RoomConfig
 --- init
-main::wait_ready(1);
---- request
-GET /t
---- response_body
-ok
+Epro::wait_ready(1);
 --- post_check
 my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room1 room2);
-my ($first, $second) = main::hold_room($b1, $b2);
+my $first = hold_room($b1);
+my $second = main::expect_room($b2);
 is(main::read_for($second, 0.5), '', 'no 100 Continue while there is no room');
 main::free_room($first, $b1, $second, $b2, $main::Id{room2});
 --- no_error_log
@@ -728,9 +622,8 @@ epro_pg_pool_size 1;
 epro_pg_timeout 1s;
 epro_queue_max_bytes 100;"
 --- init
-main::wait_ready(1);
-$main::Sock = main::open_request(main::secret($main::Id{room3}), sent => 10);
-Time::HiRes::sleep(0.2);
+Epro::wait_ready(1);
+$main::Sock = Epro::hold_room(main::secret($main::Id{room3}));
 $Epro::T0 = Time::HiRes::time();
 --- request eval
 "POST /s\n" . ::secret($::Id{room4})
@@ -783,17 +676,13 @@ refusing requests
 
 === TEST 16: a client leaves while it waits for room: the next one still gets in, in its turn
 --- http_config eval: $::Room
---- config eval: $::RoomConfig
 --- init
-main::wait_ready(1);
---- request
-GET /t
---- response_body
-ok
+Epro::wait_ready(1);
 --- post_check
 my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room7 room8);
-my ($first, $gone) = main::hold_room($b1, main::secret(undef));
-my $second = main::open_request($b2, expect => 1);
+my $first = hold_room($b1);
+my $gone = main::expect_room(main::secret(undef));
+my $second = main::expect_room($b2);
 Time::HiRes::sleep(0.2);
 close $gone;
 Time::HiRes::sleep(0.2);
@@ -810,16 +699,12 @@ exited on signal
 
 === TEST 17: nginx -s reload while a request waits for room: the old worker lets it in and commits it
 --- http_config eval: $::Room
---- config eval: $::RoomConfig
 --- init
-main::wait_ready(1);
---- request
-GET /t
---- response_body
-ok
+Epro::wait_ready(1);
 --- post_check
 my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room9 room10);
-my ($first, $second) = main::hold_room($b1, $b2);
+my $first = hold_room($b1);
+my $second = main::expect_room($b2);
 is(main::read_for($second, 0.3), '', 'waiting for room');
 my $pidfile = "$Test::Nginx::Util::ServRoot/logs/nginx.pid";
 open my $fh, '<', $pidfile or die "$pidfile: $!";

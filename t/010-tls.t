@@ -12,7 +12,7 @@ use DBI;
 use File::Path ();
 use File::Temp ();
 use JSON::PP ();
-use Epro;
+use Epro qw(:DEFAULT created);
 use EproPg ();
 
 workers(2);
@@ -130,12 +130,6 @@ sub past {
     return $json;
 }
 
-sub created {
-    my (@ids) = @_;
-    return '{"accepted":' . scalar(@ids) . ',"duplicates":0,"ids":['
-        . join(',', map { "\"$_\"" } @ids) . "]}\n";
-}
-
 # "id|count" of each of these ids stored, in id order
 sub stored {
     my ($ids) = @_;
@@ -173,7 +167,8 @@ sub many {
                                               subject => "S010-$Run-$_")) }
                                   0 .. $#ids);
     my @wrong = grep { ($res[$_][0] // 0) != 201
-                       || $res[$_][1] ne created($ids[$_]) } 0 .. $#ids;
+                       || $res[$_][1] ne created(1, 0, $ids[$_]) }
+                 0 .. $#ids;
 
     is_deeply(\@wrong, [], "$n concurrent clients: each answered 201")
         or diag(join ', ', map { "$_: " . ($res[$_][0] // 'none') }
@@ -219,15 +214,11 @@ __DATA__
 === TEST 1: one submission over verify-full TLS: 201, stored, TLS in pg_stat_ssl
 --- http_config
     epro_pg_conninfo "$TEST_NGINX_TLS_CONNINFO";
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::past(::phq9(id => $::A, subject => 'S010-ONE'))
 --- error_code: 201
 --- response_body eval
-::created($::A)
+::created(1, 0, $::A)
 --- post_check
 is(main::tls_sql('SELECT study_id, site_id, subject_id, instrument, '
                  . 'answers::text FROM epro_submissions '
@@ -236,19 +227,12 @@ is(main::tls_sql('SELECT study_id, site_id, subject_id, instrument, '
    . '"PHQ9_3": 3, "PHQ9_4": 0, "PHQ9_5": 1, "PHQ9_6": 2, "PHQ9_7": 3, '
    . "\"PHQ9_8\": 0, \"PHQ9_9\": 1}\n", 'stored over TLS');
 main::all_ssl('epro-tls-test');
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 2: an array of 2, generated ids, over TLS
 --- http_config
     epro_pg_conninfo "$TEST_NGINX_TLS_CONNINFO";
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n[" . ::past(::phq9(id => undef, subject => "S010-GEN-$::Run-0"))
 . ',' . ::past(::phq9(id => $::B, subject => "S010-GEN-$::Run-1")) . ']'
@@ -263,30 +247,20 @@ is(main::tls_sql('SELECT subject_id FROM epro_submissions WHERE '
                  [$gen, $main::B]),
    "S010-GEN-$main::Run-0\nS010-GEN-$main::Run-1\n", 'both stored');
 main::all_ssl('epro-tls-test');
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 3: host=127.0.0.1 is verified against the IP in subjectAltName
 --- http_config
     epro_pg_conninfo "$TEST_NGINX_TLS_IP_CONNINFO";
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::past(::phq9(id => $::C, subject => 'S010-IP'))
 --- error_code: 201
 --- response_body eval
-::created($::C)
+::created(1, 0, $::C)
 --- post_check
 is(main::stored([$main::C]), "$main::C|1\n", 'stored');
 main::all_ssl('epro-tls-ip');
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -298,13 +272,11 @@ main::all_ssl('epro-tls-ip');
         client_max_body_size 1m;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n$::BigBody"
 --- error_code: 201
 --- response_body eval
-::created(@::Big)
+::created(scalar @::Big, 0, @::Big)
 --- timeout: 30
 --- post_check
 ok(length($main::BigBody) > 300_000, 'the body is over 300 KB')
@@ -320,9 +292,6 @@ my @diff = grep { $_->[1] ne $sent{$_->[0]}
                                     ->{answers}{b} } @$rows;
 is(scalar @diff, 0, 'every payload and answer stored byte for byte');
 main::all_ssl('epro-tls-test');
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -330,20 +299,10 @@ main::all_ssl('epro-tls-test');
 --- http_config
     epro_pg_conninfo "$TEST_NGINX_TLS_CONNINFO";
     epro_pg_pool_size 4;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- timeout: 60
 --- post_check
 main::many(200);
 main::all_ssl('epro-tls-test');
---- no_error_log
-[error]
-[alert]
 
 
 
@@ -351,10 +310,6 @@ main::all_ssl('epro-tls-test');
 --- http_config
     epro_pg_conninfo "$TEST_NGINX_WRONG_CONNINFO";
     epro_pg_timeout 1s;
---- config
-    location = /s { epro_submit; }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . ::past(::phq9(id => $::Big[0] =~ s/^.{8}/0e010e01/r))
 --- error_code: 503

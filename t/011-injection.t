@@ -181,13 +181,6 @@ main::verbatim('the mixture', $main::Mix);
 
 
 === TEST 3: every string in a request of its own, one after another
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- timeout: 30
 --- post_check
 main::post_each('one by one', 0, @main::One);
@@ -198,13 +191,6 @@ main::post_each('one by one', 0, @main::One);
 --- http_config
     epro_pg_pool_size 1;
     epro_batch_max_delay 200ms;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- timeout: 30
 --- post_check
 main::post_each('all at once', 1, @main::Together);

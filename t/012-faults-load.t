@@ -46,6 +46,36 @@ sub pg_db {
     return $pg_dbh;
 }
 
+# The load of TEST 2 and TEST 4: new ids from 50 clients for $for
+# seconds; after 0.3 s the cluster is stopped (-m immediate), and $start,
+# in the same child, starts it again.  Returns the load's result and the
+# time the cluster was up again.
+sub outage {
+    my ($for, $deadline, $start) = @_;
+    my $restart;
+
+    pg_db()->do('CHECKPOINT');    # a shorter crash recovery
+
+    my $res = load(uri => '/s', for => $for, clients => 50,
+                   deadline => $deadline, at => [[0.3, sub {
+        $restart = aside(sub {
+            my ($w) = @_;
+            my $t = Time::HiRes::time();
+            pg_ctl($PgDir, '-m', 'immediate', '-w', 'stop')
+                or die "stop\n";
+            $start->();
+            printf $w "%.3f\n", Time::HiRes::time();
+            printf $w "# restarted in %.2f s\n", Time::HiRes::time() - $t;
+        });
+    }]]);
+    my $out = aside_wait($restart);
+    my ($up) = $out =~ /^(\d+\.\d+)$/m;
+
+    fail("the restart failed: $out") if !defined $up;
+    Test::More::note(outcomes($res), '; ', $out =~ /^# (.*)/m);
+    return ($res, $up);
+}
+
 # the cluster of TEST 2 and TEST 4
 $PrivatePg = eval { pg('start'); 1 };
 $PgError = $@;
@@ -64,6 +94,8 @@ END {
     }
 }
 
+# the faults make errors; no block may log a crash or worse
+no_error_log_default("exited on signal\n[alert]\n[crit]\n[emerg]\n");
 no_shuffle();
 run_tests();
 
@@ -75,19 +107,11 @@ __DATA__
     epro_table t_012_kill;
     epro_pg_pool_size 2;
     epro_pg_timeout 5s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
+wait_ready(4);
 # every statement waits for the lock: 4 batches are in flight
 my $lock = main::hold_lock('t_012_kill', 1.5);
-my @ids = map { main::id() } 1 .. 100;
+my @ids = map { uuid() } 1 .. 100;
 my $killed = '';
 my $res = main::load(uri => '/s', ids => \@ids, clients => 100,
                      deadline => 10, at => [[0.5, sub {
@@ -104,7 +128,7 @@ is_deeply([grep { $_ ne '504' && $_ ne '201' } @first], [],
           'the other requests got 201 at once')
     or diag(main::outcomes($res));
 main::all_stored_once('terminate', $res, main::db(), 't_012_kill');
-my @later = map { main::id() } 1 .. 20;
+my @later = map { uuid() } 1 .. 20;
 my $after = main::load(uri => '/s', ids => \@later, clients => 20,
                        deadline => 5);
 is(main::outcomes($after), '201 x 20', 'later requests: 201 at once');
@@ -112,11 +136,6 @@ ok(main::log_count(qr/\[error\].*epro: connection \d+: .*reconnecting/) >= 1,
    'the lost connection is logged');
 ok(main::log_count(qr/\[notice\].*epro: connection \d+: ready/) >= 1,
    'its reconnection is logged');
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -126,35 +145,12 @@ exited on signal
     epro_pg_conninfo "$TEST_NGINX_PRIVATE_PG";
     epro_pg_pool_size 2;
     epro_pg_timeout 2s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
-main::pg_db()->do('CHECKPOINT');    # a shorter crash recovery
-my @ids;
-my ($restart, $up);
-my $res = main::load(uri => '/s', ids => \@ids, for => 3, clients => 50,
-                     deadline => 12, at => [[0.3, sub {
-    $restart = main::aside(sub {
-        my ($w) = @_;
-        my $t = Time::HiRes::time();
-        main::pg_ctl($main::PgDir, '-m', 'immediate', '-w', 'stop')
-            or die "stop\n";
-        main::pg_ctl($main::PgDir, '-l', "$main::PgDir/postgresql.log",
-                     '-w', 'start') or die "start\n";
-        printf $w "%.3f\n", Time::HiRes::time();
-        printf $w "# restarted in %.2f s\n", Time::HiRes::time() - $t;
-    });
-}]]);
-my $out = main::aside_wait($restart);
-($up) = $out =~ /^(\d+\.\d+)$/m or fail("the restart failed: $out");
-note(main::outcomes($res), '; ', $out =~ /^# (.*)/m);
+wait_ready(4);
+my ($res, $up) = main::outage(3, 12, sub {
+    main::pg_ctl($main::PgDir, '-l', "$main::PgDir/postgresql.log",
+                 '-w', 'start') or die "start\n";
+});
 # batches in flight get 504, queued rows wait or get 503: not every run
 # has them, but every run loses all 4 connections
 ok(main::log_count(qr/\[error\].*epro: connection \d+: .*reconnecting/)
@@ -164,7 +160,7 @@ main::all_stored_once('restart', $res, main::pg_db(),
 # service is back: a request sent when PostgreSQL came back got 201 soon
 my ($first) = sort { $a <=> $b } grep { $_ > $up } values %{ $res->{ok_at} };
 if (!defined $first) {
-    my $probe = main::load(uri => '/s', ids => [main::id()], clients => 1,
+    my $probe = main::load(uri => '/s', ids => [uuid()], clients => 1,
                            deadline => 5);
     ($first) = values %{ $probe->{ok_at} };
 }
@@ -173,11 +169,6 @@ ok(defined $first && $first - $up < 2,
     or diag(main::outcomes($res));
 ok(main::log_count(qr/\[notice\].*epro: connection \d+: ready/) >= 4,
    'every connection is ready again');
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -186,17 +177,9 @@ exited on signal
     epro_pg_conninfo "$TEST_NGINX_SHARED_PG application_name=t012_reload";
     epro_table t_012_reload;
     epro_pg_pool_size 2;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
-my @ids = map { main::id() } 1 .. 400;
+wait_ready(4);
+my @ids = map { uuid() } 1 .. 400;
 my (@old1, @old2, $lock);
 my $master = main::master();
 my $res = main::load(uri => '/s', ids => \@ids, clients => 40,
@@ -241,32 +224,12 @@ exited on signal
     epro_pg_conninfo "$TEST_NGINX_PRIVATE_PG";
     epro_pg_pool_size 2;
     epro_pg_timeout 2s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
-main::pg_db()->do('CHECKPOINT');    # a shorter crash recovery
-my @ids;
-my ($restart, $up);
-my $res = main::load(uri => '/s', ids => \@ids, for => 11, clients => 50,
-                     deadline => 25, at => [[0.3, sub {
-    $restart = main::aside(sub {
-        my ($w) = @_;
-        main::pg_ctl($main::PgDir, '-m', 'immediate', '-w', 'stop')
-            or die "stop\n";
-        Time::HiRes::sleep(8);
-        main::pg('start');
-        printf $w "%.3f\n", Time::HiRes::time();
-    });
-}]]);
-my $out = main::aside_wait($restart);
-($up) = $out =~ /^(\d+\.\d+)$/m or fail("the restart failed: $out");
+wait_ready(4);
+my ($res, $up) = main::outage(11, 25, sub {
+    Time::HiRes::sleep(8);
+    main::pg('start');
+});
 main::all_stored_once('long outage', $res, main::pg_db(),
                       'epro_submissions');
 # Under load the restart may be reported ($up) after the module has
@@ -275,15 +238,10 @@ main::all_stored_once('long outage', $res, main::pg_db(),
 my ($first) = sort { $a <=> $b } grep { $_ > $up } values %{ $res->{ok_at} };
 if (!defined $first) {
     $up = Time::HiRes::time();
-    my $probe = main::load(uri => '/s', ids => [main::id()], clients => 1,
+    my $probe = main::load(uri => '/s', ids => [uuid()], clients => 1,
                            deadline => 5);
     ($first) = values %{ $probe->{ok_at} };
 }
 ok(defined $first && $first - $up < 1,
    sprintf('201 again %.2f s after the restart', ($first // 99) - $up))
     or diag(main::outcomes($res));
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]

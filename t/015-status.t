@@ -38,20 +38,11 @@ CREATE TRIGGER t_015_slow BEFORE INSERT ON t_015_slow
 SQL
 
 our $Tag = sprintf 'S015-%08x', int rand 0xffffffff;
+our $Poison = uuid();
 
 our @Results = qw(created bad_json contract instrument forbidden
                   rejected_by_database too_large unsupported_type method
                   unavailable timeout client_gone refused error);
-
-# result $label grew by $n and no other result moved
-sub only {
-    my ($label, $n, $before, $after, $what) = @_;
-    my @moved = map { "$_:" . delta($before, $after, req_key($_)) }
-                grep { delta($before, $after, req_key($_))
-                       != ($_ eq $label ? $n : 0) }
-                @Results;
-    is("@moved", '', "$what: result=\"$label\" +$n, no other moved");
-}
 
 sub sub_json {
     my (%o) = @_;
@@ -249,14 +240,14 @@ is(delta($m0, $m1, 'epro_batch_rows_count'), $batches,
    'batch_rows_count + batches');
 is(delta($m0, $m1, 'epro_commit_seconds_count'), $batches,
    'commit_seconds_count + batches');
-main::only('created', $n, $m0, $m1, 'N submissions');
+only_ok('created', $n, $m0, $m1, 'N submissions');
 
 # a retry of one of them: created, not accepted, one duplicate
 my $r = http_post(phq9(id => $ids[0]));
 is($r->{status}, 201, 'retry 201');
 like($r->{body}, qr/"accepted":0,"duplicates":1/, 'retry body');
 my $m2 = metrics();
-main::only('created', 1, $m1, $m2, 'a retry');
+only_ok('created', 1, $m1, $m2, 'a retry');
 is(delta($m1, $m2, 'epro_submissions_accepted_total'), 0,
    'retry: accepted +0');
 is(delta($m1, $m2, 'epro_submissions_duplicate_total'), 1,
@@ -367,7 +358,7 @@ for my $chunked (0, 1) {
     my $r = http_post($big, chunked => $chunked,
                        header => "X-Tag: $main::Tag-413-$chunked\r\n");
     is($r->{status}, 413, "$how: 413");
-    main::only('too_large', 1, $m0, metrics(), "$how 413");
+    only_ok('too_large', 1, $m0, metrics(), "$how 413");
     like(log_line($log, "$main::Tag-413-$chunked"),
          qr/^\S+ 413 result=too_large rows=- /, "$how: logged");
 }
@@ -479,33 +470,30 @@ is($ccount, $batches, 'commit_seconds_count = batches_total');
 === TEST 14: a row PostgreSQL refuses counts in epro_db_errors_total{class="23"}
 --- http_config eval: "    epro_table t_015_poison;\n$::Http"
 --- config eval: $::Config
---- request
-GET /metrics
---- error_code: 200
+--- request eval
+"POST /s\n" . ::phq9(id => $::Poison, subject => 'POISON')
+--- error_code: 422
+--- response_body_like: rejected-by-database.*SQLSTATE 23514
+--- metrics_delta
+epro_db_errors_total{class="23"} 1
+result=rejected_by_database 1
+epro_submissions_accepted_total 0
 --- post_check
-my $id = uuid();
-my $m0 = metrics();
-my $r = http_post(phq9(id => $id, subject => 'POISON'));
-is($r->{status}, 422, 'poison: 422');
-like($r->{body}, qr/rejected-by-database.*SQLSTATE 23514/, 'poison: body');
 my $m1 = metrics();
-is(delta($m0, $m1, 'epro_db_errors_total{class="23"}'), 1,
-   'class 23 +1');
-is(join(',', grep { delta($m0, $m1, $_) }
+is(join(',', grep { delta($Epro::M0, $m1, $_) }
              grep { /^epro_db_errors_total/ } keys %$m1),
    'epro_db_errors_total{class="23"}', 'no other class');
-main::only('rejected_by_database', 1, $m0, $m1, 'poison');
-is(delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
-   'poison: accepted +0');
 my $type = "# TYPE epro_db_errors_total counter\n";
 my $c23 = 'epro_db_errors_total{class="23"} ';
 like(http_get('/metrics')->{body},
      qr/^# HELP epro_db_errors_total .*\n\Q$type$c23\E\d+$/m,
      'the class sample follows its HELP and TYPE');
-$r = http_post(phq9(id => uuid()));
+my $r = http_post(phq9(id => uuid()));
 is($r->{status}, 201, 'a good row after it: 201');
-is(sql('SELECT count(*) FROM t_015_poison WHERE submission_id = ?', $id),
-   "0\n", 'nothing stored');
+--- sql eval
+"SELECT count(*) FROM t_015_poison WHERE submission_id = '$::Poison'"
+--- sql_result
+0
 --- no_error_log
 [alert]
 POISON
@@ -619,24 +607,26 @@ is(join(',', grep { !/ 0(\.0+)?$/ } grep { !/^#/ } split /\n/, $body), '',
 "    epro_pg_conninfo 'host=127.0.0.1 port=1 dbname=epro user=epro';\n"
 . "    epro_pg_timeout 300ms;\n$::Http"
 --- config eval: $::Config
+--- more_headers
+Content-Type: application/json
 --- request eval
-"POST /s\n" . main::phq9()
---- error_code: 503
---- response_headers
-Retry-After: 1
+["POST /s\n" . main::phq9(), "POST /s\n" . main::phq9()]
+--- error_code eval
+[503, 503]
+--- response_headers eval
+["Retry-After: 1", "Retry-After: 1"]
+--- metrics_delta
+result=unavailable 2
+epro_submissions_accepted_total 0
 --- post_check
-my $m0 = metrics();
-my $r = http_post(phq9());
-is($r->{status}, 503, 'again: 503');
-my $m1 = metrics();
-main::only('unavailable', 1, $m0, $m1, 'no database');
-is(main::conns($m1, 'idle') + main::conns($m1, 'busy'), 0,
-   'no connection idle or busy');
-is(main::conns($m1, 'down') + main::conns($m1, 'connecting')
-   + main::conns($m1, 'preparing'), 6, 'all 6 down or connecting');
-is($m1->{epro_queued_rows}, 0, 'nothing left queued');
-is(delta($m0, $m1, 'epro_submissions_accepted_total'), 0,
-   'accepted +0');
+if ($req_idx == 1) {
+    my $m1 = metrics();
+    is(main::conns($m1, 'idle') + main::conns($m1, 'busy'), 0,
+       'no connection idle or busy');
+    is(main::conns($m1, 'down') + main::conns($m1, 'connecting')
+       + main::conns($m1, 'preparing'), 6, 'all 6 down or connecting');
+    is($m1->{epro_queued_rows}, 0, 'nothing left queued');
+}
 --- no_error_log
 [alert]
 
@@ -685,7 +675,7 @@ close $s;
 my $m3 = main::wait_for(sub { delta($m2, $_[0],
                               'epro_submissions_accepted_total') == 1
                               && $settled->($_[0]) }, 10);
-main::only('client_gone', 1, $m2, $m3, 'a client that left');
+only_ok('client_gone', 1, $m2, $m3, 'a client that left');
 is(delta($m2, $m3, 'epro_submissions_accepted_total'), 1,
    'its row is committed');
 like(log_line($log, "$main::Tag-gone"),
@@ -740,7 +730,7 @@ my $id = uuid();
 my $r = http_post(phq9(id => $id), header => "X-Tag: $main::Tag-504\r\n");
 is($r->{status}, 504, 'the status');
 like($r->{body}, qr/:commit-unconfirmed".*"ids":\["$id"\]/, 'the id');
-main::only('timeout', 1, $m0, metrics(), 'a commit timed out');
+only_ok('timeout', 1, $m0, metrics(), 'a commit timed out');
 like(log_line($log, "$main::Tag-504"),
      qr/^\S+ 504 result=timeout rows=- dups=- batch=- commit_ms=- ids=$id$/,
      'logged as timeout, with the id');

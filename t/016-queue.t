@@ -15,13 +15,6 @@ __DATA__
 --- http_config
     epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
     epro_pg_timeout 2s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
 my $pid = fork();
 if ($pid == 0) {

@@ -13,7 +13,6 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use File::Path ();
-use IO::Socket::INET;
 use Storable ();
 use Time::HiRes ();
 use Epro;
@@ -94,12 +93,8 @@ sub load_wait {
 # stub_status's "Writing": requests read and not yet answered, this one
 # included
 sub writing {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => port(), Proto => 'tcp')
-        or return -1;
-    print $s "GET /st HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    my $out = do { local $/; <$s> } // '';
-    my ($n) = $out =~ /Writing: (\d+)/;
+    my $r = eval { Epro::http_get('/st') } or return -1;
+    my ($n) = $r->{body} =~ /Writing: (\d+)/;
     return $n // -1;
 }
 
@@ -120,6 +115,8 @@ END {
     }
 }
 
+# the faults make errors; no block may log a crash or worse
+no_error_log_default("exited on signal\n[alert]\n[crit]\n[emerg]\n");
 no_shuffle();
 run_tests();
 
@@ -130,20 +127,13 @@ __DATA__
     epro_pg_conninfo "$TEST_NGINX_FAILOVER_PG";
     epro_pg_pool_size 2;
     epro_pg_timeout 2s;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
 if (!$main::Ready) {
     fail("the primary and its standby: $main::SetupError");
     return;
 }
-main::wait_log(qr/epro: connection \d+: ready \(server [\d.]+:$main::P1\)/,
-               4, 5)
+wait_log(qr/epro: connection \d+: ready \(server [\d.]+:$main::P1\)/,
+         5, 4)
     or fail('the pools are not ready on the primary');
 my $master = main::master();
 my @workers = main::workers_of($master);
@@ -193,11 +183,6 @@ is(main::log_count(qr/\[notice\].*epro: connection \d+: $on_p2/), 4,
 # what the module said after the primary went away
 note(map { /\] \d+#\d+: (epro: .*)/ ? "$1\n" : () }
      main::log_lines(qr/\[(?:error|warn|notice)\].*epro: connection/));
---- no_error_log
-exited on signal
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -212,17 +197,12 @@ exited on signal
     location = /s { epro_submit; }
     location = /st { stub_status; }
     location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
-    or fail('the pools are not ready');
+wait_ready(4);
 my $master = main::master();
 my @workers = main::workers_of($master);
 my $n = 40;
-my @ids = map { main::id() } 1 .. $n;
+my @ids = map { uuid() } 1 .. $n;
 # every statement waits for the lock: batches are in flight, the other
 # rows queued
 my $lock = main::hold_lock('t_017_quit', 1.5);

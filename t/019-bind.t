@@ -5,59 +5,8 @@
 # auth_request subrequest with auth_request_set.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use IO::Socket::INET;
 use Epro;
 use EproCheck;
-
-# a POST to /s with the exact body and header lines given, over its own
-# connection; returns [status, body].  For --- post_check.
-sub post_raw {
-    my ($uri, $body, @headers) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $Test::Nginx::Util::ServerPort;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp')
-        or die "connect: $!";
-
-    print $s "POST $uri HTTP/1.0\r\nHost: localhost\r\n"
-        . "Content-Type: application/json\r\n"
-        . join('', map { "$_\r\n" } @headers)
-        . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
-
-    local $/;
-    my $r = <$s> // '';
-    close $s;
-
-    my ($status) = $r =~ m{^HTTP/\S+ (\d+)};
-    my ($rest) = $r =~ m{\r\n\r\n(.*)\z}s;
-
-    return [$status // 0, $rest // ''];
-}
-
-sub get_raw {
-    my ($uri) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $Test::Nginx::Util::ServerPort;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp')
-        or die "connect: $!";
-
-    print $s "GET $uri HTTP/1.0\r\nHost: localhost\r\n\r\n";
-
-    local $/;
-    my $r = <$s> // '';
-    close $s;
-
-    my ($rest) = $r =~ m{\r\n\r\n(.*)\z}s;
-    return $rest // '';
-}
-
-# every block that does not say otherwise logs no error
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    if (!defined $block->no_error_log && !defined $block->must_die) {
-        $block->set_value('no_error_log', "[error]\n[alert]\n");
-    }
-});
 
 no_shuffle();
 run_tests();
@@ -126,8 +75,6 @@ SUBJ-FOREIGN-7731
         epro_bind subjectId $http_x_user;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(submissionId => '"@ID3@"')
 --- error_code: 403
@@ -176,8 +123,6 @@ epro: forbidden: the epro_bind value for subjectId is empty
         epro_bind subjectId $who;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(submissionId => '"@ID5@"')
 --- error_code: 403
@@ -197,8 +142,6 @@ SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID5@'
         epro_bind subjectId $who;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s?who=P1\n" . sub_json(submissionId => '"@ID6@"')
 --- error_code: 201
@@ -298,16 +241,14 @@ X-User: P1
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["@ID37@"]}
 --- post_check
-my $r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(38) . '"',
-                        subjectId => '"p1"'),
-    'X-User: P1');
-is($r->[0], 403, 'lower case p1: 403');
-$r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(39) . '"',
+my $r = http_post(sub_json(submissionId => '"@ID38@"',
+                           subjectId => '"p1"'),
+                  header => "X-User: P1\r\n");
+is($r->{status}, 403, 'lower case p1: 403');
+$r = http_post(sub_json(submissionId => '"@ID39@"',
                         subjectId => '"P1 "'),
-    'X-User: P1');
-is($r->[0], 403, 'trailing space: 403');
+               header => "X-User: P1\r\n");
+is($r->{status}, 403, 'trailing space: 403');
 --- sql
 SELECT submission_id = '@ID37@', subject_id FROM epro_submissions WHERE submission_id IN ('@ID37@', '@ID38@', '@ID39@')
 --- sql_result
@@ -374,17 +315,14 @@ X-User: P1
         epro_bind studyId STUDY-1;
         epro_submit;
     }
---- more_headers
-Content-Type: application/json
 --- request eval
 "POST /s\n" . sub_json(submissionId => '"@ID41@"', studyId => '"STUDY-1"')
 --- error_code: 201
 --- post_check
-my $r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(42) . '"',
-                        studyId => '"STUDY-2"'));
-is($r->[0], 403, 'another study: 403');
-like($r->[1], qr{"errors":\[\{"path":"/studyId","message":"does not match},
+my $r = http_post(sub_json(submissionId => '"@ID42@"',
+                           studyId => '"STUDY-2"'));
+is($r->{status}, 403, 'another study: 403');
+like($r->{body}, qr{"errors":\[\{"path":"/studyId","message":"does not match},
      'another study: /studyId named');
 --- sql
 SELECT submission_id = '@ID41@', study_id FROM epro_submissions WHERE submission_id IN ('@ID41@', '@ID42@')
@@ -408,19 +346,17 @@ X-Site: SITE-01
 "POST /s\n" . sub_json(submissionId => '"@ID43@"', siteId => '"SITE-01"')
 --- error_code: 201
 --- post_check
-my $r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(44) . '"',
-                        siteId => '"SITE-02"'),
-    'X-Site: SITE-01');
-is($r->[0], 403, 'another site: 403');
-like($r->[1], qr{"path":"/siteId","message":"does not match},
+my $r = http_post(sub_json(submissionId => '"@ID44@"',
+                           siteId => '"SITE-02"'),
+                  header => "X-Site: SITE-01\r\n");
+is($r->{status}, 403, 'another site: 403');
+like($r->{body}, qr{"path":"/siteId","message":"does not match},
      'another site: /siteId');
-$r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(45) . '"',
+$r = http_post(sub_json(submissionId => '"@ID45@"',
                         siteId => undef),
-    'X-Site: SITE-01');
-is($r->[0], 403, 'no siteId: 403');
-like($r->[1], qr{"errors":\[\{"path":"/siteId","message":"is absent[^"]*"\}\]},
+               header => "X-Site: SITE-01\r\n");
+is($r->{status}, 403, 'no siteId: 403');
+like($r->{body}, qr{"errors":\[\{"path":"/siteId","message":"is absent[^"]*"\}\]},
      'no siteId: /siteId is absent');
 --- sql
 SELECT submission_id = '@ID43@', site_id FROM epro_submissions WHERE submission_id IN ('@ID43@', '@ID44@', '@ID45@')
@@ -447,20 +383,18 @@ X-User: P1
 --- error_code: 201
 --- post_check
 my @h = ('X-Study: S1', 'X-Site: A', 'X-User: P1');
-my $r = main::post_raw('/s',
-    EproCheck::arr(
-        EproCheck::sub_json(submissionId => '"' . EproCheck::sid(47) . '"'),
-        EproCheck::sub_json(submissionId => '"' . EproCheck::sid(48) . '"',
-                            studyId => '"S2"', subjectId => '"P2"')),
-    @h);
-is($r->[0], 403, 'study and subject wrong: 403');
-my @paths = $r->[1] =~ /"path":"([^"]*)"/g;
+my $r = http_post(EproCheck::arr(
+                      sub_json(submissionId => '"@ID47@"'),
+                      sub_json(submissionId => '"@ID48@"',
+                               studyId => '"S2"', subjectId => '"P2"')),
+                  header => join('', map { "$_\r\n" } @h));
+is($r->{status}, 403, 'study and subject wrong: 403');
+my @paths = $r->{body} =~ /"path":"([^"]*)"/g;
 is("@paths", '/1/studyId /1/subjectId', 'both named, in order');
-$r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(49) . '"'),
-    'X-Study: S1', 'X-User: P1');
-is($r->[0], 403, 'one of three values missing: 403');
-like($r->[1], qr/no authenticated siteId/, 'the missing one is named');
+$r = http_post(sub_json(submissionId => '"@ID49@"'),
+               header => "X-Study: S1\r\nX-User: P1\r\n");
+is($r->{status}, 403, 'one of three values missing: 403');
+like($r->{body}, qr/no authenticated siteId/, 'the missing one is named');
 --- sql
 SELECT submission_id = '@ID46@' FROM epro_submissions WHERE submission_id IN ('@ID46@', '@ID47@', '@ID48@', '@ID49@')
 --- sql_result
@@ -506,16 +440,14 @@ X-Study: S1
 "POST /study\n" . sub_json(submissionId => '"@ID51@"', subjectId => '"P2"')
 --- error_code: 201
 --- post_check
-my $r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(52) . '"',
-                        subjectId => '"P2"'),
-    'X-User: P1');
-is($r->[0], 403, 'the location without epro_bind inherits subjectId: 403');
-$r = main::post_raw('/study',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(53) . '"',
+my $r = http_post(sub_json(submissionId => '"@ID52@"',
+                           subjectId => '"P2"'),
+                  header => "X-User: P1\r\n");
+is($r->{status}, 403, 'the location without epro_bind inherits subjectId: 403');
+$r = http_post(sub_json(submissionId => '"@ID53@"',
                         studyId => '"S2"'),
-    'X-User: P1', 'X-Study: S1');
-is($r->[0], 403, '/study checks studyId: 403');
+               uri => '/study', header => "X-User: P1\r\nX-Study: S1\r\n");
+is($r->{status}, 403, '/study checks studyId: 403');
 --- sql
 SELECT submission_id = '@ID51@' FROM epro_submissions WHERE submission_id IN ('@ID51@', '@ID52@', '@ID53@')
 --- sql_result
@@ -540,16 +472,14 @@ X-User: P1
 --- response_headers
 X-Result: forbidden
 --- post_check
-my $key = 'epro_requests_total{result="forbidden"}';
-my ($n0) = main::get_raw('/metrics') =~ /^\Q$key\E (\d+)$/m;
-ok(defined $n0, 'the metric has a "forbidden" sample');
-main::post_raw('/s', EproCheck::sub_json(submissionId => '"'
-               . EproCheck::sid(55) . '"'));
-main::post_raw('/s', EproCheck::sub_json(submissionId => '"'
-               . EproCheck::sid(56) . '"', subjectId => '"P3"'),
-               'X-User: P1');
-my ($n1) = main::get_raw('/metrics') =~ /^\Q$key\E (\d+)$/m;
-is($n1 - $n0, 2, 'forbidden +2 (no identity, foreign subject)');
+my $m0 = metrics();
+ok(defined $m0->{req_key('forbidden')},
+   'the metric has a "forbidden" sample');
+http_post(sub_json(submissionId => '"@ID55@"'));
+http_post(sub_json(submissionId => '"@ID56@"', subjectId => '"P3"'),
+          header => "X-User: P1\r\n");
+is(delta($m0, metrics(), req_key('forbidden')), 2,
+   'forbidden +2 (no identity, foreign subject)');
 
 
 
@@ -598,21 +528,18 @@ Authorization: Bearer token-p1
 --- response_body
 {"accepted":1,"duplicates":0,"ids":["@ID57@"]}
 --- post_check
-my $r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(58) . '"',
+my $r = http_post(sub_json(submissionId => '"@ID58@"',
+                           subjectId => '"P2"'),
+                  header => "Authorization: Bearer token-p1\r\n");
+is($r->{status}, 403, "P1's token, P2's submission: 403");
+like($r->{body}, qr{"path":"/subjectId"}, '403 names /subjectId');
+$r = http_post(sub_json(submissionId => '"@ID59@"',
                         subjectId => '"P2"'),
-    'Authorization: Bearer token-p1');
-is($r->[0], 403, "P1's token, P2's submission: 403");
-like($r->[1], qr{"path":"/subjectId"}, '403 names /subjectId');
-$r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(59) . '"',
-                        subjectId => '"P2"'),
-    'Authorization: Bearer token-p2');
-is($r->[0], 201, "P2's token, P2's submission: 201");
-$r = main::post_raw('/s',
-    EproCheck::sub_json(submissionId => '"' . EproCheck::sid(60) . '"',
+               header => "Authorization: Bearer token-p2\r\n");
+is($r->{status}, 201, "P2's token, P2's submission: 201");
+$r = http_post(sub_json(submissionId => '"@ID60@"',
                         subjectId => '"P2"'));
-is($r->[0], 401, 'no token: 401 from auth_request');
+is($r->{status}, 401, 'no token: 401 from auth_request');
 --- sql
 SELECT subject_id FROM epro_submissions WHERE submission_id IN ('@ID57@', '@ID58@', '@ID59@', '@ID60@') ORDER BY 1
 --- sql_result

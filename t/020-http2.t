@@ -6,11 +6,11 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Epro qw(:DEFAULT :t);
 use EproCheck;
+use EproPg ();
 
 use File::Temp ();
 use IO::Select;
 use IO::Socket::INET;
-use POSIX ();
 use Time::HiRes ();
 
 $ENV{TEST_NGINX_CURL} //= 'curl';
@@ -35,11 +35,6 @@ our $Room = <<'_EOC_';
     epro_table t_020_room;
     epro_pg_pool_size 1;
     epro_queue_max_bytes 100;
-_EOC_
-
-our $Config = <<'_EOC_';
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
 _EOC_
 
 db()->do('CREATE TABLE IF NOT EXISTS t_020_room (LIKE epro_submissions '
@@ -88,34 +83,6 @@ sub h2load {
     return scalar `h2load -n $n -c 1 -m $m -d $file -H 'Content-Type: application/json' http://127.0.0.1:${\ h2_port()}/s 2>&1`;
 }
 
-# the header and the first $sent bytes of $body, on a socket of its own
-sub open_request {
-    my ($body, $sent) = @_;
-    return send_only("POST /s HTTP/1.1\r\nHost: localhost\r\n"
-                     . "Connection: close\r\n"
-                     . "Content-Type: application/json\r\n"
-                     . "Content-Length: " . length($body) . "\r\n\r\n"
-                     . substr($body, 0, $sent));
-}
-
-# an h2 request in a child process; its "status version body" comes back
-# through the pipe returned
-sub h2_aside {
-    my ($body) = @_;
-    pipe(my $r, my $w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-
-    if ($pid == 0) {
-        close $r;
-        print $w h2_post($body);
-        close $w;
-        POSIX::_exit(0);
-    }
-
-    close $w;
-    return ($r, $pid);
-}
-
 no_long_string();
 run_tests();
 
@@ -123,32 +90,19 @@ __DATA__
 
 === TEST 1: one submission over h2c: 201, stored
 --- http_config eval: $::H2
---- config eval: $::Config
---- request
-GET /t
---- response_body
-ok
 --- post_check
-my ($r) = main::h2_post(Epro::sub_json());
+my ($r) = main::h2_post(sub_json());
 like($r, qr{^201 2 \{"accepted":1,"duplicates":0,"ids":\["[^"]+"\]\}},
      '201 over HTTP/2');
 --- sql
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID1@'
 --- sql_result
 1
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 2: 16 streams on one connection, 8 at a time (h2load): each 201, each stored
 --- http_config eval: $::H2
---- config eval: $::Config
---- request
-GET /t
---- response_body
-ok
 --- post_check
 my $out = main::h2load(16, 8, Epro::sub_json(submissionId => undef,
                                                   subjectId => '"@ID2@"'));
@@ -159,78 +113,54 @@ like($out, qr/^status codes: 16 2xx/m, 'sixteen 2xx over HTTP/2');
 SELECT count(*) FROM epro_submissions WHERE subject_id = '@ID2@'
 --- sql_result
 16
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 3: an invalid submission over h2c: 422 problem+json naming the member
 --- http_config eval: $::H2
---- config eval: $::Config
---- request
-GET /t
---- response_body
-ok
 --- post_check
-my ($r) = main::h2_post(Epro::sub_json(submissionId => '"@ID3@"', visitName => '7'));
+my ($r) = main::h2_post(sub_json(submissionId => '"@ID3@"', visitName => '7'));
 like($r, qr{^422 2 \{"type":"urn:epro:problem:invalid-submission".*"path":"/visitName"},
      '422 over HTTP/2');
 --- sql
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID3@'
 --- sql_result
 0
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 4: a stream beyond epro_queue_max_bytes waits for room and gets 201 once the first request commits
 --- http_config eval: $::Room . $::H2
---- config eval: $::Config
 --- init
-Epro::wait_log(qr/epro: connection \d+: ready/) or die 'not ready';
---- request
-GET /t
---- response_body
-ok
+Epro::wait_ready(1);
 --- post_check
-my $b1 = Epro::subst(Epro::sub_json(submissionId => '"@ID41@"'));
-my $first = main::open_request($b1, 10);
-Time::HiRes::sleep(0.2);
-my ($r, $pid) = main::h2_aside(Epro::sub_json(submissionId => '"@ID42@"'));
-ok(!IO::Select->new($r)->can_read(0.5), 'the stream waits while there is no room');
+my $b1 = sub_json(submissionId => '"@ID41@"');
+my $first = hold_room($b1);
+# the h2 request in a child, its "status version body" on a pipe
+my $h2 = EproPg::aside(sub {
+    print { $_[0] } main::h2_post(sub_json(submissionId => '"@ID42@"'));
+});
+ok(!IO::Select->new($h2->{fh})->can_read(0.5),
+   'the stream waits while there is no room');
 print $first substr($b1, 10);
-is(Epro::response($first)->{status}, 201, 'the first: 201');
-ok(IO::Select->new($r)->can_read(5), 'then the stream is answered');
-like(scalar(<$r>), qr{^201 2 }, 'with 201');
-waitpid($pid, 0);
+is(response($first)->{status}, 201, 'the first: 201');
+ok(IO::Select->new($h2->{fh})->can_read(5), 'then the stream is answered');
+like(EproPg::aside_wait($h2), qr{^201 2 }, 'with 201');
 --- sql
 SELECT count(*) FROM t_020_room WHERE submission_id IN ('@ID41@', '@ID42@')
 --- sql_result
 2
---- no_error_log
-[error]
-[alert]
 
 
 
 === TEST 5: a stream that waits for room longer than epro_pg_timeout: 503 with Retry-After, nothing stored
 --- http_config eval: $::Room . "epro_pg_timeout 1s;\n" . $::H2
---- config eval: $::Config
 --- init
-Epro::wait_log(qr/epro: connection \d+: ready/) or die 'not ready';
---- request
-GET /t
---- response_body
-ok
+Epro::wait_ready(1);
 --- post_check
-my $b1 = Epro::subst(Epro::sub_json(submissionId => '"@ID51@"'));
-my $first = main::open_request($b1, 10);
-Time::HiRes::sleep(0.2);
+my $first = hold_room(sub_json(submissionId => '"@ID51@"'));
 my $t0 = Time::HiRes::time();
-my ($r) = main::h2_post(Epro::sub_json(submissionId => '"@ID52@"'));
+my ($r) = main::h2_post(sub_json(submissionId => '"@ID52@"'));
 my $dt = Time::HiRes::time() - $t0;
 like($r, qr{^503 2 .*the queue is full}s, '503 queue full over HTTP/2');
 ok($dt > 0.9, "answered after epro_pg_timeout ($dt s)");
@@ -241,6 +171,3 @@ SELECT count(*) FROM t_020_room WHERE submission_id = '@ID52@'
 0
 --- error_log eval
 qr/\[warn\].*epro: queue full/
---- no_error_log
-[error]
-[alert]

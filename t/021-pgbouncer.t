@@ -106,7 +106,6 @@ leave_statements();
 
 our $Via = "host=127.0.0.1 port=$Port dbname=$Db{dbname} user=$Db{user}";
 our %Id = map { $_ => uuid() } qw(one dup lock);
-our $Poison = [map { uuid() } 1 .. 6];
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -171,30 +170,9 @@ Content-Type: application/json
 === TEST 4: unnamed: 60 at once through 2 server connections, each 201 and stored once; 20 at once with one id: one accepted, 19 duplicates
 --- http_config
     epro_batch_max_delay 20ms;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-my @ids = map { uuid() } 1 .. 60;
-my @res = post_many('/s', map { phq9(id => $_) } @ids);
-is(join(',', map { $_->[0] } @res), join(',', (201) x 60), '60 x 201');
-is(scalar(grep { $res[$_][1] eq created(1, 0, $ids[$_]) } 0 .. 59), 60,
-   'each accepted');
-is(sql('SELECT count(*), count(DISTINCT submission_id) FROM '
-       . 'epro_submissions WHERE submission_id = ANY(?)', \@ids),
-   "60|60\n", 'each stored once');
-my $id = uuid();
-@res = post_many('/s', map { phq9(id => $id) } 1 .. 20);
-is(join(',', map { $_->[0] } @res), join(',', (201) x 20), '20 x 201');
-is(scalar(grep { $_->[1] eq created(1, 0, $id) } @res), 1, 'one accepted');
-is(scalar(grep { $_->[1] eq created(0, 1, $id) } @res), 19,
-   '19 duplicates');
-is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?',
-       $id), "1\n", 'one row');
+many_ok('pgbouncer', 60);
+one_id_ok(20);
 
 
 
@@ -203,22 +181,8 @@ is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?',
     epro_table t_021_poison;
     epro_pg_pool_size 1;
     epro_batch_max_delay 300ms;
---- config
-    location = /s { epro_submit; }
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
 --- post_check
-my @res = post_many('/s', map { phq9(id => $main::Poison->[$_],
-                                     subject => $_ == 2 ? 'POISON'
-                                                        : "SUBJ-$_") }
-                              0 .. 5);
-is(join(',', map { $_->[0] } @res), '201,201,422,201,201,201', 'statuses');
-like($res[2][1], qr/rejected-by-database".*SQLSTATE 23514/, '422 body');
-is(sql('SELECT count(*) FROM t_021_poison WHERE submission_id = ANY(?)',
-       $main::Poison), "5\n", 'five rows stored');
+poison_ok('t_021_poison');
 --- error_log
 SQLSTATE 23514, constraint t_021_poison_subject_id_check
 --- no_error_log

@@ -70,7 +70,8 @@
 #define NGX_HTTP_EPRO_BACKOFF_MAX  1000
 
 
-/* in the order of status.c's names: the metrics count connections so */
+/* in the order of ngx_http_epro_pg_state_names[]: the metrics count
+ * connections so */
 typedef enum {
     ngx_http_epro_pg_down = 0,
     ngx_http_epro_pg_connecting,
@@ -167,11 +168,15 @@ static void ngx_http_epro_pg_free(void *ctx, void *p);
 
 static ngx_http_epro_pg_t  ngx_http_epro_pg;
 
-#if (NGX_DEBUG)
-static const char  *ngx_http_epro_pg_states[] = {
+/* the one list of the states' names: debug lines and epro_status */
+const char  *ngx_http_epro_pg_state_names[] = {
     "down", "connecting", "preparing", "idle", "busy"
 };
-#endif
+
+typedef char  ngx_http_epro_pg_names_check_t
+    [(sizeof(ngx_http_epro_pg_state_names)
+      / sizeof(ngx_http_epro_pg_state_names[0]) == ngx_http_epro_pg_nstates)
+     ? 1 : -1];
 
 
 /*
@@ -1183,8 +1188,8 @@ ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     if (pc->state != state) {
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
                        "epro: connection %ui: %s -> %s", pc->index,
-                       ngx_http_epro_pg_states[pc->state],
-                       ngx_http_epro_pg_states[state]);
+                       ngx_http_epro_pg_state_names[pc->state],
+                       ngx_http_epro_pg_state_names[state]);
     }
 #endif
 

@@ -42,6 +42,11 @@ typedef void (*ngx_http_epro_pg_done_pt)(void *data,
 typedef void (*ngx_http_epro_pg_ready_pt)(void);
 
 
+/* the connection states' names, NGX_HTTP_EPRO_NSTATES of them, in the
+ * order in which the metrics count connections */
+extern const char  *ngx_http_epro_pg_state_names[];
+
+
 ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
     ngx_http_epro_main_conf_t *emcf);
 ngx_int_t ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,

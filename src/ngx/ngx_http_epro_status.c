@@ -10,12 +10,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_epro_metrics.h"
+#include "ngx_http_epro_pg.h"
 #include "ngx_http_epro_status.h"
-
-
-static const char  *ngx_http_epro_status_states[NGX_HTTP_EPRO_NSTATES] = {
-    "down", "connecting", "preparing", "idle", "busy"
-};
 
 
 ngx_int_t
@@ -164,7 +160,7 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
 
     for (i = 0; i < NGX_HTTP_EPRO_NSTATES; i++) {
         p = ngx_slprintf(p, last, "epro_connections{state=\"%s\"} %A\n",
-                         ngx_http_epro_status_states[i], g.conns[i]);
+                         ngx_http_epro_pg_state_names[i], g.conns[i]);
     }
 
     p = ngx_slprintf(p, last,

@@ -25,14 +25,18 @@ package Epro;
 #   it), the one id generator; sub_json() and phq9_answers() (phq9() is
 #   built on them), the one body builder; created(), the 201 body; http(),
 #   send_only(), response(), http_get(), http_post(), the raw HTTP client;
-#   metrics(), metrics_of(), delta(), req_key(), the /metrics helper;
-#   wait_log() and log_line(), to wait for a line of a log; elapsed_ok();
-#   db_connect(), a database connection of its own.
+#   hold_room(), a request that holds the queue's room half sent;
+#   metrics(), metrics_of(), delta(), req_key(), only_ok(), the /metrics
+#   helper; wait_log(), wait_ready() and log_line(), to wait for a line of
+#   a log; elapsed_ok(); db_connect(), a database connection of its own;
+#   many_ok(), one_id_ok() and poison_ok(), the checks of many clients at
+#   once that several suites make.
 
 use strict;
 use warnings;
 
 use DBI;
+use Digest::MD5 ();
 use Test::More;
 use Test::Nginx::Socket ();
 
@@ -43,8 +47,10 @@ use Time::HiRes ();
 use Exporter 'import';
 our @EXPORT = qw(db sql uuid phq9 conninfo post_many no_error_log_default);
 our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only
-                    response http_get http_post metrics metrics_of delta
-                    req_key wait_log log_line elapsed_ok db_connect);
+                    response http_get http_post hold_room metrics
+                    metrics_of delta req_key only_ok wait_log wait_ready
+                    log_line elapsed_ok db_connect many_ok one_id_ok
+                    poison_ok);
 our %EXPORT_TAGS = (t => \@EXPORT_OK);
 
 my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO}
@@ -135,7 +141,8 @@ sub post_many {
 # The one id generator.  sid(N) is a v4 submissionId unique to this run
 # of this file (the database is shared and never truncated) and the same
 # for the same N; uuid() is a new one at each call, from numbers far
-# above any N a .t file names.
+# above any N a .t file names, and with the process id in them, so that a
+# forked client (EproPg's aside()) makes ids of its own.
 my $file = $0 =~ m{(\d+)-[^/]*\.t$} ? $1 : 0;
 my $run = sprintf '%08x', int(rand(0xffffffff)) ^ (time & 0xffffffff);
 my $seq = 0;
@@ -146,7 +153,7 @@ sub sid {
 }
 
 sub uuid {
-    return sid(500_000_000_000 + ++$seq);
+    return sid(500_000_000_000 + $$ * 100_000 + ++$seq % 100_000);
 }
 
 # the 201 body naming @ids
@@ -154,6 +161,104 @@ sub created {
     my ($accepted, $duplicates, @ids) = @_;
     return "{\"accepted\":$accepted,\"duplicates\":$duplicates,\"ids\":["
         . join(',', map { "\"$_\"" } @ids) . "]}\n";
+}
+
+# The checks of many clients at once, for --- post_check.  many_ok():
+# $n clients, each POSTing one PHQ-9 submission with an id of its own and
+# the subject "S<file>-$tag-<i>": each answered 201 naming its id, each
+# stored exactly once with its subject, nothing else stored.
+sub many_ok {
+    my ($tag, $n) = @_;
+
+    my @ids = map { uuid() } 1 .. $n;
+    my @res = post_many('/s', map { phq9(id => $ids[$_],
+                                         subject => "S$file-$tag-$_") }
+                                  0 .. $#ids);
+    my (@created, @wrong);
+
+    for my $i (0 .. $#ids) {
+        my ($status, $body) = @{ $res[$i] // [0, ''] };
+
+        next if $status != 201;
+
+        push @created, $ids[$i];
+        push @wrong, "$i: $body" if $body ne created(1, 0, $ids[$i]);
+    }
+
+    is(scalar @created, $n, "$tag: $n clients, $n answered 201")
+        or diag(join ', ', map { $_->[0] } @res);
+    is_deeply(\@wrong, [], "$tag: each 201 names its own id, accepted 1");
+
+    my %rows = map { split /\|/ } split /\n/,
+        sql('SELECT submission_id, count(*) FROM epro_submissions '
+            . 'WHERE submission_id = ANY(?::uuid[]) GROUP BY 1', \@ids);
+
+    is(scalar keys %rows, scalar @created,
+       "$tag: as many rows as 201 answers");
+    is_deeply([grep { $rows{$_} != 1 } keys %rows], [],
+              "$tag: each row stored once");
+    is_deeply([grep { !exists $rows{$_} } @created], [],
+              "$tag: each 201 id is in the table");
+
+    my $subjects = sql('SELECT count(*) FROM epro_submissions WHERE '
+                       . 'submission_id = ANY(?::uuid[]) AND subject_id = '
+                       . "'S$file-$tag-' || (array_position(?::uuid[], "
+                       . 'submission_id) - 1)', \@ids, \@ids);
+    is($subjects, scalar(@created) . "\n", "$tag: each row has its subject");
+}
+
+# one new id sent by $n clients at once, the subjects "S<file>-SAME-<i>":
+# each answered 201, one accepted, the others duplicates, one row, that
+# of the accepted request
+sub one_id_ok {
+    my ($n) = @_;
+    my $id = uuid();
+    my @res = post_many('/s', map { phq9(id => $id,
+                                         subject => "S$file-SAME-$_") }
+                                  1 .. $n);
+
+    is(join(',', map { $_->[0] } @res), join(',', (201) x $n),
+       "$n x 201");
+    is(scalar(grep { $_->[1] eq created(1, 0, $id) } @res), 1,
+       'one accepted');
+    is(scalar(grep { $_->[1] eq created(0, 1, $id) } @res), $n - 1,
+       ($n - 1) . ' duplicates');
+    is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?',
+           $id), "1\n", 'one row');
+
+    my ($won) = grep { $res[$_][1] eq created(1, 0, $id) } 0 .. $#res;
+
+    is(sql('SELECT subject_id FROM epro_submissions WHERE submission_id = ?',
+           $id), "S$file-SAME-" . (($won // -2) + 1) . "\n",
+       "the row is the accepted request's");
+}
+
+# Six at once into $table, which refuses the subject POISON (a CHECK),
+# the nginx under test batching them together (one connection, a batch
+# delay): the third alone fails, 422 naming its id; the batch is split
+# and the five others are committed, each row as sent (copied from the
+# failed batch, not encoded again: the bodies are gone by then).
+sub poison_ok {
+    my ($table) = @_;
+    my @ids = map { uuid() } 1 .. 6;
+    my @bodies = map { phq9(id => $ids[$_],
+                            subject => $_ == 2 ? 'POISON' : "SUBJ-$_") }
+                     0 .. 5;
+    my @res = post_many('/s', @bodies);
+
+    is(join(',', map { $_->[0] } @res), '201,201,422,201,201,201',
+       'statuses');
+    like($res[2][1], qr/rejected-by-database".*SQLSTATE 23514/, '422 body');
+    like($res[2][1], qr/\Q$ids[2]\E/, '422 names the id');
+    is(sql("SELECT count(*) FROM $table WHERE submission_id = ANY(?)",
+           \@ids), "5\n", 'five rows stored');
+
+    for my $i (0, 1, 3, 4, 5) {
+        is(sql("SELECT subject_id || '|' || md5(payload) FROM $table "
+               . 'WHERE submission_id = ?', $ids[$i]),
+           "SUBJ-$i|" . Digest::MD5::md5_hex($bodies[$i]) . "\n",
+           "row $i as sent");
+    }
 }
 
 # The raw HTTP client, for --- post_check: send_only() sends the bytes of
@@ -202,7 +307,8 @@ sub http_get {
 
 # POSTs $body; %o: uri (/s), method, type (undef: no Content-Type), header
 # (more header lines), chunked (1000-byte chunks), send_only (return the
-# socket, the response unread)
+# socket, the response unread), sent (send the header and only that many
+# bytes of the body, and return the socket)
 sub http_post {
     my ($body, %o) = @_;
     my $type = exists $o{type} ? $o{type} : 'application/json';
@@ -221,10 +327,22 @@ sub http_post {
         $req .= "0\r\n\r\n";
 
     } else {
-        $req .= 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+        $req .= 'Content-Length: ' . length($body) . "\r\n\r\n"
+              . (defined $o{sent} ? substr($body, 0, $o{sent}) : $body);
     }
 
-    return $o{send_only} ? send_only($req) : http($req);
+    return $o{send_only} || defined $o{sent} ? send_only($req) : http($req);
+}
+
+# A request that holds the queue's room (epro_queue_max_bytes): its body
+# is let in, nothing else being queued, and only its first 10 bytes are
+# sent; returns the socket, on which the caller sends substr($body, 10)
+# to free the room.  The next request waits for room.
+sub hold_room {
+    my ($body) = @_;
+    my $s = http_post($body, sent => 10);
+    Time::HiRes::sleep(0.2);
+    return $s;
 }
 
 # The metrics helper: metrics_of() turns an exposition into
@@ -256,22 +374,42 @@ sub delta {
 
 sub req_key { "epro_requests_total{result=\"$_[0]\"}" }
 
-# true once the whole error log of the block's nginx matches $re, false
-# after $secs (15) seconds
+# from the metrics $m0 to $m1, epro_requests_total{result="$label"} grew
+# by $n and no other result moved
+sub only_ok {
+    my ($label, $n, $m0, $m1, $what) = @_;
+    my %labels = map { /^epro_requests_total\{result="(\w+)"\}$/
+                       ? ($1 => 1) : () } keys %$m0, keys %$m1;
+    my @moved = map { "$_:" . delta($m0, $m1, req_key($_)) }
+                grep { delta($m0, $m1, req_key($_))
+                       != ($_ eq $label ? $n : 0) }
+                sort keys %labels;
+    is("@moved", '', "$what: result=\"$label\" +$n, no other moved");
+}
+
+# true once $n (1) lines of the error log of the block's nginx match $re,
+# false after $secs (15) seconds
 sub wait_log {
-    my ($re, $secs) = @_;
+    my ($re, $secs, $n) = @_;
     my $deadline = Time::HiRes::time() + ($secs // 15);
 
     for (;;) {
         if (open my $in, '<', $Test::Nginx::Util::ErrLogFile) {
-            local $/;
-            my $log = <$in>;
-            return 1 if $log =~ $re;
+            my $count = grep { $_ =~ $re } <$in>;
+            return 1 if $count >= ($n // 1);
         }
 
         return 0 if Time::HiRes::time() > $deadline;
-        Time::HiRes::sleep(0.1);
+        Time::HiRes::sleep(0.02);
     }
+}
+
+# waits up to 5 s until the nginx under test has $n connections ready
+# (all workers together), dies otherwise
+sub wait_ready {
+    my ($n) = @_;
+    wait_log(qr/epro: connection \d+: ready/, 5, $n)
+        or die "the connections of nginx are not ready\n";
 }
 
 # the first line of $file that starts with "$tag ", waiting up to 5 s for
@@ -375,11 +513,15 @@ sub phq9 {
 # block may reach.  A file whose blocks must not even warn raises the last
 # with no_error_log_default("[warn]\n[error]\n[alert]") before run_tests.
 # A block that gives its own section keeps it; an empty "--- more_headers"
-# sends none, a block with "--- must_die" gets no --- no_error_log.
+# sends none, a block with "--- must_die" gets no --- no_error_log.  A
+# block with no request, its work all in --- post_check, sends GET /t,
+# answered "ok" by a location = /t added to its config (unless it has
+# one).
 # what --- seed gave, sent by the block's --- init
 our @Seeds;
 
 our $DefaultConfig = "    location = /s { epro_submit; }\n";
+our $TConfig = "    location = /t { return 200 \"ok\\n\"; }\n";
 our $DefaultNoErrorLog = "[error]\n[alert]\n";
 
 sub no_error_log_default {
@@ -399,6 +541,16 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
 
     if (!defined $block->config) {
         $block->set_value('config', $DefaultConfig);
+    }
+
+    if (!defined $block->request && !defined $block->raw_request
+        && !defined $block->pipelined_requests)
+    {
+        $block->set_value('request', "GET /t\n");
+        $block->set_value('response_body', "ok\n")
+            if !defined $block->response_body;
+        $block->set_value('config', $block->config . $TConfig)
+            if $block->config !~ m{location\s*=\s*/t\s};
     }
 
     my $req = $block->request;
@@ -456,15 +608,7 @@ sub metrics_delta_ok {
         next if $line !~ /\S/;
 
         if ($line =~ /^\s*result=(\w+)\s+(-?\d+)\s*$/) {
-            my ($label, $n) = ($1, $2);
-            my %labels = map { /^epro_requests_total\{result="(\w+)"\}$/
-                               ? ($1 => 1) : () } keys %$M0, keys %$m1;
-            my @moved = map { "$_:" . delta($M0, $m1, req_key($_)) }
-                        grep { delta($M0, $m1, req_key($_))
-                               != ($_ eq $label ? $n : 0) }
-                        sort keys %labels;
-            is("@moved", '',
-               "$name - result=\"$label\" +$n, no other moved");
+            only_ok($1, $2, $M0, $m1, $name);
 
         } elsif ($line =~ /^\s*(\S+)\s+(-?\d+(?:\.\d+)?)\s*$/) {
             is(delta($M0, $m1, $1), $2, "$name - $1 +$2");

@@ -2,9 +2,9 @@ package EproPg;
 
 # Helpers for the fault suites 012 and 017, on top of Epro.pm:
 #
-# - `use EproPg 'NNN'` names the file: id() is then a submissionId
-#   "<run>-<pid>-4NNN-8000-<seq>", body($id) a PHQ-9 submission a minute
-#   old for study "SNNN";
+# - `use EproPg 'NNN'` names the file: body($id) is then a PHQ-9
+#   submission (Epro.pm's phq9()) a minute old for study "SNNN"; ids are
+#   Epro.pm's uuid();
 # - private PostgreSQL clusters: free_port() probes for a port that can be
 #   bound, pg_sh() runs util/pg.sh with EPRO_PG_DIR and EPRO_PG_PORT,
 #   as_pg() and pg_ctl() run a command as the "postgres" user (when root),
@@ -16,7 +16,7 @@ package EproPg;
 # - aside() runs blocking work in a child, hold_lock() holds a table lock
 #   in one, lock_wait() tells when it was released;
 # - nginx: master(), workers_of(), gone(), log_lines(), log_count(),
-#   wait_log(), port().
+#   port(); Epro.pm's wait_log() and wait_ready() wait for log lines.
 
 use strict;
 use warnings;
@@ -31,18 +31,17 @@ use IO::Socket::INET;
 use POSIX ();
 use Test::More;
 use Time::HiRes ();
-use Epro qw(conninfo);
+use Epro qw(conninfo db_connect phq9 uuid);
 
 use parent 'Exporter';
 our @EXPORT = qw(free_port tmpdir as_pg pg_ctl pg_sh pg_track pg_dbh
-                 pg_stop_all id body port load outcomes all_stored_once
+                 pg_stop_all body port load outcomes all_stored_once
                  aside aside_wait hold_lock lock_wait workers_of gone
-                 master log_lines log_count wait_log);
+                 master log_lines log_count);
 
 our $Repo = Cwd::getcwd();
 our $Bin = $ENV{PG_BIN} || '/usr/lib/postgresql/15/bin';
 our $Run = sprintf '%04x%04x', $$ & 0xffff, int rand 0xffff;
-our $Seq = 0;
 our $Tag = '000';
 # where as_pg() appends the commands' stderr (undef: left as it is)
 our $CommandLog;
@@ -137,19 +136,11 @@ sub pg_stop_all {
     }
 }
 
-sub id {
-    return sprintf '%s-%04x-4%s-8000-%012x', $Run, $$ & 0xffff, $Tag,
-                   ++$Seq;
-}
-
 # a submission a minute old, whatever the clock checks are
 sub body {
     my ($id) = @_;
-    my $answers = join ',', map { "\"PHQ9_$_\":" . ($_ % 4) } 1 .. 9;
-    return "{\"submissionId\":\"$id\",\"studyId\":\"S$Tag\","
-        . "\"subjectId\":\"S$Tag-$Run\",\"visitName\":\"Week 4\","
-        . "\"instrument\":\"PHQ-9\",\"collectedAt\":" . (time - 60)
-        . ",\"answers\":{$answers}}";
+    return phq9(id => $id, studyId => "\"S$Tag\"", siteId => undef,
+                subject => "S$Tag-$Run", collectedAt => time - 60);
 }
 
 sub port {
@@ -198,7 +189,7 @@ sub load {
 
         # keep $o{clients} busy with new ids
         while ($more && @todo + $running < $o{clients}) {
-            my $id = id();
+            my $id = uuid();
             push @$ids, $id;
             push @todo, [$id, 0];
         }
@@ -346,28 +337,43 @@ sub aside_wait {
     return $out;
 }
 
-# Takes ACCESS EXCLUSIVE on $table for $hold seconds in a child, with a
-# DBI session of its own; returns once the lock is held.
+# Takes ACCESS EXCLUSIVE on $table in a child, with a session of its own
+# on the test database, and holds it $hold seconds; with %o cancel => S
+# and app => NAME it first cancels, after S seconds, the statements of
+# application_name NAME waiting for the lock.  Returns once the lock is
+# held (lock_wait() on what it returns tells when it was released).  The
+# server ends the session, and the lock, by itself if the child is stuck.
 sub hold_lock {
-    my ($table, $hold) = @_;
+    my ($table, $hold, %o) = @_;
     my $a = aside(sub {
         my ($w) = @_;
-        my %kv = map { split /=/, $_, 2 } split ' ', conninfo();
-        my $user = delete $kv{user} // 'epro';
-        my $db = DBI->connect('dbi:Pg:' . join(';', map { "$_=$kv{$_}" }
-                                                    sort keys %kv),
-                              $user, '', { RaiseError => 1,
-                                           PrintError => 0 });
+        my $db = db_connect(PrintError => 0);
         $db->do("SET idle_in_transaction_session_timeout = '10s'");
+        $db->do("SET lock_timeout = '5s'");
         $db->begin_work;
         $db->do("LOCK TABLE $table IN ACCESS EXCLUSIVE MODE");
         print $w "locked\n";
+
+        if ($o{cancel}) {
+            Time::HiRes::sleep($o{cancel});
+            $db->selectall_arrayref(
+                'SELECT pg_cancel_backend(pid) FROM pg_stat_activity '
+                . "WHERE application_name = ? AND wait_event_type = "
+                . "'Lock'", undef, $o{app});
+        }
+
         Time::HiRes::sleep($hold);
         # the time the COMMIT is sent: nothing waiting can commit sooner
         printf $w "released %.3f\n", Time::HiRes::time();
         $db->commit;
+        $db->disconnect;
     });
+
+    local $SIG{ALRM} = sub { die "$Tag: no lock on $table after 10 s\n" };
+    alarm 10;
     my $line = readline $a->{fh};
+    alarm 0;
+
     die "$Tag: cannot lock $table: " . ($line // "no answer\n")
         unless ($line // '') eq "locked\n";
     return $a;
@@ -419,16 +425,6 @@ sub log_lines {
 sub log_count {
     my ($re) = @_;
     return scalar(my @l = log_lines($re));
-}
-
-sub wait_log {
-    my ($re, $n, $limit) = @_;
-    my $t = Time::HiRes::time();
-    while (Time::HiRes::time() - $t < $limit) {
-        return 1 if log_count($re) >= $n;
-        Time::HiRes::sleep(0.02);
-    }
-    return 0;
 }
 
 1;
