@@ -9,11 +9,14 @@
 # - the leader's postgres gets SIGKILL; Patroni (primary_start_timeout 0)
 #   fails over to the synchronous standby instead of restarting it;
 # - then a planned switchover (Patroni's REST API) to the synchronous
-#   standby of the new leader.
+#   standby of the new leader;
+# - then the loss of the leader's host: its Patroni and its postgres get
+#   SIGKILL, the leader key expires after the ttl (20 s).
 # Every id answered 201 must be on the final leader, once; the 503s and
 # 504s are counted and the time from each event until 201s come back is
 # measured and reported with diag().
-# Only with EPRO_LONG_TESTS=1 (about 1.5 minutes).  Ports: etcd, the
+# Each event waits for a leader with a synchronous standby.  Only with
+# EPRO_LONG_TESTS=1 (about 2 minutes).  Ports: etcd, the
 # members' PostgreSQL and REST APIs take the first free ones of
 # 28100-28199 (TEST_NGINX_PATRONI_PORTS=FROM-LAST picks another range).
 use lib 't/lib';
@@ -31,7 +34,7 @@ use EproPg '022';
 if (!$ENV{EPRO_LONG_TESTS}) {
     Test::More::plan(skip_all => 'EPRO_LONG_TESTS=1 runs it: it starts '
                      . 'etcd and three Patroni members and takes about '
-                     . '1.5 minutes');
+                     . '2 minutes');
 }
 
 Test::More::plan('no_plan');
@@ -132,6 +135,10 @@ bootstrap:
         fsync: 'on'
         synchronous_commit: 'on'
         wal_keep_size: 128MB
+        # a standby whose leader went away retries that soon (5 s by
+        # default): until one streams from the new leader, its commits
+        # wait (synchronous_mode_strict)
+        wal_retrieve_retry_interval: 1s
   initdb:
     - encoding: UTF8
     - locale: C
@@ -163,6 +170,7 @@ YML
 
 sub start_cluster {
     $Tmp = tmpdir();
+    $EproPg::CommandLog = "$Tmp/pg-commands.log";
 
     # etcd, one member, as this user
     port_of($_) for 'etcd', 'etcd-peer';
@@ -343,69 +351,99 @@ sub counts {
     return join(', ', map { "$_ x $n{$_}" } sort keys %n) || 'nothing';
 }
 
-# The scenario, from the test's post_check: returns what it measured.
+# After event $e (the leader $e->{from} gone): the new leader, once the
+# other members see it, and then a synchronous standby of it; the times
+# in $e.
+sub new_leader {
+    my ($e) = @_;
+    $e->{leader} = wait_for(40, sub {
+        my $l = role(cluster(), 'leader');
+        return defined $l && $l ne $e->{from} ? $l : undef;
+    }) or die "no new leader 40 s after the $e->{what}: "
+              . cluster_text() . "\n";
+    $e->{leader_at} = Time::HiRes::time();
+    wait_healthy(40, 2)
+        or die "no synchronous standby 40 s after the $e->{what}: "
+               . cluster_text() . "\n";
+    $e->{sync_at} = Time::HiRes::time();
+}
+
+# The events: the leader's postgres killed, a switchover, the leader's
+# host lost (its Patroni and postgres killed); each once the cluster has
+# a leader and a synchronous standby, and the load had 3 s to flow again.
+sub kill_postgres {
+    my ($e) = @_;
+    my $pm = postmaster($e->{from}) or die "no postmaster.pid\n";
+    $e->{t} = Time::HiRes::time();
+    kill 'KILL', $pm or die "kill $pm: $!\n";
+}
+
+sub switchover {
+    my ($e) = @_;
+    my $api = $Port{"$e->{from}-api"};
+    $e->{t} = Time::HiRes::time();
+    # the API answers once the switchover is done (or has failed)
+    my $resp = HTTP::Tiny->new(timeout => 40)->post(
+        "http://127.0.0.1:$api/switchover",
+        { headers => { 'Content-Type' => 'application/json' },
+          content => $Json->encode({ leader => $e->{from},
+                                     candidate => $e->{sync} }) });
+    $e->{answer} = "$resp->{status} $resp->{content}";
+}
+
+sub kill_host {
+    my ($e) = @_;
+    my $pm = postmaster($e->{from}) or die "no postmaster.pid\n";
+    $e->{t} = Time::HiRes::time();
+    # Patroni first: it would restart its postgres
+    kill 'KILL', $Proc{$e->{from}} or die "kill Patroni: $!\n";
+    kill 'KILL', $pm or die "kill $pm: $!\n";
+}
+
+# The scenario, from the test's post_check: the events with their times
+# and the load's answers.
 sub scenario {
-    my %r;
+    my @events = (
+        { name => 'kill_postgres', run => \&kill_postgres,
+          what => "kill -9 of the leader's postgres" },
+        { name => 'switchover', run => \&switchover,
+          what => 'switchover' },
+        { name => 'kill_host', run => \&kill_host,
+          what => "loss of the leader's host" },
+    );
+    my %r = (events => \@events);
     $Stop = "$Tmp/stop-load";
     my $load = fork_load(uri => '/s', for => 150, until => $Stop,
                          clients => 30, deadline => 170);
 
     my $ok = eval {
-        Time::HiRes::sleep(3);
-
-        # 1. SIGKILL the leader's postmaster
-        my $c = cluster();
-        my $old = role($c, 'leader') or die 'no leader';
-        $r{sync_at_kill} = role($c, 'sync_standby');
-        my $pm = postmaster($old) or die "no postmaster.pid for $old";
-        $r{kill} = Time::HiRes::time();
-        kill 'KILL', $pm or die "kill $pm: $!";
-        $r{killed} = $old;
-        $r{leader1} = wait_for(40, sub {
-            my $l = role(cluster(), 'leader');
-            return defined $l && $l ne $old ? $l : undef;
-        }) or die 'no new leader 40 s after the kill: ' . cluster_text();
-        $r{leader1_at} = Time::HiRes::time();
-        wait_healthy(40, 2)
-            or die 'no synchronous standby 40 s after the failover: '
-                   . cluster_text();
-        $r{rejoined} = wait_healthy(40, 3) ? Time::HiRes::time() : undef;
-        Time::HiRes::sleep(3);
-
-        # 2. a planned switchover to the synchronous standby
-        $c = cluster();
-        my $from = role($c, 'leader');
-        my $to = role($c, 'sync_standby');
-        $r{switch} = Time::HiRes::time();
-        # the API answers once the switchover is done (or has failed)
-        my $api = $Port{"$from-api"};
-        my $resp = HTTP::Tiny->new(timeout => 40)->post(
-            "http://127.0.0.1:$api/switchover",
-            { headers => { 'Content-Type' => 'application/json' },
-              content => $Json->encode({ leader => $from,
-                                         candidate => $to }) });
-        $r{switch_answer} = "$resp->{status} $resp->{content}";
-        $r{switch_from} = $from;
-        $r{switch_to} = $to;
-        $r{leader2} = wait_for(40, sub {
-            my $l = role(cluster(), 'leader');
-            return defined $l && $l eq $to ? $l : undef;
-        });
-        $r{leader2_at} = Time::HiRes::time();
-        wait_healthy(40, 3);
+        for my $e (@events) {
+            Time::HiRes::sleep(3);
+            my $c = cluster();
+            $e->{from} = role($c, 'leader') or die "no leader\n";
+            $e->{sync} = role($c, 'sync_standby') or die "no sync\n";
+            $e->{run}->($e);
+            new_leader($e);
+            # the member killed comes back as a standby, or stays away
+            wait_healthy(30, 3) if $e->{name} eq 'kill_postgres';
+            $e->{healthy_at} = Time::HiRes::time();
+        }
         Time::HiRes::sleep(3);
         1;
     };
     $r{error} = $@ unless $ok;
-    # what did not happen gets a time, so that the figures can be printed
-    $r{$_} //= Time::HiRes::time()
-        for qw(kill leader1_at switch leader2_at);
 
     open my $fh, '>', $Stop or die "$Stop: $!";
     close $fh;
     $r{load} = load_wait($load);
     $r{end} = Time::HiRes::time();
     $r{final} = role(cluster(), 'leader');
+
+    # what did not happen gets a time, so that the figures can be printed
+    for my $e (@events) {
+        $e->{$_} //= $r{end} for qw(t leader_at sync_at healthy_at);
+    }
+
     return \%r;
 }
 
@@ -422,7 +460,9 @@ END {
         pg_stop_all();
         kill 'TERM', $Proc{etcd} if $Proc{etcd};
         waitpid $_, 0 for grep { defined } values %Proc;
-        File::Path::remove_tree($Tmp);
+        # TEST_NGINX_PATRONI_KEEP=1 keeps the logs of etcd, Patroni and
+        # PostgreSQL
+        File::Path::remove_tree($Tmp) unless $ENV{TEST_NGINX_PATRONI_KEEP};
     }
 }
 
@@ -431,7 +471,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: Patroni: leader killed, then a switchover: no 201 lost
+=== TEST 1: Patroni: postgres killed, switchover, host lost: no 201 lost
 --- http_config
     epro_pg_conninfo "$TEST_NGINX_PATRONI_PG";
     epro_pg_pool_size 2;
@@ -454,18 +494,12 @@ my $master = main::master();
 my @workers = main::workers_of($master);
 my $r = main::scenario();
 my $res = $r->{load};
-is($r->{error}, undef, 'the leader was killed, then switched over');
-is($r->{leader1}, $r->{sync_at_kill},
-   "the synchronous standby ($r->{sync_at_kill}) took over from the "
-   . "killed $r->{killed}");
-is($r->{leader2}, $r->{switch_to},
-   "switched over from $r->{switch_from} to $r->{switch_to}")
-    or diag("POST /switchover: $r->{switch_answer}");
-ok(defined $r->{final}, "a leader at the end: $r->{final}");
+my @ev = @{ $r->{events} };
+is($r->{error}, undef, 'the three events ran');
 my @ok = values %{ $res->{ok_at} };
-ok((grep { $_ < $r->{kill} } @ok) >= 10,
-   scalar(grep { $_ < $r->{kill} } @ok) . ' ids acknowledged before the '
-   . 'kill');
+ok((grep { $_ < $ev[0]{t} } @ok) >= 10,
+   scalar(grep { $_ < $ev[0]{t} } @ok) . ' ids acknowledged before the '
+   . 'first event');
 main::all_stored_once('Patroni', $res,
                       main::pg_dbh($main::Port{"$r->{final}-pg"}),
                       'epro_submissions');
@@ -473,34 +507,33 @@ main::all_stored_once('Patroni', $res,
 is_deeply([grep { !grep { /^(?:504|conn)/ } @{ $res->{seen}{$_} } }
            keys %{ $res->{dup} }], [],
           'only retries after a 504 or a lost connection were duplicates');
-my @k = main::outage($res, $r->{kill}, $r->{switch});
-my @s = main::outage($res, $r->{switch}, $r->{end});
-ok($k[1] < 15, sprintf('201s again %.2f s after the kill', $k[1]));
-ok($s[1] < 15, sprintf('201s again %.2f s after the switchover request',
-                       $s[1]));
 is(main::master(), $master, 'the same nginx master');
 is_deeply([main::workers_of($master)], \@workers,
           'the same workers: none restarted');
 diag(sprintf('Patroni: %d ids, %d answered 201 (%d said "duplicates"); '
-             . 'answers, retries included: %s',
+             . 'answers, retries included: %s; final leader %s',
              scalar @{ $res->{ids} }, scalar @ok,
              scalar keys %{ $res->{dup} },
-             main::counts($res, 0, $r->{end} + 1)));
-diag(sprintf('kill -9 of %s\'s postmaster: %s leader after %.2f s; no 201 '
-             . 'from %.2f s to %.2f s; the killed member back as a standby '
-             . 'after %s s', $r->{killed}, $r->{leader1} // '-',
-             $r->{leader1_at} - $r->{kill}, @k,
-             defined $r->{rejoined}
-             ? sprintf('%.1f', $r->{rejoined} - $r->{kill}) : 'more than 40'));
-diag(sprintf('switchover %s -> %s: leader after %.2f s; no 201 from %.2f s '
-             . 'to %.2f s', $r->{switch_from} // '-', $r->{switch_to} // '-',
-             $r->{leader2_at} - $r->{switch}, @s));
-diag(sprintf('answers from the kill to the switchover (%.1f s): %s; '
-             . 'from the switchover on (%.1f s): %s',
-             $r->{switch} - $r->{kill},
-             main::counts($res, $r->{kill}, $r->{switch}),
-             $r->{end} - $r->{switch},
-             main::counts($res, $r->{switch}, $r->{end} + 1)));
+             main::counts($res, 0, $r->{end} + 1), $r->{final} // '-'));
+# a lost host keeps the leader key until the ttl (20 s) expires
+my %limit = (kill_postgres => 15, switchover => 15, kill_host => 40);
+for my $i (0 .. $#ev) {
+    my $e = $ev[$i];
+    my $next = $i < $#ev ? $ev[$i + 1]{t} : $r->{end} + 1;
+    my @o = main::outage($res, $e->{t}, $next);
+    is($e->{leader}, $e->{sync},
+       "$e->{what}: the synchronous standby ($e->{sync}) leads, not "
+       . "$e->{from}") or diag($e->{answer} // '');
+    ok($o[1] < $limit{$e->{name}},
+       sprintf('%s: 201s again %.2f s after it', $e->{what}, $o[1]));
+    diag(sprintf('%s (%s): %s leader after %.2f s, Patroni names a '
+                 . 'synchronous standby after %.2f s; no 201 from %.2f s '
+                 . 'to %.2f s; '
+                 . 'answers until the next event (%.1f s): %s',
+                 $e->{what}, $e->{from}, $e->{leader} // '-',
+                 $e->{leader_at} - $e->{t}, $e->{sync_at} - $e->{t}, @o,
+                 $next - $e->{t}, main::counts($res, $e->{t}, $next)));
+}
 --- no_error_log
 exited on signal
 [alert]
