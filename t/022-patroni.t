@@ -15,8 +15,8 @@
 # Every id answered 201 must be on the final leader, once; the 503s and
 # 504s are counted and the time from each event until 201s come back is
 # measured and reported with diag().
-# Each event waits for a leader with a synchronous standby.  Only with
-# EPRO_LONG_TESTS=1 (about 2 minutes).  Ports: etcd, the
+# Each event waits until both standbys stream from the leader, one of them
+# synchronously.  Only with EPRO_LONG_TESTS=1 (about 2 minutes).  Ports: etcd, the
 # members' PostgreSQL and REST APIs take the first free ones of
 # 28100-28199 (TEST_NGINX_PATRONI_PORTS=FROM-LAST picks another range).
 use lib 't/lib';
@@ -161,6 +161,9 @@ postgresql:
     logging_collector: 'on'
     log_directory: '$dir/log'
     log_min_messages: warning
+  # a standby whose rewind fails is made anew from the leader
+  remove_data_directory_on_rewind_failure: true
+  remove_data_directory_on_diverged_timelines: true
   pg_hba:
     - local all all trust
     - host all all 127.0.0.1/32 trust
@@ -287,15 +290,25 @@ sub role {
     return $m ? $m->{name} : undef;
 }
 
-# the cluster once it has a running leader and a synchronous standby, and
-# $n members running in all; undef after $secs
+# The cluster once it has a running leader and a synchronous standby, and
+# $n members in all, the standbys streaming from the leader; undef after
+# $secs.  Patroni says "running" of a standby before it has found that it
+# must rewind: the leader's pg_stat_replication tells.
 sub wait_healthy {
     my ($secs, $n) = @_;
     return wait_for($secs, sub {
         my $c = cluster() or return;
-        my @up = grep { up($_) } @{ $c->{members} };
-        return role($c, 'leader') && role($c, 'sync_standby')
-               && @up >= $n ? $c : undef;
+        my $l = role($c, 'leader') or return;
+        role($c, 'sync_standby') or return;
+        my $db = DBI->connect("dbi:Pg:host=127.0.0.1;port="
+                              . $Port{"$l-pg"} . ';dbname=postgres',
+                              'epro', '', { RaiseError => 1,
+                                            PrintError => 0 });
+        my ($all, $sync) = $db->selectrow_array(q{
+            SELECT count(*), count(*) FILTER (WHERE sync_state = 'sync')
+            FROM pg_stat_replication WHERE state = 'streaming'});
+        $db->disconnect;
+        return $all >= $n - 1 && $sync >= 1 ? $c : undef;
     });
 }
 
@@ -418,15 +431,17 @@ sub scenario {
 
     my $ok = eval {
         for my $e (@events) {
+            # the three members back (the one that lost its postgres or
+            # was demoted rejoins as a standby), then 3 s of 201s
+            wait_healthy(60, 3)
+                or die "not all members back 60 s before the $e->{what}: "
+                       . cluster_text() . "\n";
             Time::HiRes::sleep(3);
             my $c = cluster();
             $e->{from} = role($c, 'leader') or die "no leader\n";
             $e->{sync} = role($c, 'sync_standby') or die "no sync\n";
             $e->{run}->($e);
             new_leader($e);
-            # the member killed comes back as a standby, or stays away
-            wait_healthy(30, 3) if $e->{name} eq 'kill_postgres';
-            $e->{healthy_at} = Time::HiRes::time();
         }
         Time::HiRes::sleep(3);
         1;
@@ -441,7 +456,7 @@ sub scenario {
 
     # what did not happen gets a time, so that the figures can be printed
     for my $e (@events) {
-        $e->{$_} //= $r{end} for qw(t leader_at sync_at healthy_at);
+        $e->{$_} //= $r{end} for qw(t leader_at sync_at);
     }
 
     return \%r;
@@ -460,9 +475,15 @@ END {
         pg_stop_all();
         kill 'TERM', $Proc{etcd} if $Proc{etcd};
         waitpid $_, 0 for grep { defined } values %Proc;
-        # TEST_NGINX_PATRONI_KEEP=1 keeps the logs of etcd, Patroni and
-        # PostgreSQL
-        File::Path::remove_tree($Tmp) unless $ENV{TEST_NGINX_PATRONI_KEEP};
+        # the logs of etcd, Patroni and PostgreSQL stay after a failure
+        # (or with TEST_NGINX_PATRONI_KEEP=1)
+        if ($ENV{TEST_NGINX_PATRONI_KEEP}
+            || !Test::More->builder->is_passing)
+        {
+            Test::More::diag("kept $Tmp");
+        } else {
+            File::Path::remove_tree($Tmp);
+        }
     }
 }
 
