@@ -9,8 +9,10 @@ on 127.0.0.1:18500 (2 workers) serving
   /submit-instr  epro_submit with conf/instruments.json (strict policy)
   /ok            return 201 (the HTTP ceiling: same requests, no module)
 
+and /submit and /ok again over HTTP/2 without TLS (h2c, prior knowledge) on
+127.0.0.1:18501, with conf/gateway.example.conf's bounded http2 settings;
 then pgbench against the same table (the database ceiling), hey and wrk
-against the three locations, perf on the workers, an LD_PRELOAD heap-call
+against the three locations (a full run adds h2load over HTTP/2), perf on the workers, an LD_PRELOAD heap-call
 counter and the core micro-benchmark.  Writes a Markdown report and a JSON
 file with every figure; exits 1 if rows stored != rows acknowledged with 201
 (or a worker died), 2 on a setup error.
@@ -55,6 +57,8 @@ INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
 HOST = "127.0.0.1"
 PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "16500"))
 HTTP_PORT = int(os.environ.get("EPRO_BENCH_PORT", "18500"))
+# h2c (HTTP/2 with prior knowledge) to the same locations
+H2_PORT = int(os.environ.get("EPRO_BENCH_H2_PORT", str(HTTP_PORT + 1)))
 # PgBouncer (Debian's, transaction pooling) in front of the same cluster
 PGB_PORT = int(os.environ.get("EPRO_BENCH_PGBOUNCER_PORT", "16501"))
 PGBOUNCER = os.environ.get("PGBOUNCER", "/usr/sbin/pgbouncer")
@@ -103,6 +107,10 @@ FULL = {
     "pgbench_plan": ["1 row/txn", "100 rows/txn", "100 rows/stmt"],
     "checkpoint": True,
     "restart_each_case": True,
+    # h2load -c connections -m streams: 200 streams in flight, like the
+    # c=200 cases; requests per body
+    "h2": {"connections": 25, "streams": 8, "limit": 90,
+           "n": {"single": 20000, "answers200": 10000, "array100": 1000}},
 }
 
 SMOKE = {
@@ -121,6 +129,7 @@ SMOKE = {
     "pgbench_plan": ["1 row/txn", "100 rows/txn"],
     "checkpoint": False,
     "restart_each_case": False,
+    "h2": None,
 }
 
 
@@ -563,10 +572,28 @@ http {{
             epro_status;
         }}
     }}
+
+    # HTTP/2 without TLS (h2c, prior knowledge), bounded as
+    # conf/gateway.example.conf bounds it
+    server {{
+        listen 127.0.0.1:{h2_port} http2 backlog=4096;
+        http2_max_concurrent_streams 8;
+        http2_body_preread_size 64k;
+
+        location = /submit {{
+            client_max_body_size 1m;
+            epro_submit;
+        }}
+
+        location = /ok {{
+            client_max_body_size 1m;
+            return 201;
+        }}
+    }}
 }}
 """.format(module=self.module, user=user, prefix=self.prefix,
            pg_port=pg_port, port=HTTP_PORT, instruments=INSTRUMENTS,
-           extra=extra)
+           extra=extra, h2_port=H2_PORT)
 
     def module_knows(self, extra):
         """An older build (EPRO_BENCH_MODULE) may lack a variant's
@@ -592,8 +619,9 @@ http {{
         if not extra:
             self.results["nginx_conf"] = self.nginx_conf().replace(
                 self.tmp, "$TMP")
-        if self.port_busy(HTTP_PORT):
-            raise SetupError("port %d is in use" % HTTP_PORT)
+        for port in (HTTP_PORT, H2_PORT):
+            if self.port_busy(port):
+                raise SetupError("port %d is in use" % port)
         env = dict(os.environ)
         if preload:
             env["LD_PRELOAD"] = preload[0]
@@ -661,8 +689,9 @@ http {{
 
     # --------------------------------------------------------- running
 
-    def url(self, target):
-        return "http://%s:%d%s" % (HOST, HTTP_PORT, LOCATIONS[target])
+    def url(self, target, h2=False):
+        return "http://%s:%d%s" % (HOST, H2_PORT if h2 else HTTP_PORT,
+                                   LOCATIONS[target])
 
     def batches(self):
         """epro_batches_total from epro_status (all workers)."""
@@ -728,12 +757,22 @@ http {{
             return
         k = BODIES[body][1]
         path = self.body_path(body)
-        url = self.url(target)
+        url = self.url(target, h2=tool == "h2load")
+        h2log = os.path.join(self.tmp, "h2load.log")
         if tool == "hey":
             n = max(cfg["hey_n"][body], conc)
             cmd = ["hey", "-n", str(n), "-c", str(conc), "-m", "POST", "-T",
                    "application/json", "-D", path, url]
             limit, interrupt = cfg["hey_limit"], True
+        elif tool == "h2load":
+            # its --log-file has each response's status and time: exact
+            # statuses (its summary has classes only) and percentiles
+            h2 = cfg["h2"]
+            cmd = ["h2load", "-n", str(h2["n"][body]), "-t", "2",
+                   "-c", str(h2["connections"]), "-m", str(h2["streams"]),
+                   "-d", path, "-H", "Content-Type: application/json",
+                   "--log-file", h2log, url]
+            limit, interrupt = h2["limit"], True
         else:
             cmd = ["wrk", "-t2", "-c%d" % conc, "-d%ds" % cfg["wrk_seconds"],
                    "--timeout", "30s", "-s", os.path.join(BENCH, "post.lua"),
@@ -779,6 +818,10 @@ http {{
                "rc": rc}
         if tool == "hey":
             res.update(parse_hey(out))
+        elif tool == "h2load":
+            res.update(parse_h2load(out, h2log))
+            res["h2"] = {"connections": cfg["h2"]["connections"],
+                         "streams": cfg["h2"]["streams"]}
         else:
             res.update(parse_wrk(out))
         if res.get("duration") is None:
@@ -857,7 +900,7 @@ http {{
             else:
                 exact = stored == server201 * k + left
             client = ok2xx <= server201 and ok2xx * k <= stored
-            if tool == "hey" and "note" not in res:
+            if tool in ("hey", "h2load") and "note" not in res:
                 exact = exact and stored == ok2xx * k
             res["check"] = exact and client
         if not res["check"]:
@@ -1296,6 +1339,13 @@ http {{
                 for v in VARIANTS:
                     if self.module_knows(VARIANTS[v][0]):
                         self.http_case("wrk", v, "single", conc)
+        h2 = self.cfg["h2"]
+        if h2:
+            # the same bodies over HTTP/2, the module against return 201
+            for body in bodies:
+                for target in ("module", "return 201"):
+                    self.http_case("h2load", target, body,
+                                   h2["connections"] * h2["streams"])
         self.results["pss_after_kib"] = [pss_kib(p) for p in self.workers]
 
         if self.cfg["perf_seconds"] and not self.args.cases:
@@ -1370,6 +1420,51 @@ def parse_wrk(out):
     r["p99"] = j["p99_us"] / 1e6
     r["max"] = j["max_us"] / 1e6
     r["tool_rps"] = j["requests"] / r["duration"] if r["duration"] else None
+    return r
+
+
+def parse_h2load(out, log_file):
+    """The summary for the duration and the errors, --log-file (start us,
+    status, us until the end of the response; status -1: a failed stream)
+    for the statuses and the percentiles."""
+    r = {"status": {}, "errors": {}, "duration": None}
+    m = re.search(r"finished in ([\d.]+)(m?s)", out)
+    if m:
+        r["duration"] = float(m.group(1)) / (1e3 if m.group(2) == "ms"
+                                             else 1)
+    times = []
+    try:
+        with open(log_file) as f:
+            for line in f:
+                v = line.split()
+                if len(v) < 3:
+                    continue
+                if v[1] == "-1":
+                    r["errors"]["failed stream"] = \
+                        r["errors"].get("failed stream", 0) + 1
+                    continue
+                r["status"][v[1]] = r["status"].get(v[1], 0) + 1
+                times.append(int(v[2]) / 1e6)
+        os.remove(log_file)
+    except OSError:
+        pass
+    m = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, "
+                  r"\d+ succeeded, \d+ failed, (\d+) errored, "
+                  r"(\d+) timeout", out)
+    if m:
+        undone = int(m.group(1)) - int(m.group(2))
+        for what, n in (("not done", undone), ("errored", int(m.group(3))),
+                        ("timeout", int(m.group(4)))):
+            if n:
+                r["errors"][what] = n
+    r["socket_errors"] = sum(r["errors"].values())
+    times.sort()
+    if times:
+        r["p50"] = times[len(times) // 2]
+        r["p99"] = times[min(len(times) - 1, int(len(times) * 0.99))]
+        r["max"] = times[-1]
+    r["tool_rps"] = sum(r["status"].values()) / r["duration"] \
+        if r["duration"] else None
     return r
 
 

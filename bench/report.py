@@ -130,6 +130,22 @@ def targets(res):
     return out
 
 
+def h2_text(c):
+    h2 = c.get("h2", {})
+    return ("The same bodies over HTTP/2 without TLS (h2c, prior "
+            "knowledge) to the same locations on a second listen socket of "
+            "the same nginx, bounded as conf/gateway.example.conf bounds "
+            "it (`http2_max_concurrent_streams 8; http2_body_preread_size "
+            "64k;`): %d connections with %d streams each, %d requests in "
+            "flight, N requests in all (h2load's `--log-file` gives each "
+            "response's status and time, hence the percentiles). Against "
+            "the HTTP/1.1 cases: a stream that waits for room has its "
+            "body already read by nginx (up to the preread size), so the "
+            "PSS columns show what HTTP/2 adds to the module's bound.\n"
+            % (h2.get("connections", 0), h2.get("streams", 0),
+               h2.get("connections", 0) * h2.get("streams", 0)))
+
+
 def http_table(res, cases):
     head = ["target", "body (bytes)", "2xx/s", "rows/s", "p50 ms", "p99 ms",
             "max ms", "non-2xx", "sock err", "rows stored", "201 rows",
@@ -472,14 +488,21 @@ def render(res, runs):
     for tool, conc, title in (("hey", 200, "hey -n N -c 200 (the seed's "
                                "command)"),
                               ("wrk", 200, "wrk -t2 -c200 -d%ss"),
-                              ("wrk", 1000, "wrk -t2 -c1000 -d%ss")):
+                              ("wrk", 1000, "wrk -t2 -c1000 -d%ss"),
+                              ("h2load", 200, "HTTP/2: h2load -n N -t2 "
+                               "-c%d -m%d (h2c)")):
         cases = [c for c in res["cases"]
                  if c["tool"] == tool and c["conc"] == conc]
         if not cases:
             continue
-        if "%s" in title:
+        if tool == "h2load":
+            h2 = cases[0].get("h2", {})
+            title = title % (h2.get("connections", 0), h2.get("streams", 0))
+        elif "%s" in title:
             title = title % cases[0]["command"].split("-d")[1].split("s")[0]
         L.append("### %s\n" % title)
+        if tool == "h2load":
+            L.append(h2_text(cases[0]))
         L.append(http_table(res, cases))
         L.append("")
         L.append(resource_table(res, cases))

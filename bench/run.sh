@@ -16,7 +16,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
-for t in gcc hey wrk python3 /usr/sbin/nginx /usr/lib/postgresql/15/bin/pgbench \
+for t in gcc hey wrk h2load python3 /usr/sbin/nginx \
+         /usr/lib/postgresql/15/bin/pgbench \
          /usr/sbin/pgbouncer; do
     command -v "$t" > /dev/null 2>&1 || need+=("$t")
 done

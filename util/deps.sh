@@ -12,6 +12,7 @@ pkgs=(
     libio-socket-ssl-perl openssl psmisc hey wrk make
     valgrind cppcheck clang-14 libclang-rt-14-dev apache2-utils
     nghttp2-client pgbouncer
+    patroni etcd-server etcd-client
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -153,14 +153,17 @@ sub port {
 # are retried after Retry-After (at most 1 s), a connection error after
 # 0.1 s, with the same body, until 201 or $o{deadline} seconds; with
 # $o{once} nothing is retried.  $o{at} holds [seconds, code] pairs: code
-# runs once the load has run that long.  Returns, per id, the list of
+# runs once the load has run that long.  With $o{until}, a file's name, no
+# new id starts once that file exists (the caller decides when the load is
+# over; $o{for} stays the longest it may run).  Returns, per id, the list of
 # answers ("201", "503", "504", "conn", "other:..."), the time of each 201
-# and whether it said "duplicates":1.
+# and whether it said "duplicates":1, and every answer as [time, answer]
+# in the order they came (events).
 sub load {
     my (%o) = @_;
     my $ids = $o{ids} || [];
     my @todo = map { [$_, 0] } @$ids;
-    my (%seen, %ok_at, %dup, %by, %body);
+    my (%seen, %ok_at, %dup, %by, %body, @events);
     my @at = sort { $a->[0] <=> $b->[0] } @{ $o{at} || [] };
     my $sel_r = IO::Select->new;
     my $sel_w = IO::Select->new;
@@ -170,6 +173,7 @@ sub load {
     my $done = sub {
         my ($c, $what, $delay) = @_;
         push @{ $seen{$c->{id}} }, $what;
+        push @events, [Time::HiRes::time(), $what];
         $sel_r->remove($c->{sock});
         $sel_w->remove($c->{sock});
         close $c->{sock};
@@ -181,7 +185,8 @@ sub load {
 
     while (Time::HiRes::time() - $t0 < $o{deadline}) {
         my $now = Time::HiRes::time();
-        my $more = $o{for} && $now - $t0 < $o{for};
+        my $more = $o{for} && $now - $t0 < $o{for}
+                   && !(defined $o{until} && -e $o{until});
 
         while (@at && $now - $t0 >= $at[0][0]) {
             (shift @at)->[1]->();
@@ -277,7 +282,7 @@ sub load {
     push @{ $seen{$_->[0]} }, 'never sent' for @todo;
 
     return { seen => \%seen, ok_at => \%ok_at, dup => \%dup, t0 => $t0,
-             ids => $ids };
+             ids => $ids, events => \@events };
 }
 
 # the answers of a load: "201 x 97, 504->201 x 3" and the like
