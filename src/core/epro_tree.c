@@ -73,7 +73,9 @@ epro_tree_parse_numbers(const char *text, size_t len,
 
     /* the scan and cJSON meet the numbers in the same order */
 
-    if (root == NULL || epro_tree_spans(root, nums, 0) != nums->n) {
+    if (root == NULL
+        || (nums->n && epro_tree_spans(root, nums, 0) != nums->n))
+    {
         return NULL;
     }
 
