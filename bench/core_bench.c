@@ -3,8 +3,21 @@
  *
  *   gcc -O2 -g -I src/core bench/core_bench.c src/core/epro_json.c \
  *       src/core/epro_parse.c src/core/epro_encode.c src/core/epro_instr.c \
- *       src/core/epro_tree.c -lcjson -lm -o core_bench
- *   core_bench [-t seconds] NAME:BODY[:INSTRUMENTS[:strict|known|off]] ...
+ *       src/core/epro_tree.c src/core/epro_fhir.c src/core/epro_fhir_q.c \
+ *       src/core/epro_sha1.c -lcjson -lm -o core_bench
+ *   core_bench [-t seconds] [-c] NAME:BODY[:INSTRUMENTS[:strict|known|off]]
+ *       ... NAME:BODY:QUESTIONNAIRE[,QUESTIONNAIRE...]:fhir ...
+ *
+ * A case ending in ":fhir" is a FHIR R4 QuestionnaireResponse checked the
+ * way `epro_submit fhir` does it (epro_fhir_parse: strict JSON scan that
+ * also notes the numbers' texts, the tree, R4 structure, the
+ * Questionnaire's rules, the mapping, the flattened answers and the
+ * score), against the Questionnaires (files, each one or a Bundle) loaded
+ * onto the heap like the configuration; encode is the id and
+ * epro_rows_add of the mapped submission.
+ *
+ * -c: no timing; one line per case, "name status nissues first-issue",
+ * the verdict only (bench.py compares it with @medplum/core's).
  *
  * For each case: the body is parsed the way the module's body handler does
  * it (epro_parse: strict JSON scan, JSON tree into an arena, contract, clock
@@ -42,6 +55,7 @@
 #include <time.h>
 
 #include "epro_core.h"
+#include "epro_fhir.h"
 
 
 #define ROUNDS       7
@@ -206,6 +220,8 @@ typedef struct {
     unsigned char              rnd[10];
     size_t                     spans_n;
     epro_str_t                *spans;
+    const epro_fhir_set_t     *fhir;        /* NULL: the native contract */
+    epro_fhir_request_t        freq;
 } bench_t;
 
 
@@ -213,6 +229,11 @@ static int
 do_parse(bench_t *b)
 {
     arena_reset(&b->arena);
+
+    if (b->fhir) {
+        b->freq.set = b->fhir;
+        return epro_fhir_parse(&b->freq, b->body, b->len, &b->pool);
+    }
 
     memset(&b->req, 0, sizeof(epro_request_t));
     b->req.max_submissions = 100;
@@ -229,10 +250,18 @@ do_parse(bench_t *b)
 static int
 do_check(bench_t *b)
 {
-    size_t  count;
+    size_t          count;
+    epro_numbers_t  nums;
 
     arena_reset(&b->arena);
     memset(&b->req, 0, sizeof(epro_request_t));
+
+    if (b->fhir) {
+        memset(&nums, 0, sizeof(epro_numbers_t));
+
+        return epro_json_check_numbers(b->body, b->len, b->spans, 1, &count,
+                                       &b->req, &nums, &b->pool);
+    }
 
     return epro_json_check(b->body, b->len, b->spans, b->spans_n, &count,
                            &b->req, &b->pool);
@@ -242,9 +271,24 @@ do_check(bench_t *b)
 static int
 do_encode(bench_t *b)
 {
-    size_t  i;
+    size_t             i;
+    epro_submission_t  sub;
 
     epro_rows_reset(&b->rows);
+
+    if (b->fhir) {
+        sub = b->freq.sub;
+
+        if (sub.id[0] == '\0') {
+            epro_uuid_v7(sub.id, (uint64_t) b->now_ms, b->rnd);
+        }
+
+        if (epro_rows_add(&b->rows, &sub, b->received, &b->heap) != EPRO_OK) {
+            return -1;
+        }
+
+        return epro_rows_finish(&b->rows, &b->heap);
+    }
 
     for (i = 0; i < b->req.nsubs; i++) {
         if (b->req.subs[i].id[0] == '\0') {
@@ -310,10 +354,47 @@ measure(bench_t *b, int (*fn)(bench_t *), double budget, long *iters)
 }
 
 
+/* Questionnaires from a comma-separated list of files, on the heap */
+
+static const epro_fhir_set_t *
+load_fhir(const char *list, epro_alloc_t *heap)
+{
+    char             *names, *file, err[256];
+    size_t            len;
+    char             *text;
+    epro_fhir_set_t  *set;
+
+    set = calloc(1, sizeof(epro_fhir_set_t));
+    names = strdup(list);
+
+    if (set == NULL || names == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+
+    for (file = strtok(names, ","); file; file = strtok(NULL, ",")) {
+        text = read_file(file, &len);
+
+        if (epro_fhir_load(set, text, len, err, sizeof(err), heap)
+            != EPRO_OK)
+        {
+            fprintf(stderr, "%s: %s\n", file, err);
+            exit(2);
+        }
+
+        free(text);
+    }
+
+    free(names);
+
+    return set;
+}
+
+
 int
 main(int argc, char **argv)
 {
-    int                  i, rc, status;
+    int                  i, rc, status, verdict;
     char                *spec, *name, *path, *ipath, *pol, err[256];
     long                 it_check, it_parse, it_encode;
     double               seconds, budget, c_ns, p_ns, e_ns, total;
@@ -324,6 +405,7 @@ main(int argc, char **argv)
     epro_instruments_t  *set;
 
     seconds = 1.0;
+    verdict = 0;
     i = 1;
 
     if (getenv("CORE_BENCH_ITERS")) {
@@ -333,6 +415,11 @@ main(int argc, char **argv)
     if (argc > 2 && strcmp(argv[1], "-t") == 0) {
         seconds = atof(argv[2]);
         i = 3;
+    }
+
+    if (i < argc && strcmp(argv[i], "-c") == 0) {
+        verdict = 1;
+        i++;
     }
 
     if (i >= argc) {
@@ -346,8 +433,14 @@ main(int argc, char **argv)
 
     clock_gettime(CLOCK_REALTIME, &ts);
 
-    printf("name\tbytes\tsubs\tstatus\titers\tcheck_ns\tparse_ns\t"
-           "encode_ns\ttotal_ns\tns_per_byte\tmb_per_s\tarena_bytes\n");
+    if (verdict) {
+        printf("name\tstatus\tnissues\tissue\n");
+
+    } else {
+        printf("name\tbytes\tsubs\tstatus\titers\tcheck_ns\tparse_ns\t"
+               "encode_ns\ttotal_ns\tns_per_byte\tmb_per_s\t"
+               "arena_bytes\n");
+    }
 
     for ( /* void */ ; i < argc; i++) {
         spec = strdup(argv[i]);
@@ -378,7 +471,10 @@ main(int argc, char **argv)
 
         epro_unix_to_rfc3339(b.received, ts.tv_sec, 123);
 
-        if (ipath && strcmp(ipath, "-") != 0) {
+        if (ipath && pol && strcmp(pol, "fhir") == 0) {
+            b.fhir = load_fhir(ipath, &b.heap);
+
+        } else if (ipath && strcmp(ipath, "-") != 0) {
             itext = read_file(ipath, &ilen);
             set = calloc(1, sizeof(epro_instruments_t));
 
@@ -395,16 +491,50 @@ main(int argc, char **argv)
             b.policy = EPRO_POLICY_STRICT;
         }
 
-        if (pol) {
+        if (pol && b.fhir == NULL) {
             b.policy = strcmp(pol, "known") == 0 ? EPRO_POLICY_KNOWN
                        : strcmp(pol, "off") == 0 ? EPRO_POLICY_OFF
                        : EPRO_POLICY_STRICT;
         }
 
         rc = do_parse(&b);
-        status = (rc == EPRO_ERROR) ? b.req.status : rc;
 
-        if (status != EPRO_OK) {
+        if (b.fhir) {
+            status = (rc == EPRO_ERROR) ? b.freq.status : rc;
+
+            if (verdict) {
+                printf("%s\t%d\t%lu\t%s%s%s\n", name, status,
+                       (unsigned long) b.freq.nfound,
+                       b.freq.nissues ? b.freq.issues[0].expression : "",
+                       b.freq.nissues ? ": " : "",
+                       b.freq.nissues ? b.freq.issues[0].message : "");
+                free(spec);
+                continue;
+            }
+
+        } else {
+            status = (rc == EPRO_ERROR) ? b.req.status : rc;
+        }
+
+        if (verdict) {
+            printf("%s\t%d\t%lu\t%s%s%s\n", name, status,
+                   (unsigned long) b.req.nerrors,
+                   b.req.nerrors ? b.req.errors[0].path : "",
+                   b.req.nerrors ? ": " : "",
+                   b.req.nerrors ? b.req.errors[0].message : "");
+            free(spec);
+            continue;
+        }
+
+        if (status != EPRO_OK && b.fhir) {
+            fprintf(stderr, "%s: parse status %d, %lu issue(s)%s%s%s%s\n",
+                    name, status, (unsigned long) b.freq.nfound,
+                    b.freq.nissues ? ": " : "",
+                    b.freq.nissues ? b.freq.issues[0].expression : "",
+                    b.freq.nissues ? " " : "",
+                    b.freq.nissues ? b.freq.issues[0].message : "");
+
+        } else if (status != EPRO_OK) {
             fprintf(stderr, "%s: parse status %d, %lu error(s)%s%s%s%s\n",
                     name, status, (unsigned long) b.req.nerrors,
                     b.req.nerrors ? ": " : "",
@@ -429,7 +559,8 @@ main(int argc, char **argv)
 
         printf("%s\t%lu\t%lu\t%d\t%ld\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t"
                "%lu\n",
-               name, (unsigned long) b.len, (unsigned long) b.req.nsubs,
+               name, (unsigned long) b.len,
+               (unsigned long) (b.fhir ? (status == EPRO_OK) : b.req.nsubs),
                status, it_parse, c_ns, p_ns, e_ns, total,
                total / (double) b.len, (double) b.len / total * 1e3,
                (unsigned long) b.arena.total);

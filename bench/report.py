@@ -257,6 +257,59 @@ def core_table(res):
                   "pool bytes"], rows)
 
 
+def medplum_section(res):
+    """The FHIR case against @medplum/core, and who refuses what."""
+    m = res.get("medplum") or {}
+    fhir = [r for r in res.get("core", [])
+            if r["name"].startswith("fhir-phq9")]
+    L = []
+    if m.get("not_run"):
+        L.append("@medplum/core: not run: %s.\n" % m["not_run"])
+    elif m:
+        mod = fhir[0]["total_ns"] if fhir else None
+        rows = []
+        if mod:
+            rows.append(["module (epro_fhir_parse + epro_rows_add)",
+                         "%.1f" % (mod / 1e3), "1.0x",
+                         "R4 structure and datatypes, the Questionnaire's "
+                         "rules, the total"])
+        rows.append(["@medplum/core %s validateResource (node %s)"
+                     % (m["version"], m["node"]),
+                     "%.1f" % (m["validate_ns"] / 1e3),
+                     "%.1fx" % m["ratio"] if m.get("ratio") else "",
+                     "R4 structure (StructureDefinitions), no "
+                     "Questionnaire"])
+        rows.append(["@medplum/core: JSON.parse + validateResource",
+                     "%.1f" % (m["parse_validate_ns"] / 1e3),
+                     "%.1fx" % m["ratio_parse"] if m.get("ratio_parse")
+                     else "", "the same, from the text"])
+        L.append("The same %d-byte US-Core-shaped PHQ-9 QuestionnaireResponse "
+                 "(bench/bodies.py fhir-phq9.json) per resource, in one "
+                 "run; the ratio is the time over the module's (higher: "
+                 "the module is that many times faster).\n"
+                 % m.get("bytes", 0))
+        L.append(table(["", "us/resource", "vs module", "checks"], rows))
+        L.append("")
+    verdicts = res.get("fhir_verdicts") or []
+    if verdicts:
+        faults = m.get("faults", {})
+        rows = []
+        for v in verdicts:
+            f = faults.get("fhir-phq9-%s.json" % v["name"])
+            rows.append([v["name"], v["what"],
+                         "accepted" if not v["status"] else
+                         "%d (%d issue%s)" % (v["status"], v["issues"],
+                                              "" if v["issues"] == 1
+                                              else "s"),
+                         "not run" if f is None else
+                         "**accepted**" if f["accepted"] else "refused"])
+        L.append("One fault each in the same response: the module's answer "
+                 "and @medplum/core's (validateResource):\n")
+        L.append(table(["case", "fault", "module", "@medplum/core"], rows))
+        L.append("")
+    return "\n".join(L)
+
+
 def pgbench_table(res):
     rows = []
     for p in res["pgbench"]:
@@ -554,9 +607,17 @@ def render(res, runs):
              "rounds. 'no defs' = the same body without instrument "
              "definitions; the DIARY-200 definitions (bench/bodies.py) "
              "are conf/instruments.json plus one 200-item instrument "
-             "describing answers200.json.\n")
+             "describing answers200.json. The fhir-phq9 case (with "
+             "epro_fhir.c, epro_fhir_q.c, epro_sha1.c) is `epro_submit "
+             "fhir`'s path: epro_fhir_parse (strict scan noting the "
+             "numbers' texts, the tree, R4 structure, the PHQ-9 "
+             "Questionnaire's rules, the mapping, the flattened answers, "
+             "the score) then the id and epro_rows_add.\n")
     L.append(core_table(res))
     L.append("")
+
+    L.append("### FHIR R4: the module against @medplum/core\n")
+    L.append(medplum_section(res))
 
     L.append("## Profile of the workers\n")
     L.append(profile_section(res))
@@ -568,6 +629,8 @@ def render(res, runs):
     L.append("- helpers: `%s`; `%s`" % (res["commands"].get("core_build"),
                                         res["commands"].get("malloc_build")))
     L.append("- core: `%s`" % res["commands"].get("core"))
+    if (res.get("medplum") or {}).get("command"):
+        L.append("- @medplum/core: `%s`" % res["medplum"]["command"])
     for p in res["pgbench"]:
         L.append("- pgbench %s c=%d: `%s`" % (p["name"], p["clients"],
                                                p["command"]))

@@ -11,6 +11,11 @@
 # Starts its own PostgreSQL (util/pg.sh, port 16500, in a temp dir) and its
 # own nginx on 127.0.0.1:18500, and stops both at exit.  As root it installs
 # what is missing with apt-get (the project's util/deps.sh list, plus perf).
+# The @medplum/core comparison installs its pinned version with npm into
+# ~/.cache/epro-bench (EPRO_BENCH_CACHE) once; without node or npm, or the
+# npm registry, that case says "not run" and why.
+#   python3 bench/bench.py --core   only the core micro-benchmark and
+#                               @medplum/core (no database, no nginx), JSON
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +23,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 need=()
 for t in gcc hey wrk h2load python3 /usr/sbin/nginx \
          /usr/lib/postgresql/15/bin/pgbench \
-         /usr/sbin/pgbouncer; do
+         /usr/sbin/pgbouncer node npm; do
     command -v "$t" > /dev/null 2>&1 || need+=("$t")
 done
 [ -f /usr/include/cjson/cJSON.h ] || need+=(cjson)

@@ -34,6 +34,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${avail[@]}"
 fi
 
+# bench/bench.py's @medplum/core comparison: node and npm, Debian's where
+# there is no node yet (a node from elsewhere brings its own npm, and
+# Debian's npm would want Debian's nodejs)
+if ! command -v node > /dev/null 2>&1 || ! command -v npm > /dev/null 2>&1
+then
+    { apt-get update -qq \
+      && apt-get install -y -qq --no-install-recommends nodejs npm; } \
+        || echo "deps: no nodejs/npm: the bench's @medplum/core case" \
+                "will say it did not run" >&2
+fi
+
 # Test::Nginx is not in bookworm; take the pure-Perl package from the
 # unstable suite with apt itself: a copy of this system's own Debian entry,
 # the suite changed to sid, used for this one download only.

@@ -193,6 +193,22 @@ int epro_json_check(const char *p, size_t len, epro_str_t *spans,
     size_t nspans, size_t *count, epro_request_t *req, epro_alloc_t *a);
 
 /*
+ * The same check, also noting the text of every number in document order
+ * (FHIR keeps a number as written: "1.50", "1.0" and "1e2" are not "1.5",
+ * "1" and "100" there).  The spans come from a and point into p; the scan
+ * that checks the numbers notes them, so no second pass reads the body.
+ */
+typedef struct {
+    epro_str_t     *span;
+    size_t          n;
+    size_t          cap;
+} epro_numbers_t;
+
+int epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
+    size_t nspans, size_t *count, epro_request_t *req, epro_numbers_t *nums,
+    epro_alloc_t *a);
+
+/*
  * Parse (strict check, JSON tree, contract); fills req.  EPRO_ERROR: the
  * body is refused, req->status says why and req->errors where.
  */

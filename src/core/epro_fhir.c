@@ -24,6 +24,10 @@
 
 #define EPRO_FR_QR  "QuestionnaireResponse"
 
+/* a number for a message: as written (the strict check's limit) or not */
+#define EPRO_FR_NUM_MAX  (EPRO_MAX_NUMBER_BYTES + 1 > 40                  \
+                          ? EPRO_MAX_NUMBER_BYTES + 1 : 40)
+
 #define EPRO_EXT_STUDY                                                      \
     "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 
@@ -152,6 +156,8 @@ static int epro_fr_issue(epro_fr_ctx_t *ctx, int structure,
 static void epro_fr_index(char *out, const char *base, const char *name,
     size_t k);
 static const char *epro_fr_number(char *buf, double v);
+static const char *epro_fr_value_number(char *buf,
+    const epro_fhir_value_t *v);
 static void epro_fr_path(char *out, const char *fmt, ...);
 static void epro_fr_join(char *out, const char *base, const char *name);
 
@@ -167,6 +173,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     const char          *key, *s;
     epro_str_t           span;
     epro_fr_ctx_t        ctx;
+    epro_numbers_t       nums;
     epro_request_t       chk;
     const epro_node_t   *root, *m, *top[EPRO_FR_NTOP];
 
@@ -189,8 +196,10 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     ctx.a = a;
 
     memset(&chk, 0, sizeof(epro_request_t));
+    memset(&nums, 0, sizeof(epro_numbers_t));
 
-    rc = epro_json_check(body, len, &span, 1, &count, &chk, a);
+    rc = epro_json_check_numbers(body, len, &span, 1, &count, &chk, &nums,
+                                 a);
 
     if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
         return EPRO_NOMEM;
@@ -209,7 +218,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         goto failed;
     }
 
-    root = epro_tree_parse(body, len, a);
+    root = epro_tree_parse_numbers(body, len, &nums, a);
     if (root == NULL) {
         return EPRO_NOMEM;
     }
@@ -1091,7 +1100,7 @@ static int
 epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     const epro_fhir_value_t *v, const char *path)
 {
-    char                      n1[40], n2[40];
+    char                      n1[EPRO_FR_NUM_MAX], n2[EPRO_FR_NUM_MAX];
     size_t                    i, chars, len;
     epro_fr_rec_t            *r;
     epro_fhir_kind_e          want;
@@ -1165,7 +1174,7 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
                      bound->str.data);
 
         } else {
-            epro_fr_number(n1, bound->num);
+            epro_fr_value_number(n1, bound);
         }
 
         return (epro_fr_issue(ctx, 0, "value", path, NULL, "is %s the %s, %s",
@@ -1190,13 +1199,17 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         }
     }
 
+    /* as written: "1.50" has two places though its double is 1.5 */
+
     if (it->max_places >= 0
         && (v->kind == EPRO_FV_DECIMAL || v->kind == EPRO_FV_QUANTITY)
-        && epro_fhir_places(v->num) > (size_t) it->max_places)
+        && (v->text.data ? epro_fhir_places_text(v->text.data, v->text.len)
+                         : epro_fhir_places(v->num))
+           > (size_t) it->max_places)
     {
         return (epro_fr_issue(ctx, 0, "value", path, NULL,
                               "%s has more than %d "
-                              "decimal places", epro_fr_number(n2, v->num),
+                              "decimal places", epro_fr_value_number(n2, v),
                               it->max_places) != EPRO_OK)
                ? EPRO_NOMEM : EPRO_OK;
     }
@@ -1666,6 +1679,12 @@ epro_fr_value_json(epro_buf_t *b, const epro_fhir_value_t *v,
     case EPRO_FV_DECIMAL:
     case EPRO_FV_INTEGER:
     case EPRO_FV_QUANTITY:
+        /* the text as sent: jsonb keeps "1.50" as 1.50, a double cannot */
+
+        if (v->text.data) {
+            return epro_buf_add(b, v->text.data, v->text.len, a);
+        }
+
         s = epro_fr_number(num, v->num);
         return epro_buf_add(b, s, strlen(s), a);
 
@@ -1812,6 +1831,21 @@ epro_fr_issue(epro_fr_ctx_t *ctx, int structure, const char *code,
     req->nissues++;
 
     return EPRO_OK;
+}
+
+
+/* a number as written if known, for a message; buf: EPRO_FR_NUM_MAX */
+
+static const char *
+epro_fr_value_number(char *buf, const epro_fhir_value_t *v)
+{
+    if (v->text.data == NULL) {
+        return epro_fr_number(buf, v->num);
+    }
+
+    snprintf(buf, EPRO_FR_NUM_MAX, "%.*s", (int) v->text.len, v->text.data);
+
+    return buf;
 }
 
 

@@ -89,6 +89,7 @@ typedef struct {
     epro_fhir_kind_e    kind;
     epro_str_t          str;        /* text, date, time, uri; a code */
     epro_str_t          system;     /* a Coding's; data NULL: none */
+    epro_str_t          text;       /* a number as written, or NULL */
     double              num;        /* number, boolean 0/1, quantity */
 } epro_fhir_value_t;
 
@@ -278,6 +279,7 @@ const char *epro_fhir_value(const struct epro_node_s *node,
 int epro_fhir_compare(const epro_fhir_value_t *a,
     const epro_fhir_value_t *b);
 int epro_fhir_datetime_valid(const char *s, size_t len);
+size_t epro_fhir_places_text(const char *s, size_t len);
 const char *epro_fhir_primitive(const struct epro_node_s *n,
     epro_fhir_prim_e p);
 const char *epro_fhir_extensions(const struct epro_node_s *n);

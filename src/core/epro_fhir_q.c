@@ -113,8 +113,10 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
 {
     int                 rc;
     char                where[EPRO_FQ_WHERE_MAX];
+    char               *copy;
     size_t              i, count, n0;
     const char         *type;
+    epro_numbers_t      nums;
     epro_request_t      chk;
     const epro_node_t  *root, *entry, *e, *res;
 
@@ -125,7 +127,20 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
         return epro_fq_fail(err, errlen, "the file is empty");
     }
 
-    rc = epro_json_check(text, len, NULL, 0, &count, &chk, a);
+    /* the numbers' texts point into it, and the caller may free text */
+
+    copy = a->alloc(a->ctx, len);
+    if (copy == NULL) {
+        return epro_fq_nomem(err, errlen);
+    }
+
+    memcpy(copy, text, len);
+    text = copy;
+
+    memset(&nums, 0, sizeof(epro_numbers_t));
+
+    rc = epro_json_check_numbers(text, len, NULL, 0, &count, &chk, &nums,
+                                 a);
 
     if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
         return epro_fq_nomem(err, errlen);
@@ -137,7 +152,7 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
                             chk.errors[0].message);
     }
 
-    root = epro_tree_parse(text, len, a);
+    root = epro_tree_parse_numbers(text, len, &nums, a);
     if (root == NULL) {
         return epro_fq_nomem(err, errlen);
     }
@@ -1202,7 +1217,9 @@ epro_fq_weight(epro_fq_load_t *ld, epro_fhir_option_t *o,
 
         if (count != 1
             || (kind != EPRO_FV_DECIMAL && kind != EPRO_FV_INTEGER)
-            || epro_fhir_primitive(v, EPRO_FP_DECIMAL) != NULL)
+            || epro_fhir_primitive(v, kind == EPRO_FV_INTEGER
+                                      ? EPRO_FP_INTEGER : EPRO_FP_DECIMAL)
+               != NULL)
         {
             return epro_fq_fail(ld->err, ld->errlen, "%s: a weight "
                                 "(ordinalValue, itemWeight) takes a "
@@ -1656,10 +1673,36 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
                ? NULL : "must be a number";
 
     case EPRO_FP_INTEGER:
+        if (epro_node_type(n) != EPRO_NODE_NUMBER) {
+            return "must be an integer (32 bits)";
+        }
+
+        /*
+         * R4: [0]|[-+]?[1-9][0-9]* as written, so "1.0", "1e2" and "-0"
+         * are not integers though their doubles are
+         */
+
+        s = epro_node_text(n, &len);
+
+        if (s != NULL) {
+            i = (s[0] == '-');
+
+            if (len == i || (s[i] == '0' && len != 1)) {
+                return "must be an integer (32 bits, no fraction or "
+                       "exponent)";
+            }
+
+            for ( /* void */ ; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9') {
+                    return "must be an integer (32 bits, no fraction or "
+                           "exponent)";
+                }
+            }
+        }
+
         d = epro_node_number(n);
 
-        return (epro_node_type(n) == EPRO_NODE_NUMBER && d == floor(d)
-                && d >= -2147483648.0 && d <= 2147483647.0)
+        return (d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0)
                ? NULL : "must be an integer (32 bits)";
 
     case EPRO_FP_OBJECT:
@@ -1852,6 +1895,7 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
 
         } else if (kind == EPRO_FV_DECIMAL || kind == EPRO_FV_INTEGER) {
             v->num = epro_node_number(n);
+            v->text.data = epro_node_text(n, &v->text.len);
 
         } else {
             v->str.data = epro_node_string(n);
@@ -1921,6 +1965,7 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
 
         } else if (kind == EPRO_FV_QUANTITY && i == 2) {
             v->num = epro_node_number(m);
+            v->text.data = epro_node_text(m, &v->text.len);
 
         } else if (kind == EPRO_FV_QUANTITY && i == 3
                    && epro_fhir_name(epro_fq_ops + 3, epro_node_string(m))
@@ -2051,6 +2096,56 @@ epro_fhir_places(double v)
     exp = e ? strtol(e + 1, NULL, 10) : 0;
     places = (dot && e) ? (long) (e - dot - 1) : 0;
     places -= exp;
+
+    return (places > 0) ? (size_t) places : 0;
+}
+
+
+/*
+ * The decimals of a number as written: the digits after the point, less
+ * the exponent ("1.50" 2, "1.5e-3" 4, "1.50e1" 1, "15e-1" 1): a trailing
+ * zero was written, so it counts, as maxDecimalPlaces counts the text.
+ */
+
+size_t
+epro_fhir_places_text(const char *s, size_t len)
+{
+    int     neg;
+    long    places, exp;
+    size_t  i;
+
+    places = 0;
+    exp = 0;
+    neg = 0;
+
+    for (i = 0; i < len && s[i] != '.' && s[i] != 'e' && s[i] != 'E'; i++) {
+        /* void */
+    }
+
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            places++;
+        }
+    }
+
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+
+        if (i < len && (s[i] == '+' || s[i] == '-')) {
+            neg = (s[i] == '-');
+            i++;
+        }
+
+        /* the strict check allows exponents up to 308 */
+
+        for ( /* void */ ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (exp < 100000) {
+                exp = exp * 10 + (s[i] - '0');
+            }
+        }
+    }
+
+    places += neg ? exp : -exp;
 
     return (places > 0) ? (size_t) places : 0;
 }

@@ -38,6 +38,7 @@ typedef struct {
     epro_str_t          *spans;
     size_t               nspans;
     size_t               count;
+    epro_numbers_t      *numbers;   /* NULL: not wanted */
     int                  failed;    /* a syntax error ends the scan */
     int                  invalid;   /* a content error does not */
     int                  nomem;
@@ -49,6 +50,7 @@ static int epro_scan_object(epro_scan_t *s);
 static int epro_scan_array(epro_scan_t *s);
 static int epro_scan_string(epro_scan_t *s);
 static int epro_scan_number(epro_scan_t *s);
+static int epro_scan_note(epro_scan_t *s, const unsigned char *start);
 static int epro_scan_fail(epro_scan_t *s, const char *what);
 static void epro_scan_invalid(epro_scan_t *s, const char *what);
 static void epro_scan_path(epro_scan_t *s, char *path, size_t size);
@@ -68,6 +70,16 @@ int
 epro_json_check(const char *p, size_t len, epro_str_t *spans, size_t nspans,
     size_t *count, epro_request_t *req, epro_alloc_t *a)
 {
+    return epro_json_check_numbers(p, len, spans, nspans, count, req, NULL,
+                                   a);
+}
+
+
+int
+epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
+    size_t nspans, size_t *count, epro_request_t *req, epro_numbers_t *nums,
+    epro_alloc_t *a)
+{
     int                   rc;
     epro_scan_t           s;
     const unsigned char  *value;
@@ -80,6 +92,11 @@ epro_json_check(const char *p, size_t len, epro_str_t *spans, size_t nspans,
     s.alloc = a;
     s.spans = spans;
     s.nspans = nspans;
+    s.numbers = nums;
+
+    if (nums) {
+        nums->n = 0;
+    }
 
     while (s.p < s.end
            && (*s.p == ' ' || *s.p == '\t' || *s.p == '\n' || *s.p == '\r'))
@@ -495,6 +512,51 @@ epro_scan_number(epro_scan_t *s)
     if (s->p - start > EPRO_MAX_NUMBER_BYTES || exp > 308) {
         epro_scan_invalid(s, "number is out of range");
     }
+
+    if (s->numbers) {
+        return epro_scan_note(s, start);
+    }
+
+    return EPRO_OK;
+}
+
+
+/* a number's text for epro_json_check_numbers(); the array doubles */
+
+static int
+epro_scan_note(epro_scan_t *s, const unsigned char *start)
+{
+    size_t           cap;
+    epro_str_t      *span;
+    epro_numbers_t  *nums;
+
+    nums = s->numbers;
+
+    if (nums->n == nums->cap) {
+        cap = nums->cap ? 2 * nums->cap : 32;
+
+        span = s->alloc->alloc(s->alloc->ctx, cap * sizeof(epro_str_t));
+        if (span == NULL) {
+            s->nomem = 1;
+            s->numbers = NULL;
+            return EPRO_OK;
+        }
+
+        if (nums->n) {
+            memcpy(span, nums->span, nums->n * sizeof(epro_str_t));
+
+            if (s->alloc->free) {
+                s->alloc->free(s->alloc->ctx, nums->span);
+            }
+        }
+
+        nums->span = span;
+        nums->cap = cap;
+    }
+
+    nums->span[nums->n].data = (const char *) start;
+    nums->span[nums->n].len = s->p - start;
+    nums->n++;
 
     return EPRO_OK;
 }

@@ -2,6 +2,12 @@
 /*
  * The JSON tree of epro_tree.h over cJSON: the only file of the module,
  * its tests and its fuzzer that includes cJSON.h.
+ *
+ * cJSON keeps a number as a double only.  Its text, when the parser was
+ * given the spans, goes in two fields cJSON leaves unused in a number:
+ * valuestring (the start, into the caller's text; nothing here ever frees
+ * a node's strings, the arena does) and valueint (the length, at most
+ * EPRO_MAX_NUMBER_BYTES: the strict check refuses longer).
  */
 
 
@@ -17,6 +23,8 @@ struct epro_node_s {
 };
 
 
+static size_t epro_tree_spans(cJSON *n, const epro_numbers_t *nums,
+    size_t k);
 static void *epro_tree_malloc(size_t size);
 static void epro_tree_free(void *p);
 
@@ -52,6 +60,50 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
     epro_tree_alloc = NULL;
 
     return (epro_node_t *) root;
+}
+
+
+epro_node_t *
+epro_tree_parse_numbers(const char *text, size_t len,
+    const epro_numbers_t *nums, epro_alloc_t *a)
+{
+    cJSON  *root;
+
+    root = (cJSON *) epro_tree_parse(text, len, a);
+
+    /* the scan and cJSON meet the numbers in the same order */
+
+    if (root == NULL
+        || (nums->n && epro_tree_spans(root, nums, 0) != nums->n))
+    {
+        return NULL;
+    }
+
+    return (epro_node_t *) root;
+}
+
+
+/* depth first, in document order: k spans used before n, the count after */
+
+static size_t
+epro_tree_spans(cJSON *n, const epro_numbers_t *nums, size_t k)
+{
+    cJSON  *c;
+
+    if ((n->type & 0xff) == cJSON_Number) {
+        if (k < nums->n) {
+            n->valuestring = (char *) nums->span[k].data;
+            n->valueint = (int) nums->span[k].len;
+        }
+
+        return k + 1;
+    }
+
+    for (c = n->child; c; c = c->next) {
+        k = epro_tree_spans(c, nums, k);
+    }
+
+    return k;
 }
 
 
@@ -95,6 +147,21 @@ double
 epro_node_number(const epro_node_t *n)
 {
     return n->json.valuedouble;
+}
+
+
+const char *
+epro_node_text(const epro_node_t *n, size_t *len)
+{
+    if ((n->json.type & 0xff) != cJSON_Number
+        || n->json.valuestring == NULL)
+    {
+        return NULL;
+    }
+
+    *len = (size_t) n->json.valueint;
+
+    return n->json.valuestring;
 }
 
 

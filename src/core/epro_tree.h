@@ -35,6 +35,13 @@ typedef enum {
 /* NULL: out of memory (or text that did not pass the strict check) */
 epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
 
+/*
+ * The same, and each number node gets its text as written from nums,
+ * which epro_json_check_numbers() filled from the same text.
+ */
+epro_node_t *epro_tree_parse_numbers(const char *text, size_t len,
+    const epro_numbers_t *nums, epro_alloc_t *a);
+
 epro_node_type_e epro_node_type(const epro_node_t *n);
 
 /* the first element or member, and the one after n; NULL at the end */
@@ -47,6 +54,12 @@ const char *epro_node_key(const epro_node_t *n);
 /* a string's value (NULL if n is not a string), a number's value */
 const char *epro_node_string(const epro_node_t *n);
 double epro_node_number(const epro_node_t *n);
+
+/*
+ * A number's text as written (not NUL-terminated), or NULL: not a number,
+ * or a tree from epro_tree_parse() that has no texts.
+ */
+const char *epro_node_text(const epro_node_t *n, size_t *len);
 
 /* the first member of an object with that name, or NULL */
 epro_node_t *epro_node_member(const epro_node_t *obj, const char *key);

@@ -18,7 +18,17 @@
  *   - on EPRO_OK the mapping holds: a lowercase UUID or "", an RFC 3339
  *     collected, a subject, the Questionnaire, the score exactly when it
  *     has a total, and the flattened answers are strict JSON (an object);
- *   - the OperationOutcome is strict JSON per epro_json_check().
+ *   - the OperationOutcome is strict JSON per epro_json_check();
+ *   - more checks never remove an error: the same body parsed with no
+ *     Questionnaire known finds no issue the Questionnaires hide.  Without
+ *     one only the resource's own elements are checked (the R4 structure,
+ *     status, the mapping) and the items are not walked; with one those
+ *     same checks run first and in the same order, the items' come after.
+ *     So with the Questionnaires loaded there are at least as many
+ *     structure (400) issues, a 400 stays a 400, at least as many issues
+ *     less the one "no Questionnaire is known" that finding it removes,
+ *     and, unless that list was truncated, every issue listed without one
+ *     (but that not-found) is listed with one, in the same order.
  *
  * The same input is also loaded as a Questionnaire (or a Bundle) into a
  * set of its own: EPRO_OK, or EPRO_ERROR with a message and the set left
@@ -63,12 +73,15 @@ static void fuzz_check(const epro_fhir_request_t *req, int rc,
     const uint8_t *data, size_t size, epro_alloc_t *a);
 static void fuzz_same(const epro_fhir_request_t *r1,
     const epro_fhir_request_t *r2);
+static void fuzz_more(const epro_fhir_request_t *full,
+    const epro_fhir_request_t *none);
 static void fuzz_check_json(const char *p, size_t len, epro_alloc_t *a);
 
 
 static fuzz_arena_t     fuzz_arena;
 static fuzz_arena_t     fuzz_conf_arena;    /* never released */
 static epro_fhir_set_t  fuzz_set;
+static epro_fhir_set_t  fuzz_none;     /* no Questionnaire: stays zeroed */
 
 
 /* every item type and rule; a repeating group; a nested question */
@@ -158,6 +171,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc2 = epro_fhir_parse(&req2, (const char *) data, size, &a);
     fuzz_assert(rc2 == rc);
     fuzz_same(&req, &req2);
+
+    /* and with no Questionnaire known: never more issues */
+
+    memset(&req2, FUZZ_FILL, sizeof(epro_fhir_request_t));
+    req2.set = &fuzz_none;
+
+    rc2 = epro_fhir_parse(&req2, (const char *) data, size, &a);
+    fuzz_check(&req2, rc2, data, size, &a);
+    fuzz_more(&req, &req2);
 
     memset(&b, 0, sizeof(epro_buf_t));
     fuzz_assert(epro_fhir_outcome_json(&b, &req, &a) == EPRO_OK);
@@ -290,6 +312,59 @@ fuzz_same(const epro_fhir_request_t *r1, const epro_fhir_request_t *r2)
     fuzz_assert(r1->answers.len == 0
                 || memcmp(r1->answers.data, r2->answers.data,
                           r1->answers.len) == 0);
+}
+
+
+static void
+fuzz_more(const epro_fhir_request_t *full, const epro_fhir_request_t *none)
+{
+    size_t                   i, k;
+    const epro_fhir_issue_t *is, *js;
+
+    /* nothing is found without a Questionnaire: no response passes */
+
+    fuzz_assert(none->status != EPRO_OK && none->questionnaire == NULL);
+
+    fuzz_assert(full->nstructure >= none->nstructure);
+    fuzz_assert(none->status != EPRO_STATUS_BAD_JSON
+                || full->status == EPRO_STATUS_BAD_JSON);
+    fuzz_assert(full->nfound + (full->questionnaire != NULL)
+                >= none->nfound);
+
+    if (full->truncated) {
+        return;
+    }
+
+    for (i = 0, k = 0; i < none->nissues; i++) {
+        is = &none->issues[i];
+
+        if (strcmp(is->code, "not-found") == 0
+            && strcmp(is->expression, "QuestionnaireResponse.questionnaire")
+               == 0)
+        {
+            continue;
+        }
+
+        for ( /* void */ ; k < full->nissues; k++) {
+            js = &full->issues[k];
+
+            if (strcmp(is->code, js->code) == 0
+                && strcmp(is->expression, js->expression) == 0
+                && strcmp(is->message, js->message) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k == full->nissues) {
+            fprintf(stderr, "fuzz_fhir: without a Questionnaire, %s [%s] "
+                    "%s; not found with one\n", is->expression, is->code,
+                    is->message);
+        }
+
+        fuzz_assert(k < full->nissues);
+        k++;
+    }
 }
 
 

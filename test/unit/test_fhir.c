@@ -1852,6 +1852,128 @@ test_datatypes(void)
 }
 
 
+/*
+ * Numbers as written (issue 11): cJSON keeps a double only, so "1.0"
+ * passed as an integer and "1.50" as one decimal place before the tree
+ * kept each number's text.
+ */
+
+static void
+test_number_text(void)
+{
+    int                  rc;
+    char                 err[256];
+    sb_t                 b;
+    size_t               i;
+    epro_fhir_set_t      set;
+    epro_fhir_request_t  req;
+
+    static const bad_t  t[] = {
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":1.0")),
+          S400, QP ".item[2].answer[0].valueInteger", "structure",
+          "must be an integer" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":1e0")),
+          S400, QP ".item[2].answer[0].valueInteger", "structure",
+          "must be an integer" },
+        { __LINE__, QR(MIN_OK "," A("i", "\"valueInteger\":-0")),
+          S400, QP ".item[2].answer[0].valueInteger", "structure",
+          "must be an integer" },
+        { __LINE__, QR(B_TRUE ",{\"linkId\":\"g\",\"item\":["
+                       A("g1", "\"valueInteger\":2.0") "]}"),
+          S400, QP ".item[1].item[0].answer[0].valueInteger", "structure",
+          "must be an integer" },
+        { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":1.50")),
+          S422, QP ".item[2].answer[0].valueDecimal", "value",
+          "1.50 has more than 1 decimal places" },
+        { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":5.5e-1")),
+          S422, QP ".item[2].answer[0].valueDecimal", "value",
+          "5.5e-1 has more than 1 decimal places" },
+        { __LINE__, QR(MIN_OK "," A("d", "\"valueDecimal\":0.4000")),
+          S422, QP ".item[2].answer[0].valueDecimal", "value",
+          "is below the minValue, 0.5" },
+    };
+
+    static const char *const  good[] = {
+        "\"valueDecimal\":1.5", "\"valueDecimal\":15e-1",
+        "\"valueDecimal\":0.15E1", "\"valueDecimal\":2",
+        "\"valueDecimal\":0.50e1",
+    };
+
+    static const struct {
+        const char  *s;
+        size_t       places;
+    } pl[] = {
+        { "1", 0 }, { "-0", 0 }, { "1.50", 2 }, { "1.5e-3", 4 },
+        { "1.50e1", 1 }, { "15e-1", 1 }, { "1.5E+2", 0 }, { "0.001", 3 },
+        { "1e-308", 308 }, { "1e308", 0 },
+    };
+
+    static const char *const  bad_q[] = {
+        QX("{\"linkId\":\"a\",\"type\":\"string\",\"maxLength\":5.0}"),
+        QX("{\"linkId\":\"a\",\"type\":\"decimal\",\"extension\":["
+           EXT("maxDecimalPlaces", "\"valueInteger\":1.0") "]}"),
+        QX("{\"linkId\":\"a\",\"type\":\"integer\",\"extension\":["
+           EXT("minValue", "\"valueInteger\":1e1") "]}"),
+    };
+
+    for (i = 0; i < NELTS(t); i++) {
+        rc = parse(&req, &test_set, t[i].body);
+
+        if (!check(__FILE__, t[i].line,
+                   rc == EPRO_ERROR && req.status == t[i].status
+                   && has_issue(&req, t[i].expr, t[i].code, t[i].text),
+                   "rc %d status %d, want %d with %s [%s] \"%s\"", rc,
+                   req.status, t[i].status, t[i].expr, t[i].code,
+                   t[i].text))
+        {
+            dump_issues(&req);
+        }
+    }
+
+    for (i = 0; i < NELTS(good); i++) {
+        memset(&b, 0, sizeof(sb_t));
+        sb_addf(&b, QR(MIN_OK "," A("d", "%s")), good[i]);
+        rc = parse(&req, &test_set, b.data);
+
+        if (!check_loop(AT, rc == EPRO_OK, "decimal %s accepted", good[i])) {
+            dump_issues(&req);
+        }
+    }
+
+    /* the flattened answers keep the text: jsonb keeps 1.50 as 1.50 */
+
+    rc = parse(&req, &test_set, QR(MIN_OK "," A("d", "\"valueDecimal\":"
+                                              "1.5e0") ","
+                                   A("qty", "\"valueQuantity\":{"
+                                     "\"value\":2.50,\"unit\":\"kg\"}")));
+    CHECK_INT("decimal and quantity", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+
+    } else {
+        CHECK(strstr(req.answers.data, "\"d\":1.5e0") != NULL);
+        CHECK(strstr(req.answers.data, "2.50") != NULL);
+    }
+
+    for (i = 0; i < NELTS(pl); i++) {
+        check_loop(AT, epro_fhir_places_text(pl[i].s, strlen(pl[i].s))
+                       == pl[i].places,
+                   "places of %s: %lu, want %lu", pl[i].s,
+                   (unsigned long) epro_fhir_places_text(pl[i].s,
+                                                         strlen(pl[i].s)),
+                   (unsigned long) pl[i].places);
+    }
+
+    for (i = 0; i < NELTS(bad_q); i++) {
+        memset(&set, 0, sizeof(epro_fhir_set_t));
+        rc = load(&set, bad_q[i], err, sizeof(err));
+        check_loop(AT, rc == EPRO_ERROR && set.n == 0,
+                   "Questionnaire %lu refused (%d: %s)", (unsigned long) i,
+                   rc, err);
+    }
+}
+
+
 /* ------------------------------------------------------------------ */
 /* how long a response takes                                           */
 
@@ -1981,6 +2103,7 @@ main(int argc, char **argv)
     test_valueset();
     test_response_mapping();
     test_response_invalid();
+    test_number_text();
     test_enable_when();
     test_every_issue();
     test_response_nomem();
