@@ -1,11 +1,11 @@
 
 /*
  * The database side's connections: per worker and database, a pool of
- * non-blocking libpq connections driven by nginx events.  A batch's rows are sent to
- * an idle connection as one set-based INSERT, and the outcome goes back
- * to the owner through the done() callback it set; ready() tells it a
- * connection became idle.  The only file that includes libpq-fe.h; it
- * never sees a request.
+ * non-blocking libpq connections driven by nginx events.  A batch's rows
+ * are sent to an idle connection as one set-based INSERT, and the outcome
+ * goes back to the owner through the done() callback it set; ready()
+ * tells it a connection became idle.  The only file that includes
+ * libpq-fe.h; it never sees a request.
  *
  * Each table's INSERT is prepared once per connection (prepared)
  * or sent unnamed with each batch (unnamed): behind a transaction pooler
