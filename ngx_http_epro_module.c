@@ -27,6 +27,21 @@ typedef struct {
 } ngx_http_epro_member_t;
 
 
+typedef struct {
+    ngx_str_t                  name;
+    ngx_conf_num_bounds_t     *bounds;     /* a number, or NULL */
+    size_t                     offset;     /* in ngx_http_epro_db_t */
+    ngx_uint_t                 type;       /* of the value, below */
+} ngx_http_epro_param_t;
+
+
+#define NGX_HTTP_EPRO_PARAM_NUM   0
+#define NGX_HTTP_EPRO_PARAM_SIZE  1
+#define NGX_HTTP_EPRO_PARAM_MSEC  2
+#define NGX_HTTP_EPRO_PARAM_STMT  3
+
+
+static ngx_int_t ngx_http_epro_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_epro_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_epro_create_loc_conf(ngx_conf_t *cf);
@@ -40,6 +55,18 @@ static char *ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_epro_database(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_epro_database_param(ngx_conf_t *cf,
+    ngx_http_epro_db_t *db, ngx_str_t *arg);
+static char *ngx_http_epro_pass(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_http_epro_db_t *ngx_http_epro_db_find(
+    ngx_http_epro_main_conf_t *emcf, ngx_str_t *name);
+static ngx_http_epro_db_t *ngx_http_epro_db_add(ngx_conf_t *cf,
+    ngx_http_epro_main_conf_t *emcf, ngx_str_t *name);
+static ngx_http_epro_table_t *ngx_http_epro_db_table(ngx_conf_t *cf,
+    ngx_http_epro_db_t *db, ngx_str_t *name);
 static char *ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -89,6 +116,32 @@ static ngx_http_epro_member_t  ngx_http_epro_members[] = {
     { ngx_string("siteId"), offsetof(epro_submission_t, site) },
     { ngx_string("subjectId"), offsetof(epro_submission_t, subject) },
     { ngx_null_string, 0 }
+};
+
+
+/* epro_database's parameters, each of an http-level directive */
+
+static ngx_http_epro_param_t  ngx_http_epro_params[] = {
+    { ngx_string("pool_size"), &ngx_http_epro_pool_size_bounds,
+      offsetof(ngx_http_epro_db_t, pool_size), NGX_HTTP_EPRO_PARAM_NUM },
+    { ngx_string("timeout"), NULL,
+      offsetof(ngx_http_epro_db_t, timeout), NGX_HTTP_EPRO_PARAM_MSEC },
+    { ngx_string("statement"), NULL,
+      offsetof(ngx_http_epro_db_t, statement), NGX_HTTP_EPRO_PARAM_STMT },
+    { ngx_string("batch_max_rows"), &ngx_http_epro_rows_bounds,
+      offsetof(ngx_http_epro_db_t, batch_max_rows), NGX_HTTP_EPRO_PARAM_NUM },
+    { ngx_string("batch_max_bytes"), NULL,
+      offsetof(ngx_http_epro_db_t, batch_max_bytes),
+      NGX_HTTP_EPRO_PARAM_SIZE },
+    { ngx_string("batch_max_delay"), NULL,
+      offsetof(ngx_http_epro_db_t, batch_max_delay),
+      NGX_HTTP_EPRO_PARAM_MSEC },
+    { ngx_string("queue_max_rows"), &ngx_http_epro_queue_bounds,
+      offsetof(ngx_http_epro_db_t, queue_max_rows), NGX_HTTP_EPRO_PARAM_NUM },
+    { ngx_string("queue_max_bytes"), NULL,
+      offsetof(ngx_http_epro_db_t, queue_max_bytes),
+      NGX_HTTP_EPRO_PARAM_SIZE },
+    { ngx_null_string, NULL, 0, 0 }
 };
 
 
@@ -179,9 +232,23 @@ static ngx_command_t  ngx_http_epro_commands[] = {
       &ngx_http_epro_statements },
 
     { ngx_string("epro_table"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_epro_table,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_database"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_epro_database,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_pass"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_epro_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -226,7 +293,7 @@ static ngx_command_t  ngx_http_epro_commands[] = {
 
 static ngx_http_module_t  ngx_http_epro_module_ctx = {
     ngx_http_epro_variables_add,           /* preconfiguration */
-    ngx_http_epro_reply_filter_init,       /* postconfiguration */
+    ngx_http_epro_postconfiguration,       /* postconfiguration */
 
     ngx_http_epro_create_main_conf,        /* create main configuration */
     ngx_http_epro_init_main_conf,          /* init main configuration */
@@ -269,10 +336,16 @@ ngx_http_epro_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     emcf->conninfo = { 0, NULL };
-     *     emcf->table = { 0, NULL };
-     *     emcf->sql = { 0, NULL };
+     *     emcf->named = 0;
      *     emcf->enabled = 0;
      */
+
+    if (ngx_array_init(&emcf->databases, cf->pool, 2,
+                       sizeof(ngx_http_epro_db_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
 
     emcf->pool_size = NGX_CONF_UNSET_UINT;
     emcf->batch_max_rows = NGX_CONF_UNSET_UINT;
@@ -292,6 +365,10 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_epro_main_conf_t  *emcf = conf;
 
+    ngx_str_t            name;
+    ngx_uint_t           i;
+    ngx_http_epro_db_t  *db, **dbs;
+
     ngx_conf_init_uint_value(emcf->pool_size, 4);
     ngx_conf_init_uint_value(emcf->batch_max_rows, 500);
     ngx_conf_init_uint_value(emcf->queue_max_rows, 10000);
@@ -301,34 +378,91 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(emcf->timeout, 5000);
     ngx_conf_init_uint_value(emcf->statement, NGX_HTTP_EPRO_PG_PREPARED);
 
-    if (emcf->table.data == NULL) {
-        ngx_str_set(&emcf->table, "\"epro_submissions\"");
+    /* the default database, from epro_pg_conninfo, named "default" */
+
+    if (emcf->conninfo.data) {
+        ngx_str_set(&name, "default");
+
+        if (ngx_http_epro_db_find(emcf, &name)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"epro_pg_conninfo\" and \"epro_database "
+                               "default\" both define the database "
+                               "\"default\"");
+            return NGX_CONF_ERROR;
+        }
+
+        db = ngx_http_epro_db_add(cf, emcf, &name);
+        if (db == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        db->conninfo = emcf->conninfo;
+    }
+
+    if (emcf->databases.nelts > NGX_HTTP_EPRO_MAX_DBS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many databases: at most %d",
+                           NGX_HTTP_EPRO_MAX_DBS);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a parameter an epro_database line leaves out is the http level's */
+
+    dbs = emcf->databases.elts;
+
+    for (i = 0; i < emcf->databases.nelts; i++) {
+        db = dbs[i];
+
+        ngx_conf_init_uint_value(db->pool_size, emcf->pool_size);
+        ngx_conf_init_uint_value(db->batch_max_rows, emcf->batch_max_rows);
+        ngx_conf_init_uint_value(db->queue_max_rows, emcf->queue_max_rows);
+        ngx_conf_init_msec_value(db->batch_max_delay,
+                                 emcf->batch_max_delay);
+        ngx_conf_init_size_value(db->batch_max_bytes,
+                                 emcf->batch_max_bytes);
+        ngx_conf_init_size_value(db->queue_max_bytes,
+                                 emcf->queue_max_bytes);
+        ngx_conf_init_msec_value(db->timeout, emcf->timeout);
+        ngx_conf_init_uint_value(db->statement, emcf->statement);
+
+        db->named = emcf->named;
     }
 
     if (emcf->enabled || emcf->metrics) {
-        if (ngx_http_epro_metrics_add_zone(cf, &ngx_http_epro_module)
+        if (ngx_http_epro_metrics_add_zone(cf, &ngx_http_epro_module,
+                                           &emcf->databases)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
         }
     }
 
-    if (!emcf->enabled) {
-        return NGX_CONF_OK;
-    }
-
-    if (emcf->conninfo.data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"epro_submit\" is used but "
-                           "\"epro_pg_conninfo\" is not set");
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_epro_pg_sql(cf, emcf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     return NGX_CONF_OK;
+}
+
+
+/* once every location chose its table: the INSERTs of each database */
+
+static ngx_int_t
+ngx_http_epro_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_http_epro_db_t        **dbs;
+    ngx_http_epro_main_conf_t  *emcf;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
+
+    dbs = emcf->databases.elts;
+
+    for (i = 0; i < emcf->databases.nelts; i++) {
+        if (dbs[i]->tables.nelts
+            && ngx_http_epro_pg_sql(cf, dbs[i]) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_epro_reply_filter_init(cf);
 }
 
 
@@ -346,6 +480,12 @@ ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     elcf->submit = 0;
+     *     elcf->pass = { 0, NULL };
+     *     elcf->table = { 0, NULL };
+     *     elcf->db = NULL;
+     *     elcf->dbtable = NULL;
+     *     elcf->pass_here = 0;
+     *     elcf->table_here = 0;
      */
 
     elcf->max_submissions = NGX_CONF_UNSET_UINT;
@@ -364,6 +504,9 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_epro_loc_conf_t  *prev = parent;
     ngx_http_epro_loc_conf_t  *conf = child;
+
+    ngx_str_t                   name;
+    ngx_http_epro_main_conf_t  *emcf;
 
     ngx_conf_merge_uint_value(conf->max_submissions, prev->max_submissions,
                               100);
@@ -391,6 +534,55 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"epro_instrument_policy\" other than \"off\" "
                            "needs \"epro_instruments\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_str_value(conf->pass, prev->pass, "");
+    ngx_conf_merge_str_value(conf->table, prev->table,
+                             "\"epro_submissions\"");
+
+    /* written in a location, they would do nothing there: a mistake */
+
+    if (!conf->submit && (conf->pass_here || conf->table_here)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" in a location without \"epro_submit\"",
+                           conf->pass_here ? "epro_pass" : "epro_table");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->submit) {
+        return NGX_CONF_OK;
+    }
+
+    /* resolved once here: the request path never looks a name up */
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
+
+    if (conf->pass.len) {
+        conf->db = ngx_http_epro_db_find(emcf, &conf->pass);
+
+        if (conf->db == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown database \"%V\" in \"epro_pass\"",
+                               &conf->pass);
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        ngx_str_set(&name, "default");
+        conf->db = ngx_http_epro_db_find(emcf, &name);
+
+        if (conf->db == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"epro_submit\" is used but "
+                               "\"epro_pg_conninfo\" is not set "
+                               "(nor \"epro_pass\")");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    conf->dbtable = ngx_http_epro_db_table(cf, conf->db, &conf->table);
+    if (conf->dbtable == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -634,6 +826,8 @@ ngx_http_epro_conf_alloc(void *ctx, size_t size)
 static char *
 ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_epro_main_conf_t  *emcf = conf;
+
     char  *rv;
 
     rv = ngx_conf_set_str_slot(cf, cmd, conf);
@@ -641,7 +835,7 @@ ngx_http_epro_conninfo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (ngx_http_epro_pg_check_conninfo(cf, conf) != NGX_OK) {
+    if (ngx_http_epro_pg_check_conninfo(cf, &emcf->conninfo) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -674,15 +868,17 @@ ngx_http_epro_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *
 ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_epro_main_conf_t  *emcf = conf;
+    ngx_http_epro_loc_conf_t  *elcf = conf;
 
     u_char      *p, *q, c;
     ngx_str_t   *value;
     ngx_uint_t   i, part, dots;
 
-    if (emcf->table.data) {
+    if (elcf->table.data) {
         return "is duplicate";
     }
+
+    elcf->table_here = (cf->cmd_type == NGX_HTTP_LOC_CONF);
 
     value = cf->args->elts;
 
@@ -721,7 +917,7 @@ ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    emcf->table.data = p;
+    elcf->table.data = p;
     *p++ = '"';
 
     for (q = value[1].data; q < value[1].data + value[1].len; q++) {
@@ -736,7 +932,7 @@ ngx_http_epro_table(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     *p++ = '"';
-    emcf->table.len = p - emcf->table.data;
+    elcf->table.len = p - elcf->table.data;
 
     return NGX_CONF_OK;
 
@@ -748,6 +944,287 @@ invalid:
                        "underscores", &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * epro_database NAME CONNINFO [param=value ...]: like an upstream block,
+ * on one line; the name goes into metric labels and log lines.
+ */
+
+static char *
+ngx_http_epro_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_main_conf_t  *emcf = conf;
+
+    char                *rv;
+    u_char               c;
+    ngx_str_t           *value;
+    ngx_uint_t           i;
+    ngx_http_epro_db_t  *db;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len >= NGX_HTTP_EPRO_DB_NAME_LEN) {
+        goto invalid;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        {
+            goto invalid;
+        }
+    }
+
+    if (ngx_http_epro_db_find(emcf, &value[1])) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate database \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_epro_pg_check_conninfo(cf, &value[2]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    db = ngx_http_epro_db_add(cf, emcf, &value[1]);
+    if (db == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    db->conninfo = value[2];
+    emcf->named = 1;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+        rv = ngx_http_epro_database_param(cf, db, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid database name \"%V\" in \"%V\": expected "
+                       "1 to %d letters, digits, \"_\" or \"-\"",
+                       &value[1], &cmd->name, NGX_HTTP_EPRO_DB_NAME_LEN - 1);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_epro_database_param(ngx_conf_t *cf, ngx_http_epro_db_t *db,
+    ngx_str_t *arg)
+{
+    u_char                 *p;
+    ngx_str_t               v;
+    ngx_int_t               n;
+    ngx_conf_enum_t        *e;
+    ngx_http_epro_param_t  *param;
+
+    p = ngx_strlchr(arg->data, arg->data + arg->len, '=');
+
+    for (param = ngx_http_epro_params; p && param->name.len; param++) {
+        if (param->name.len == (size_t) (p - arg->data)
+            && ngx_strncmp(param->name.data, arg->data, param->name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (p == NULL || param->name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"epro_database\"",
+                           arg);
+        return NGX_CONF_ERROR;
+    }
+
+    v.data = p + 1;
+    v.len = arg->data + arg->len - v.data;
+    p = (u_char *) db + param->offset;
+
+    switch (param->type) {
+
+    case NGX_HTTP_EPRO_PARAM_NUM:
+        n = ngx_atoi(v.data, v.len);
+
+        if (n == NGX_ERROR || n < param->bounds->low
+            || n > param->bounds->high)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" in \"epro_database\" must be "
+                               "between %i and %i", &param->name,
+                               param->bounds->low, param->bounds->high);
+            return NGX_CONF_ERROR;
+        }
+
+        *(ngx_uint_t *) p = (ngx_uint_t) n;
+        return NGX_CONF_OK;
+
+    case NGX_HTTP_EPRO_PARAM_SIZE:
+        *(size_t *) p = ngx_parse_size(&v);
+
+        if (*(size_t *) p == (size_t) NGX_ERROR) {
+            break;
+        }
+
+        return NGX_CONF_OK;
+
+    case NGX_HTTP_EPRO_PARAM_MSEC:
+        *(ngx_msec_t *) p = ngx_parse_time(&v, 0);
+
+        if (*(ngx_msec_t *) p == (ngx_msec_t) NGX_ERROR) {
+            break;
+        }
+
+        return NGX_CONF_OK;
+
+    default: /* NGX_HTTP_EPRO_PARAM_STMT */
+        for (e = ngx_http_epro_statements; e->name.len; e++) {
+            if (e->name.len == v.len
+                && ngx_strncmp(e->name.data, v.data, v.len) == 0)
+            {
+                *(ngx_uint_t *) p = e->value;
+                return NGX_CONF_OK;
+            }
+        }
+
+        break;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"epro_database\"", arg);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* epro_pass NAME: the database of an epro_submit location */
+
+static char *
+ngx_http_epro_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_loc_conf_t  *elcf = conf;
+
+    ngx_str_t  *value;
+
+    if (elcf->pass.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* checked when the locations are merged: it may be defined later */
+
+    elcf->pass = value[1];
+    elcf->pass_here = (cf->cmd_type == NGX_HTTP_LOC_CONF);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_http_epro_db_t *
+ngx_http_epro_db_find(ngx_http_epro_main_conf_t *emcf, ngx_str_t *name)
+{
+    ngx_uint_t            i;
+    ngx_http_epro_db_t  **dbs;
+
+    dbs = emcf->databases.elts;
+
+    for (i = 0; i < emcf->databases.nelts; i++) {
+        if (dbs[i]->name.len == name->len
+            && ngx_strncmp(dbs[i]->name.data, name->data, name->len) == 0)
+        {
+            return dbs[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a database, its parameters unset until the http level is known */
+
+static ngx_http_epro_db_t *
+ngx_http_epro_db_add(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf,
+    ngx_str_t *name)
+{
+    ngx_http_epro_db_t  *db, **dbp;
+
+    db = ngx_pcalloc(cf->pool, sizeof(ngx_http_epro_db_t));
+    if (db == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&db->tables, cf->pool, 2,
+                       sizeof(ngx_http_epro_table_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    db->name = *name;
+    db->pool_size = NGX_CONF_UNSET_UINT;
+    db->batch_max_rows = NGX_CONF_UNSET_UINT;
+    db->queue_max_rows = NGX_CONF_UNSET_UINT;
+    db->batch_max_delay = NGX_CONF_UNSET_MSEC;
+    db->batch_max_bytes = NGX_CONF_UNSET_SIZE;
+    db->queue_max_bytes = NGX_CONF_UNSET_SIZE;
+    db->timeout = NGX_CONF_UNSET_MSEC;
+    db->statement = NGX_CONF_UNSET_UINT;
+
+    dbp = ngx_array_push(&emcf->databases);
+    if (dbp == NULL) {
+        return NULL;
+    }
+
+    *dbp = db;
+
+    return db;
+}
+
+
+/* the database's entry for a table: one INSERT for all its locations */
+
+static ngx_http_epro_table_t *
+ngx_http_epro_db_table(ngx_conf_t *cf, ngx_http_epro_db_t *db,
+    ngx_str_t *name)
+{
+    ngx_uint_t               i;
+    ngx_http_epro_table_t  **tables, *t;
+
+    tables = db->tables.elts;
+
+    for (i = 0; i < db->tables.nelts; i++) {
+        if (tables[i]->name.len == name->len
+            && ngx_strncmp(tables[i]->name.data, name->data, name->len) == 0)
+        {
+            return tables[i];
+        }
+    }
+
+    t = ngx_pcalloc(cf->pool, sizeof(ngx_http_epro_table_t));
+    if (t == NULL) {
+        return NULL;
+    }
+
+    t->name = *name;
+    t->index = db->tables.nelts;
+
+    tables = ngx_array_push(&db->tables);
+    if (tables == NULL) {
+        return NULL;
+    }
+
+    *tables = t;
+
+    return t;
 }
 
 
@@ -774,9 +1251,13 @@ ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+/* each database a location uses gets its queue and pool */
+
 static ngx_int_t
 ngx_http_epro_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                  i;
+    ngx_http_epro_db_t        **dbs;
     ngx_http_epro_main_conf_t  *emcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -791,13 +1272,39 @@ ngx_http_epro_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_epro_queue_init_process(cycle);
+    ngx_http_epro_metrics_claim_slot();
+
+    dbs = emcf->databases.elts;
+
+    for (i = 0; i < emcf->databases.nelts; i++) {
+        if (dbs[i]->tables.nelts
+            && ngx_http_epro_queue_init_process(cycle, dbs[i]) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_http_epro_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_epro_queue_exit_process(cycle);
+    ngx_uint_t                  i;
+    ngx_http_epro_db_t        **dbs;
+    ngx_http_epro_main_conf_t  *emcf;
+
+    emcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_epro_module);
+
+    if (emcf) {
+        dbs = emcf->databases.elts;
+
+        for (i = 0; i < emcf->databases.nelts; i++) {
+            ngx_http_epro_queue_exit_process(dbs[i]);
+        }
+    }
+
+    ngx_http_epro_metrics_release_slot();
     ngx_http_epro_body_free();
 }

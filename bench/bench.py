@@ -8,6 +8,8 @@ on 127.0.0.1:18500 (2 workers) serving
   /submit        epro_submit, no instrument definitions (contract checks)
   /submit-instr  epro_submit with conf/instruments.json (strict policy)
   /ok            return 201 (the HTTP ceiling: same requests, no module)
+  /submit-1, -2  the "module two databases" case: epro_pass to databases
+                 epro and epro2, wrk alternating (bench/post2.lua)
 
 and /submit and /ok again over HTTP/2 without TLS (h2c, prior knowledge) on
 127.0.0.1:18501, with conf/gateway.example.conf's bounded http2 settings;
@@ -85,7 +87,13 @@ BODIES = {
 LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
              "module+buf128k": "/submit-buf", "return 201": "/ok",
              "module pool=1": "/submit", "module pool=2": "/submit",
-             "module unnamed": "/submit", "module pgbouncer": "/submit"}
+             "module unnamed": "/submit", "module pgbouncer": "/submit",
+             "module two databases": "/submit-1"}
+
+# the two-database case: half the requests to each location (post2.lua),
+# /submit-1 into database "epro", /submit-2 into "epro2", same cluster
+TWO_DB = "module two databases"
+TWO_DB_PATHS = ("/submit-1", "/submit-2")
 
 POOL_SIZE = 4
 
@@ -96,7 +104,11 @@ POOL_SIZE = 4
 VARIANTS = {"module pool=1": ("epro_pg_pool_size 1;", 1),
             "module pool=2": ("epro_pg_pool_size 2;", 2),
             "module unnamed": ("epro_pg_statement unnamed;", POOL_SIZE),
-            "module pgbouncer": ("epro_pg_statement unnamed;", POOL_SIZE)}
+            "module pgbouncer": ("epro_pg_statement unnamed;", POOL_SIZE),
+            TWO_DB: ("epro_database one \"host=%s port=%d dbname=epro "
+                     "user=epro\";\n    epro_database two \"host=%s "
+                     "port=%d dbname=epro2 user=epro\";"
+                     % (HOST, PG_PORT, HOST, PG_PORT), 2 * POOL_SIZE)}
 BOUNCED = ("module pgbouncer",)
 
 FULL = {
@@ -469,18 +481,27 @@ pidfile = {d}/pgbouncer.pid
                 pass
             self.bouncer_pid = None
 
-    def psql(self, sql):
+    def psql(self, sql, db="epro"):
         self.psql_calls += 1
         return sh([PG_BIN + "/psql", "-h", HOST, "-p", str(PG_PORT), "-U",
-                   "epro", "-d", "epro", "-XAtqc", sql]).strip()
+                   "epro", "-d", db, "-XAtqc", sql]).strip()
+
+    def second_db(self):
+        """The database of the two-database case, its schema loaded as
+        util/pg.sh loads the first's."""
+        self.psql("CREATE DATABASE epro2")
+        sh([PG_BIN + "/psql", "-h", HOST, "-p", str(PG_PORT), "-U", "epro",
+            "-d", "epro2", "-XAtq", "-v", "ON_ERROR_STOP=1", "-f",
+            os.path.join(REPO, "sql", "schema.sql")])
 
     def pg_counters(self):
         """Commits in the database, WAL bytes written, WAL fsyncs; each
         psql call is one commit of its own (subtracted by the caller)."""
         calls = self.psql_calls
-        v = self.psql("SELECT d.xact_commit, pg_current_wal_lsn() - '0/0', "
-                      "w.wal_sync FROM pg_stat_database d, pg_stat_wal w "
-                      "WHERE d.datname = 'epro'").split("|")
+        v = self.psql("SELECT (SELECT sum(xact_commit) FROM "
+                      "pg_stat_database WHERE datname IN ('epro', 'epro2')),"
+                      " pg_current_wal_lsn() - '0/0', w.wal_sync "
+                      "FROM pg_stat_wal w").split("|")
         return {"commits": int(v[0]), "wal": int(float(v[1])),
                 "wal_sync": int(v[2]), "calls": calls}
 
@@ -494,10 +515,13 @@ pidfile = {d}/pgbouncer.pid
                 "wal_syncs": b["wal_sync"] - a["wal_sync"]}
 
     def rows(self):
-        return int(self.psql("SELECT count(*) FROM epro_submissions"))
+        return int(self.psql("SELECT count(*) FROM epro_submissions")) \
+            + int(self.psql("SELECT count(*) FROM epro_submissions",
+                            "epro2"))
 
     def reset_table(self):
         self.psql("TRUNCATE epro_submissions")
+        self.psql("TRUNCATE epro_submissions", "epro2")
         if self.cfg["checkpoint"]:
             self.psql("CHECKPOINT")
 
@@ -540,6 +564,15 @@ pidfile = {d}/pgbouncer.pid
 
     def nginx_conf(self, extra="", pg_port=PG_PORT):
         user = "user root;" if os.geteuid() == 0 else ""
+        two_db = ""
+        if "epro_database" in extra:
+            two_db = "".join(
+                "\n        location = %s {\n"
+                "            client_max_body_size 1m;\n"
+                "            epro_pass %s;\n"
+                "            epro_submit;\n"
+                "        }\n" % (path, db)
+                for path, db in zip(TWO_DB_PATHS, ("one", "two")))
         return """load_module {module};
 {user}
 worker_processes 2;
@@ -581,7 +614,7 @@ http {{
             client_max_body_size 1m;
             return 201;
         }}
-
+{two_db}
         location = /metrics {{
             epro_status;
         }}
@@ -607,7 +640,7 @@ http {{
 }}
 """.format(module=self.module, user=user, prefix=self.prefix,
            pg_port=pg_port, port=HTTP_PORT, instruments=INSTRUMENTS,
-           extra=extra, h2_port=H2_PORT)
+           extra=extra, h2_port=H2_PORT, two_db=two_db)
 
     def module_knows(self, extra):
         """An older build (EPRO_BENCH_MODULE) may lack a variant's
@@ -748,11 +781,10 @@ http {{
         connections mean an empty queue."""
         last, stable, t0 = None, 0, time.time()
         while time.time() - t0 < timeout:
-            v = self.psql("SELECT (SELECT count(*) FROM epro_submissions), "
-                          "(SELECT count(*) FROM pg_stat_activity WHERE "
-                          "application_name = 'nginx-epro' AND state <> "
-                          "'idle')").split("|")
-            n, busy = int(v[0]), int(v[1])
+            n = self.rows()
+            busy = int(self.psql("SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE application_name = 'nginx-epro' "
+                                 "AND state <> 'idle'"))
             if n == last and busy == 0:
                 stable += 1
                 if stable >= 2:
@@ -791,6 +823,10 @@ http {{
             cmd = ["wrk", "-t2", "-c%d" % conc, "-d%ds" % cfg["wrk_seconds"],
                    "--timeout", "30s", "-s", os.path.join(BENCH, "post.lua"),
                    url, "--", path]
+            if target == TWO_DB:
+                cmd[cmd.index(os.path.join(BENCH, "post.lua"))] = \
+                    os.path.join(BENCH, "post2.lua")
+                cmd.append(",".join(TWO_DB_PATHS))
             limit, interrupt = cfg["wrk_seconds"] + 45, False
 
         # fresh workers: each case's PSS is its own, not the high-water
@@ -850,7 +886,9 @@ http {{
         statuses = {}
         for line in alog.splitlines():
             f = line.split()
-            if len(f) >= 3 and f[2] == LOCATIONS[target]:
+            if len(f) >= 3 and (f[2] == LOCATIONS[target]
+                                or (target == TWO_DB
+                                    and f[2] in TWO_DB_PATHS)):
                 statuses[f[1]] = statuses.get(f[1], 0) + 1
         left = sum(int(x) for x in re.findall(
             r"client left before the commit of (\d+) row", elog))
@@ -1408,6 +1446,7 @@ http {{
         self.setup()
         if not self.args.core:
             self.pg_start()
+            self.second_db()
         if self.args.heap:
             self.nginx_start()
             self.heap()
@@ -1452,8 +1491,11 @@ http {{
                 self.http_case("wrk", "module+buf128k", "array100", conc)
             if self.cfg["instr"] and conc == 200:
                 for v in VARIANTS:
-                    if self.module_knows(VARIANTS[v][0]):
+                    if v != TWO_DB and self.module_knows(VARIANTS[v][0]):
                         self.http_case("wrk", v, "single", conc)
+            # beside "wrk module single" of the same conc, in every mode
+            if conc == conc0 and self.module_knows(VARIANTS[TWO_DB][0]):
+                self.http_case("wrk", TWO_DB, "single", conc)
         h2 = self.cfg["h2"]
         if h2:
             # the same bodies over HTTP/2, the module against return 201

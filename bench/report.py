@@ -60,6 +60,11 @@ def variant_note(target):
                 % target.split("=")[1])
     if target == "module unnamed":
         return " (nginx.conf below plus `epro_pg_statement unnamed;`)"
+    if target == "module two databases":
+        return (" (nginx.conf below plus `epro_database one` on database "
+                "epro and `epro_database two` on epro2, same cluster; "
+                "/submit-1 and /submit-2 with `epro_pass one` and `two`, "
+                "wrk alternating between them: half the load each)")
     if target == "module pgbouncer":
         return (" (nginx.conf below plus `epro_pg_statement unnamed;`, "
                 "epro_pg_conninfo on PgBouncer's port)")

@@ -46,11 +46,13 @@ static void ngx_http_epro_cleanup(void *data);
 ngx_int_t
 ngx_http_epro_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                   rc;
-    ngx_http_cleanup_t         *cln;
-    ngx_http_epro_ctx_t        *ctx;
-    ngx_http_core_loc_conf_t   *clcf;
-    ngx_http_epro_main_conf_t  *emcf;
+    ngx_int_t                  rc;
+    ngx_http_cleanup_t        *cln;
+    ngx_http_epro_ctx_t       *ctx;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_ctx_t));
     if (ctx == NULL) {
@@ -58,6 +60,7 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     }
 
     ctx->request = r;
+    ctx->waiter.db = elcf->db;
     ctx->waiter.done = ngx_http_epro_done;
     ctx->waiter.wake = ngx_http_epro_wake;
     ctx->waiter.data = ctx;
@@ -104,8 +107,8 @@ ngx_http_epro_handler(ngx_http_request_t *r)
                                            NULL);
     }
 
-    if (ngx_http_epro_queue_full(0)) {
-        ngx_http_epro_queue_refused();
+    if (ngx_http_epro_queue_full(elcf->db, 0)) {
+        ngx_http_epro_queue_refused(elcf->db);
         return ngx_http_epro_refuse(r);
     }
 
@@ -147,9 +150,7 @@ ngx_http_epro_handler(ngx_http_request_t *r)
      * room for it, up to epro_pg_timeout; the request holds a reference.
      */
 
-    emcf = ngx_http_get_module_main_conf(r, ngx_http_epro_module);
-
-    ngx_add_timer(r->connection->write, emcf->timeout);
+    ngx_add_timer(r->connection->write, elcf->db->timeout);
 
     r->connection->log->action = "waiting for room in the queue";
     r->read_event_handler = ngx_http_test_reading;
@@ -204,7 +205,7 @@ ngx_http_epro_wait_handler(ngx_http_request_t *r)
 
     if (ctx->waiter.waiting) {
         ngx_http_epro_queue_release(&ctx->waiter);
-        ngx_http_epro_queue_refused();
+        ngx_http_epro_queue_refused(ctx->waiter.db);
         ngx_http_finalize_request(r, ngx_http_epro_refuse(r));
         return;
     }
@@ -295,8 +296,9 @@ ngx_http_epro_read_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_epro_enqueue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 {
-    char       received[EPRO_TIME_LEN + 1];
-    ngx_int_t  rc;
+    char                       received[EPRO_TIME_LEN + 1];
+    ngx_int_t                  rc;
+    ngx_http_epro_loc_conf_t  *elcf;
 
     rc = ngx_http_epro_parse(r, ctx);
     if (rc != NGX_DECLINED) {
@@ -315,7 +317,9 @@ ngx_http_epro_enqueue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
     epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
 
-    rc = ngx_http_epro_queue_add(&ctx->waiter, ctx->req.subs,
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    rc = ngx_http_epro_queue_add(&ctx->waiter, elcf->dbtable, ctx->req.subs,
                                  ctx->req.nsubs, received);
 
     if (rc != NGX_OK) {
@@ -808,6 +812,6 @@ ngx_http_epro_cleanup(void *data)
         ngx_http_epro_queue_cancel(&ctx->waiter);
 
         ctx->result = NGX_HTTP_EPRO_CLIENT_GONE;
-        ngx_http_epro_metrics_result(ctx->result);
+        ngx_http_epro_metrics_result(ctx->waiter.db->index, ctx->result);
     }
 }

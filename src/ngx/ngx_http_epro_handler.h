@@ -39,6 +39,13 @@ typedef struct {
     ngx_msec_t                 clock_skew;     /* or NGX_HTTP_EPRO_OFF */
     ngx_msec_t                 max_age;        /* or NGX_HTTP_EPRO_OFF */
     ngx_array_t               *binds;  /* of ngx_http_epro_bind_t, or NULL */
+    ngx_str_t                  pass;       /* epro_pass: a database */
+    ngx_str_t                  table;      /* epro_table, quoted */
+    ngx_http_epro_db_t        *db;         /* epro_submit: resolved */
+    ngx_http_epro_table_t     *dbtable;    /* epro_submit: resolved */
+    /* set in this location's own block, not inherited */
+    unsigned                   pass_here:1;
+    unsigned                   table_here:1;
 } ngx_http_epro_loc_conf_t;
 
 

@@ -12,11 +12,15 @@
 #include "ngx_http_epro_metrics.h"
 
 
-#define NGX_HTTP_EPRO_ZONE_SIZE  (128 * 1024)
+/* the counters and the slab allocator's own pages */
+#define NGX_HTTP_EPRO_ZONE_SIZE                                              \
+    ngx_align(sizeof(ngx_http_epro_metrics_t) + 64 * 1024, 4096)
 
 
 static ngx_int_t ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
+    ngx_array_t *databases);
 static ngx_uint_t ngx_http_epro_metrics_alive(ngx_atomic_uint_t pid);
 static ngx_int_t ngx_http_epro_metrics_class(u_char c);
 
@@ -60,11 +64,13 @@ static ngx_http_epro_metrics_slot_t  *ngx_http_epro_metrics_slot;
 
 /*
  * One zone for the whole configuration.  A reload keeps it (same name and
- * size), so counters run on across reloads; a restart starts them at 0.
+ * size), so counters run on across reloads, each database's under its
+ * name; a restart starts them at 0.
  */
 
 ngx_int_t
-ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag)
+ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag,
+    ngx_array_t *databases)
 {
     ngx_str_t        name;
     ngx_shm_zone_t  *shm_zone;
@@ -78,6 +84,7 @@ ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag)
     }
 
     shm_zone->init = ngx_http_epro_metrics_init_zone;
+    shm_zone->data = databases;
 
     return NGX_OK;
 }
@@ -86,11 +93,15 @@ ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag)
 static ngx_int_t
 ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
+    ngx_array_t      *databases;
     ngx_slab_pool_t  *shpool;
+
+    databases = shm_zone->data;
 
     if (data) {
         shm_zone->data = data;
         ngx_http_epro_metrics = data;
+        ngx_http_epro_metrics_map(data, databases);
         return NGX_OK;
     }
 
@@ -99,6 +110,7 @@ ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (shm_zone->shm.exists) {
         shm_zone->data = shpool->data;
         ngx_http_epro_metrics = shpool->data;
+        ngx_http_epro_metrics_map(shpool->data, databases);
         return NGX_OK;
     }
 
@@ -111,28 +123,92 @@ ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shpool->data = ngx_http_epro_metrics;
     shm_zone->data = ngx_http_epro_metrics;
 
+    ngx_http_epro_metrics_map(ngx_http_epro_metrics, databases);
+
     return NGX_OK;
 }
 
 
-/* the zone, or NULL when neither epro_submit nor epro_status is used */
+/*
+ * Gives each database its block: the one of its name, else one no
+ * database of this configuration names, its counters reset.  There are
+ * never more databases than blocks (checked when they are read).
+ */
 
-ngx_http_epro_metrics_t *
-ngx_http_epro_metrics_get(void)
+static void
+ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
+    ngx_array_t *databases)
 {
-    return ngx_http_epro_metrics;
+    ngx_uint_t                   i, k, n, taken;
+    ngx_http_epro_db_t         **dbs;
+    ngx_http_epro_metrics_db_t  *md;
+
+    dbs = databases->elts;
+    n = databases->nelts;
+    taken = 0;
+
+    for (i = 0; i < n; i++) {
+        dbs[i]->index = NGX_HTTP_EPRO_MAX_DBS;
+
+        for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
+            md = &m->dbs[k];
+
+            if (md->len == dbs[i]->name.len
+                && ngx_strncmp(md->name, dbs[i]->name.data, md->len) == 0)
+            {
+                dbs[i]->index = k;
+                taken |= (ngx_uint_t) 1 << k;
+                break;
+            }
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (dbs[i]->index != NGX_HTTP_EPRO_MAX_DBS) {
+            continue;
+        }
+
+        for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
+            if (!(taken & ((ngx_uint_t) 1 << k))) {
+                break;
+            }
+        }
+
+        md = &m->dbs[k];
+        ngx_memzero(md, sizeof(ngx_http_epro_metrics_db_t));
+        md->len = dbs[i]->name.len;
+        ngx_memcpy(md->name, dbs[i]->name.data, md->len);
+
+        dbs[i]->index = k;
+        taken |= (ngx_uint_t) 1 << k;
+    }
+}
+
+
+/* a database's counters, or NULL when the zone is not there */
+
+ngx_http_epro_metrics_db_t *
+ngx_http_epro_metrics_get(ngx_uint_t db)
+{
+    if (ngx_http_epro_metrics == NULL || db >= NGX_HTTP_EPRO_MAX_DBS) {
+        return NULL;
+    }
+
+    return &ngx_http_epro_metrics->dbs[db];
 }
 
 
 void
-ngx_http_epro_metrics_gauges(ngx_http_epro_metrics_gauges_t *g)
+ngx_http_epro_metrics_gauges(ngx_uint_t db,
+    ngx_http_epro_metrics_gauges_t *g)
 {
-    ngx_uint_t                     i, k;
-    ngx_http_epro_metrics_slot_t  *slot;
+    ngx_uint_t                      i, k;
+    ngx_http_epro_metrics_slot_t   *slot;
+    ngx_http_epro_metrics_gauge_t  *gauge;
 
     ngx_memzero(g, sizeof(ngx_http_epro_metrics_gauges_t));
 
-    if (ngx_http_epro_metrics == NULL) {
+    if (ngx_http_epro_metrics == NULL || db >= NGX_HTTP_EPRO_MAX_DBS) {
         return;
     }
 
@@ -143,12 +219,14 @@ ngx_http_epro_metrics_gauges(ngx_http_epro_metrics_gauges_t *g)
             continue;
         }
 
-        g->queued_rows += (ngx_atomic_int_t) slot->queued_rows;
-        g->queue_bytes += (ngx_atomic_int_t) slot->queue_bytes;
-        g->waiting += (ngx_atomic_int_t) slot->waiting;
+        gauge = &slot->dbs[db];
+
+        g->queued_rows += (ngx_atomic_int_t) gauge->queued_rows;
+        g->queue_bytes += (ngx_atomic_int_t) gauge->queue_bytes;
+        g->waiting += (ngx_atomic_int_t) gauge->waiting;
 
         for (k = 0; k < NGX_HTTP_EPRO_NSTATES; k++) {
-            g->conns[k] += (ngx_atomic_int_t) slot->conns[k];
+            g->conns[k] += (ngx_atomic_int_t) gauge->conns[k];
         }
     }
 }
@@ -172,10 +250,7 @@ ngx_http_epro_metrics_claim_slot(void)
         if ((pid == 0 || !ngx_http_epro_metrics_alive(pid))
             && ngx_atomic_cmp_set(&slot->pid, pid, (ngx_atomic_uint_t) ngx_pid))
         {
-            slot->queued_rows = 0;
-            slot->queue_bytes = 0;
-            slot->waiting = 0;
-            ngx_memzero((void *) slot->conns, sizeof(slot->conns));
+            ngx_memzero((void *) slot->dbs, sizeof(slot->dbs));
             ngx_http_epro_metrics_slot = slot;
             return;
         }
@@ -201,23 +276,26 @@ ngx_http_epro_metrics_alive(ngx_atomic_uint_t pid)
 
 
 void
-ngx_http_epro_metrics_result(ngx_uint_t result)
+ngx_http_epro_metrics_result(ngx_uint_t db, ngx_uint_t result)
 {
-    if (ngx_http_epro_metrics && result < NGX_HTTP_EPRO_NRESULTS) {
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_epro_metrics->requests[result], 1);
+    ngx_http_epro_metrics_db_t  *m;
+
+    m = ngx_http_epro_metrics_get(db);
+
+    if (m && result < NGX_HTTP_EPRO_NRESULTS) {
+        (void) ngx_atomic_fetch_add(&m->requests[result], 1);
     }
 }
 
 
 void
-ngx_http_epro_metrics_batch(ngx_uint_t rows, ngx_uint_t inserted,
-    ngx_msec_t ms)
+ngx_http_epro_metrics_batch(ngx_uint_t db, ngx_uint_t rows,
+    ngx_uint_t inserted, ngx_msec_t ms)
 {
-    ngx_uint_t                i;
-    ngx_http_epro_metrics_t  *m;
+    ngx_uint_t                   i;
+    ngx_http_epro_metrics_db_t  *m;
 
-    m = ngx_http_epro_metrics;
+    m = ngx_http_epro_metrics_get(db);
 
     if (m == NULL) {
         return;
@@ -248,56 +326,59 @@ ngx_http_epro_metrics_batch(ngx_uint_t rows, ngx_uint_t inserted,
 
 
 void
-ngx_http_epro_metrics_queue(ngx_int_t delta)
+ngx_http_epro_metrics_queue(ngx_uint_t db, ngx_int_t delta)
 {
-    if (ngx_http_epro_metrics_slot) {
-        (void) ngx_atomic_fetch_add(&ngx_http_epro_metrics_slot->queued_rows,
-                                    delta);
+    if (ngx_http_epro_metrics_slot && db < NGX_HTTP_EPRO_MAX_DBS) {
+        (void) ngx_atomic_fetch_add(
+                   &ngx_http_epro_metrics_slot->dbs[db].queued_rows, delta);
     }
 }
 
 
 void
-ngx_http_epro_metrics_room(ngx_int_t bytes, ngx_int_t waiting)
+ngx_http_epro_metrics_room(ngx_uint_t db, ngx_int_t bytes, ngx_int_t waiting)
 {
-    ngx_http_epro_metrics_slot_t  *slot;
+    ngx_http_epro_metrics_gauge_t  *gauge;
 
-    slot = ngx_http_epro_metrics_slot;
+    if (ngx_http_epro_metrics_slot && db < NGX_HTTP_EPRO_MAX_DBS) {
+        gauge = &ngx_http_epro_metrics_slot->dbs[db];
 
-    if (slot) {
-        (void) ngx_atomic_fetch_add(&slot->queue_bytes, bytes);
-        (void) ngx_atomic_fetch_add(&slot->waiting, waiting);
+        (void) ngx_atomic_fetch_add(&gauge->queue_bytes, bytes);
+        (void) ngx_atomic_fetch_add(&gauge->waiting, waiting);
     }
 }
 
 
 void
-ngx_http_epro_metrics_state(ngx_int_t from, ngx_int_t to)
+ngx_http_epro_metrics_state(ngx_uint_t db, ngx_int_t from, ngx_int_t to)
 {
-    ngx_http_epro_metrics_slot_t  *slot;
+    ngx_http_epro_metrics_gauge_t  *gauge;
 
-    slot = ngx_http_epro_metrics_slot;
-
-    if (slot == NULL) {
+    if (ngx_http_epro_metrics_slot == NULL || db >= NGX_HTTP_EPRO_MAX_DBS) {
         return;
     }
 
+    gauge = &ngx_http_epro_metrics_slot->dbs[db];
+
     if (from >= 0) {
-        (void) ngx_atomic_fetch_add(&slot->conns[from], -1);
+        (void) ngx_atomic_fetch_add(&gauge->conns[from], -1);
     }
 
     if (to >= 0) {
-        (void) ngx_atomic_fetch_add(&slot->conns[to], 1);
+        (void) ngx_atomic_fetch_add(&gauge->conns[to], 1);
     }
 }
 
 
 void
-ngx_http_epro_metrics_db_error(const char *sqlstate)
+ngx_http_epro_metrics_db_error(ngx_uint_t db, const char *sqlstate)
 {
-    ngx_int_t  hi, lo;
+    ngx_int_t                    hi, lo;
+    ngx_http_epro_metrics_db_t  *m;
 
-    if (ngx_http_epro_metrics == NULL) {
+    m = ngx_http_epro_metrics_get(db);
+
+    if (m == NULL) {
         return;
     }
 
@@ -305,8 +386,7 @@ ngx_http_epro_metrics_db_error(const char *sqlstate)
     lo = ngx_http_epro_metrics_class((u_char) sqlstate[1]);
 
     if (hi >= 0 && lo >= 0) {
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_epro_metrics->db_errors[hi * 36 + lo], 1);
+        (void) ngx_atomic_fetch_add(&m->db_errors[hi * 36 + lo], 1);
     }
 }
 

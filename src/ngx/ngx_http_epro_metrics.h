@@ -13,6 +13,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "ngx_http_epro.h"
+
 
 /* request outcomes, for $epro_result and epro_requests_total */
 enum {
@@ -53,15 +55,23 @@ enum {
  */
 
 typedef struct {
-    ngx_atomic_t               pid;
     ngx_atomic_t               queued_rows;
     ngx_atomic_t               queue_bytes;
     ngx_atomic_t               waiting;
     ngx_atomic_t               conns[NGX_HTTP_EPRO_NSTATES];
-} ngx_http_epro_metrics_slot_t;
+} ngx_http_epro_metrics_gauge_t;
 
 
 typedef struct {
+    ngx_atomic_t                   pid;
+    ngx_http_epro_metrics_gauge_t  dbs[NGX_HTTP_EPRO_MAX_DBS];
+} ngx_http_epro_metrics_slot_t;
+
+
+/* a database's counters, found again by its name after a reload */
+typedef struct {
+    u_char                     name[NGX_HTTP_EPRO_DB_NAME_LEN];
+    size_t                     len;
     ngx_atomic_t               requests[NGX_HTTP_EPRO_NRESULTS];
     ngx_atomic_t               accepted;
     ngx_atomic_t               duplicates;
@@ -71,6 +81,11 @@ typedef struct {
     ngx_atomic_t               commit_ms[NGX_HTTP_EPRO_MS_BUCKETS + 1];
     ngx_atomic_t               commit_ms_sum;
     ngx_atomic_t               db_errors[NGX_HTTP_EPRO_CLASSES];
+} ngx_http_epro_metrics_db_t;
+
+
+typedef struct {
+    ngx_http_epro_metrics_db_t    dbs[NGX_HTTP_EPRO_MAX_DBS];
     ngx_http_epro_metrics_slot_t  slots[NGX_HTTP_EPRO_SLOTS];
 } ngx_http_epro_metrics_t;
 
@@ -90,20 +105,26 @@ extern const ngx_uint_t  ngx_http_epro_metrics_rows_buckets[];
 extern const ngx_msec_t  ngx_http_epro_metrics_ms_buckets[];
 
 
-ngx_int_t ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag);
-ngx_http_epro_metrics_t *ngx_http_epro_metrics_get(void);
-void ngx_http_epro_metrics_gauges(ngx_http_epro_metrics_gauges_t *g);
+/* "db" below is a database's index, ngx_http_epro_db_t.index */
+
+ngx_int_t ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag,
+    ngx_array_t *databases);
+ngx_http_epro_metrics_db_t *ngx_http_epro_metrics_get(ngx_uint_t db);
+void ngx_http_epro_metrics_gauges(ngx_uint_t db,
+    ngx_http_epro_metrics_gauges_t *g);
 
 void ngx_http_epro_metrics_claim_slot(void);
 void ngx_http_epro_metrics_release_slot(void);
 
-void ngx_http_epro_metrics_result(ngx_uint_t result);
-void ngx_http_epro_metrics_batch(ngx_uint_t rows, ngx_uint_t inserted,
-    ngx_msec_t ms);
-void ngx_http_epro_metrics_queue(ngx_int_t delta);
-void ngx_http_epro_metrics_room(ngx_int_t bytes, ngx_int_t waiting);
-void ngx_http_epro_metrics_state(ngx_int_t from, ngx_int_t to);
-void ngx_http_epro_metrics_db_error(const char *sqlstate);
+void ngx_http_epro_metrics_result(ngx_uint_t db, ngx_uint_t result);
+void ngx_http_epro_metrics_batch(ngx_uint_t db, ngx_uint_t rows,
+    ngx_uint_t inserted, ngx_msec_t ms);
+void ngx_http_epro_metrics_queue(ngx_uint_t db, ngx_int_t delta);
+void ngx_http_epro_metrics_room(ngx_uint_t db, ngx_int_t bytes,
+    ngx_int_t waiting);
+void ngx_http_epro_metrics_state(ngx_uint_t db, ngx_int_t from,
+    ngx_int_t to);
+void ngx_http_epro_metrics_db_error(ngx_uint_t db, const char *sqlstate);
 
 
 #endif /* _NGX_HTTP_EPRO_METRICS_H_INCLUDED_ */

@@ -1,13 +1,13 @@
 
 /*
- * The database side's connections: per worker, a pool of non-blocking
- * libpq connections driven by nginx events.  A batch's rows are sent to
- * an idle connection as one set-based INSERT, and the outcome goes back
- * to the owner through the done() callback it set; ready() tells it a
- * connection became idle.  The only file that includes libpq-fe.h; it
- * never sees a request.
+ * The database side's connections: per worker and database, a pool of
+ * non-blocking libpq connections driven by nginx events.  A batch's rows
+ * are sent to an idle connection as one set-based INSERT, and the outcome
+ * goes back to the owner through the done() callback it set; ready()
+ * tells it a connection became idle.  The only file that includes
+ * libpq-fe.h; it never sees a request.
  *
- * The INSERT is prepared once per connection (epro_pg_statement prepared)
+ * Each table's INSERT is prepared once per connection (prepared)
  * or sent unnamed with each batch (unnamed): behind a transaction pooler
  * such as PgBouncer each transaction may run on another server
  * connection, so nothing may outlive one.  An unnamed batch is one
@@ -88,6 +88,7 @@ typedef char  ngx_http_epro_pg_nstates_check_t
 
 
 typedef struct {
+    ngx_http_epro_pg_t          *pg;
     PGconn                      *conn;
     ngx_connection_t            *c;         /* over PQsocket(), not down */
     ngx_http_epro_pg_state_e     state;
@@ -117,17 +118,18 @@ typedef struct {
 } ngx_http_epro_pg_conn_t;
 
 
-typedef struct {
-    ngx_http_epro_main_conf_t   *conf;
-    ngx_http_epro_pg_conn_t     *conns;     /* NULL: not running */
+struct ngx_http_epro_pg_s {
+    ngx_http_epro_db_t          *conf;
+    ngx_http_epro_pg_conn_t     *conns;
     ngx_uint_t                   nconns;
     ngx_http_epro_pg_done_pt     done;
     ngx_http_epro_pg_ready_pt    ready;
-    ngx_log_t                   *log;
+    void                        *ctx;       /* for ready() */
+    ngx_log_t                    log;
     epro_alloc_t                 heap;
     u_char                       timeout_sql[96];   /* unnamed: set_config,
                                                        NUL-terminated */
-} ngx_http_epro_pg_t;
+};
 
 
 static void ngx_http_epro_pg_handler(ngx_event_t *ev);
@@ -166,8 +168,6 @@ static void *ngx_http_epro_pg_alloc(void *ctx, size_t size);
 static void ngx_http_epro_pg_free(void *ctx, void *p);
 
 
-static ngx_http_epro_pg_t  ngx_http_epro_pg;
-
 /* the one list of the states' names: debug lines and epro_status */
 const char  *ngx_http_epro_pg_state_names[] = {
     "down", "connecting", "preparing", "idle", "busy"
@@ -187,7 +187,9 @@ typedef char  ngx_http_epro_pg_names_check_t
  */
 
 static const char  ngx_http_epro_pg_setup_fmt[] =
-    "SET statement_timeout = %M; PREPARE " NGX_HTTP_EPRO_STMT " AS ";
+    "SET statement_timeout = %M";
+
+static const char  ngx_http_epro_pg_prepare_fmt[] = "; PREPARE %s AS %V";
 
 /* unnamed: for the batch's transaction only, as SET LOCAL would be */
 static const char  ngx_http_epro_pg_timeout_fmt[] =
@@ -211,14 +213,55 @@ static const char  ngx_http_epro_pg_sql_fmt[] =
     "GROUP BY submission_id";
 
 
-ngx_int_t
-ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
-{
-    u_char  *p;
+/*
+ * The INSERT of each table the database's locations use, and, prepared,
+ * the statements a connection runs once: every table's INSERT is prepared
+ * at connect, in the same round trip, so that sending a batch is the same
+ * one call whatever its table.  The first table's keeps the name it had
+ * when there was only one.
+ */
 
-    p = ngx_pnalloc(cf->pool, sizeof(ngx_http_epro_pg_sql_fmt)
-                              + sizeof(ngx_http_epro_pg_setup_fmt)
-                              + NGX_INT_T_LEN + emcf->table.len);
+ngx_int_t
+ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
+{
+    u_char                  *p;
+    size_t                   size;
+    ngx_uint_t               i;
+    ngx_http_epro_table_t  **tables, *t;
+
+    tables = db->tables.elts;
+    size = sizeof(ngx_http_epro_pg_setup_fmt) + NGX_INT_T_LEN;
+
+    for (i = 0; i < db->tables.nelts; i++) {
+        t = tables[i];
+
+        if (i == 0) {
+            ngx_sprintf(t->stmt, NGX_HTTP_EPRO_STMT "%Z");
+
+        } else {
+            ngx_sprintf(t->stmt, NGX_HTTP_EPRO_STMT "_%ui%Z", i);
+        }
+
+        p = ngx_pnalloc(cf->pool, sizeof(ngx_http_epro_pg_sql_fmt)
+                                  + t->name.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        t->sql.data = p;
+        p = ngx_sprintf(p, ngx_http_epro_pg_sql_fmt, &t->name);
+        *p = '\0';
+        t->sql.len = p - t->sql.data;
+
+        size += sizeof(ngx_http_epro_pg_prepare_fmt) + sizeof(t->stmt)
+                + t->sql.len;
+    }
+
+    if (db->statement != NGX_HTTP_EPRO_PG_PREPARED) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(cf->pool, size);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -228,16 +271,16 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
      * a batch stuck behind a lock does not outlive its 504 for long.
      */
 
-    emcf->sql.data = p;
+    db->setup.data = p;
+    p = ngx_sprintf(p, ngx_http_epro_pg_setup_fmt, db->timeout + 1000);
 
-    if (emcf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
-        p = ngx_sprintf(p, ngx_http_epro_pg_setup_fmt,
-                        emcf->timeout + 1000);
+    for (i = 0; i < db->tables.nelts; i++) {
+        p = ngx_sprintf(p, ngx_http_epro_pg_prepare_fmt, tables[i]->stmt,
+                        &tables[i]->sql);
     }
 
-    p = ngx_sprintf(p, ngx_http_epro_pg_sql_fmt, &emcf->table);
     *p = '\0';
-    emcf->sql.len = p - emcf->sql.data;
+    db->setup.len = p - db->setup.data;
 
     return NGX_OK;
 }
@@ -250,19 +293,21 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf)
  */
 
 ngx_int_t
-ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
-    ngx_http_epro_main_conf_t *emcf)
+ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
 {
     char              *err;
+    ngx_str_t         *value;
     PQconninfoOption  *opts;
 
     err = NULL;
-    opts = PQconninfoParse((const char *) emcf->conninfo.data, &err);
+    opts = PQconninfoParse((const char *) conninfo->data, &err);
 
     if (opts == NULL) {
+        value = cf->args->elts;
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"epro_pg_conninfo\" is not a valid libpq "
-                           "connection string or URI");
+                           "\"%V\" is not a valid libpq "
+                           "connection string or URI", &value[0]);
         PQfreemem(err);
         return NGX_ERROR;
     }
@@ -273,41 +318,52 @@ ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
 }
 
 
-ngx_int_t
-ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_epro_main_conf_t *emcf, ngx_http_epro_pg_done_pt done,
-    ngx_http_epro_pg_ready_pt ready)
+ngx_http_epro_pg_t *
+ngx_http_epro_pg_init_process(ngx_cycle_t *cycle, ngx_http_epro_db_t *db,
+    ngx_http_epro_pg_done_pt done, ngx_http_epro_pg_ready_pt ready,
+    void *ctx)
 {
     ngx_uint_t                i;
     ngx_http_epro_pg_t       *pg;
     ngx_http_epro_pg_conn_t  *pc;
 
-    pg = &ngx_http_epro_pg;
+    pg = ngx_pcalloc(cycle->pool, sizeof(ngx_http_epro_pg_t));
+    if (pg == NULL) {
+        return NULL;
+    }
 
-    pg->conf = emcf;
+    pg->conf = db;
     pg->done = done;
     pg->ready = ready;
-    pg->log = cycle->log;
-    pg->nconns = emcf->pool_size;
+    pg->ctx = ctx;
+    pg->log = *cycle->log;
+    pg->log.action = NULL;
+
+    if (db->named) {
+        pg->log.handler = ngx_http_epro_pg_log_handler;
+        pg->log.data = db;
+    }
+
+    pg->nconns = db->pool_size;
     pg->heap.alloc = ngx_http_epro_pg_alloc;
     pg->heap.free = ngx_http_epro_pg_free;
     pg->heap.ctx = cycle->log;
 
     (void) ngx_snprintf(pg->timeout_sql, sizeof(pg->timeout_sql),
-                        ngx_http_epro_pg_timeout_fmt, emcf->timeout + 1000);
+                        ngx_http_epro_pg_timeout_fmt, db->timeout + 1000);
 
     pg->conns = ngx_pcalloc(cycle->pool,
                             pg->nconns * sizeof(ngx_http_epro_pg_conn_t));
     if (pg->conns == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     for (i = 0; i < pg->nconns; i++) {
         pc = &pg->conns[i];
 
+        pc->pg = pg;
         pc->index = i;
-        pc->log = *cycle->log;
-        pc->log.action = NULL;
+        pc->log = pg->log;
 
         pc->retry.handler = ngx_http_epro_pg_retry_handler;
         pc->retry.log = &pc->log;
@@ -318,24 +374,21 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
         pc->deadline.log = &pc->log;
         pc->deadline.data = pc;
 
-        ngx_http_epro_metrics_state(-1, ngx_http_epro_pg_down);
+        ngx_http_epro_metrics_state(db->index, -1, ngx_http_epro_pg_down);
         ngx_http_epro_pg_connect(pc);
     }
 
-    return NGX_OK;
+    return pg;
 }
 
 
 /* a batch in flight is dropped unanswered: its requests are gone too */
 
 void
-ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
+ngx_http_epro_pg_exit_process(ngx_http_epro_pg_t *pg)
 {
     ngx_uint_t                i;
-    ngx_http_epro_pg_t       *pg;
     ngx_http_epro_pg_conn_t  *pc;
-
-    pg = &ngx_http_epro_pg;
 
     if (pg->conns == NULL) {
         return;
@@ -353,7 +406,7 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
         }
 
         ngx_http_epro_pg_close(pc);
-        ngx_http_epro_metrics_state(pc->state, -1);
+        ngx_http_epro_metrics_state(pg->conf->index, pc->state, -1);
 
         ngx_free(pc->inserted);
         pc->inserted = NULL;
@@ -366,12 +419,9 @@ ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle)
 /* whether a connection is up: requests may wait for room in the queue */
 
 ngx_uint_t
-ngx_http_epro_pg_up(void)
+ngx_http_epro_pg_up(ngx_http_epro_pg_t *pg)
 {
-    ngx_uint_t           i;
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
+    ngx_uint_t  i;
 
     for (i = 0; i < pg->nconns; i++) {
         if (pg->conns[i].state == ngx_http_epro_pg_idle
@@ -388,12 +438,9 @@ ngx_http_epro_pg_up(void)
 /* whether a connection can take a batch now */
 
 ngx_uint_t
-ngx_http_epro_pg_has_idle(void)
+ngx_http_epro_pg_has_idle(ngx_http_epro_pg_t *pg)
 {
-    ngx_uint_t           i;
-    ngx_http_epro_pg_t  *pg;
-
-    pg = &ngx_http_epro_pg;
+    ngx_uint_t  i;
 
     for (i = 0; i < pg->nconns; i++) {
         if (pg->conns[i].state == ngx_http_epro_pg_idle) {
@@ -412,14 +459,13 @@ ngx_http_epro_pg_has_idle(void)
  */
 
 void
-ngx_http_epro_pg_send(epro_rows_t *rows, void *data)
+ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
+    ngx_http_epro_table_t *table, void *data)
 {
     ngx_uint_t                i;
     const char               *values[EPRO_NCOLS];
-    ngx_http_epro_pg_t       *pg;
     ngx_http_epro_pg_conn_t  *pc;
 
-    pg = &ngx_http_epro_pg;
     pc = NULL;
 
     for (i = 0; i < pg->nconns; i++) {
@@ -430,7 +476,7 @@ ngx_http_epro_pg_send(epro_rows_t *rows, void *data)
     }
 
     if (pc == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, pg->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, &pg->log, 0,
                       "epro: a batch was sent with no connection idle");
         pg->done(data, NGX_HTTP_EPRO_PG_FAILED, "?????", NULL);
         return;
@@ -463,8 +509,8 @@ ngx_http_epro_pg_send(epro_rows_t *rows, void *data)
     if (pg->conf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
         pc->skip = 0;
 
-        if (!PQsendQueryPrepared(pc->conn, NGX_HTTP_EPRO_STMT, EPRO_NCOLS,
-                                 values, NULL, NULL, 0))
+        if (!PQsendQueryPrepared(pc->conn, (const char *) table->stmt,
+                                 EPRO_NCOLS, values, NULL, NULL, 0))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
             return;
@@ -475,7 +521,7 @@ ngx_http_epro_pg_send(epro_rows_t *rows, void *data)
 
         if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
                                0, NULL, NULL, NULL, NULL, 0)
-            || !PQsendQueryParams(pc->conn, (const char *) pg->conf->sql.data,
+            || !PQsendQueryParams(pc->conn, (const char *) table->sql.data,
                                   EPRO_NCOLS, NULL, values, NULL, NULL, 0)
             || !PQpipelineSync(pc->conn))
         {
@@ -660,7 +706,7 @@ ngx_http_epro_pg_connect(ngx_http_epro_pg_conn_t *pc)
         "nginx-epro", NULL, "UTF8", NULL
     };
 
-    pg = &ngx_http_epro_pg;
+    pg = pc->pg;
 
     values[1] = (const char *) pg->conf->conninfo.data;
 
@@ -710,7 +756,7 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
 {
     ngx_http_epro_pg_t  *pg;
 
-    pg = &ngx_http_epro_pg;
+    pg = pc->pg;
 
     pc->c->fd = PQsocket(pc->conn);
 
@@ -742,7 +788,7 @@ ngx_http_epro_pg_connected(ngx_http_epro_pg_conn_t *pc)
     pc->log.action = "preparing the INSERT";
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_preparing);
 
-    if (!PQsendQuery(pc->conn, (const char *) pg->conf->sql.data)) {
+    if (!PQsendQuery(pc->conn, (const char *) pg->conf->setup.data)) {
         ngx_http_epro_pg_fail(pc, PQerrorMessage(pc->conn));
         return;
     }
@@ -881,7 +927,7 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
     ngx_cpystrn((u_char *) pc->sqlstate,
                 (u_char *) (field ? field : "?????"), sizeof(pc->sqlstate));
 
-    ngx_http_epro_metrics_db_error(pc->sqlstate);
+    ngx_http_epro_metrics_db_error(pc->pg->conf->index, pc->sqlstate);
 
     if (pc->state == ngx_http_epro_pg_preparing) {
         /* our own statement: the message names only the schema */
@@ -940,7 +986,7 @@ ngx_http_epro_pg_prepared(ngx_http_epro_pg_conn_t *pc)
     pc->log.action = NULL;
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
 
-    ngx_http_epro_pg.ready();
+    pc->pg->ready(pc->pg->ctx);
 }
 
 
@@ -972,8 +1018,8 @@ ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
     outcome = ngx_http_epro_pg_row_error(pc->sqlstate)
               ? NGX_HTTP_EPRO_PG_REFUSED : NGX_HTTP_EPRO_PG_FAILED;
 
-    ngx_http_epro_pg.done(data, outcome, pc->sqlstate, NULL);
-    ngx_http_epro_pg.ready();
+    pc->pg->done(data, outcome, pc->sqlstate, NULL);
+    pc->pg->ready(pc->pg->ctx);
 }
 
 
@@ -994,7 +1040,7 @@ ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
     if (pc->inserted_size < rows->nrows) {
         ngx_free(pc->inserted);
 
-        pc->inserted = ngx_alloc(rows->nrows, ngx_http_epro_pg.log);
+        pc->inserted = ngx_alloc(rows->nrows, &pc->log);
         if (pc->inserted == NULL) {
             pc->inserted_size = 0;
             PQclear(res);
@@ -1031,7 +1077,8 @@ ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
     pc->rows = NULL;
     pc->data = NULL;
 
-    ngx_http_epro_metrics_batch(rows->nrows, n, ngx_current_msec - pc->sent);
+    ngx_http_epro_metrics_batch(pc->pg->conf->index, rows->nrows, n,
+                                ngx_current_msec - pc->sent);
 
     if (pc->deadline.timer_set) {
         ngx_del_timer(&pc->deadline);
@@ -1040,9 +1087,8 @@ ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
     pc->log.action = NULL;
 
-    ngx_http_epro_pg.done(data, NGX_HTTP_EPRO_PG_COMMITTED, NULL,
-                          pc->inserted);
-    ngx_http_epro_pg.ready();
+    pc->pg->done(data, NGX_HTTP_EPRO_PG_COMMITTED, NULL, pc->inserted);
+    pc->pg->ready(pc->pg->ctx);
 }
 
 
@@ -1114,7 +1160,7 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
     ngx_add_timer(&pc->retry, delay ? delay : 1);
 
     if (data) {
-        ngx_http_epro_pg.done(data, NGX_HTTP_EPRO_PG_UNKNOWN, NULL, NULL);
+        pc->pg->done(data, NGX_HTTP_EPRO_PG_UNKNOWN, NULL, NULL);
     }
 }
 
@@ -1193,7 +1239,7 @@ ngx_http_epro_pg_state(ngx_http_epro_pg_conn_t *pc,
     }
 #endif
 
-    ngx_http_epro_metrics_state(pc->state, state);
+    ngx_http_epro_metrics_state(pc->pg->conf->index, pc->state, state);
     pc->state = state;
 }
 
@@ -1278,6 +1324,17 @@ ngx_http_epro_pg_notice(void *arg, const PGresult *res)
                   "epro: connection %ui: PostgreSQL %s, SQLSTATE %s",
                   pc->index, severity ? severity : "NOTICE",
                   sqlstate ? sqlstate : "?????");
+}
+
+
+/* with several databases, each line names its own; the queue's too */
+
+u_char *
+ngx_http_epro_pg_log_handler(ngx_log_t *log, u_char *buf, size_t len)
+{
+    ngx_http_epro_db_t  *db = log->data;
+
+    return ngx_snprintf(buf, len, ", database: \"%V\"", &db->name);
 }
 
 

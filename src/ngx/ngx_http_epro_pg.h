@@ -39,7 +39,7 @@ typedef void (*ngx_http_epro_pg_done_pt)(void *data,
     const u_char *inserted);
 
 /* a connection became idle: ngx_http_epro_pg_send() may be called */
-typedef void (*ngx_http_epro_pg_ready_pt)(void);
+typedef void (*ngx_http_epro_pg_ready_pt)(void *ctx);
 
 
 /* the connection states' names, NGX_HTTP_EPRO_NSTATES of them, in the
@@ -47,19 +47,22 @@ typedef void (*ngx_http_epro_pg_ready_pt)(void);
 extern const char  *ngx_http_epro_pg_state_names[];
 
 
-ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf,
-    ngx_http_epro_main_conf_t *emcf);
+ngx_int_t ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db);
 ngx_int_t ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf,
-    ngx_http_epro_main_conf_t *emcf);
+    ngx_str_t *conninfo);
 
-ngx_int_t ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_epro_main_conf_t *emcf, ngx_http_epro_pg_done_pt done,
-    ngx_http_epro_pg_ready_pt ready);
-void ngx_http_epro_pg_exit_process(ngx_cycle_t *cycle);
+ngx_http_epro_pg_t *ngx_http_epro_pg_init_process(ngx_cycle_t *cycle,
+    ngx_http_epro_db_t *db, ngx_http_epro_pg_done_pt done,
+    ngx_http_epro_pg_ready_pt ready, void *ctx);
+void ngx_http_epro_pg_exit_process(ngx_http_epro_pg_t *pg);
 
-ngx_uint_t ngx_http_epro_pg_up(void);
-ngx_uint_t ngx_http_epro_pg_has_idle(void);
-void ngx_http_epro_pg_send(epro_rows_t *rows, void *data);
+u_char *ngx_http_epro_pg_log_handler(ngx_log_t *log, u_char *buf,
+    size_t len);
+
+ngx_uint_t ngx_http_epro_pg_up(ngx_http_epro_pg_t *pg);
+ngx_uint_t ngx_http_epro_pg_has_idle(ngx_http_epro_pg_t *pg);
+void ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
+    ngx_http_epro_table_t *table, void *data);
 
 
 #endif /* _NGX_HTTP_EPRO_PG_H_INCLUDED_ */

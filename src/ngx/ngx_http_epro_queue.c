@@ -1,13 +1,14 @@
 
 /*
- * The worker's queue: admission (room for bodies in epro_queue_max_bytes,
+ * A database's queue in the worker, one object per database that
+ * locations use: admission (room for bodies in epro_queue_max_bytes,
  * requests waiting for it unread), batches (rows copied in at enqueue,
  * closed at epro_batch_max_rows or epro_batch_max_bytes, held up to
  * epro_batch_max_delay), dispatch to the connection pool, the split of a
  * batch a row made PostgreSQL refuse, and the expiry of batches no
- * connection took within epro_pg_timeout.  Requests are reached only
- * through their waiters' callbacks; the pool only through its API and
- * the two callbacks set here.
+ * connection took within epro_pg_timeout.  A batch holds rows of one
+ * table.  Requests are reached only through their waiters' callbacks; the
+ * pool only through its API and the two callbacks set here.
  */
 
 
@@ -27,6 +28,8 @@
 struct ngx_http_epro_batch_s {
     ngx_queue_t                  queue;     /* pending or free */
     ngx_queue_t                  waiters;
+    ngx_http_epro_queue_t       *owner;
+    ngx_http_epro_table_t       *table;     /* of all its rows */
     epro_rows_t                  rows;
     size_t                       bytes;     /* of its rows */
     ngx_msec_t                   created;
@@ -35,8 +38,10 @@ struct ngx_http_epro_batch_s {
 };
 
 
-typedef struct {
-    ngx_http_epro_main_conf_t   *conf;        /* NULL: not running */
+/* one per database and worker */
+struct ngx_http_epro_queue_s {
+    ngx_http_epro_db_t          *conf;
+    ngx_http_epro_pg_t          *pg;          /* NULL: not running */
     ngx_queue_t                  pending;
     ngx_queue_t                  free;
     ngx_uint_t                   nfree;
@@ -51,46 +56,70 @@ typedef struct {
     ngx_event_t                  wake;
     ngx_log_t                   *log;
     epro_alloc_t                 heap;
-} ngx_http_epro_queue_t;
+};
 
 
-static void ngx_http_epro_queue_queued(ngx_int_t rows, ngx_int_t bytes);
-static ngx_uint_t ngx_http_epro_queue_room(size_t size);
-static void ngx_http_epro_queue_reserve(ngx_http_epro_waiter_t *w);
-static void ngx_http_epro_queue_wake(void);
+static void ngx_http_epro_queue_queued(ngx_http_epro_queue_t *eq,
+    ngx_int_t rows, ngx_int_t bytes);
+static ngx_uint_t ngx_http_epro_queue_room(ngx_http_epro_queue_t *eq,
+    size_t size);
+static void ngx_http_epro_queue_reserve(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_waiter_t *w);
+static void ngx_http_epro_queue_wake(ngx_http_epro_queue_t *eq);
 static void ngx_http_epro_queue_wake_handler(ngx_event_t *ev);
-static ngx_int_t ngx_http_epro_queue_copy(ngx_http_epro_batch_t *b,
-    ngx_http_epro_waiter_t *w, ngx_http_epro_batch_t *src,
-    const epro_submission_t *subs, const char *received);
-static void ngx_http_epro_queue_split(ngx_http_epro_batch_t *b);
-static void ngx_http_epro_queue_dispatch(void);
-static void ngx_http_epro_queue_ready(void);
+static ngx_int_t ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_batch_t *b, ngx_http_epro_waiter_t *w,
+    ngx_http_epro_batch_t *src, const epro_submission_t *subs,
+    const char *received);
+static void ngx_http_epro_queue_split(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_batch_t *b);
+static void ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq);
+static void ngx_http_epro_queue_ready(void *ctx);
 static void ngx_http_epro_queue_done(void *data,
     ngx_http_epro_pg_outcome_e outcome, const char *sqlstate,
     const u_char *inserted);
 static void ngx_http_epro_queue_post_handler(ngx_event_t *ev);
 static void ngx_http_epro_queue_expire_handler(ngx_event_t *ev);
-static void ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b,
-    ngx_int_t status, const char *sqlstate, const u_char *inserted);
-static ngx_http_epro_batch_t *ngx_http_epro_queue_batch(void);
-static void ngx_http_epro_queue_recycle(ngx_http_epro_batch_t *b);
+static void ngx_http_epro_queue_finish(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_batch_t *b, ngx_int_t status, const char *sqlstate,
+    const u_char *inserted);
+static ngx_http_epro_batch_t *ngx_http_epro_queue_batch(
+    ngx_http_epro_queue_t *eq, ngx_http_epro_table_t *table);
+static void ngx_http_epro_queue_recycle(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_batch_t *b);
 static void *ngx_http_epro_queue_alloc(void *ctx, size_t size);
 static void ngx_http_epro_queue_free(void *ctx, void *p);
 
 
-static ngx_http_epro_queue_t  ngx_http_epro_queue;
-
+/* the database's queue and pool in this worker: db->queue, db->pg */
 
 ngx_int_t
-ngx_http_epro_queue_init_process(ngx_cycle_t *cycle)
+ngx_http_epro_queue_init_process(ngx_cycle_t *cycle, ngx_http_epro_db_t *db)
 {
-    ngx_http_epro_queue_t      *eq;
-    ngx_http_epro_main_conf_t  *emcf;
+    ngx_log_t              *log;
+    ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
-    emcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_epro_module);
+    eq = ngx_pcalloc(cycle->pool, sizeof(ngx_http_epro_queue_t));
+    if (eq == NULL) {
+        return NGX_ERROR;
+    }
 
-    eq->log = cycle->log;
+    log = cycle->log;
+
+    if (db->named) {
+        /* the pool's log names the database: the queue's lines share it */
+        log = ngx_palloc(cycle->pool, sizeof(ngx_log_t));
+        if (log == NULL) {
+            return NGX_ERROR;
+        }
+
+        *log = *cycle->log;
+        log->handler = ngx_http_epro_pg_log_handler;
+        log->data = db;
+    }
+
+    eq->conf = db;
+    eq->log = log;
     eq->heap.alloc = ngx_http_epro_queue_alloc;
     eq->heap.free = ngx_http_epro_queue_free;
     eq->heap.ctx = cycle->log;
@@ -111,42 +140,38 @@ ngx_http_epro_queue_init_process(ngx_cycle_t *cycle)
     eq->wake.log = cycle->log;
     eq->wake.data = eq;
 
-    ngx_http_epro_metrics_claim_slot();
-
-    eq->conf = emcf;
-
-    if (ngx_http_epro_pg_init_process(cycle, emcf,
-                                      ngx_http_epro_queue_done,
-                                      ngx_http_epro_queue_ready)
-        != NGX_OK)
-    {
-        eq->conf = NULL;
+    eq->pg = ngx_http_epro_pg_init_process(cycle, db,
+                                           ngx_http_epro_queue_done,
+                                           ngx_http_epro_queue_ready, eq);
+    if (eq->pg == NULL) {
         return NGX_ERROR;
     }
+
+    db->queue = eq;
 
     return NGX_OK;
 }
 
 
 void
-ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle)
+ngx_http_epro_queue_exit_process(ngx_http_epro_db_t *db)
 {
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
     ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
+    eq = db->queue;
 
-    if (eq->conf == NULL) {
+    if (eq == NULL) {
         return;
     }
 
-    ngx_http_epro_pg_exit_process(cycle);
+    ngx_http_epro_pg_exit_process(eq->pg);
 
-    ngx_http_epro_metrics_queue(-(ngx_int_t) eq->queued_rows);
-    ngx_http_epro_metrics_room(-(ngx_int_t) (eq->bytes + eq->reserved),
+    ngx_http_epro_metrics_queue(db->index, -(ngx_int_t) eq->queued_rows);
+    ngx_http_epro_metrics_room(db->index,
+                               -(ngx_int_t) (eq->bytes + eq->reserved),
                                -(ngx_int_t) eq->nwaiting);
-    ngx_http_epro_metrics_release_slot();
 
     if (eq->timer.timer_set) {
         ngx_del_timer(&eq->timer);
@@ -169,7 +194,7 @@ ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle)
         ngx_free(b);
     }
 
-    eq->conf = NULL;
+    db->queue = NULL;
 }
 
 
@@ -179,13 +204,13 @@ ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle)
  */
 
 ngx_uint_t
-ngx_http_epro_queue_full(ngx_uint_t n)
+ngx_http_epro_queue_full(ngx_http_epro_db_t *db, ngx_uint_t n)
 {
     ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
+    eq = db->queue;
 
-    if (eq->conf == NULL) {
+    if (eq == NULL) {
         return 0;
     }
 
@@ -196,13 +221,13 @@ ngx_http_epro_queue_full(ngx_uint_t n)
 /* one warning while requests are refused, one notice when that ends */
 
 void
-ngx_http_epro_queue_refused(void)
+ngx_http_epro_queue_refused(ngx_http_epro_db_t *db)
 {
     ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
+    eq = db->queue;
 
-    if (eq->refused++ == 0) {
+    if (eq != NULL && eq->refused++ == 0) {
         ngx_log_error(NGX_LOG_WARN, eq->log, 0,
                       "epro: queue full (%ui rows, %uz bytes), "
                       "refusing requests",
@@ -225,19 +250,21 @@ ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w)
 {
     ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
+    eq = w->db->queue;
 
-    if (eq->conf == NULL) {
+    if (eq == NULL) {
         return NGX_OK;
     }
 
-    if (ngx_queue_empty(&eq->waiting) && ngx_http_epro_queue_room(w->size)) {
-        ngx_http_epro_queue_reserve(w);
+    if (ngx_queue_empty(&eq->waiting)
+        && ngx_http_epro_queue_room(eq, w->size))
+    {
+        ngx_http_epro_queue_reserve(eq, w);
         return NGX_OK;
     }
 
-    if (!ngx_http_epro_pg_up()) {
-        ngx_http_epro_queue_refused();
+    if (!ngx_http_epro_pg_up(eq->pg)) {
+        ngx_http_epro_queue_refused(w->db);
         return NGX_BUSY;
     }
 
@@ -245,7 +272,7 @@ ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w)
     w->queued = ngx_current_msec;
     ngx_queue_insert_tail(&eq->waiting, &w->queue);
     eq->nwaiting++;
-    ngx_http_epro_metrics_room(0, 1);
+    ngx_http_epro_metrics_room(eq->conf->index, 0, 1);
 
     return NGX_AGAIN;
 }
@@ -258,13 +285,17 @@ ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
 {
     ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
+    if (!w->waiting && w->reserved == 0) {
+        return;
+    }
+
+    eq = w->db->queue;
 
     if (w->waiting) {
         ngx_queue_remove(&w->queue);
         w->waiting = 0;
         eq->nwaiting--;
-        ngx_http_epro_metrics_room(0, -1);
+        ngx_http_epro_metrics_room(eq->conf->index, 0, -1);
     }
 
     if (w->reserved == 0) {
@@ -272,54 +303,71 @@ ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
     }
 
     eq->reserved -= w->reserved;
-    ngx_http_epro_metrics_room(-(ngx_int_t) w->reserved, 0);
+    ngx_http_epro_metrics_room(eq->conf->index, -(ngx_int_t) w->reserved, 0);
     w->reserved = 0;
 
-    ngx_http_epro_queue_wake();
+    ngx_http_epro_queue_wake(eq);
 }
 
 
 /*
- * Queues a request's n rows; "received" is its arrival, RFC 3339.
- * NGX_OK: w->done() will be called once; else an HTTP status to answer.
+ * Queues a request's n rows for the table; "received" is its arrival,
+ * RFC 3339.  NGX_OK: w->done() will be called once; else an HTTP status
+ * to answer.
  */
 
 ngx_int_t
 ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
-    const epro_submission_t *subs, ngx_uint_t n, const char *received)
+    ngx_http_epro_table_t *table, const epro_submission_t *subs,
+    ngx_uint_t n, const char *received)
 {
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
     ngx_http_epro_queue_t  *eq;
 
-    eq = &ngx_http_epro_queue;
+    eq = w->db->queue;
 
-    if (eq->conf == NULL) {
+    if (eq == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    if (ngx_http_epro_queue_full(n)) {
-        ngx_http_epro_queue_refused();
+    if (ngx_http_epro_queue_full(w->db, n)) {
+        ngx_http_epro_queue_refused(w->db);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     w->nrows = n;
     b = NULL;
 
-    if (!ngx_queue_empty(&eq->pending)) {
-        q = ngx_queue_last(&eq->pending);
+    /*
+     * A batch is one INSERT into one table: the rows join the newest
+     * batch of their table, if it is still open; batches of other tables
+     * after it keep their places.
+     */
+
+    for (q = ngx_queue_last(&eq->pending);
+         q != ngx_queue_sentinel(&eq->pending);
+         q = ngx_queue_prev(q))
+    {
         b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
 
-        if (b->alone
-            || b->rows.nrows + n > eq->conf->batch_max_rows
-            || b->bytes >= eq->conf->batch_max_bytes)
-        {
-            b = NULL;
+        if (b->table == table) {
+            break;
         }
+
+        b = NULL;
+    }
+
+    if (b
+        && (b->alone
+            || b->rows.nrows + n > eq->conf->batch_max_rows
+            || b->bytes >= eq->conf->batch_max_bytes))
+    {
+        b = NULL;
     }
 
     if (b == NULL) {
-        b = ngx_http_epro_queue_batch();
+        b = ngx_http_epro_queue_batch(eq, table);
         if (b == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -327,10 +375,10 @@ ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
         ngx_queue_insert_tail(&eq->pending, &b->queue);
     }
 
-    if (ngx_http_epro_queue_copy(b, w, NULL, subs, received) != NGX_OK) {
+    if (ngx_http_epro_queue_copy(eq, b, w, NULL, subs, received) != NGX_OK) {
         if (b->rows.nrows == 0) {
             ngx_queue_remove(&b->queue);
-            ngx_http_epro_queue_recycle(b);
+            ngx_http_epro_queue_recycle(eq, b);
         }
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -368,16 +416,13 @@ ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w)
  */
 
 static ngx_int_t
-ngx_http_epro_queue_copy(ngx_http_epro_batch_t *b, ngx_http_epro_waiter_t *w,
-    ngx_http_epro_batch_t *src, const epro_submission_t *subs,
-    const char *received)
+ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b,
+    ngx_http_epro_waiter_t *w, ngx_http_epro_batch_t *src,
+    const epro_submission_t *subs, const char *received)
 {
     size_t                  bytes, lens[EPRO_NCOLS];
     ngx_int_t               rc;
     ngx_uint_t              i, k, first;
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
 
     for (i = 0; i < EPRO_NCOLS; i++) {
         lens[i] = b->rows.col[i].len;
@@ -441,7 +486,7 @@ ngx_http_epro_queue_copy(ngx_http_epro_batch_t *b, ngx_http_epro_waiter_t *w,
     w->batch = b;
     ngx_queue_insert_tail(&b->waiters, &w->queue);
 
-    ngx_http_epro_queue_queued(w->nrows, bytes);
+    ngx_http_epro_queue_queued(eq, w->nrows, bytes);
 
     return NGX_OK;
 }
@@ -454,14 +499,12 @@ ngx_http_epro_queue_copy(ngx_http_epro_batch_t *b, ngx_http_epro_waiter_t *w,
  */
 
 static void
-ngx_http_epro_queue_split(ngx_http_epro_batch_t *b)
+ngx_http_epro_queue_split(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b)
 {
     ngx_queue_t             *q, *at;
     ngx_http_epro_batch_t   *nb;
-    ngx_http_epro_queue_t   *eq;
     ngx_http_epro_waiter_t  *w;
 
-    eq = &ngx_http_epro_queue;
     at = &eq->pending;
 
     while (!ngx_queue_empty(&b->waiters)) {
@@ -471,13 +514,13 @@ ngx_http_epro_queue_split(ngx_http_epro_batch_t *b)
         w = ngx_queue_data(q, ngx_http_epro_waiter_t, queue);
         w->batch = NULL;
 
-        nb = ngx_http_epro_queue_batch();
+        nb = ngx_http_epro_queue_batch(eq, b->table);
 
         if (nb == NULL
-            || ngx_http_epro_queue_copy(nb, w, b, NULL, NULL) != NGX_OK)
+            || ngx_http_epro_queue_copy(eq, nb, w, b, NULL, NULL) != NGX_OK)
         {
             if (nb) {
-                ngx_http_epro_queue_recycle(nb);
+                ngx_http_epro_queue_recycle(eq, nb);
             }
 
             w->done(w, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
@@ -489,28 +532,25 @@ ngx_http_epro_queue_split(ngx_http_epro_batch_t *b)
         at = &nb->queue;
     }
 
-    ngx_http_epro_queue_recycle(b);
+    ngx_http_epro_queue_recycle(eq, b);
 }
 
 
 static void
-ngx_http_epro_queue_reserve(ngx_http_epro_waiter_t *w)
+ngx_http_epro_queue_reserve(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_waiter_t *w)
 {
     w->reserved = w->size;
-    ngx_http_epro_queue.reserved += w->size;
-    ngx_http_epro_metrics_room(w->size, 0);
+    eq->reserved += w->size;
+    ngx_http_epro_metrics_room(eq->conf->index, w->size, 0);
 }
 
 
 /* room was freed: the waiting requests are looked at once, posted */
 
 static void
-ngx_http_epro_queue_wake(void)
+ngx_http_epro_queue_wake(ngx_http_epro_queue_t *eq)
 {
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
-
     if (!ngx_queue_empty(&eq->waiting) && !eq->wake.posted) {
         ngx_post_event(&eq->wake, &ngx_posted_events);
     }
@@ -518,12 +558,9 @@ ngx_http_epro_queue_wake(void)
 
 
 static ngx_uint_t
-ngx_http_epro_queue_room(size_t size)
+ngx_http_epro_queue_room(ngx_http_epro_queue_t *eq, size_t size)
 {
-    size_t                  used;
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
+    size_t  used;
 
     used = eq->bytes + eq->reserved;
 
@@ -546,15 +583,15 @@ ngx_http_epro_queue_wake_handler(ngx_event_t *ev)
         q = ngx_queue_head(&eq->waiting);
         w = ngx_queue_data(q, ngx_http_epro_waiter_t, queue);
 
-        if (!ngx_http_epro_queue_room(w->size)) {
+        if (!ngx_http_epro_queue_room(eq, w->size)) {
             break;
         }
 
         ngx_queue_remove(q);
         w->waiting = 0;
         eq->nwaiting--;
-        ngx_http_epro_metrics_room(0, -1);
-        ngx_http_epro_queue_reserve(w);
+        ngx_http_epro_metrics_room(eq->conf->index, 0, -1);
+        ngx_http_epro_queue_reserve(eq, w);
 
         w->wake(w);
     }
@@ -562,19 +599,16 @@ ngx_http_epro_queue_wake_handler(ngx_event_t *ev)
 
 
 static void
-ngx_http_epro_queue_queued(ngx_int_t rows, ngx_int_t bytes)
+ngx_http_epro_queue_queued(ngx_http_epro_queue_t *eq, ngx_int_t rows,
+    ngx_int_t bytes)
 {
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
-
     eq->queued_rows += rows;
     eq->bytes += bytes;
-    ngx_http_epro_metrics_queue(rows);
-    ngx_http_epro_metrics_room(bytes, 0);
+    ngx_http_epro_metrics_queue(eq->conf->index, rows);
+    ngx_http_epro_metrics_room(eq->conf->index, bytes, 0);
 
     if (bytes < 0) {
-        ngx_http_epro_queue_wake();
+        ngx_http_epro_queue_wake(eq);
     }
 
     if (eq->refused
@@ -590,20 +624,17 @@ ngx_http_epro_queue_queued(ngx_int_t rows, ngx_int_t bytes)
 
 
 static void
-ngx_http_epro_queue_dispatch(void)
+ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq)
 {
     ngx_msec_t              wait;
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
 
     while (!ngx_queue_empty(&eq->pending)) {
         q = ngx_queue_head(&eq->pending);
         b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
 
-        if (!ngx_http_epro_pg_has_idle()) {
+        if (!ngx_http_epro_pg_has_idle(eq->pg)) {
             break;
         }
 
@@ -619,10 +650,10 @@ ngx_http_epro_queue_dispatch(void)
         }
 
         ngx_queue_remove(q);
-        ngx_http_epro_queue_queued(-(ngx_int_t) b->rows.nrows, 0);
+        ngx_http_epro_queue_queued(eq, -(ngx_int_t) b->rows.nrows, 0);
 
         b->sent = ngx_current_msec;
-        ngx_http_epro_pg_send(&b->rows, b);
+        ngx_http_epro_pg_send(eq->pg, &b->rows, b->table, b);
     }
 
     if (ngx_queue_empty(&eq->pending)) {
@@ -647,9 +678,9 @@ ngx_http_epro_queue_dispatch(void)
 /* the pool's callbacks: a connection is idle, a batch is done */
 
 static void
-ngx_http_epro_queue_ready(void)
+ngx_http_epro_queue_ready(void *ctx)
 {
-    ngx_http_epro_queue_dispatch();
+    ngx_http_epro_queue_dispatch(ctx);
 }
 
 
@@ -659,31 +690,36 @@ ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
 {
     ngx_http_epro_batch_t  *b = data;
 
+    ngx_http_epro_queue_t  *eq;
+
+    eq = b->owner;
+
     switch (outcome) {
 
     case NGX_HTTP_EPRO_PG_COMMITTED:
-        ngx_http_epro_queue_finish(b, NGX_HTTP_CREATED, NULL, inserted);
+        ngx_http_epro_queue_finish(eq, b, NGX_HTTP_CREATED, NULL, inserted);
         return;
 
     case NGX_HTTP_EPRO_PG_REFUSED:
         if (b->alone
             || ngx_queue_head(&b->waiters) == ngx_queue_last(&b->waiters))
         {
-            ngx_http_epro_queue_finish(b, NGX_HTTP_EPRO_UNPROCESSABLE,
+            ngx_http_epro_queue_finish(eq, b, NGX_HTTP_EPRO_UNPROCESSABLE,
                                        sqlstate, NULL);
             return;
         }
 
-        ngx_http_epro_queue_split(b);
+        ngx_http_epro_queue_split(eq, b);
         return;
 
     case NGX_HTTP_EPRO_PG_FAILED:
-        ngx_http_epro_queue_finish(b, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
+        ngx_http_epro_queue_finish(eq, b, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
                                    NULL);
         return;
 
     default: /* NGX_HTTP_EPRO_PG_UNKNOWN */
-        ngx_http_epro_queue_finish(b, NGX_HTTP_GATEWAY_TIME_OUT, NULL, NULL);
+        ngx_http_epro_queue_finish(eq, b, NGX_HTTP_GATEWAY_TIME_OUT, NULL,
+                                   NULL);
         return;
     }
 }
@@ -692,7 +728,7 @@ ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
 static void
 ngx_http_epro_queue_post_handler(ngx_event_t *ev)
 {
-    ngx_http_epro_queue_dispatch();
+    ngx_http_epro_queue_dispatch(ev->data);
 }
 
 
@@ -719,7 +755,7 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
         }
 
         ngx_queue_remove(q);
-        ngx_http_epro_queue_queued(-(ngx_int_t) b->rows.nrows, 0);
+        ngx_http_epro_queue_queued(eq, -(ngx_int_t) b->rows.nrows, 0);
 
         /*
          * Each request waits epro_pg_timeout from its own arrival: those
@@ -739,7 +775,7 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
                 < (ngx_msec_int_t) eq->conf->timeout)
             {
                 if (nb == NULL) {
-                    nb = ngx_http_epro_queue_batch();
+                    nb = ngx_http_epro_queue_batch(eq, b->table);
 
                     if (nb) {
                         nb->created = w->queued;
@@ -748,7 +784,7 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
                 }
 
                 if (nb
-                    && ngx_http_epro_queue_copy(nb, w, b, NULL, NULL)
+                    && ngx_http_epro_queue_copy(eq, nb, w, b, NULL, NULL)
                        == NGX_OK)
                 {
                     continue;
@@ -759,11 +795,11 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
             w->done(w, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
         }
 
-        ngx_http_epro_queue_recycle(b);
+        ngx_http_epro_queue_recycle(eq, b);
 
         if (nb && nb->rows.nrows == 0) {
             ngx_queue_remove(&nb->queue);
-            ngx_http_epro_queue_recycle(nb);
+            ngx_http_epro_queue_recycle(eq, nb);
         }
 
         if (nb) {
@@ -778,13 +814,14 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
                       refused);
     }
 
-    ngx_http_epro_queue_dispatch();
+    ngx_http_epro_queue_dispatch(eq);
 }
 
 
 static void
-ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b, ngx_int_t status,
-    const char *sqlstate, const u_char *inserted)
+ngx_http_epro_queue_finish(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_batch_t *b, ngx_int_t status, const char *sqlstate,
+    const u_char *inserted)
 {
     ngx_queue_t             *q;
     ngx_http_epro_waiter_t  *w;
@@ -806,18 +843,16 @@ ngx_http_epro_queue_finish(ngx_http_epro_batch_t *b, ngx_int_t status,
         w->done(w, status, inserted ? inserted + w->first : NULL);
     }
 
-    ngx_http_epro_queue_recycle(b);
+    ngx_http_epro_queue_recycle(eq, b);
 }
 
 
 static ngx_http_epro_batch_t *
-ngx_http_epro_queue_batch(void)
+ngx_http_epro_queue_batch(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_table_t *table)
 {
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
 
     if (!ngx_queue_empty(&eq->free)) {
         q = ngx_queue_head(&eq->free);
@@ -834,6 +869,8 @@ ngx_http_epro_queue_batch(void)
     }
 
     ngx_queue_init(&b->waiters);
+    b->owner = eq;
+    b->table = table;
     epro_rows_reset(&b->rows);
     b->bytes = 0;
     b->created = ngx_current_msec;
@@ -846,16 +883,14 @@ ngx_http_epro_queue_batch(void)
 /* keep a few batches for reuse; large buffers go back to the heap */
 
 static void
-ngx_http_epro_queue_recycle(ngx_http_epro_batch_t *b)
+ngx_http_epro_queue_recycle(ngx_http_epro_queue_t *eq,
+    ngx_http_epro_batch_t *b)
 {
-    ngx_uint_t              i;
-    ngx_http_epro_queue_t  *eq;
-
-    eq = &ngx_http_epro_queue;
+    ngx_uint_t  i;
 
     /* epro_queue_max_bytes counts rows until their batch is done */
 
-    ngx_http_epro_queue_queued(0, -(ngx_int_t) b->bytes);
+    ngx_http_epro_queue_queued(eq, 0, -(ngx_int_t) b->bytes);
     b->bytes = 0;
 
     for (i = 0; i < EPRO_NCOLS; i++) {

@@ -15,12 +15,15 @@
 #include <ngx_core.h>
 
 #include "epro_core.h"
+#include "ngx_http_epro.h"
 
 
 typedef struct ngx_http_epro_batch_s   ngx_http_epro_batch_t;
 typedef struct ngx_http_epro_waiter_s  ngx_http_epro_waiter_t;
 
 /*
+ * w->db is set by the owner before anything else.
+ *
  * The outcome of the waiter's rows, once: NGX_HTTP_CREATED with
  * inserted[i] set for each row really inserted, NGX_HTTP_EPRO_UNPROCESSABLE
  * (refused by PostgreSQL, w->sqlstate), NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -36,6 +39,7 @@ typedef void (*ngx_http_epro_waiter_wake_pt)(ngx_http_epro_waiter_t *w);
 struct ngx_http_epro_waiter_s {
     ngx_queue_t                    queue;      /* in batch->waiters, or
                                                   waiting for room */
+    ngx_http_epro_db_t            *db;         /* whose queue it is in */
     ngx_http_epro_batch_t         *batch;      /* NULL once answered or
                                                   gone */
     ngx_uint_t                     nrows;
@@ -59,15 +63,17 @@ struct ngx_http_epro_waiter_s {
 };
 
 
-ngx_int_t ngx_http_epro_queue_init_process(ngx_cycle_t *cycle);
-void ngx_http_epro_queue_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_epro_queue_init_process(ngx_cycle_t *cycle,
+    ngx_http_epro_db_t *db);
+void ngx_http_epro_queue_exit_process(ngx_http_epro_db_t *db);
 
-ngx_uint_t ngx_http_epro_queue_full(ngx_uint_t n);
-void ngx_http_epro_queue_refused(void);
+ngx_uint_t ngx_http_epro_queue_full(ngx_http_epro_db_t *db, ngx_uint_t n);
+void ngx_http_epro_queue_refused(ngx_http_epro_db_t *db);
 ngx_int_t ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w);
 void ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w);
 ngx_int_t ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
-    const epro_submission_t *subs, ngx_uint_t n, const char *received);
+    ngx_http_epro_table_t *table, const epro_submission_t *subs,
+    ngx_uint_t n, const char *received);
 void ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w);
 
 

@@ -370,7 +370,7 @@ ngx_http_epro_reply_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
     if (ctx && ctx->answered) {
-        ngx_http_epro_metrics_result(ctx->result);
+        ngx_http_epro_metrics_result(elcf->db->index, ctx->result);
         return ngx_http_next_header_filter(r);
     }
 
@@ -391,7 +391,7 @@ ngx_http_epro_reply_header_filter(ngx_http_request_t *r)
                   : (r->headers_out.status < NGX_HTTP_INTERNAL_SERVER_ERROR)
                   ? NGX_HTTP_EPRO_REFUSED : NGX_HTTP_EPRO_ERROR;
 
-    ngx_http_epro_metrics_result(ctx->result);
+    ngx_http_epro_metrics_result(elcf->db->index, ctx->result);
 
     if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
         return ngx_http_next_header_filter(r);

@@ -1,7 +1,7 @@
 
 /*
  * The $epro_* variables: a request's result, its rows, the batch it was
- * committed in, and its submission ids, for the access log.
+ * committed in, its submission ids and its database, for the access log.
  */
 
 
@@ -17,6 +17,8 @@
 static ngx_int_t ngx_http_epro_variables_get(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_epro_variables_ids(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_epro_variables_database(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -39,6 +41,9 @@ static ngx_http_variable_t  ngx_http_epro_variables[] = {
 
     { ngx_string("epro_ids"), NULL, ngx_http_epro_variables_ids,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_database"), NULL, ngx_http_epro_variables_database,
+      0, 0, 0 },
 
       ngx_http_null_variable
 };
@@ -140,6 +145,31 @@ ngx_http_epro_variables_ids(ngx_http_request_t *r,
     v->len = p - v->data;
     v->valid = 1;
     v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the name of the location's database: "default" or an epro_database's */
+
+static ngx_int_t
+ngx_http_epro_variables_database(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    if (!elcf->submit || elcf->db == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = elcf->db->name.data;
+    v->len = elcf->db->name.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
     v->not_found = 0;
 
     return NGX_OK;
