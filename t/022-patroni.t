@@ -509,7 +509,7 @@ if (!$main::Ready) {
     fail("the Patroni cluster: $main::SetupError");
     return;
 }
-main::wait_log(qr/epro: connection \d+: ready \(server /, 4, 10)
+Epro::wait_log(qr/epro: connection \d+: ready \(server /, 10, 4)
     or fail('the pools are not ready on the leader');
 my $master = main::master();
 my @workers = main::workers_of($master);
