@@ -483,7 +483,7 @@ ngx_http_epro_fhir_created(ngx_http_epro_ctx_t *ctx, const u_char *inserted)
     char                  msg[128];
 
     r = ctx->request;
-    created = inserted[0] ? 1 : 0;
+    created = (inserted && inserted[0]) ? 1 : 0;
 
     alloc.alloc = ngx_http_epro_fhir_palloc;
     alloc.free = NULL;
