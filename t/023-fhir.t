@@ -272,7 +272,7 @@ QuestionnaireResponse.status code-invalid
 === TEST 9: datatypes: decimal, integer, date, dateTime, time, string, url, quantity in their formats
 --- request eval
 tpost("$::MIN_OK,"
-      . join(',', A('d', '"valueDecimal":2.5'), A('i', '"valueInteger":10'),
+      . CORE::join(',', A('d', '"valueDecimal":2.5'), A('i', '"valueInteger":10'),
              A('dt', '"valueDate":"2020-01-01"'),
              A('ts', '"valueDateTime":"2026-11"'),
              A('tm', '"valueTime":"08:15:00.5"'),
@@ -292,7 +292,7 @@ FROM epro_submissions WHERE submission_id = '@ID1@'
 === TEST 10: datatypes: a bad date, dateTime, time and integer: every one named, 400
 --- request eval
 tpost("$::MIN_OK,"
-      . join(',', A('i', '"valueInteger":1.5'),
+      . CORE::join(',', A('i', '"valueInteger":1.5'),
              A('dt', '"valueDate":"2026-02-30"'),
              A('ts', '"valueDateTime":"2026-11-27T08:15:00"'),
              A('tm', '"valueTime":"24:00:00"')))
@@ -428,7 +428,7 @@ QuestionnaireResponse.item[3].answer[0].valueInteger code-invalid
 === TEST 22: minValue and maxValue: the bounds themselves are in
 --- request eval
 tpost("$::MIN_OK,"
-      . join(',', A('d', '"valueDecimal":9.5'), A('i', '"valueInteger":0'),
+      . CORE::join(',', A('d', '"valueDecimal":9.5'), A('i', '"valueInteger":0'),
              A('dt', '"valueDate":"2020-01-01"')))
 --- error_code: 201
 
@@ -437,7 +437,7 @@ tpost("$::MIN_OK,"
 === TEST 23: minValue and maxValue: below and above are a 422
 --- request eval
 tpost("$::MIN_OK,"
-      . join(',', A('d', '"valueDecimal":0.4'), A('i', '"valueInteger":11'),
+      . CORE::join(',', A('d', '"valueDecimal":0.4'), A('i', '"valueInteger":11'),
              A('dt', '"valueDate":"2019-12-31"')))
 --- error_code: 422
 --- fhir_issues
