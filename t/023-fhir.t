@@ -272,7 +272,8 @@ QuestionnaireResponse.status code-invalid
 === TEST 9: datatypes: decimal, integer, date, dateTime, time, string, url, quantity in their formats
 --- request eval
 tpost("$::MIN_OK,"
-      . CORE::join(',', A('d', '"valueDecimal":2.5'), A('i', '"valueInteger":10'),
+      . CORE::join(',', A('d', '"valueDecimal":2.5'),
+                   A('i', '"valueInteger":10'),
              A('dt', '"valueDate":"2020-01-01"'),
              A('ts', '"valueDateTime":"2026-11"'),
              A('tm', '"valueTime":"08:15:00.5"'),
@@ -428,7 +429,8 @@ QuestionnaireResponse.item[3].answer[0].valueInteger code-invalid
 === TEST 22: minValue and maxValue: the bounds themselves are in
 --- request eval
 tpost("$::MIN_OK,"
-      . CORE::join(',', A('d', '"valueDecimal":9.5'), A('i', '"valueInteger":0'),
+      . CORE::join(',', A('d', '"valueDecimal":9.5'),
+                   A('i', '"valueInteger":0'),
              A('dt', '"valueDate":"2020-01-01"')))
 --- error_code: 201
 
@@ -437,7 +439,8 @@ tpost("$::MIN_OK,"
 === TEST 23: minValue and maxValue: below and above are a 422
 --- request eval
 tpost("$::MIN_OK,"
-      . CORE::join(',', A('d', '"valueDecimal":0.4'), A('i', '"valueInteger":11'),
+      . CORE::join(',', A('d', '"valueDecimal":0.4'),
+                   A('i', '"valueInteger":11'),
              A('dt', '"valueDate":"2019-12-31"')))
 --- error_code: 422
 --- fhir_issues
@@ -882,3 +885,25 @@ GET /t/QuestionnaireResponse
 --- suppress_stderr
 --- error_log eval
 qr/\[emerg\] .*"epro_questionnaire_policy" other than "off" needs "epro_questionnaires"/
+
+
+
+=== TEST 54: PostgreSQL unreachable: a 503 OperationOutcome with Retry-After naming the id, nothing logged of the resource
+--- http_config
+    epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
+    epro_pg_timeout 300ms;
+--- request eval
+tpost($::MIN_OK)
+--- error_code: 503
+--- response_headers
+Retry-After: 1
+Content-Type: application/fhir+json; charset=utf-8
+--- response_body_like
+"code":"transient","diagnostics":"nothing was stored; retry later with the same identifier \(QuestionnaireResponse/@ID1@\)"\}\]\}$
+--- fhir_issues
+- transient
+--- error_log eval
+qr/\[error\].*epro: no database connection for 300 ms, 1 queued row\(s\) refused/
+--- no_error_log
+Patient/p1
+[alert]
