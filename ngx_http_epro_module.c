@@ -70,6 +70,14 @@ static ngx_http_epro_table_t *ngx_http_epro_db_table(ngx_conf_t *cf,
 static char *ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static u_char *ngx_http_epro_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t *len);
+static char *ngx_http_epro_questionnaires(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_epro_questionnaire_file(ngx_conf_t *cf,
+    epro_fhir_set_t *set, ngx_str_t *name);
+static int ngx_libc_cdecl ngx_http_epro_cmp_names(const void *one,
+    const void *two);
 static char *ngx_http_epro_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_bind(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -148,7 +156,7 @@ static ngx_http_epro_param_t  ngx_http_epro_params[] = {
 static ngx_command_t  ngx_http_epro_commands[] = {
 
     { ngx_string("epro_submit"),
-      NGX_HTTP_LOC_CONF|NGX_HTTP_LIF_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_HTTP_LIF_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_epro_submit,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -181,6 +189,41 @@ static ngx_command_t  ngx_http_epro_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_epro_loc_conf_t, policy),
       &ngx_http_epro_policies },
+
+    { ngx_string("epro_questionnaires"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_epro_questionnaires,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_questionnaire_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, q_policy),
+      &ngx_http_epro_policies },
+
+    { ngx_string("epro_study"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, study),
+      NULL },
+
+    { ngx_string("epro_site"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, site),
+      NULL },
+
+    { ngx_string("epro_visit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_epro_loc_conf_t, visit),
+      NULL },
 
     { ngx_string("epro_clock_skew"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -494,6 +537,11 @@ ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
     elcf->clock_skew = NGX_CONF_UNSET_MSEC;
     elcf->max_age = NGX_CONF_UNSET_MSEC;
     elcf->binds = NGX_CONF_UNSET_PTR;
+    elcf->questionnaires = NGX_CONF_UNSET_PTR;
+    elcf->q_policy = NGX_CONF_UNSET_UINT;
+    elcf->study = NGX_CONF_UNSET_PTR;
+    elcf->site = NGX_CONF_UNSET_PTR;
+    elcf->visit = NGX_CONF_UNSET_PTR;
 
     return elcf;
 }
@@ -528,7 +576,35 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     /* like add_header: a block with epro_bind lines replaces the list */
     ngx_conf_merge_ptr_value(conf->binds, prev->binds, NULL);
 
-    if (conf->submit && conf->effective_policy != EPRO_POLICY_OFF
+    /* the FHIR side mirrors it: strict where Questionnaires are given */
+
+    ngx_conf_merge_ptr_value(conf->questionnaires, prev->questionnaires,
+                             NULL);
+
+    if (conf->q_policy == NGX_CONF_UNSET_UINT) {
+        conf->q_policy = prev->q_policy;
+    }
+
+    conf->q_effective_policy = (conf->q_policy != NGX_CONF_UNSET_UINT)
+                               ? conf->q_policy
+                               : conf->questionnaires ? EPRO_POLICY_STRICT
+                                                      : EPRO_POLICY_OFF;
+
+    ngx_conf_merge_ptr_value(conf->study, prev->study, NULL);
+    ngx_conf_merge_ptr_value(conf->site, prev->site, NULL);
+    ngx_conf_merge_ptr_value(conf->visit, prev->visit, NULL);
+
+    if (conf->fhir && conf->q_effective_policy != EPRO_POLICY_OFF
+        && conf->questionnaires == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"epro_questionnaire_policy\" other than "
+                           "\"off\" needs \"epro_questionnaires\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->submit && !conf->fhir
+        && conf->effective_policy != EPRO_POLICY_OFF
         && conf->instruments == NULL)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -595,11 +671,28 @@ ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_epro_loc_conf_t  *elcf = conf;
 
+    ngx_str_t                  *value;
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_epro_main_conf_t  *emcf;
 
     if (elcf->submit) {
         return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (value[1].len != 4
+            || ngx_strncmp(value[1].data, "fhir", 4) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\": "
+                               "expected \"fhir\" or nothing",
+                               &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        elcf->fhir = 1;
     }
 
     elcf->submit = 1;
@@ -623,11 +716,9 @@ ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char                 err[256];
     u_char              *text;
-    ssize_t              n;
+    size_t               len;
     ngx_str_t           *value, name;
-    ngx_file_t           file;
     epro_alloc_t         alloc;
-    ngx_file_info_t      fi;
     epro_instruments_t  *set;
 
     if (elcf->instruments != NGX_CONF_UNSET_PTR) {
@@ -641,16 +732,56 @@ ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    text = ngx_http_epro_read_conf_file(cf, &name, &len);
+    if (text == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    set = ngx_palloc(cf->pool, sizeof(epro_instruments_t));
+    if (set == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    alloc.alloc = ngx_http_epro_conf_alloc;
+    alloc.free = NULL;
+    alloc.ctx = cf->pool;
+
+    if (epro_instruments_load(set, (char *) text, len, err,
+                              sizeof(err), &alloc)
+        != EPRO_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid instruments file \"%s\": %s",
+                           name.data, err);
+        return NGX_CONF_ERROR;
+    }
+
+    elcf->instruments = set;
+
+    return NGX_CONF_OK;
+}
+
+
+/* a whole file (at most 16M) in the configuration's pool, or NULL */
+
+static u_char *
+ngx_http_epro_read_conf_file(ngx_conf_t *cf, ngx_str_t *name, size_t *len)
+{
+    u_char           *text;
+    ssize_t           n;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
     ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
+    file.name = *name;
     file.log = cf->log;
 
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%s\" failed", name.data);
-        return NGX_CONF_ERROR;
+                           ngx_open_file_n " \"%s\" failed", name->data);
+        return NULL;
     }
 
     text = NULL;
@@ -668,37 +799,194 @@ ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", name.data);
+                      ngx_close_file_n " \"%s\" failed", name->data);
     }
 
     if (n == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read \"%s\" (at most 16M)", name.data);
+                           "cannot read \"%s\" (at most 16M)", name->data);
+        return NULL;
+    }
+
+    *len = (size_t) n;
+
+    return text;
+}
+
+
+/*
+ * FHIR Questionnaires: one file (a Questionnaire or a Bundle of them),
+ * or a directory of *.json files, read in name order (a later version
+ * of a url is the one a bare url finds)
+ */
+
+static char *
+ngx_http_epro_questionnaires(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_loc_conf_t  *elcf = conf;
+
+    u_char            *p;
+    size_t             len;
+    ngx_dir_t          dir;
+    ngx_str_t         *value, name, *file;
+    ngx_uint_t         i;
+    ngx_array_t        files;
+    ngx_file_info_t    fi;
+    epro_fhir_set_t   *set;
+
+    if (elcf->questionnaires != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    set = ngx_palloc(cf->pool, sizeof(epro_instruments_t));
+    set = ngx_pcalloc(cf->pool, sizeof(epro_fhir_set_t));
     if (set == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(name.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_file_info_n " \"%s\" failed", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        if (ngx_http_epro_questionnaire_file(cf, set, &name) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        elcf->questionnaires = set;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_array_init(&files, cf->temp_pool, 8, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_open_dir(&name, &dir) == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_dir_n " \"%s\" failed", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    for ( ;; ) {
+        ngx_set_errno(0);
+
+        if (ngx_read_dir(&dir) == NGX_ERROR) {
+            if (ngx_errno != NGX_ENOMOREFILES) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                                   ngx_read_dir_n " \"%s\" failed",
+                                   name.data);
+                (void) ngx_close_dir(&dir);
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+        }
+
+        len = ngx_de_namelen(&dir);
+        p = ngx_de_name(&dir);
+
+        if (len < 6 || p[0] == '.'
+            || ngx_strncmp(p + len - 5, ".json", 5) != 0)
+        {
+            continue;
+        }
+
+        file = ngx_array_push(&files);
+        if (file == NULL) {
+            (void) ngx_close_dir(&dir);
+            return NGX_CONF_ERROR;
+        }
+
+        file->len = name.len + 1 + len;
+        file->data = ngx_pnalloc(cf->temp_pool, file->len + 1);
+
+        if (file->data == NULL) {
+            (void) ngx_close_dir(&dir);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(file->data, "%V/%*s%Z", &name, len, p);
+    }
+
+    if (ngx_close_dir(&dir) == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_dir_n " \"%s\" failed", name.data);
+    }
+
+    if (files.nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no *.json file in \"%s\"", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_qsort(files.elts, files.nelts, sizeof(ngx_str_t),
+              ngx_http_epro_cmp_names);
+
+    file = files.elts;
+
+    for (i = 0; i < files.nelts; i++) {
+        if (ngx_http_epro_questionnaire_file(cf, set, &file[i]) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    elcf->questionnaires = set;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_questionnaire_file(ngx_conf_t *cf, epro_fhir_set_t *set,
+    ngx_str_t *name)
+{
+    int            rc;
+    char           err[256];
+    u_char        *text;
+    size_t         len;
+    epro_alloc_t   alloc;
+
+    text = ngx_http_epro_read_conf_file(cf, name, &len);
+    if (text == NULL) {
+        return NGX_ERROR;
     }
 
     alloc.alloc = ngx_http_epro_conf_alloc;
     alloc.free = NULL;
     alloc.ctx = cf->pool;
 
-    if (epro_instruments_load(set, (char *) text, (size_t) n, err,
-                              sizeof(err), &alloc)
-        != EPRO_OK)
-    {
+    rc = epro_fhir_load(set, (char *) text, len, err, sizeof(err), &alloc);
+
+    if (rc != EPRO_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid instruments file \"%s\": %s",
-                           name.data, err);
-        return NGX_CONF_ERROR;
+                           "invalid Questionnaire file \"%s\": %s",
+                           name->data,
+                           rc == EPRO_NOMEM ? "out of memory" : err);
+        return NGX_ERROR;
     }
 
-    elcf->instruments = set;
+    return NGX_OK;
+}
 
-    return NGX_CONF_OK;
+
+static int ngx_libc_cdecl
+ngx_http_epro_cmp_names(const void *one, const void *two)
+{
+    const ngx_str_t  *a = one;
+    const ngx_str_t  *b = two;
+
+    return ngx_strcmp(a->data, b->data);
 }
 
 

@@ -21,11 +21,18 @@ CREATE TABLE IF NOT EXISTS epro_submissions (
     -- the submission's JSON text exactly as the client sent it
     payload        text        NOT NULL,
     -- the client's address (after nginx's realip), for attributability
-    client_addr    inet
+    client_addr    inet,
+    -- FHIR QuestionnaireResponses only (NULL for the native contract):
+    -- the resource's status code and the total computed from the
+    -- answers' weights, where its Questionnaire has one
+    fhir_status    text,
+    score          numeric
 );
 
--- added after the first release: an older table gets it here
+-- added after the first release: an older table gets them here
 ALTER TABLE epro_submissions ADD COLUMN IF NOT EXISTS client_addr inet;
+ALTER TABLE epro_submissions ADD COLUMN IF NOT EXISTS fhir_status text;
+ALTER TABLE epro_submissions ADD COLUMN IF NOT EXISTS score numeric;
 
 -- answers and payload are compressed (TOAST) from about 2 KB on: lz4 does
 -- that in about half the time of the default pglz (a 200-answer diary

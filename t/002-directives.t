@@ -392,9 +392,21 @@ qr/\[emerg\] .*"epro_submit" directive is not allowed here/
 
 
 
-=== TEST 29: epro_submit with an argument
+=== TEST 29: epro_submit with an argument other than fhir (issue 11 gave it one, "fhir")
 --- config
     location = /s { epro_submit on; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*invalid value "on" in "epro_submit": expected "fhir" or nothing/
+
+
+
+=== TEST 29b: epro_submit with two arguments
+--- config
+    location = /s { epro_submit fhir on; }
 --- request
 GET /s
 --- must_die

@@ -67,6 +67,14 @@ typedef struct {
     char           collected[EPRO_TIME_LEN + 1];
     epro_str_t     payload;                 /* the element's bytes as sent */
     epro_str_t     client;                  /* set by the caller, or NULL */
+
+    /*
+     * FHIR only; NULL for a native submission, whose answers the SQL
+     * takes from the payload: a JSON object, a status code, a number
+     */
+    epro_str_t     answers;
+    epro_str_t     fhir_status;
+    epro_str_t     score;
 } epro_submission_t;
 
 
@@ -170,6 +178,9 @@ enum {
     EPRO_COL_RECEIVED,
     EPRO_COL_PAYLOAD,
     EPRO_COL_CLIENT,
+    EPRO_COL_ANSWERS,
+    EPRO_COL_FHIR_STATUS,
+    EPRO_COL_SCORE,
     EPRO_NCOLS
 };
 

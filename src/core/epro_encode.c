@@ -345,7 +345,10 @@ epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
         { s->collected, strlen(s->collected) },
         { received, strlen(received) },
         s->payload,
-        s->client
+        s->client,
+        s->answers,
+        s->fhir_status,
+        s->score
     };
 
     for (i = 0; i < EPRO_NCOLS; i++) {

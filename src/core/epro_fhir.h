@@ -287,4 +287,26 @@ int epro_fhir_name(const char *const *names, const char *key);
 size_t epro_fhir_places(double v);
 
 
+/*
+ * epro_fhir_out.c: what the nginx glue sends back and adds after the
+ * check.  epro_fhir_issue_add copies its strings; forgive_unknown drops
+ * the issue of a Questionnaire not known here (1: none is left, the
+ * response is accepted); outcome_one is an OperationOutcome of one
+ * issue; resource_json is the stored resource (see there); number_text
+ * writes at most EPRO_FHIR_NUMBER_LEN bytes with the NUL.
+ */
+
+#define EPRO_FHIR_NUMBER_LEN    40
+
+int epro_fhir_issue_add(epro_fhir_request_t *req, const char *code,
+    const char *expression, const char *message, epro_alloc_t *a);
+int epro_fhir_forgive_unknown(epro_fhir_request_t *req);
+int epro_fhir_outcome_one(epro_buf_t *b, const char *severity,
+    const char *code, const char *diagnostics, epro_alloc_t *a);
+int epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
+    const char *id, const char *updated, size_t *at, size_t *n,
+    epro_alloc_t *a);
+size_t epro_fhir_number_text(char *out, double v);
+
+
 #endif /* _EPRO_FHIR_H_INCLUDED_ */

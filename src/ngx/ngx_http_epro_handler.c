@@ -14,6 +14,7 @@
 
 #include "ngx_http_epro_handler.h"
 #include "ngx_http_epro_body.h"
+#include "ngx_http_epro_fhir.h"
 #include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_queue.h"
 #include "ngx_http_epro_reply.h"
@@ -90,7 +91,10 @@ ngx_http_epro_handler(ngx_http_request_t *r)
                                            NULL);
     }
 
-    if (ngx_http_epro_json_type(r) != NGX_OK) {
+    if ((elcf->fhir ? ngx_http_epro_fhir_type(r)
+                    : ngx_http_epro_json_type(r))
+        != NGX_OK)
+    {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -102,8 +106,13 @@ ngx_http_epro_handler(ngx_http_request_t *r)
                                            NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                            "unsupported-media-type",
                                            "Unsupported Media Type",
-                                           "the body must be "
-                                           "application/json in UTF-8",
+                                           elcf->fhir
+                                           ? "the body must be "
+                                             "application/fhir+json or "
+                                             "application/json in UTF-8, "
+                                             "FHIR 4.0"
+                                           : "the body must be "
+                                             "application/json in UTF-8",
                                            NULL);
     }
 
@@ -319,6 +328,10 @@ ngx_http_epro_enqueue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
 
+    if (ctx->fhir && ngx_http_epro_fhir_keep(r, ctx, received) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = ngx_http_epro_queue_add(&ctx->waiter, elcf->dbtable, ctx->req.subs,
                                  ctx->req.nsubs, received);
 
@@ -353,6 +366,23 @@ ngx_http_epro_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
     if (ngx_http_epro_body_gather(r, &body, &alloc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (elcf->fhir) {
+        rc = ngx_http_epro_fhir_parse(r, ctx, &body, &alloc);
+
+        if (rc != NGX_DECLINED || ctx->bound == NULL) {
+            return rc;
+        }
+
+        rc = ngx_http_epro_bind_check(r, ctx, &body, &alloc);
+        if (rc == NGX_DECLINED) {
+            return NGX_DECLINED;
+        }
+
+        ctx->fhir->nissues = 0;
+
+        goto done;
     }
 
     ctx->req.max_submissions = elcf->max_submissions;
@@ -557,6 +587,17 @@ ngx_http_epro_bind_check(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
             if (bad++ == 0) {
                 bad_sub = i;
                 bad_bind = j;
+            }
+
+            if (ctx->fhir) {
+                if (ngx_http_epro_fhir_bind_issue(ctx, &bind[j].member,
+                                                  v->data == NULL, a)
+                    != NGX_OK)
+                {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                continue;
             }
 
             if (array) {

@@ -14,6 +14,7 @@
 #include <ngx_http.h>
 
 #include "epro_core.h"
+#include "epro_fhir.h"
 #include "ngx_http_epro.h"
 #include "ngx_http_epro_queue.h"
 
@@ -46,6 +47,15 @@ typedef struct {
     /* set in this location's own block, not inherited */
     unsigned                   pass_here:1;
     unsigned                   table_here:1;
+
+    /* epro_submit fhir: a FHIR QuestionnaireResponse intake */
+    ngx_flag_t                 fhir;
+    epro_fhir_set_t           *questionnaires;
+    ngx_uint_t                 q_policy;
+    ngx_uint_t                 q_effective_policy;
+    ngx_http_complex_value_t  *study;      /* for resources without one */
+    ngx_http_complex_value_t  *site;
+    ngx_http_complex_value_t  *visit;
 } ngx_http_epro_loc_conf_t;
 
 
@@ -59,6 +69,13 @@ typedef struct {
     ngx_str_t                 *bound;      /* epro_bind values, as binds */
     ngx_uint_t                 result;
     ngx_uint_t                 accepted;
+
+    /* FHIR: the checked resource, then what the answer needs of it */
+    epro_fhir_request_t       *fhir;
+    ngx_str_t                  resource;   /* Prefer: return=representation */
+    size_t                     updated_at;  /* its ,"lastUpdated":... */
+    size_t                     updated_len;
+    ngx_uint_t                 prefer;     /* NGX_HTTP_EPRO_FHIR_RETURN_* */
 
     /* the module sent the response itself: the filters let it through */
     unsigned                   answered:1;

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_epro_fhir.h"
 #include "ngx_http_epro_handler.h"
 #include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_reply.h"
@@ -26,8 +27,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_epro_reply_ids(epro_buf_t *b,
     ngx_http_epro_ctx_t *ctx, epro_alloc_t *a);
-static ngx_int_t ngx_http_epro_reply_send(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
 static void *ngx_http_epro_reply_palloc(void *ctx, size_t size);
 static ngx_int_t ngx_http_epro_reply_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_reply_body_filter(ngx_http_request_t *r,
@@ -113,6 +112,11 @@ ngx_http_epro_reply_outcome(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     switch (status) {
 
     case NGX_HTTP_CREATED:
+        if (ctx->fhir) {
+            rc = ngx_http_epro_fhir_created(ctx, inserted);
+            break;
+        }
+
         accepted = 0;
 
         for (i = 0; i < ctx->req.nsubs; i++) {
@@ -197,10 +201,17 @@ ngx_http_epro_reply_problem(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, const char *title, const char *detail,
     ngx_http_epro_ctx_t *ctx)
 {
-    char             uri[64];
-    epro_buf_t       b;
-    epro_alloc_t     alloc;
-    epro_request_t  *req;
+    char                       uri[64];
+    epro_buf_t                 b;
+    epro_alloc_t               alloc;
+    epro_request_t            *req;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    if (elcf->fhir) {
+        return ngx_http_epro_fhir_problem(r, status, detail, ctx);
+    }
 
     req = ctx ? &ctx->req : NULL;
 
@@ -277,7 +288,9 @@ ngx_http_epro_reply_ids(epro_buf_t *b, ngx_http_epro_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+/* a body of 0 bytes is a last_buf alone: nginx refuses empty memory */
+
+ngx_int_t
 ngx_http_epro_reply_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, epro_buf_t *b)
 {
@@ -313,7 +326,7 @@ ngx_http_epro_reply_send(ngx_http_request_t *r, ngx_uint_t status,
 
     buf->pos = (u_char *) b->data;
     buf->last = buf->pos + b->len;
-    buf->memory = 1;
+    buf->memory = b->len ? 1 : 0;
     buf->last_buf = (r == r->main) ? 1 : 0;
     buf->last_in_chain = 1;
 
@@ -354,7 +367,9 @@ static ngx_int_t
 ngx_http_epro_reply_header_filter(ngx_http_request_t *r)
 {
     char                          type[32];
+    ngx_str_t                    *ctype;
     epro_buf_t                    b;
+    const char                   *detail;
     ngx_buf_t                    *buf;
     epro_alloc_t                  alloc;
     ngx_http_epro_ctx_t          *ctx;
@@ -413,14 +428,28 @@ ngx_http_epro_reply_header_filter(ngx_http_request_t *r)
     *ngx_snprintf((u_char *) type, sizeof(type) - 1, "%shttp-%ui",
                   NGX_HTTP_EPRO_PROBLEM, r->headers_out.status) = '\0';
 
-    if (epro_problem_json(&b, (int) r->headers_out.status, type, t->title,
-                          r->headers_out.status
-                          == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-                          ? "the body is larger than client_max_body_size"
-                          : NULL, NULL, &alloc)
-        != EPRO_OK)
-    {
-        return NGX_ERROR;
+    detail = (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+             ? "the body is larger than client_max_body_size" : NULL;
+
+    if (elcf->fhir) {
+        if (ngx_http_epro_fhir_page(r->headers_out.status,
+                                    detail ? detail : t->title, &b, &alloc)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctype = &ngx_http_epro_fhir_type_json;
+
+    } else {
+        if (epro_problem_json(&b, (int) r->headers_out.status, type,
+                              t->title, detail, NULL, &alloc)
+            != EPRO_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctype = &ngx_http_epro_reply_problem_json;
     }
 
     buf = ngx_calloc_buf(r->pool);
@@ -439,8 +468,8 @@ ngx_http_epro_reply_header_filter(ngx_http_request_t *r)
     ctx->problem->buf = buf;
     ctx->problem->next = NULL;
 
-    r->headers_out.content_type = ngx_http_epro_reply_problem_json;
-    r->headers_out.content_type_len = ngx_http_epro_reply_problem_json.len;
+    r->headers_out.content_type = *ctype;
+    r->headers_out.content_type_len = ctype->len;
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = b.len;
 

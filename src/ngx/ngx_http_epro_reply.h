@@ -25,6 +25,8 @@ ngx_int_t ngx_http_epro_reply_header(ngx_http_request_t *r, const char *key,
 ngx_int_t ngx_http_epro_reply_problem(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *title,
     const char *detail, ngx_http_epro_ctx_t *ctx);
+ngx_int_t ngx_http_epro_reply_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
 ngx_int_t ngx_http_epro_reply_outcome(ngx_http_epro_ctx_t *ctx,
     ngx_int_t status, const u_char *inserted);
 

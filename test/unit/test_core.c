@@ -1903,6 +1903,9 @@ test_rows(void)
         "{\"2026-01-31T07:00:00.123Z\",\"2026-01-31T07:00:00.123Z\"}",
         "{\"{\\\"a\\\":\\\"b\\\\\\\"c\\\"}\",\"{}\"}",
         "{\"127.0.0.1\",NULL}",
+        "{NULL,\"{\\\"q\\\":[1,\\\"a\\\"]}\"}",
+        "{NULL,\"completed\"}",
+        "{NULL,\"2.5\"}",
     };
 
     memset(&rows, 0, sizeof(rows));
@@ -1926,6 +1929,9 @@ test_rows(void)
     s[1].instrument = str_of("\xC3\xA9");
     memcpy(s[1].collected, "2023-11-14T22:13:20Z", 21);
     s[1].payload = str_of("{}");
+    s[1].answers = str_of("{\"q\":[1,\"a\"]}");
+    s[1].fhir_status = str_of("completed");
+    s[1].score = str_of("2.5");
 
     for (i = 0; i < 2; i++) {
         rc = epro_rows_add(&rows, &s[i], "2026-01-31T07:00:00.123Z", &alloc);

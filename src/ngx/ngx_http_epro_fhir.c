@@ -1,0 +1,726 @@
+
+/*
+ * epro_submit fhir: one QuestionnaireResponse per request, checked by
+ * the core (src/core/epro_fhir.c) on the worker's parse arena, mapped to
+ * one submission that takes the native path's queue, and answered as a
+ * FHIR server answers a create.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_epro_fhir.h"
+#include "ngx_http_epro_handler.h"
+#include "ngx_http_epro_metrics.h"
+#include "ngx_http_epro_reply.h"
+
+
+typedef struct {
+    ngx_uint_t                 status;
+    const char                *code;
+} ngx_http_epro_fhir_code_t;
+
+
+static ngx_int_t ngx_http_epro_fhir_defaults(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, epro_alloc_t *a);
+static ngx_int_t ngx_http_epro_fhir_value(ngx_http_request_t *r,
+    ngx_http_complex_value_t *cv, epro_str_t *s);
+static ngx_uint_t ngx_http_epro_fhir_prefer(ngx_http_request_t *r);
+static ngx_int_t ngx_http_epro_fhir_param(u_char **pp, u_char *end);
+static void *ngx_http_epro_fhir_palloc(void *ctx, size_t size);
+
+
+ngx_str_t  ngx_http_epro_fhir_type_json =
+    ngx_string("application/fhir+json; charset=utf-8");
+
+
+/* the OperationOutcome issue code of an HTTP status (FHIR's IssueType) */
+
+static ngx_http_epro_fhir_code_t  ngx_http_epro_fhir_codes[] = {
+    { NGX_HTTP_BAD_REQUEST,              "invalid" },
+    { NGX_HTTP_UNAUTHORIZED,             "login" },
+    { NGX_HTTP_FORBIDDEN,                "forbidden" },
+    { NGX_HTTP_NOT_FOUND,                "not-found" },
+    { NGX_HTTP_NOT_ALLOWED,              "not-supported" },
+    { NGX_HTTP_REQUEST_TIME_OUT,         "timeout" },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long" },
+    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,   "not-supported" },
+    { NGX_HTTP_EPRO_UNPROCESSABLE,       "processing" },
+    { NGX_HTTP_TOO_MANY_REQUESTS,        "throttled" },
+    { NGX_HTTP_SERVICE_UNAVAILABLE,      "transient" },
+    { NGX_HTTP_GATEWAY_TIME_OUT,         "timeout" },
+    { 0,                                 "exception" }
+};
+
+
+/* Questionnaires checked with epro_questionnaire_policy off: none */
+
+static epro_fhir_set_t  ngx_http_epro_fhir_none;
+
+
+/*
+ * "application/fhir+json" or "application/json", with charset=utf-8
+ * and fhirVersion=4.0 parameters, in any order, each at most once
+ */
+
+ngx_int_t
+ngx_http_epro_fhir_type(ngx_http_request_t *r)
+{
+    u_char     *p, *end;
+    ngx_int_t   rc;
+    ngx_uint_t  seen;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = r->headers_in.content_type->value.data;
+    end = p + r->headers_in.content_type->value.len;
+
+    if (end - p >= 21
+        && ngx_strncasecmp(p, (u_char *) "application/fhir+json", 21) == 0)
+    {
+        p += 21;
+
+    } else if (end - p >= 16
+               && ngx_strncasecmp(p, (u_char *) "application/json", 16) == 0)
+    {
+        p += 16;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    seen = 0;
+
+    for ( ;; ) {
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == end) {
+            return NGX_OK;
+        }
+
+        if (*p++ != ';') {
+            return NGX_DECLINED;
+        }
+
+        rc = ngx_http_epro_fhir_param(&p, end);
+
+        if (rc == NGX_ERROR || (seen & rc)) {
+            return NGX_DECLINED;
+        }
+
+        seen |= rc;
+    }
+}
+
+
+/* one parameter: 1 charset=utf-8, 2 fhirVersion=4.0, or NGX_ERROR */
+
+static ngx_int_t
+ngx_http_epro_fhir_param(u_char **pp, u_char *end)
+{
+    u_char     *p, *name, *value;
+    size_t      nlen, vlen;
+    ngx_uint_t  quoted;
+
+    p = *pp;
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    name = p;
+
+    while (p < end && *p != '=' && *p != ';' && *p != ' ') {
+        p++;
+    }
+
+    nlen = p - name;
+
+    if (p == end || *p++ != '=') {
+        return NGX_ERROR;
+    }
+
+    quoted = (p < end && *p == '"');
+    p += quoted;
+    value = p;
+
+    while (p < end && (quoted ? *p != '"' : (*p != ';' && *p != ' '
+                                            && *p != '\t')))
+    {
+        p++;
+    }
+
+    vlen = p - value;
+
+    if (quoted) {
+        if (p == end) {
+            return NGX_ERROR;
+        }
+
+        p++;
+    }
+
+    *pp = p;
+
+    if (nlen == 7 && ngx_strncasecmp(name, (u_char *) "charset", 7) == 0) {
+        return (vlen == 5 && ngx_strncasecmp(value, (u_char *) "utf-8", 5)
+                             == 0)
+               ? 1 : NGX_ERROR;
+    }
+
+    if (nlen == 11
+        && ngx_strncasecmp(name, (u_char *) "fhirVersion", 11) == 0)
+    {
+        return (vlen == 3 && ngx_strncmp(value, "4.0", 3) == 0)
+               ? 2 : NGX_ERROR;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Runs the FHIR check on the body in the arena a.  NGX_DECLINED: go on,
+ * ctx->req holds the one submission; anything else is what to finalize
+ * the request with (an OperationOutcome was sent, or an error).
+ */
+
+ngx_int_t
+ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    ngx_str_t *body, epro_alloc_t *a)
+{
+    int                        parsed;
+    ngx_int_t                  rc;
+    epro_fhir_request_t       *fhir;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    fhir = ngx_pcalloc(r->pool, sizeof(epro_fhir_request_t));
+    if (fhir == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->fhir = fhir;
+    ctx->prefer = ngx_http_epro_fhir_prefer(r);
+
+    fhir->set = (elcf->q_effective_policy == EPRO_POLICY_OFF)
+                ? &ngx_http_epro_fhir_none : elcf->questionnaires;
+
+    parsed = epro_fhir_parse(fhir, (const char *) body->data, body->len, a);
+
+    if (parsed == EPRO_ERROR
+        && elcf->q_effective_policy != EPRO_POLICY_STRICT
+        && epro_fhir_forgive_unknown(fhir))
+    {
+        parsed = EPRO_OK;
+    }
+
+    if (parsed == EPRO_OK) {
+        rc = ngx_http_epro_fhir_defaults(r, ctx, a);
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (fhir->nfound == 0) {
+            ctx->req.subs = &fhir->sub;
+            ctx->req.nsubs = 1;
+
+            return NGX_DECLINED;
+        }
+
+        parsed = EPRO_ERROR;
+        fhir->status = EPRO_STATUS_INVALID;
+    }
+
+    switch (parsed == EPRO_ERROR ? fhir->status : EPRO_NOMEM) {
+
+    case EPRO_STATUS_BAD_JSON:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: malformed FHIR resource in a %uz byte body: "
+                      "%uz issue(s)", body->len, fhir->nfound);
+
+        ctx->result = NGX_HTTP_EPRO_BAD_JSON;
+
+        rc = ngx_http_epro_reply_problem(r, NGX_HTTP_BAD_REQUEST, NULL, NULL,
+                                         "the body is not a valid FHIR R4 "
+                                         "QuestionnaireResponse", ctx);
+        break;
+
+    case EPRO_STATUS_INVALID:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: invalid QuestionnaireResponse: %uz issue(s)",
+                      fhir->nfound);
+
+        ctx->result = fhir->questionnaire ? NGX_HTTP_EPRO_INSTRUMENT
+                                          : NGX_HTTP_EPRO_CONTRACT;
+
+        rc = ngx_http_epro_reply_problem(r, NGX_HTTP_EPRO_UNPROCESSABLE,
+                                         NULL, NULL,
+                                         "the QuestionnaireResponse breaks "
+                                         "its Questionnaire's rules; "
+                                         "nothing was stored", ctx);
+        break;
+
+    default:
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        break;
+    }
+
+    /* the issues point into the arena */
+
+    fhir->nissues = 0;
+
+    return rc;
+}
+
+
+/*
+ * What a row needs beyond the resource: the flattened answers ("{}" for
+ * a response taken without its Questionnaire), the score as text, and
+ * the location's study, site and visit where the resource names none.
+ * A row without a study or a visit becomes an issue (422).
+ */
+
+static ngx_int_t
+ngx_http_epro_fhir_defaults(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    epro_alloc_t *a)
+{
+    u_char                    *p;
+    epro_submission_t         *sub;
+    epro_fhir_request_t       *fhir;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    fhir = ctx->fhir;
+    sub = &fhir->sub;
+
+    if (fhir->answers.data) {
+        sub->answers = fhir->answers;
+
+    } else {
+        sub->answers.data = "{}";
+        sub->answers.len = 2;
+    }
+
+    sub->fhir_status = fhir->fhir_status;
+
+    if (fhir->has_score) {
+        p = ngx_pnalloc(r->pool, EPRO_FHIR_NUMBER_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        sub->score.data = (char *) p;
+        sub->score.len = epro_fhir_number_text((char *) p, fhir->score);
+    }
+
+    if ((sub->study.data == NULL
+         && ngx_http_epro_fhir_value(r, elcf->study, &sub->study) != NGX_OK)
+        || (sub->site.data == NULL
+            && ngx_http_epro_fhir_value(r, elcf->site, &sub->site)
+               != NGX_OK)
+        || (sub->visit.data == NULL
+            && ngx_http_epro_fhir_value(r, elcf->visit, &sub->visit)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    if (sub->study.data == NULL
+        && epro_fhir_issue_add(fhir, "required",
+                               "QuestionnaireResponse.extension",
+                               "no study: the resource has no "
+                               "workflow-researchStudy extension and the "
+                               "location no epro_study value", a)
+           != EPRO_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (sub->visit.data == NULL
+        && epro_fhir_issue_add(fhir, "required",
+                               "QuestionnaireResponse.encounter",
+                               "no visit: the resource has no encounter "
+                               "and the location no epro_visit value", a)
+           != EPRO_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a location's value; empty, or no directive: none (data NULL) */
+
+static ngx_int_t
+ngx_http_epro_fhir_value(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
+    epro_str_t *s)
+{
+    ngx_str_t  v;
+
+    if (cv == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, cv, &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (v.len) {
+        s->data = (char *) v.data;
+        s->len = v.len;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Once the row is queued and before the body is given back: the resource
+ * for the answer, if the client wants it (the default).
+ */
+
+ngx_int_t
+ngx_http_epro_fhir_keep(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    const char *received)
+{
+    char                 id[EPRO_UUID_LEN + 1];
+    epro_buf_t           b;
+    epro_alloc_t         alloc;
+    epro_submission_t   *sub;
+
+    if (ctx->prefer != NGX_HTTP_EPRO_FHIR_REPRESENTATION) {
+        return NGX_OK;
+    }
+
+    sub = &ctx->fhir->sub;
+
+    ngx_memcpy(id, ctx->ids, EPRO_UUID_LEN);
+    id[EPRO_UUID_LEN] = '\0';
+
+    alloc.alloc = ngx_http_epro_fhir_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    if (epro_fhir_resource_json(&b, sub->payload.data, sub->payload.len, id,
+                                received, &ctx->updated_at,
+                                &ctx->updated_len, &alloc)
+        != EPRO_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->resource.data = (u_char *) b.data;
+    ctx->resource.len = b.len;
+
+    return NGX_OK;
+}
+
+
+/* epro_bind on a FHIR location: the mapped element, never its value */
+
+ngx_int_t
+ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx, ngx_str_t *member,
+    ngx_uint_t absent, epro_alloc_t *a)
+{
+    u_char      *p, msg[128];
+    const char  *expr;
+
+    if (member->len == 9 && ngx_strncmp(member->data, "subjectId", 9) == 0) {
+        expr = "QuestionnaireResponse.subject";
+
+    } else if (member->len == 7
+               && ngx_strncmp(member->data, "studyId", 7) == 0)
+    {
+        expr = "QuestionnaireResponse.extension";
+
+    } else {
+        expr = "";      /* siteId: only the location gives one */
+    }
+
+    p = ngx_snprintf(msg, sizeof(msg) - 1, "the %V %s", member,
+                     absent ? "is absent but must match the authenticated "
+                              "identity"
+                            : "does not match the authenticated identity");
+    *p = '\0';
+
+    return (epro_fhir_issue_add(ctx->fhir, "forbidden", expr, (char *) msg,
+                                a)
+            == EPRO_OK)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * 201 Created, or 200 OK for a retry whose id was stored before (FHIR's
+ * conditional create that found one match): Location and ETag of
+ * version 1; Last-Modified and meta.lastUpdated only when this request
+ * stored it, as only then the module knows when that was.
+ */
+
+ngx_int_t
+ngx_http_epro_fhir_created(ngx_http_epro_ctx_t *ctx, const u_char *inserted)
+{
+    u_char               *p;
+    size_t                len;
+    ngx_uint_t            created;
+    epro_buf_t            b;
+    epro_alloc_t          alloc;
+    ngx_table_elt_t      *h;
+    ngx_http_request_t   *r;
+    char                  msg[128];
+
+    r = ctx->request;
+    created = (inserted && inserted[0]) ? 1 : 0;
+
+    alloc.alloc = ngx_http_epro_fhir_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    len = r->uri.len + 1 + EPRO_UUID_LEN + sizeof("/_history/1") - 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
+    p = ngx_cpymem(p, r->uri.data, r->uri.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, ctx->ids, EPRO_UUID_LEN);
+    p = ngx_cpymem(p, "/_history/1", sizeof("/_history/1") - 1);
+    h->value.len = p - h->value.data;
+
+    /* nginx makes it absolute, as absolute_redirect says */
+    r->headers_out.location = h;
+
+    if (ngx_http_epro_reply_header(r, "ETag", "W/\"1\"") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* nginx sends headers_out.last_modified_time with 200 only */
+
+    if (created) {
+        p = ngx_pnalloc(r->pool, sizeof("Mon, 28 Sep 1970 06:00:00 GMT"));
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *ngx_http_time(p, r->start_sec) = '\0';
+
+        if (ngx_http_epro_reply_header(r, "Last-Modified", (char *) p)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    switch (ctx->prefer) {
+
+    case NGX_HTTP_EPRO_FHIR_REPRESENTATION:
+        b.data = (char *) ctx->resource.data;
+        b.len = ctx->resource.len;
+
+        if (!created && b.len) {
+            ngx_memmove(b.data + ctx->updated_at,
+                        b.data + ctx->updated_at + ctx->updated_len,
+                        b.len - ctx->updated_at - ctx->updated_len);
+            b.len -= ctx->updated_len;
+        }
+
+        break;
+
+    case NGX_HTTP_EPRO_FHIR_OUTCOME:
+        *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "%s "
+                      "QuestionnaireResponse/%*s",
+                      created ? "created" : "already stored, nothing "
+                                            "changed:",
+                      (size_t) EPRO_UUID_LEN, ctx->ids) = '\0';
+
+        if (epro_fhir_outcome_one(&b, "information", "informational", msg,
+                                  &alloc)
+            != EPRO_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        break;
+
+    default: /* NGX_HTTP_EPRO_FHIR_MINIMAL */
+        break;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "epro: FHIR resource %s",
+                   created ? "created" : "already stored");
+
+    ctx->result = NGX_HTTP_EPRO_CREATED;
+    ctx->accepted = created;
+
+    return ngx_http_epro_reply_send(r, created ? NGX_HTTP_CREATED
+                                               : NGX_HTTP_OK,
+                                    &ngx_http_epro_fhir_type_json, &b);
+}
+
+
+/* an OperationOutcome for a failed request on a FHIR location */
+
+ngx_int_t
+ngx_http_epro_fhir_problem(ngx_http_request_t *r, ngx_uint_t status,
+    const char *detail, ngx_http_epro_ctx_t *ctx)
+{
+    u_char        *p;
+    epro_buf_t     b;
+    epro_alloc_t   alloc;
+
+    alloc.alloc = ngx_http_epro_fhir_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    if (ctx && ctx->fhir && ctx->fhir->nissues) {
+        if (epro_fhir_outcome_json(&b, ctx->fhir, &alloc) != EPRO_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_epro_reply_send(r, status,
+                                        &ngx_http_epro_fhir_type_json, &b);
+    }
+
+    /* 503 and 504 name the id, so that a retry can be matched to it */
+
+    if (ctx && ctx->ids
+        && (status == NGX_HTTP_SERVICE_UNAVAILABLE
+            || status == NGX_HTTP_GATEWAY_TIME_OUT))
+    {
+        p = ngx_pnalloc(r->pool, 192);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *ngx_snprintf(p, 191, "%s (QuestionnaireResponse/%*s)",
+                      status == NGX_HTTP_SERVICE_UNAVAILABLE
+                      ? "nothing was stored; retry later with the same "
+                        "identifier"
+                      : "the commit was not confirmed in time, the outcome "
+                        "is unknown; a retry with the same identifier is "
+                        "safe",
+                      (size_t) EPRO_UUID_LEN, ctx->ids) = '\0';
+
+        detail = (char *) p;
+    }
+
+    if (ngx_http_epro_fhir_page(status, detail, &b, &alloc) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_epro_reply_send(r, status, &ngx_http_epro_fhir_type_json,
+                                    &b);
+}
+
+
+/* the OperationOutcome of one issue: the status's code, the detail */
+
+ngx_int_t
+ngx_http_epro_fhir_page(ngx_uint_t status, const char *detail,
+    epro_buf_t *b, epro_alloc_t *a)
+{
+    ngx_http_epro_fhir_code_t  *c;
+
+    for (c = ngx_http_epro_fhir_codes; c->status && c->status != status;
+         c++)
+    {
+        /* void */
+    }
+
+    return (epro_fhir_outcome_one(b, "error", c->code,
+                                  detail ? detail : "the request failed", a)
+            == EPRO_OK)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/* Prefer: return=minimal | representation | OperationOutcome */
+
+static ngx_uint_t
+ngx_http_epro_fhir_prefer(ngx_http_request_t *r)
+{
+    u_char           *p, *end;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != 6
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Prefer", 6) != 0)
+        {
+            continue;
+        }
+
+        end = h[i].value.data + h[i].value.len;
+        p = ngx_strlcasestrn(h[i].value.data, end, (u_char *) "return=",
+                             7 - 1);
+
+        if (p == NULL) {
+            continue;
+        }
+
+        p += 7;
+
+        if (end - p >= 7 && ngx_strncasecmp(p, (u_char *) "minimal", 7) == 0)
+        {
+            return NGX_HTTP_EPRO_FHIR_MINIMAL;
+        }
+
+        if (end - p >= 16
+            && ngx_strncasecmp(p, (u_char *) "OperationOutcome", 16) == 0)
+        {
+            return NGX_HTTP_EPRO_FHIR_OUTCOME;
+        }
+    }
+
+    return NGX_HTTP_EPRO_FHIR_REPRESENTATION;
+}
+
+
+static void *
+ngx_http_epro_fhir_palloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}
