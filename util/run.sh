@@ -60,6 +60,15 @@ http {
             epro_submit;
         }
 
+        # FHIR R4 QuestionnaireResponses (conf/examples/phq-9-response.json);
+        # the resources carry no study: this gateway names it
+        location = /fhir/QuestionnaireResponse {
+            client_max_body_size 1m;
+            epro_submit fhir;
+            epro_questionnaires $repo/conf/fhir;
+            epro_study DEMO;
+        }
+
         location = /metrics {
             allow 127.0.0.1;
             deny all;
