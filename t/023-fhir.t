@@ -907,3 +907,59 @@ qr/\[error\].*epro: no database connection for 300 ms, 1 queued row\(s\) refused
 --- no_error_log
 Patient/p1
 [alert]
+
+
+
+=== TEST 55: Preference-Applied names the honoured return=, on the 201 and on the retry's 200 (RFC 7240)
+--- request eval
+[tpost($::MIN_OK), tpost($::MIN_OK)]
+--- more_headers
+Content-Type: application/fhir+json
+Prefer: return=minimal
+--- error_code eval
+[201, 200]
+--- response_headers eval
+["Preference-Applied: return=minimal\n",
+ "Preference-Applied: return=minimal\n"]
+--- response_body eval
+['', '']
+
+
+
+=== TEST 56: Preference-Applied: representation and OperationOutcome, among other preferences, any case
+--- request eval
+[map { Epro::subst(tpost($::MIN_OK, id => 120 + $_)) } 1 .. 3]
+--- more_headers eval
+["Content-Type: application/fhir+json\nPrefer: return=representation",
+ "Content-Type: application/fhir+json\n"
+     . "Prefer: respond-async, return=OperationOutcome; x=1",
+ "Content-Type: application/fhir+json\nPrefer: handling=lenient\n"
+     . "Prefer: RETURN=Minimal"]
+--- error_code eval
+[201, 201, 201]
+--- response_headers eval
+["Preference-Applied: return=representation\n",
+ "Preference-Applied: return=OperationOutcome\n",
+ "Preference-Applied: return=minimal\n"]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"OperationOutcome",',
+ '^$']
+
+
+
+=== TEST 57: no Prefer, or a return= the module does not know: the default representation, no Preference-Applied
+--- request eval
+[map { Epro::subst(tpost($::MIN_OK, id => 130 + $_)) } 1 .. 3]
+--- more_headers eval
+["Content-Type: application/fhir+json",
+ "Content-Type: application/fhir+json\nPrefer: return=minimalist",
+ "Content-Type: application/fhir+json\nPrefer: x-return=minimal"]
+--- error_code eval
+[201, 201, 201]
+--- response_headers eval
+["!Preference-Applied\n", "!Preference-Applied\n", "!Preference-Applied\n"]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"QuestionnaireResponse",']
