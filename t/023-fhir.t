@@ -52,6 +52,26 @@ $Epro::DefaultConfig = <<'EOF';
     }
 EOF
 
+# TEST 58's table: a WARNING, as PostgreSQL's when a commit stops waiting
+# for its synchronous standby, for an inserted row of a subject ending in
+# -WARN (AFTER INSERT: a retry that finds the row stored draws none)
+db()->do('CREATE TABLE IF NOT EXISTS t_023_syncrep '
+         . '(LIKE epro_submissions INCLUDING ALL)');
+db()->do(<<'SQL');
+CREATE OR REPLACE FUNCTION t_023_syncrep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.subject_id LIKE '%-WARN' THEN
+        RAISE WARNING 'canceling wait for synchronous replication';
+    END IF;
+
+    RETURN NULL;
+END
+$$
+SQL
+db()->do('CREATE OR REPLACE TRIGGER t_023_syncrep AFTER INSERT ON '
+         . 't_023_syncrep FOR EACH ROW EXECUTE FUNCTION t_023_syncrep()');
+
 # an item with one answer; the smallest valid items of http://t/q|1
 sub A {
     my ($link, $value) = @_;
@@ -963,3 +983,39 @@ Prefer: return=minimal
 ['^\{"resourceType":"QuestionnaireResponse",',
  '^\{"resourceType":"QuestionnaireResponse",',
  '^\{"resourceType":"QuestionnaireResponse",']
+
+
+
+=== TEST 58: a WARNING while the row commits (a synchronous standby not waited for): a 504 OperationOutcome naming the id, the row stored; the retry 200 (already stored), the row once
+--- config
+    location = /t/QuestionnaireResponse {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+        epro_table t_023_syncrep;
+    }
+--- request eval
+[map { tpost($::MIN_OK) =~ s{Patient/p1}{Patient/p-WARN}r } 1 .. 2]
+--- more_headers
+Content-Type: application/fhir+json
+--- error_code eval
+[504, 200]
+--- response_body_like eval
+['^\{"resourceType":"OperationOutcome","issue":\[\{"severity":"error","code":"timeout","diagnostics":"the commit was not confirmed in time, the outcome is unknown; a retry with the same identifier is safe \(QuestionnaireResponse/@ID1@\)"\}\]\}$',
+ '^\{"resourceType":"QuestionnaireResponse","id":"@ID1@","meta":\{"versionId":"1"\},']
+--- sql
+SELECT count(*), min(subject_id) FROM t_023_syncrep
+WHERE submission_id = '@ID1@'
+--- sql_result
+1|p-WARN
+--- post_check
+if ($req_idx == 0) {
+    ok(Epro::wait_log(qr/\[notice\].*epro: connection \d+: a batch of 1 (?#
+                         )row\(s\) was committed after a WARNING/, 2),
+       'the 504 logged at notice');
+}
+--- no_error_log
+p-WARN
+[error]
+[alert]
