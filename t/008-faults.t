@@ -5,6 +5,8 @@
 # rows still commit, the worker does not crash), a flood against a blocked
 # connection.  No log line may hold a submitted value: every value sent
 # here carries "008-SECRET", and a trigger quotes rows in its messages.
+# A WARNING while a batch commits (as PostgreSQL's "canceling wait for
+# synchronous replication") makes its outcome unknown: 504, never 201.
 # Beyond epro_queue_max_bytes a request waits with its body unread (no
 # 100 Continue), up to epro_pg_timeout.  Tables t_008_*: ours, since they
 # get locked.
@@ -50,10 +52,31 @@ SQL
 db()->do("CREATE OR REPLACE TRIGGER t_008_shout BEFORE INSERT ON "
          . "t_008_notice FOR EACH ROW EXECUTE FUNCTION t_008_shout()");
 
+# a WARNING only for an inserted row whose subject ends in -WARN, as
+# PostgreSQL's when a commit stops waiting for its synchronous standby:
+# AFTER INSERT, so a retry that finds its id stored draws none
+db()->do("CREATE TABLE IF NOT EXISTS t_008_syncrep "
+         . "(LIKE epro_submissions INCLUDING ALL)");
+db()->do(<<'SQL');
+CREATE OR REPLACE FUNCTION t_008_syncrep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.subject_id LIKE '%-WARN' THEN
+        RAISE WARNING 'canceling wait for synchronous replication'
+            USING DETAIL = NEW.payload;
+    END IF;
+
+    RETURN NULL;
+END
+$$
+SQL
+db()->do("CREATE OR REPLACE TRIGGER t_008_syncrep AFTER INSERT ON "
+         . "t_008_syncrep FOR EACH ROW EXECUTE FUNCTION t_008_syncrep()");
+
 our %Id = map { $_ => uuid() }
     qw(down full1 full2 lock1 lock2 abort queued inflight late cancel1
        cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
-       room7 room8 room9 room10);
+       room7 room8 room9 room10 sync1 sync2);
 
 our ($Lock, $Sock, $Pos);
 
@@ -506,15 +529,15 @@ Time::HiRes::sleep(0.3);
 
 
 
-=== TEST 10: a trigger's WARNING quoting the row: 201, only its SQLSTATE is logged
+=== TEST 10: a trigger's WARNING quoting the row: the row is stored, but a WARNING during the commit makes it 504 (outcome unknown); only its SQLSTATE is logged
 --- http_config
     epro_table t_008_notice;
     epro_pg_pool_size 1;
 --- request eval
 "POST /s\n" . ::secret($::Id{warn})
---- error_code: 201
+--- error_code: 504
 --- response_body eval
-::created(1, 0, $::Id{warn})
+::problem(504, $::Id{warn})
 --- sql eval
 "SELECT count(*) FROM t_008_notice WHERE submission_id = '$::Id{warn}'"
 --- sql_result
@@ -717,3 +740,38 @@ main::free_room($first, $b1, $second, $b2, $main::Id{room10});
 [error]
 [alert]
 
+
+
+=== TEST 18: a WARNING during a batch's commit (a synchronous standby not waited for): 504 while the row is stored; the retry 201, the row once; the connection stays in use; without the WARNING 201
+--- http_config
+    epro_table t_008_syncrep;
+    epro_pg_pool_size 1;
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /s\n" . ::secret($::Id{sync1}, 'SUBJ-008-SECRET-WARN'),
+ "POST /s\n" . ::secret($::Id{sync1}, 'SUBJ-008-SECRET-WARN'),
+ "POST /s\n" . ::secret($::Id{sync2})]
+--- error_code eval
+[504, 201, 201]
+--- response_body eval
+[::problem(504, $::Id{sync1}), ::created(0, 1, $::Id{sync1}),
+ ::created(1, 0, $::Id{sync2})]
+--- post_check
+if ($req_idx == 0) {
+    is(main::rows('t_008_syncrep', $main::Id{sync1}),
+       "1\n", 'the 504 request\'s row is stored');
+}
+if ($req_idx == 2) {
+    is(sql("SELECT count(*) FROM t_008_syncrep WHERE submission_id IN "
+           . "('$main::Id{sync1}', '$main::Id{sync2}')"), "2\n",
+       'each row once');
+    main::log_like(qr/\[notice\].*epro: connection 0: PostgreSQL WARNING, SQLSTATE 01000$/, 'the WARNING logged, its code only');
+    main::log_like(qr/\[notice\].*epro: connection 0: a batch of 1 row\(s\) was committed after a WARNING \(a synchronous standby may not have it\): answered as outcome unknown/, 'the 504 logged at notice');
+}
+--- no_error_log
+008-SECRET
+canceling wait
+reconnecting
+[error]
+[alert]

@@ -52,6 +52,26 @@ $Epro::DefaultConfig = <<'EOF';
     }
 EOF
 
+# TEST 58's table: a WARNING, as PostgreSQL's when a commit stops waiting
+# for its synchronous standby, for an inserted row of a subject ending in
+# -WARN (AFTER INSERT: a retry that finds the row stored draws none)
+db()->do('CREATE TABLE IF NOT EXISTS t_023_syncrep '
+         . '(LIKE epro_submissions INCLUDING ALL)');
+db()->do(<<'SQL');
+CREATE OR REPLACE FUNCTION t_023_syncrep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.subject_id LIKE '%-WARN' THEN
+        RAISE WARNING 'canceling wait for synchronous replication';
+    END IF;
+
+    RETURN NULL;
+END
+$$
+SQL
+db()->do('CREATE OR REPLACE TRIGGER t_023_syncrep AFTER INSERT ON '
+         . 't_023_syncrep FOR EACH ROW EXECUTE FUNCTION t_023_syncrep()');
+
 # an item with one answer; the smallest valid items of http://t/q|1
 sub A {
     my ($link, $value) = @_;
@@ -906,4 +926,96 @@ Content-Type: application/fhir+json; charset=utf-8
 qr/\[error\].*epro: no database connection for 300 ms, 1 queued row\(s\) refused/
 --- no_error_log
 Patient/p1
+[alert]
+
+
+
+=== TEST 55: Preference-Applied names the honoured return=, on the 201 and on the retry's 200 (RFC 7240)
+--- request eval
+[tpost($::MIN_OK), tpost($::MIN_OK)]
+--- more_headers
+Content-Type: application/fhir+json
+Prefer: return=minimal
+--- error_code eval
+[201, 200]
+--- response_headers eval
+["Preference-Applied: return=minimal\n",
+ "Preference-Applied: return=minimal\n"]
+--- response_body eval
+['', '']
+
+
+
+=== TEST 56: Preference-Applied: representation and OperationOutcome, among other preferences, any case
+--- request eval
+[map { Epro::subst(tpost($::MIN_OK, id => 120 + $_)) } 1 .. 3]
+--- more_headers eval
+["Content-Type: application/fhir+json\nPrefer: return=representation",
+ "Content-Type: application/fhir+json\n"
+     . "Prefer: respond-async, return=OperationOutcome; x=1",
+ "Content-Type: application/fhir+json\nPrefer: handling=lenient\n"
+     . "Prefer: RETURN=Minimal"]
+--- error_code eval
+[201, 201, 201]
+--- response_headers eval
+["Preference-Applied: return=representation\n",
+ "Preference-Applied: return=OperationOutcome\n",
+ "Preference-Applied: return=minimal\n"]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"OperationOutcome",',
+ '^$']
+
+
+
+=== TEST 57: no Prefer, or a return= the module does not know: the default representation, no Preference-Applied
+--- request eval
+[map { Epro::subst(tpost($::MIN_OK, id => 130 + $_)) } 1 .. 3]
+--- more_headers eval
+["Content-Type: application/fhir+json",
+ "Content-Type: application/fhir+json\nPrefer: return=minimalist",
+ "Content-Type: application/fhir+json\nPrefer: x-return=minimal"]
+--- error_code eval
+[201, 201, 201]
+--- response_headers eval
+["!Preference-Applied\n", "!Preference-Applied\n", "!Preference-Applied\n"]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"QuestionnaireResponse",']
+
+
+
+=== TEST 58: a WARNING while the row commits (a synchronous standby not waited for): a 504 OperationOutcome naming the id, the row stored; the retry 200 (already stored), the row once
+--- config
+    location = /t/QuestionnaireResponse {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+        epro_table t_023_syncrep;
+    }
+--- request eval
+[map { tpost($::MIN_OK) =~ s{Patient/p1}{Patient/p-WARN}r } 1 .. 2]
+--- more_headers
+Content-Type: application/fhir+json
+--- error_code eval
+[504, 200]
+--- response_body_like eval
+['^\{"resourceType":"OperationOutcome","issue":\[\{"severity":"error","code":"timeout","diagnostics":"the commit was not confirmed in time, the outcome is unknown; a retry with the same identifier is safe \(QuestionnaireResponse/@ID1@\)"\}\]\}$',
+ '^\{"resourceType":"QuestionnaireResponse","id":"@ID1@","meta":\{"versionId":"1"\},']
+--- sql
+SELECT count(*), min(subject_id) FROM t_023_syncrep
+WHERE submission_id = '@ID1@'
+--- sql_result
+1|p-WARN
+--- post_check
+if ($req_idx == 0) {
+    ok(Epro::wait_log(qr/\[notice\].*epro: connection \d+: a batch of 1 (?#
+                         )row\(s\) was committed after a WARNING/, 2),
+       'the 504 logged at notice');
+}
+--- no_error_log
+p-WARN
+[error]
 [alert]

@@ -5,12 +5,14 @@
 # Epro.pm's epro_pg_conninfo defines), "b" (epro_024b, a second database
 # in the same cluster, made here with the schema) and, for the faults,
 # "down" (a port where nothing listens).  Tables: epro_submissions and
-# t_024_a2 in "a", epro_submissions in "b".
+# t_024_a2 in "a", epro_submissions and t_024_b2 (a FHIR location's) in
+# "b".
 # EPRO_LONG_TESTS=1 adds the fault block: the cluster of "c" (its own,
 # port 16480 and up) killed and started again under load while "a"
 # takes load too.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use Cwd ();
 use File::Path ();
 use Storable ();
 use Time::HiRes ();
@@ -67,10 +69,25 @@ sub sql_b {
 
 dbb()->do($schema);
 
+dbb()->do('DROP TABLE IF EXISTS t_024_b2');
+dbb()->do('CREATE TABLE t_024_b2 (LIKE epro_submissions INCLUDING ALL)');
+
 db()->do('DROP TABLE IF EXISTS t_024_a2');
 db()->do('CREATE TABLE t_024_a2 (LIKE epro_submissions INCLUDING ALL)');
 
 $ENV{TEST_NGINX_DB_A} = conninfo();
+$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = Cwd::abs_path('conf/fhir');
+
+# the unit tests' US Core PHQ-9 response, its identifier "@UID<n>@"
+sub phq9_fhir {
+    my ($n) = @_;
+    open my $fh, '<', 'test/unit/fhir/phq-9-response.json'
+        or die "the PHQ-9 response: $!";
+    local $/;
+    my $j = <$fh>;
+    $j =~ s/urn:uuid:[0-9A-Fa-f-]{36}/urn:uuid:\@UID$n\@/;
+    return $j;
+}
 $ENV{TEST_NGINX_DB_B} = $ConnB;
 # nothing listens there: refused at once
 $ENV{TEST_NGINX_DB_DOWN} = 'host=127.0.0.1 port=' . free_port(16460, 16479)
@@ -530,7 +547,40 @@ if ($req_idx == 3) {
 
 
 
-=== TEST 21: (EPRO_LONG_TESTS) the cluster of "c" killed and started again under load while "a" takes load: nothing lost, no failure on "a"
+=== TEST 21: a FHIR location with epro_pass and epro_table: the QuestionnaireResponse lands in that table of database b, with its score
+--- http_config
+@HTTP@
+--- config
+@CONFIG@
+    location = /b/QuestionnaireResponse {
+        epro_submit fhir;
+        epro_pass b;
+        epro_table t_024_b2;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_SHIPPED;
+    }
+--- request eval
+"POST /b/QuestionnaireResponse\n" . main::phq9_fhir(71)
+--- more_headers
+Content-Type: application/fhir+json
+--- error_code: 201
+--- response_headers_like eval
+"Location: http://localhost(:\\d+)?/b/QuestionnaireResponse/"
+    . Epro::sid(71) . "/_history/1\n"
+--- post_check
+is(main::sql_b(q{SELECT fhir_status, score, instrument FROM t_024_b2
+                 WHERE submission_id = '@ID71@'}),
+   "completed|10|http://loinc.org/q/44249-1|2.74\n",
+   'the row, its status and score in t_024_b2 of database b');
+is(main::sql_b(q{SELECT count(*) FROM epro_submissions
+                 WHERE submission_id = '@ID71@'}),
+   "0\n", 'not in epro_submissions of b');
+is(main::sql_a(q{SELECT count(*) FROM epro_submissions
+                 WHERE submission_id = '@ID71@'}),
+   "0\n", 'nor in database a');
+
+
+
+=== TEST 22: (EPRO_LONG_TESTS) the cluster of "c" killed and started again under load while "a" takes load: nothing lost, no failure on "a"
 --- skip_eval: 1: !$main::PrivatePg || !$ENV{EPRO_LONG_TESTS}
 --- http_config
     epro_database a "$TEST_NGINX_DB_A" pool_size=2;

@@ -23,11 +23,19 @@ typedef struct {
 } ngx_http_epro_fhir_code_t;
 
 
+typedef struct {
+    ngx_str_t                  value;
+    ngx_uint_t                 prefer;
+    const char                *applied;
+} ngx_http_epro_fhir_return_t;
+
+
 static ngx_int_t ngx_http_epro_fhir_defaults(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, epro_alloc_t *a);
 static ngx_int_t ngx_http_epro_fhir_value(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, epro_str_t *s);
-static ngx_uint_t ngx_http_epro_fhir_prefer(ngx_http_request_t *r);
+static void ngx_http_epro_fhir_prefer(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
 static ngx_int_t ngx_http_epro_fhir_param(u_char **pp, u_char *end);
 static void *ngx_http_epro_fhir_palloc(void *ctx, size_t size);
 
@@ -208,7 +216,7 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     }
 
     ctx->fhir = fhir;
-    ctx->prefer = ngx_http_epro_fhir_prefer(r);
+    ngx_http_epro_fhir_prefer(r, ctx);
 
     fhir->set = (elcf->q_effective_policy == EPRO_POLICY_OFF)
                 ? &ngx_http_epro_fhir_none : elcf->questionnaires;
@@ -536,6 +544,14 @@ ngx_http_epro_fhir_created(ngx_http_epro_ctx_t *ctx, const u_char *inserted)
         }
     }
 
+    if (ctx->prefer_applied
+        && ngx_http_epro_reply_header(r, "Preference-Applied",
+                                      ctx->prefer_applied)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     switch (ctx->prefer) {
 
     case NGX_HTTP_EPRO_FHIR_REPRESENTATION:
@@ -662,15 +678,38 @@ ngx_http_epro_fhir_page(ngx_uint_t status, const char *detail,
 }
 
 
-/* Prefer: return=minimal | representation | OperationOutcome */
+/*
+ * Prefer: return=minimal | representation | OperationOutcome (RFC 7240:
+ * a list of preferences, each a name, "=" and a token, then parameters).
+ * Only a value the module knows is honoured and named in
+ * Preference-Applied; any other leaves the default unannounced.
+ */
 
-static ngx_uint_t
-ngx_http_epro_fhir_prefer(ngx_http_request_t *r)
+static ngx_http_epro_fhir_return_t  ngx_http_epro_fhir_returns[] = {
+    { ngx_string("minimal"),
+      NGX_HTTP_EPRO_FHIR_MINIMAL,
+      "return=minimal" },
+    { ngx_string("representation"),
+      NGX_HTTP_EPRO_FHIR_REPRESENTATION,
+      "return=representation" },
+    { ngx_string("OperationOutcome"),
+      NGX_HTTP_EPRO_FHIR_OUTCOME,
+      "return=OperationOutcome" },
+    { ngx_null_string, 0, NULL }
+};
+
+
+static void
+ngx_http_epro_fhir_prefer(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 {
-    u_char           *p, *end;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                       *p, *v, *end;
+    ngx_uint_t                    i;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_epro_fhir_return_t  *ret;
+
+    ctx->prefer = NGX_HTTP_EPRO_FHIR_REPRESENTATION;
+    ctx->prefer_applied = NULL;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -693,29 +732,52 @@ ngx_http_epro_fhir_prefer(ngx_http_request_t *r)
             continue;
         }
 
-        end = h[i].value.data + h[i].value.len;
-        p = ngx_strlcasestrn(h[i].value.data, end, (u_char *) "return=",
-                             7 - 1);
+        p = h[i].value.data;
+        end = p + h[i].value.len;
 
-        if (p == NULL) {
-            continue;
-        }
+        while (p < end) {
+            p = ngx_strlcasestrn(p, end, (u_char *) "return=", 7 - 1);
 
-        p += 7;
+            if (p == NULL) {
+                break;
+            }
 
-        if (end - p >= 7 && ngx_strncasecmp(p, (u_char *) "minimal", 7) == 0)
-        {
-            return NGX_HTTP_EPRO_FHIR_MINIMAL;
-        }
+            /* a preference's name starts the header or follows a comma */
 
-        if (end - p >= 16
-            && ngx_strncasecmp(p, (u_char *) "OperationOutcome", 16) == 0)
-        {
-            return NGX_HTTP_EPRO_FHIR_OUTCOME;
+            for (v = p; v > h[i].value.data
+                        && (v[-1] == ' ' || v[-1] == '\t');
+                 v--)
+            {
+                /* void */
+            }
+
+            p += 7;
+
+            if (v != h[i].value.data && v[-1] != ',') {
+                continue;
+            }
+
+            for (v = p; v < end && *v != ';' && *v != ',' && *v != ' '
+                        && *v != '\t';
+                 v++)
+            {
+                /* void */
+            }
+
+            for (ret = ngx_http_epro_fhir_returns; ret->applied; ret++) {
+                if ((size_t) (v - p) == ret->value.len
+                    && ngx_strncasecmp(p, ret->value.data, ret->value.len)
+                       == 0)
+                {
+                    ctx->prefer = ret->prefer;
+                    ctx->prefer_applied = ret->applied;
+                    return;
+                }
+            }
+
+            p = v;
         }
     }
-
-    return NGX_HTTP_EPRO_FHIR_REPRESENTATION;
 }
 
 

@@ -75,7 +75,8 @@ typedef struct {
     ngx_str_t                  resource;   /* Prefer: return=representation */
     size_t                     updated_at;  /* its ,"lastUpdated":... */
     size_t                     updated_len;
-    ngx_uint_t                 prefer;     /* NGX_HTTP_EPRO_FHIR_RETURN_* */
+    ngx_uint_t                 prefer;     /* NGX_HTTP_EPRO_FHIR_* */
+    const char                *prefer_applied;  /* return=..., or NULL */
 
     /* the module sent the response itself: the filters let it through */
     unsigned                   answered:1;

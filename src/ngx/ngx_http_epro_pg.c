@@ -35,8 +35,11 @@
  *                                                          set_config(),
  *                                                          PQsendQueryParams
  *                                                          PQpipelineSync
+ *   busy        server WARNING                 busy        marked, logged
  *   busy        ReadyForQuery, committed       idle        done(committed),
  *                                                          ready()
+ *   busy        ReadyForQuery, committed,      idle        done(unknown),
+ *               marked                                     ready()
  *   busy        ReadyForQuery, rolled back     idle        done(refused or
  *                                                          failed), ready()
  *   idle        server notice, stray result    idle        logged
@@ -50,6 +53,14 @@
  * until it fires or the batch is answered).  The retry timer waits the
  * backoff, 0 the first time, then from 0.1 s doubling up to 1 s, reset
  * once a connection is ready.  Each state change is a debug line.
+ *
+ * A WARNING while a batch runs makes its commit's outcome unknown even
+ * if the server reports success: when statement_timeout (or a cancel)
+ * ends COMMIT's wait for a synchronous standby, PostgreSQL commits
+ * locally and says only "canceling wait for synchronous replication"
+ * (WARNING, SQLSTATE 01000), so the rows may not be on the standby that
+ * a failover would promote.  Such a batch gets 504, whose retry with the
+ * same ids is safe, never 201; the connection stays in use.
  */
 
 
@@ -115,6 +126,8 @@ typedef struct {
     unsigned                     was_up:1;
     /* its failure was logged: one line per outage, until ready again */
     unsigned                     reported:1;
+    /* busy: the server sent a WARNING, the commit may not be durable */
+    unsigned                     warned:1;
 } ngx_http_epro_pg_conn_t;
 
 
@@ -489,6 +502,7 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
     pc->data = data;
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
     pc->failed = 0;
+    pc->warned = 0;
     pc->sent = ngx_current_msec;
     pc->log.action = "committing a batch";
 
@@ -1011,6 +1025,7 @@ ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
     pc->rows = NULL;
     pc->data = NULL;
     pc->failed = 0;
+    pc->warned = 0;
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
     pc->log.action = NULL;
 
@@ -1026,15 +1041,20 @@ ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
 }
 
 
-/* the rows not inserted (duplicates) are the ordinals the result holds */
+/*
+ * The rows not inserted (duplicates) are the ordinals the result holds.
+ * After a WARNING the commit is reported unknown (see the top).
+ */
 
 static void
 ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
 {
-    int           i, n, row;
-    void         *data;
-    PGresult     *res;
-    epro_rows_t  *rows;
+    int                          i, n, row;
+    void                        *data;
+    PGresult                    *res;
+    epro_rows_t                 *rows;
+    ngx_uint_t                   warned;
+    ngx_http_epro_pg_outcome_e   outcome;
 
     rows = pc->rows;
     data = pc->data;
@@ -1087,10 +1107,24 @@ ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
         ngx_del_timer(&pc->deadline);
     }
 
+    warned = pc->warned;
+    pc->warned = 0;
+    outcome = NGX_HTTP_EPRO_PG_COMMITTED;
+
+    if (warned) {
+        ngx_log_error(NGX_LOG_NOTICE, &pc->log, 0,
+                      "epro: connection %ui: a batch of %uz row(s) was "
+                      "committed after a WARNING (a synchronous standby "
+                      "may not have it): answered as outcome unknown",
+                      pc->index, rows->nrows);
+
+        outcome = NGX_HTTP_EPRO_PG_UNKNOWN;
+    }
+
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
     pc->log.action = NULL;
 
-    pc->pg->done(data, NGX_HTTP_EPRO_PG_COMMITTED, NULL, pc->inserted);
+    pc->pg->done(data, outcome, NULL, warned ? NULL : pc->inserted);
     pc->pg->ready(pc->pg->ctx);
 }
 
@@ -1321,6 +1355,14 @@ ngx_http_epro_pg_notice(void *arg, const PGresult *res)
     {
         /* the server ends the connection: logged once it is lost */
         return;
+    }
+
+    /* see the top: a batch's commit is no longer known to be durable */
+
+    if (pc->state == ngx_http_epro_pg_busy && severity
+        && ngx_strcmp(severity, "WARNING") == 0)
+    {
+        pc->warned = 1;
     }
 
     ngx_log_error(NGX_LOG_NOTICE, &pc->log, 0,

@@ -345,6 +345,9 @@ fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
         want[EPRO_COL_RECEIVED * n + i].len = sizeof(FUZZ_RECEIVED) - 1;
         want[EPRO_COL_PAYLOAD * n + i] = s->payload;
         want[EPRO_COL_CLIENT * n + i] = s->client;
+        want[EPRO_COL_ANSWERS * n + i] = s->answers;
+        want[EPRO_COL_FHIR_STATUS * n + i] = s->fhir_status;
+        want[EPRO_COL_SCORE * n + i] = s->score;
     }
 
     memset(&rows, 0, sizeof(epro_rows_t));

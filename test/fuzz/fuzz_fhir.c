@@ -19,6 +19,13 @@
  *     collected, a subject, the Questionnaire, the score exactly when it
  *     has a total, and the flattened answers are strict JSON (an object);
  *   - the OperationOutcome is strict JSON per epro_json_check();
+ *   - on EPRO_OK the stored resource the module answers with
+ *     (epro_fhir_resource_json, src/core/epro_fhir_out.c) is strict JSON,
+ *     with and without its lastUpdated (a retry's answer cuts it out), and
+ *     starts with resourceType, the server's id and a meta that carries
+ *     versionId "1", that lastUpdated and the client's other meta members;
+ *     every other member of the input is there, in the same order, with
+ *     the same value (numbers compared as written), and nothing more;
  *   - more checks never remove an error: the same body parsed with no
  *     Questionnaire known finds no issue the Questionnaires hide.  Without
  *     one only the resource's own elements are checked (the R4 structure,
@@ -59,6 +66,7 @@
 
 #include "epro_core.h"
 #include "epro_fhir.h"
+#include "epro_tree.h"
 #include "fuzz_arena.h"
 
 
@@ -76,6 +84,15 @@ static void fuzz_same(const epro_fhir_request_t *r1,
 static void fuzz_more(const epro_fhir_request_t *full,
     const epro_fhir_request_t *none);
 static void fuzz_check_json(const char *p, size_t len, epro_alloc_t *a);
+static void fuzz_check_resource(const epro_fhir_request_t *req,
+    epro_alloc_t *a);
+static epro_node_t *fuzz_tree(const char *p, size_t len, epro_alloc_t *a);
+static int fuzz_equal(const epro_node_t *x, const epro_node_t *y);
+
+
+/* the server's values: an id for a response without an identifier */
+#define FUZZ_ID       "01937a4e-0000-7000-8000-000000000001"
+#define FUZZ_UPDATED  "2026-12-03T22:00:00.123Z"
 
 
 static fuzz_arena_t     fuzz_arena;
@@ -162,6 +179,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rc = epro_fhir_parse(&req, (const char *) data, size, &a);
     fuzz_check(&req, rc, data, size, &a);
+
+    if (rc == EPRO_OK) {
+        fuzz_check_resource(&req, &a);
+    }
 
     /* the same body again: the same result */
 
@@ -379,6 +400,216 @@ fuzz_check_json(const char *p, size_t len, epro_alloc_t *a)
 
     fuzz_assert(epro_json_check(p, len, &span, 1, &count, &chk, a)
                 == EPRO_OK);
+}
+
+
+static void
+fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
+{
+    int                at_id, at_meta;
+    size_t             at, n, k, nin;
+    const char        *id, *key;
+    epro_buf_t         b, b2;
+    epro_node_t       *in, *out, *x, *y, *meta, *m;
+
+    id = req->sub.id[0] ? req->sub.id : FUZZ_ID;
+
+    memset(&b, 0, sizeof(epro_buf_t));
+    at = n = (size_t) -1;
+
+    fuzz_assert(epro_fhir_resource_json(&b, req->sub.payload.data,
+                                        req->sub.payload.len, id,
+                                        FUZZ_UPDATED, &at, &n, a)
+                == EPRO_OK);
+    fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
+    fuzz_assert(b.len >= 2 && b.data[b.len - 1] == '\n');
+    fuzz_check_json(b.data, b.len, a);
+
+    /* lastUpdated at [at, at + n): a retry's 200 cuts it out */
+
+    fuzz_assert(at < b.len && n <= b.len - at);
+    fuzz_assert(n == sizeof(",\"lastUpdated\":\"" FUZZ_UPDATED "\"") - 1
+                && memcmp(b.data + at, ",\"lastUpdated\":\"" FUZZ_UPDATED
+                          "\"", n) == 0);
+
+    memset(&b2, 0, sizeof(epro_buf_t));
+    fuzz_assert(epro_buf_add(&b2, b.data, at, a) == EPRO_OK
+                && epro_buf_add(&b2, b.data + at + n, b.len - at - n, a)
+                   == EPRO_OK);
+    fuzz_check_json(b2.data, b2.len, a);
+
+    /* without a time: none, and the rest the same */
+
+    memset(&b2, 0, sizeof(epro_buf_t));
+    fuzz_assert(epro_fhir_resource_json(&b2, req->sub.payload.data,
+                                        req->sub.payload.len, id, NULL,
+                                        &at, &n, a)
+                == EPRO_OK);
+    fuzz_assert(n == 0 && b2.len + sizeof(",\"lastUpdated\":\""
+                                          FUZZ_UPDATED "\"") - 1
+                          == b.len);
+
+    in = fuzz_tree(req->sub.payload.data, req->sub.payload.len, a);
+    out = fuzz_tree(b.data, b.len, a);
+
+    fuzz_assert(epro_node_type(in) == EPRO_NODE_OBJECT
+                && epro_node_type(out) == EPRO_NODE_OBJECT);
+
+    /* resourceType, id, meta first */
+
+    x = epro_node_child(out);
+    fuzz_assert(x != NULL && strcmp(epro_node_key(x), "resourceType") == 0
+                && epro_node_string(x) != NULL
+                && strcmp(epro_node_string(x), "QuestionnaireResponse")
+                   == 0);
+
+    x = epro_node_next(x);
+    fuzz_assert(x != NULL && strcmp(epro_node_key(x), "id") == 0
+                && epro_node_string(x) != NULL
+                && strcmp(epro_node_string(x), id) == 0);
+
+    meta = epro_node_next(x);
+    fuzz_assert(meta != NULL && strcmp(epro_node_key(meta), "meta") == 0
+                && epro_node_type(meta) == EPRO_NODE_OBJECT);
+
+    m = epro_node_member(meta, "versionId");
+    fuzz_assert(m != NULL && epro_node_string(m) != NULL
+                && strcmp(epro_node_string(m), "1") == 0);
+
+    m = epro_node_member(meta, "lastUpdated");
+    fuzz_assert(m != NULL && epro_node_string(m) != NULL
+                && strcmp(epro_node_string(m), FUZZ_UPDATED) == 0);
+
+    /* the client's meta members, the server's two replaced */
+
+    m = epro_node_member(in, "meta");
+    k = 2;
+
+    for (x = m ? epro_node_child(m) : NULL; x; x = epro_node_next(x)) {
+        key = epro_node_key(x);
+
+        if (strcmp(key, "versionId") == 0
+            || strcmp(key, "lastUpdated") == 0)
+        {
+            continue;
+        }
+
+        y = epro_node_member(meta, key);
+        fuzz_assert(y != NULL && fuzz_equal(x, y));
+        k++;
+    }
+
+    fuzz_assert(epro_node_count(meta) == k);
+
+    /* every other member of the input, in order, and nothing more */
+
+    y = epro_node_next(meta);
+    nin = 0;
+    at_id = 0;
+    at_meta = 0;
+
+    for (x = epro_node_child(in); x; x = epro_node_next(x)) {
+        key = epro_node_key(x);
+
+        if (strcmp(key, "resourceType") == 0) {
+            continue;
+        }
+
+        if (strcmp(key, "id") == 0 || strcmp(key, "meta") == 0) {
+            at_id += (key[0] == 'i');
+            at_meta += (key[0] == 'm');
+            continue;
+        }
+
+        fuzz_assert(y != NULL && strcmp(epro_node_key(y), key) == 0
+                    && fuzz_equal(x, y));
+        y = epro_node_next(y);
+        nin++;
+    }
+
+    fuzz_assert(y == NULL && at_id <= 1 && at_meta <= 1);
+    fuzz_assert(epro_node_count(out) == nin + 3);
+}
+
+
+/* a strict JSON text's tree, its numbers' texts as written */
+
+static epro_node_t *
+fuzz_tree(const char *p, size_t len, epro_alloc_t *a)
+{
+    size_t           count;
+    epro_str_t       span;
+    epro_node_t     *n;
+    epro_request_t   chk;
+    epro_numbers_t   nums;
+
+    memset(&chk, 0, sizeof(epro_request_t));
+    memset(&nums, 0, sizeof(epro_numbers_t));
+
+    fuzz_assert(epro_json_check_numbers(p, len, &span, 1, &count, &chk,
+                                        &nums, a)
+                == EPRO_OK);
+
+    n = epro_tree_parse_numbers(p, len, &nums, a);
+    fuzz_assert(n != NULL);
+
+    return n;
+}
+
+
+/* the same JSON value: numbers as written, members in the same order */
+
+static int
+fuzz_equal(const epro_node_t *x, const epro_node_t *y)
+{
+    size_t              xl, yl;
+    const char         *xt, *yt, *xk, *yk;
+    epro_node_type_e    t;
+
+    t = epro_node_type(x);
+
+    if (t != epro_node_type(y)) {
+        return 0;
+    }
+
+    switch (t) {
+
+    case EPRO_NODE_NUMBER:
+        xt = epro_node_text(x, &xl);
+        yt = epro_node_text(y, &yl);
+
+        return xt != NULL && yt != NULL && xl == yl
+               && memcmp(xt, yt, xl) == 0;
+
+    case EPRO_NODE_STRING:
+        return strcmp(epro_node_string(x), epro_node_string(y)) == 0;
+
+    case EPRO_NODE_ARRAY:
+    case EPRO_NODE_OBJECT:
+        if (epro_node_count(x) != epro_node_count(y)) {
+            return 0;
+        }
+
+        for (x = epro_node_child(x), y = epro_node_child(y);
+             x && y;
+             x = epro_node_next(x), y = epro_node_next(y))
+        {
+            xk = epro_node_key(x);
+            yk = epro_node_key(y);
+
+            if ((xk == NULL) != (yk == NULL)
+                || (xk && strcmp(xk, yk) != 0)
+                || !fuzz_equal(x, y))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
 }
 
 
