@@ -367,8 +367,6 @@ epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
 }
 
 
-/* one element of an array literal: NULL, or "..." with " and \ escaped */
-
 int
 epro_rows_add_extra(epro_rows_t *rows, const epro_str_t *extra,
     epro_alloc_t *a)
@@ -387,6 +385,8 @@ epro_rows_add_extra(epro_rows_t *rows, const epro_str_t *extra,
     return EPRO_OK;
 }
 
+
+/* one element of an array literal: NULL, or "..." with " and \ escaped */
 
 static int
 epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n, epro_alloc_t *a)
