@@ -544,7 +544,7 @@ GET /t
 --- response_body
 ok
 --- post_check
-main::wait_log(qr/epro: connection \d+: ready/, 4, 5)
+Epro::wait_log(qr/epro: connection \d+: ready/, 5, 4)
     or fail('the pools are not ready');
 main::pg_dbh($main::PgPort)->do('CHECKPOINT');
 # "a" in a child, never retried: every request must get 201 at once
