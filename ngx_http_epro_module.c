@@ -66,7 +66,7 @@ static ngx_http_epro_db_t *ngx_http_epro_db_find(
 static ngx_http_epro_db_t *ngx_http_epro_db_add(ngx_conf_t *cf,
     ngx_http_epro_main_conf_t *emcf, ngx_str_t *name);
 static ngx_http_epro_table_t *ngx_http_epro_db_table(ngx_conf_t *cf,
-    ngx_http_epro_db_t *db, ngx_str_t *name);
+    ngx_http_epro_db_t *db, ngx_str_t *name, ngx_array_t *columns);
 static char *ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_epro_instruments(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -81,6 +81,8 @@ static int ngx_libc_cdecl ngx_http_epro_cmp_names(const void *one,
 static char *ngx_http_epro_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_epro_bind(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_epro_column(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_http_epro_conf_alloc(void *ctx, size_t size);
 static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
@@ -124,6 +126,26 @@ static ngx_http_epro_member_t  ngx_http_epro_members[] = {
     { ngx_string("siteId"), offsetof(epro_submission_t, site) },
     { ngx_string("subjectId"), offsetof(epro_submission_t, subject) },
     { ngx_null_string, 0 }
+};
+
+
+/* the module's own columns: epro_column may not name them */
+
+static ngx_str_t  ngx_http_epro_own_columns[] = {
+    ngx_string("submission_id"),
+    ngx_string("study_id"),
+    ngx_string("site_id"),
+    ngx_string("subject_id"),
+    ngx_string("visit_name"),
+    ngx_string("instrument"),
+    ngx_string("collected_at"),
+    ngx_string("received_at"),
+    ngx_string("answers"),
+    ngx_string("payload"),
+    ngx_string("client_addr"),
+    ngx_string("fhir_status"),
+    ngx_string("score"),
+    ngx_null_string
 };
 
 
@@ -242,6 +264,13 @@ static ngx_command_t  ngx_http_epro_commands[] = {
     { ngx_string("epro_bind"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
       ngx_http_epro_bind,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("epro_column"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_epro_column,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -537,6 +566,7 @@ ngx_http_epro_create_loc_conf(ngx_conf_t *cf)
     elcf->clock_skew = NGX_CONF_UNSET_MSEC;
     elcf->max_age = NGX_CONF_UNSET_MSEC;
     elcf->binds = NGX_CONF_UNSET_PTR;
+    elcf->columns = NGX_CONF_UNSET_PTR;
     elcf->questionnaires = NGX_CONF_UNSET_PTR;
     elcf->q_policy = NGX_CONF_UNSET_UINT;
     elcf->study = NGX_CONF_UNSET_PTR;
@@ -575,6 +605,7 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* like add_header: a block with epro_bind lines replaces the list */
     ngx_conf_merge_ptr_value(conf->binds, prev->binds, NULL);
+    ngx_conf_merge_ptr_value(conf->columns, prev->columns, NULL);
 
     /* the FHIR side mirrors it: strict where Questionnaires are given */
 
@@ -657,7 +688,8 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    conf->dbtable = ngx_http_epro_db_table(cf, conf->db, &conf->table);
+    conf->dbtable = ngx_http_epro_db_table(cf, conf->db, &conf->table,
+                                           conf->columns);
     if (conf->dbtable == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1104,6 +1136,119 @@ ngx_http_epro_bind(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * epro_column column value: the column is an SQL identifier without
+ * quotes, as a table name is, kept quoted; one line per column and block,
+ * a block with any has only its own (like epro_bind).
+ */
+
+static char *
+ngx_http_epro_column(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_epro_loc_conf_t  *elcf = conf;
+
+    u_char                            *p, c;
+    ngx_str_t                         *value, *own;
+    ngx_uint_t                         i;
+    ngx_http_epro_column_t            *col;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 63) {
+        goto invalid;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
+              || (i > 0 && c >= '0' && c <= '9')))
+        {
+            goto invalid;
+        }
+    }
+
+    for (own = ngx_http_epro_own_columns; own->len; own++) {
+        if (own->len == value[1].len
+            && ngx_strncmp(own->data, value[1].data, own->len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "column \"%V\" in \"%V\" is one of the "
+                               "module's own", &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (elcf->columns == NGX_CONF_UNSET_PTR) {
+        elcf->columns = ngx_array_create(cf->pool, 2,
+                                         sizeof(ngx_http_epro_column_t));
+        if (elcf->columns == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    col = elcf->columns->elts;
+
+    for (i = 0; i < elcf->columns->nelts; i++) {
+        if (col[i].name.len == value[1].len
+            && ngx_strncmp(col[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"%V\" for \"%V\"",
+                               &cmd->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (elcf->columns->nelts == EPRO_MAX_EXTRA) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "more than %d \"%V\" lines in a block",
+                           EPRO_MAX_EXTRA, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    col = ngx_array_push(elcf->columns);
+    if (col == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, value[1].len + 2);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    col->name = value[1];
+    col->quoted.data = p;
+    *p++ = '"';
+    p = ngx_cpymem(p, value[1].data, value[1].len);
+    *p++ = '"';
+    col->quoted.len = p - col->quoted.data;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = &col->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid column name \"%V\" in \"%V\": expected "
+                       "letters, digits and underscores", &value[1],
+                       &cmd->name);
+
+    return NGX_CONF_ERROR;
+}
+
+
 static void *
 ngx_http_epro_conf_alloc(void *ctx, size_t size)
 {
@@ -1478,22 +1623,45 @@ ngx_http_epro_db_add(ngx_conf_t *cf, ngx_http_epro_main_conf_t *emcf,
 }
 
 
-/* the database's entry for a table: one INSERT for all its locations */
+/*
+ * The database's entry for a table and its extra columns: one INSERT for
+ * all the locations that write the same columns, in the same order.
+ */
 
 static ngx_http_epro_table_t *
 ngx_http_epro_db_table(ngx_conf_t *cf, ngx_http_epro_db_t *db,
-    ngx_str_t *name)
+    ngx_str_t *name, ngx_array_t *columns)
 {
-    ngx_uint_t               i;
+    ngx_uint_t               i, k, n;
+    ngx_http_epro_column_t  *col;
     ngx_http_epro_table_t  **tables, *t;
 
     tables = db->tables.elts;
+    col = columns ? columns->elts : NULL;
+    n = columns ? columns->nelts : 0;
 
     for (i = 0; i < db->tables.nelts; i++) {
-        if (tables[i]->name.len == name->len
-            && ngx_strncmp(tables[i]->name.data, name->data, name->len) == 0)
+        t = tables[i];
+
+        if (t->name.len != name->len
+            || ngx_strncmp(t->name.data, name->data, name->len) != 0
+            || t->ncolumns != n)
         {
-            return tables[i];
+            continue;
+        }
+
+        for (k = 0; k < n; k++) {
+            if (t->columns[k].len != col[k].quoted.len
+                || ngx_strncmp(t->columns[k].data, col[k].quoted.data,
+                               col[k].quoted.len)
+                   != 0)
+            {
+                break;
+            }
+        }
+
+        if (k == n) {
+            return t;
         }
     }
 
@@ -1504,6 +1672,19 @@ ngx_http_epro_db_table(ngx_conf_t *cf, ngx_http_epro_db_t *db,
 
     t->name = *name;
     t->index = db->tables.nelts;
+
+    if (n) {
+        t->columns = ngx_palloc(cf->pool, n * sizeof(ngx_str_t));
+        if (t->columns == NULL) {
+            return NULL;
+        }
+
+        for (k = 0; k < n; k++) {
+            t->columns[k] = col[k].quoted;
+        }
+
+        t->ncolumns = n;
+    }
 
     tables = ngx_array_push(&db->tables);
     if (tables == NULL) {

@@ -10,6 +10,9 @@ on 127.0.0.1:18500 (2 workers) serving
   /ok            return 201 (the HTTP ceiling: same requests, no module)
   /submit-1, -2  the "module two databases" case: epro_pass to databases
                  epro and epro2, wrk alternating (bench/post2.lua)
+  "module bind+columns": /submit with epro_bind subjectId and two
+                 epro_columns from request headers (http level), wrk
+                 sending them
 
 and /submit and /ok again over HTTP/2 without TLS (h2c, prior knowledge) on
 127.0.0.1:18501, with conf/gateway.example.conf's bounded http2 settings;
@@ -88,12 +91,19 @@ LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
              "module+buf128k": "/submit-buf", "return 201": "/ok",
              "module pool=1": "/submit", "module pool=2": "/submit",
              "module unnamed": "/submit", "module pgbouncer": "/submit",
-             "module two databases": "/submit-1"}
+             "module two databases": "/submit-1",
+             "module bind+columns": "/submit"}
 
 # the two-database case: half the requests to each location (post2.lua),
 # /submit-1 into database "epro", /submit-2 into "epro2", same cluster
 TWO_DB = "module two databases"
 TWO_DB_PATHS = ("/submit-1", "/submit-2")
+
+# the identity case (issue 13): epro_bind on a header and two epro_columns
+# at http level, so that /submit binds and stores them; wrk sends the
+# headers, the subject that of single.json
+BIND = "module bind+columns"
+BIND_HEADERS = ("X-Subject: SUBJ-01000", "X-Device-Id: bench-device-0001")
 
 POOL_SIZE = 4
 
@@ -108,7 +118,10 @@ VARIANTS = {"module pool=1": ("epro_pg_pool_size 1;", 1),
             TWO_DB: ("epro_database one \"host=%s port=%d dbname=epro "
                      "user=epro\";\n    epro_database two \"host=%s "
                      "port=%d dbname=epro2 user=epro\";"
-                     % (HOST, PG_PORT, HOST, PG_PORT), 2 * POOL_SIZE)}
+                     % (HOST, PG_PORT, HOST, PG_PORT), 2 * POOL_SIZE),
+            BIND: ("epro_column auth_user $http_x_subject;\n"
+                   "    epro_column device_id $http_x_device_id;\n"
+                   "    epro_bind subjectId $http_x_subject;", POOL_SIZE)}
 BOUNCED = ("module pgbouncer",)
 
 FULL = {
@@ -493,6 +506,11 @@ pidfile = {d}/pgbouncer.pid
         sh([PG_BIN + "/psql", "-h", HOST, "-p", str(PG_PORT), "-U", "epro",
             "-d", "epro2", "-XAtq", "-v", "ON_ERROR_STOP=1", "-f",
             os.path.join(REPO, "sql", "schema.sql")])
+        # the columns of the bind+columns case (sql/columns.example.sql):
+        # NULL in the other cases' rows
+        sh([PG_BIN + "/psql", "-h", HOST, "-p", str(PG_PORT), "-U", "epro",
+            "-d", "epro", "-XAtq", "-v", "ON_ERROR_STOP=1", "-f",
+            os.path.join(REPO, "sql", "columns.example.sql")])
 
     def pg_counters(self):
         """Commits in the database, WAL bytes written, WAL fsyncs; each
@@ -827,6 +845,9 @@ http {{
                 cmd[cmd.index(os.path.join(BENCH, "post.lua"))] = \
                     os.path.join(BENCH, "post2.lua")
                 cmd.append(",".join(TWO_DB_PATHS))
+            if target == BIND:
+                for h in BIND_HEADERS:
+                    cmd[1:1] = ["-H", h]
             limit, interrupt = cfg["wrk_seconds"] + 45, False
 
         # fresh workers: each case's PSS is its own, not the high-water
@@ -1491,11 +1512,14 @@ http {{
                 self.http_case("wrk", "module+buf128k", "array100", conc)
             if self.cfg["instr"] and conc == 200:
                 for v in VARIANTS:
-                    if v != TWO_DB and self.module_knows(VARIANTS[v][0]):
+                    if v not in (TWO_DB, BIND) \
+                            and self.module_knows(VARIANTS[v][0]):
                         self.http_case("wrk", v, "single", conc)
             # beside "wrk module single" of the same conc, in every mode
             if conc == conc0 and self.module_knows(VARIANTS[TWO_DB][0]):
                 self.http_case("wrk", TWO_DB, "single", conc)
+            if conc == conc0 and self.module_knows(VARIANTS[BIND][0]):
+                self.http_case("wrk", BIND, "single", conc)
         h2 = self.cfg["h2"]
         if h2:
             # the same bodies over HTTP/2, the module against return 201

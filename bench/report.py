@@ -65,6 +65,11 @@ def variant_note(target):
                 "epro and `epro_database two` on epro2, same cluster; "
                 "/submit-1 and /submit-2 with `epro_pass one` and `two`, "
                 "wrk alternating between them: half the load each)")
+    if target == "module bind+columns":
+        return (" (nginx.conf below plus `epro_column auth_user "
+                "$http_x_subject; epro_column device_id $http_x_device_id; "
+                "epro_bind subjectId $http_x_subject;` in http; wrk sends "
+                "X-Subject and X-Device-Id)")
     if target == "module pgbouncer":
         return (" (nginx.conf below plus `epro_pg_statement unnamed;`, "
                 "epro_pg_conninfo on PgBouncer's port)")

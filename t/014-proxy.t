@@ -8,6 +8,13 @@
 # listens on too; what needs TLS is sent from --- post_check with
 # IO::Socket::SSL (verifying the certificate) to the TLS port, and with
 # curl for HTTP/2.
+#
+# A second study behind the same auth_request (issue 13): its own
+# database (epro_014b, a second database in the test cluster, made here
+# with the schema) and table (study2_submissions, with the columns
+# auth_user and device_id), the subject the auth service vouches for
+# (X-Subject) bound with epro_bind and stored with epro_column, with the
+# phone's X-Device-Id.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use File::Temp ();
@@ -28,6 +35,49 @@ our $Tmp = File::Temp::tempdir('epro-proxy.XXXXXX', TMPDIR => 1,
     die "014-proxy: openssl failed:\n$out" if $? != 0;
 }
 $ENV{TEST_NGINX_CERT_DIR} = $Tmp;
+
+# the second study's database
+if (sql(q{SELECT count(*) FROM pg_database WHERE datname = 'epro_014b'})
+    eq "0\n")
+{
+    db()->do('CREATE DATABASE epro_014b');
+}
+
+our $Conn2 = conninfo() =~ s/\bdbname=\S+/dbname=epro_014b/r;
+$ENV{TEST_NGINX_DB_STUDY2} = $Conn2;
+
+our $db2;
+
+sub db2 {
+    return $db2 if $db2 && $db2->ping;
+
+    my %kv = map { split /=/, $_, 2 } split ' ', $Conn2;
+    my $user = delete $kv{user} // 'epro';
+    $db2 = DBI->connect('dbi:Pg:' . join(';', map { "$_=$kv{$_}" }
+                                              sort keys %kv),
+                        $user, '', { RaiseError => 1, AutoCommit => 1,
+                                     PrintWarn => 0, PrintError => 0 });
+    $db2->do('SET client_min_messages = warning');
+    return $db2;
+}
+
+sub sql2 {
+    my ($q, @bind) = @_;
+    my $rows = db2()->selectall_arrayref($q, undef, @bind);
+    return join '', map { join('|', map { $_ // '' } @$_) . "\n" } @$rows;
+}
+
+{
+    open my $fh, '<', 'sql/schema.sql' or die "sql/schema.sql: $!";
+    local $/;
+    db2()->do(<$fh>);
+}
+
+db2()->do('DROP TABLE IF EXISTS study2_submissions');
+db2()->do('CREATE TABLE study2_submissions '
+          . '(LIKE epro_submissions INCLUDING ALL)');
+db2()->do('ALTER TABLE study2_submissions ADD COLUMN auth_user text, '
+          . 'ADD COLUMN device_id text');
 
 # ids known to --- request, --- sql and --- post_check alike
 our @Id = map { uuid() } 0 .. 15;
@@ -123,6 +173,9 @@ our $HttpConfig = <<'_EOC_';
         listen unix:$TEST_NGINX_SERVER_ROOT/app.sock;
 
         location = /verify {
+            # the subject the token stands for (the first study ignores it)
+            add_header X-Subject SUBJ-0001;
+
             if ($http_authorization = "Bearer good") {
                 return 204;
             }
@@ -172,6 +225,27 @@ our $Config = <<'_EOC_';
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+    }
+_EOC_
+
+# the blocks of the second study: one more database and location (the
+# others keep one database, their metrics unlabelled)
+our $HttpConfig2 = $HttpConfig . <<'_EOC_';
+    epro_database study2 "$TEST_NGINX_DB_STUDY2";
+_EOC_
+
+our $Config2 = $Config . <<'_EOC_';
+
+    # the second study: its database and table, the same auth_request
+    location = /api/study2/submissions {
+        auth_request /auth;
+        auth_request_set $auth_subject $upstream_http_x_subject;
+        epro_bind subjectId $auth_subject;
+        epro_column auth_user $auth_subject;
+        epro_column device_id $http_x_device_id;
+        epro_pass study2;
+        epro_table study2_submissions;
+        epro_submit;
     }
 _EOC_
 
@@ -437,3 +511,59 @@ like($r->{body}, qr/^epro_requests_total\{result="created"\} \d+$/m,
 access forbidden by rule, client: 203.0.113.70
 --- no_error_log
 [alert]
+
+
+
+=== TEST 9: the second study over TLS: its database and table, the subject and the device stored with the row
+--- http_config eval: $::HttpConfig2
+--- config eval: $::Config2
+--- request
+GET /app/x
+--- error_code: 200
+--- post_check
+my ($id1, $id2) = (uuid(), uuid());
+my $r = main::tls(uri => '/api/study2/submissions',
+                  headers => [main::good('X-Device-Id: phone-7',
+                                         'X-Forwarded-For: 203.0.113.80')],
+                  body => phq9(id => $id1));
+is($r->{status}, 201, 'study 2: 201');
+is(main::sql2('SELECT subject_id, auth_user, device_id, host(client_addr)'
+              . ' FROM study2_submissions WHERE submission_id = ?', $id1),
+   "SUBJ-0001|SUBJ-0001|phone-7|203.0.113.80\n",
+   'study 2: the row in epro_014b.study2_submissions with the subject '
+   . 'and the device');
+is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?',
+       $id1), "0\n", 'study 2: nothing in the first database');
+
+# the first study, same auth, same nginx: the first database
+$r = main::tls(headers => [main::good('X-Forwarded-For: 203.0.113.81')],
+               body => phq9(id => $id2));
+is($r->{status}, 201, 'study 1: 201');
+is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ?',
+       $id2), "1\n", 'study 1: its row in the first database');
+is(main::sql2('SELECT count(*) FROM study2_submissions'
+              . ' WHERE submission_id = ?', $id2), "0\n",
+   'study 1: nothing in the second');
+
+
+
+=== TEST 10: the second study: no token is 401, another subject 403, nothing stored
+--- http_config eval: $::HttpConfig2
+--- config eval: $::Config2
+--- request
+GET /app/x
+--- error_code: 200
+--- post_check
+my @ids = map { uuid() } 1 .. 2;
+my $r = main::tls(uri => '/api/study2/submissions',
+                  headers => ['X-Forwarded-For: 203.0.113.90'],
+                  body => phq9(id => $ids[0]));
+is($r->{status}, 401, 'study 2 without a token: 401');
+$r = main::tls(uri => '/api/study2/submissions',
+               headers => [main::good('X-Forwarded-For: 203.0.113.91')],
+               body => phq9(id => $ids[1], subject => 'SUBJ-0002'));
+is($r->{status}, 403, 'study 2, another subject: 403');
+like($r->{body}, qr/"path":"\/subjectId"/, 'naming the member');
+is(main::sql2('SELECT count(*) FROM study2_submissions'
+              . ' WHERE submission_id = ANY(?)', \@ids), "0\n",
+   'nothing stored');

@@ -184,10 +184,15 @@ enum {
     EPRO_NCOLS
 };
 
+/* epro_column: columns of the operator's, after the module's own */
+#define EPRO_MAX_EXTRA  8
+#define EPRO_MAX_COLS   (EPRO_NCOLS + EPRO_MAX_EXTRA)
+
 
 typedef struct {
-    epro_buf_t      col[EPRO_NCOLS];
+    epro_buf_t      col[EPRO_MAX_COLS];
     size_t          nrows;
+    size_t          nextra;         /* used after col[EPRO_NCOLS - 1] */
 } epro_rows_t;
 
 
@@ -279,6 +284,12 @@ uint32_t epro_hash(const char *s, size_t len);
 /* appends one submission to the batch columns */
 int epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
     const char *received, epro_alloc_t *a);
+/*
+ * appends the extra columns' values of the row epro_rows_add() just
+ * added (rows->nextra of them; data NULL: SQL NULL)
+ */
+int epro_rows_add_extra(epro_rows_t *rows, const epro_str_t *extra,
+    epro_alloc_t *a);
 /* closes every array literal ("}" and NUL); reset empties for reuse */
 int epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src,
     const size_t *from, const size_t *to, size_t nrows, epro_alloc_t *a);

@@ -367,6 +367,25 @@ epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
 }
 
 
+int
+epro_rows_add_extra(epro_rows_t *rows, const epro_str_t *extra,
+    epro_alloc_t *a)
+{
+    size_t  i;
+
+    for (i = 0; i < rows->nextra; i++) {
+        if (epro_rows_add_elt(&rows->col[EPRO_NCOLS + i], extra[i].data,
+                              extra[i].len, a)
+            != EPRO_OK)
+        {
+            return EPRO_NOMEM;
+        }
+    }
+
+    return EPRO_OK;
+}
+
+
 /* one element of an array literal: NULL, or "..." with " and \ escaped */
 
 static int
@@ -421,7 +440,7 @@ epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src, const size_t *from,
     size_t       i, n;
     epro_buf_t  *b;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    for (i = 0; i < EPRO_NCOLS + rows->nextra; i++) {
         b = &rows->col[i];
         n = to[i] - from[i];
 
@@ -450,7 +469,7 @@ epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a)
 {
     size_t  i;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    for (i = 0; i < EPRO_NCOLS + rows->nextra; i++) {
         if (epro_buf_add(&rows->col[i], rows->nrows ? "}" : "{}",
                          rows->nrows ? 1 : 2, a)
             != EPRO_OK)
@@ -468,7 +487,7 @@ epro_rows_reset(epro_rows_t *rows)
 {
     size_t  i;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    for (i = 0; i < EPRO_MAX_COLS; i++) {
         rows->col[i].len = 0;
     }
 
@@ -481,7 +500,7 @@ epro_rows_free(epro_rows_t *rows, epro_alloc_t *a)
 {
     size_t  i;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    for (i = 0; i < EPRO_MAX_COLS; i++) {
         if (rows->col[i].data && a->free) {
             a->free(a->ctx, rows->col[i].data);
         }

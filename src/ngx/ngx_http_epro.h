@@ -23,9 +23,15 @@
 #define NGX_HTTP_EPRO_DB_NAME_LEN    32
 
 
-/* a table of a database: its INSERT, prepared as epro_insert_<index> */
+/*
+ * A target of a database: a table and the extra columns epro_column
+ * fills, with its INSERT, prepared as epro_insert_<index>.  Rows of one
+ * batch share their target.
+ */
 typedef struct {
     ngx_str_t                  name;       /* quoted: "schema"."name" */
+    ngx_str_t                 *columns;    /* quoted, or NULL */
+    ngx_uint_t                 ncolumns;
     ngx_str_t                  sql;        /* NUL-terminated */
     ngx_uint_t                 index;
     u_char                     stmt[NGX_INT_T_LEN + 16];

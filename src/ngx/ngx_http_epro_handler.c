@@ -22,6 +22,8 @@
 
 static ngx_int_t ngx_http_epro_bind_values(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx);
+static ngx_int_t ngx_http_epro_column_values(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
 static ngx_int_t ngx_http_epro_read(ngx_http_request_t *r);
 static void ngx_http_epro_wait_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_epro_refuse(ngx_http_request_t *r);
@@ -70,6 +72,13 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     rc = ngx_http_epro_bind_values(r, ctx);
     if (rc != NGX_DECLINED) {
         return rc;
+    }
+
+    if (elcf->columns) {
+        rc = ngx_http_epro_column_values(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     if (!(r->method & NGX_HTTP_POST)) {
@@ -333,7 +342,7 @@ ngx_http_epro_enqueue(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
     }
 
     rc = ngx_http_epro_queue_add(&ctx->waiter, elcf->dbtable, ctx->req.subs,
-                                 ctx->req.nsubs, received);
+                                 ctx->req.nsubs, received, ctx->extra);
 
     if (rc != NGX_OK) {
         /* refused by the queue: rc is a status to answer with */
@@ -528,6 +537,76 @@ ngx_http_epro_bind_values(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
     return ngx_http_epro_reply_problem(r, NGX_HTTP_FORBIDDEN, "forbidden",
                                        "Forbidden", (char *) detail, NULL);
+}
+
+
+/*
+ * epro_column: the values are taken once, as epro_bind's are, and stored
+ * in every row; an empty one (the variable not set) is SQL NULL.  A value
+ * too long is 400 at once, the body unread; only its column is named.
+ * NGX_DECLINED: go on; anything else is the handler's answer.
+ */
+
+static ngx_int_t
+ngx_http_epro_column_values(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
+{
+    u_char                    *detail;
+    ngx_int_t                  rc;
+    ngx_str_t                  v;
+    ngx_uint_t                 i, n;
+    ngx_http_epro_column_t    *col;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    col = elcf->columns->elts;
+    n = elcf->columns->nelts;
+
+    ctx->extra = ngx_palloc(r->pool, n * sizeof(epro_str_t));
+    if (ctx->extra == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_complex_value(r, &col[i].value, &v) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (v.len > NGX_HTTP_EPRO_COLUMN_MAX) {
+            break;
+        }
+
+        ctx->extra[i].data = v.len ? (const char *) v.data : NULL;
+        ctx->extra[i].len = v.len;
+    }
+
+    if (i == n) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "epro: the epro_column value for %V is over %d bytes",
+                  &col[i].name, NGX_HTTP_EPRO_COLUMN_MAX);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    detail = ngx_pnalloc(r->pool, col[i].name.len + 80);
+    if (detail == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(detail, "the value for column %V is over %d bytes; "
+                "nothing was stored%Z", &col[i].name,
+                NGX_HTTP_EPRO_COLUMN_MAX);
+
+    ctx->result = NGX_HTTP_EPRO_TOO_LARGE;
+
+    return ngx_http_epro_reply_problem(r, NGX_HTTP_BAD_REQUEST,
+                                       "column-too-long", "Column Too Long",
+                                       (char *) detail, NULL);
 }
 
 

@@ -31,6 +31,18 @@ typedef struct {
 } ngx_http_epro_bind_t;
 
 
+/* epro_column: an extra column of the table, the same for every row */
+typedef struct {
+    ngx_str_t                  name;       /* as written */
+    ngx_str_t                  quoted;
+    ngx_http_complex_value_t   value;
+} ngx_http_epro_column_t;
+
+
+/* longer epro_column values are refused: a header is no place for data */
+#define NGX_HTTP_EPRO_COLUMN_MAX     1024
+
+
 typedef struct {
     ngx_uint_t                 max_submissions;
     ngx_flag_t                 submit;
@@ -40,6 +52,8 @@ typedef struct {
     ngx_msec_t                 clock_skew;     /* or NGX_HTTP_EPRO_OFF */
     ngx_msec_t                 max_age;        /* or NGX_HTTP_EPRO_OFF */
     ngx_array_t               *binds;  /* of ngx_http_epro_bind_t, or NULL */
+    ngx_array_t               *columns;    /* of ngx_http_epro_column_t,
+                                              or NULL */
     ngx_str_t                  pass;       /* epro_pass: a database */
     ngx_str_t                  table;      /* epro_table, quoted */
     ngx_http_epro_db_t        *db;         /* epro_submit: resolved */
@@ -67,6 +81,7 @@ typedef struct {
     u_char                    *ids;        /* nsubs x EPRO_UUID_LEN */
     ngx_chain_t               *problem;    /* replaces an nginx error page */
     ngx_str_t                 *bound;      /* epro_bind values, as binds */
+    epro_str_t                *extra;      /* epro_column values, or NULL */
     ngx_uint_t                 result;
     ngx_uint_t                 accepted;
 

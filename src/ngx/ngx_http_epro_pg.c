@@ -208,25 +208,47 @@ static const char  ngx_http_epro_pg_prepare_fmt[] = "; PREPARE %s AS %V";
 static const char  ngx_http_epro_pg_timeout_fmt[] =
     "SELECT pg_catalog.set_config('statement_timeout', '%M', true)%Z";
 
-static const char  ngx_http_epro_pg_sql_fmt[] =
+/*
+ * The INSERT in pieces: after each, the extra columns of epro_column, if
+ * any (their arrays, their names in u, in the table, then in u again).
+ */
+
+static const char  ngx_http_epro_pg_sql_unnest[] =
     "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
     "$4::text[], $5::text[], $6::text[], $7::timestamptz[], "
     "$8::timestamptz[], $9::text[], $10::inet[], $11::jsonb[], "
-    "$12::text[], $13::numeric[]) WITH ORDINALITY "
+    "$12::text[], $13::numeric[]";
+
+static const char  ngx_http_epro_pg_sql_u[] =
+    ") WITH ORDINALITY "
     "AS u(submission_id, study_id, site_id, subject_id, visit_name, "
     "instrument, collected_at, received_at, payload, client_addr, answers, "
-    "fhir_status, score, n)), "
+    "fhir_status, score";
+
+static const char  ngx_http_epro_pg_sql_insert[] =
+    ", n)), "
     "ins AS (INSERT INTO %V (submission_id, study_id, site_id, subject_id, "
     "visit_name, instrument, collected_at, received_at, answers, payload, "
-    "client_addr, fhir_status, score) "
+    "client_addr, fhir_status, score";
+
+static const char  ngx_http_epro_pg_sql_select[] =
+    ") "
     "SELECT submission_id, study_id, site_id, subject_id, visit_name, "
     "instrument, collected_at, received_at, "
     "coalesce(answers, payload::jsonb -> 'answers'), "
-    "payload, client_addr, fhir_status, score FROM u ORDER BY n "
+    "payload, client_addr, fhir_status, score";
+
+static const char  ngx_http_epro_pg_sql_end[] =
+    " FROM u ORDER BY n "
     "ON CONFLICT (submission_id) DO NOTHING RETURNING submission_id) "
     "SELECT n FROM u EXCEPT "
     "SELECT min(u.n) FROM ins JOIN u USING (submission_id) "
     "GROUP BY submission_id";
+
+/* an extra column: its array, its name in u, in the table, in u */
+static const char  ngx_http_epro_pg_sql_param_fmt[] = ", $%ui::text[]";
+static const char  ngx_http_epro_pg_sql_alias_fmt[] = ", epro_c%ui";
+static const char  ngx_http_epro_pg_sql_column_fmt[] = ", %V";
 
 
 /*
@@ -241,8 +263,8 @@ ngx_int_t
 ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
 {
     u_char                  *p;
-    size_t                   size;
-    ngx_uint_t               i;
+    size_t                   size, len;
+    ngx_uint_t               i, k;
     ngx_http_epro_table_t  **tables, *t;
 
     tables = db->tables.elts;
@@ -258,14 +280,56 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
             ngx_sprintf(t->stmt, NGX_HTTP_EPRO_STMT "_%ui%Z", i);
         }
 
-        p = ngx_pnalloc(cf->pool, sizeof(ngx_http_epro_pg_sql_fmt)
-                                  + t->name.len);
+        len = sizeof(ngx_http_epro_pg_sql_unnest)
+              + sizeof(ngx_http_epro_pg_sql_u)
+              + sizeof(ngx_http_epro_pg_sql_insert) + t->name.len
+              + sizeof(ngx_http_epro_pg_sql_select)
+              + sizeof(ngx_http_epro_pg_sql_end);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            len += sizeof(ngx_http_epro_pg_sql_param_fmt)
+                   + 2 * sizeof(ngx_http_epro_pg_sql_alias_fmt)
+                   + sizeof(ngx_http_epro_pg_sql_column_fmt)
+                   + 3 * NGX_INT_T_LEN + t->columns[k].len;
+        }
+
+        p = ngx_pnalloc(cf->pool, len);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
         t->sql.data = p;
-        p = ngx_sprintf(p, ngx_http_epro_pg_sql_fmt, &t->name);
+        p = ngx_cpymem(p, ngx_http_epro_pg_sql_unnest,
+                       sizeof(ngx_http_epro_pg_sql_unnest) - 1);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_sql_param_fmt,
+                            EPRO_NCOLS + k + 1);
+        }
+
+        p = ngx_cpymem(p, ngx_http_epro_pg_sql_u,
+                       sizeof(ngx_http_epro_pg_sql_u) - 1);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_sql_alias_fmt, k + 1);
+        }
+
+        p = ngx_sprintf(p, ngx_http_epro_pg_sql_insert, &t->name);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_sql_column_fmt,
+                            &t->columns[k]);
+        }
+
+        p = ngx_cpymem(p, ngx_http_epro_pg_sql_select,
+                       sizeof(ngx_http_epro_pg_sql_select) - 1);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_sql_alias_fmt, k + 1);
+        }
+
+        p = ngx_cpymem(p, ngx_http_epro_pg_sql_end,
+                       sizeof(ngx_http_epro_pg_sql_end) - 1);
         *p = '\0';
         t->sql.len = p - t->sql.data;
 
@@ -479,7 +543,8 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
     ngx_http_epro_table_t *table, void *data)
 {
     ngx_uint_t                i;
-    const char               *values[EPRO_NCOLS];
+    int                       n;
+    const char               *values[EPRO_MAX_COLS];
     ngx_http_epro_pg_conn_t  *pc;
 
     pc = NULL;
@@ -519,7 +584,9 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
         return;
     }
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    n = EPRO_NCOLS + table->ncolumns;
+
+    for (i = 0; i < (ngx_uint_t) n; i++) {
         values[i] = rows->col[i].data;
     }
 
@@ -527,7 +594,7 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
         pc->skip = 0;
 
         if (!PQsendQueryPrepared(pc->conn, (const char *) table->stmt,
-                                 EPRO_NCOLS, values, NULL, NULL, 0))
+                                 n, values, NULL, NULL, 0))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
             return;
@@ -539,7 +606,7 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
         if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
                                0, NULL, NULL, NULL, NULL, 0)
             || !PQsendQueryParams(pc->conn, (const char *) table->sql.data,
-                                  EPRO_NCOLS, NULL, values, NULL, NULL, 0)
+                                  n, NULL, values, NULL, NULL, 0)
             || !PQpipelineSync(pc->conn))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));

@@ -70,7 +70,7 @@ static void ngx_http_epro_queue_wake_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq,
     ngx_http_epro_batch_t *b, ngx_http_epro_waiter_t *w,
     ngx_http_epro_batch_t *src, const epro_submission_t *subs,
-    const char *received);
+    const char *received, const epro_str_t *extra);
 static void ngx_http_epro_queue_split(ngx_http_epro_queue_t *eq,
     ngx_http_epro_batch_t *b);
 static void ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq);
@@ -319,7 +319,7 @@ ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
 ngx_int_t
 ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
     ngx_http_epro_table_t *table, const epro_submission_t *subs,
-    ngx_uint_t n, const char *received)
+    ngx_uint_t n, const char *received, const epro_str_t *extra)
 {
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
@@ -375,7 +375,9 @@ ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
         ngx_queue_insert_tail(&eq->pending, &b->queue);
     }
 
-    if (ngx_http_epro_queue_copy(eq, b, w, NULL, subs, received) != NGX_OK) {
+    if (ngx_http_epro_queue_copy(eq, b, w, NULL, subs, received, extra)
+        != NGX_OK)
+    {
         if (b->rows.nrows == 0) {
             ngx_queue_remove(&b->queue);
             ngx_http_epro_queue_recycle(eq, b);
@@ -418,13 +420,16 @@ ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w)
 static ngx_int_t
 ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b,
     ngx_http_epro_waiter_t *w, ngx_http_epro_batch_t *src,
-    const epro_submission_t *subs, const char *received)
+    const epro_submission_t *subs, const char *received,
+    const epro_str_t *extra)
 {
-    size_t                  bytes, lens[EPRO_NCOLS];
+    size_t                  bytes, lens[EPRO_MAX_COLS];
     ngx_int_t               rc;
-    ngx_uint_t              i, k, first;
+    ngx_uint_t              i, k, first, ncols;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    ncols = EPRO_NCOLS + b->rows.nextra;
+
+    for (i = 0; i < ncols; i++) {
         lens[i] = b->rows.col[i].len;
     }
 
@@ -442,7 +447,10 @@ ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b,
     } else {
         for (i = 0; i < w->nrows; i++) {
             if (epro_rows_add(&b->rows, &subs[i], received, &eq->heap)
-                != EPRO_OK)
+                != EPRO_OK
+                || (b->rows.nextra
+                    && epro_rows_add_extra(&b->rows, extra, &eq->heap)
+                       != EPRO_OK))
             {
                 rc = NGX_ERROR;
                 break;
@@ -454,7 +462,7 @@ ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b,
 
         /* the array literals are prefixes: cut them back */
 
-        for (k = 0; k < EPRO_NCOLS; k++) {
+        for (k = 0; k < ncols; k++) {
             b->rows.col[k].len = lens[k];
 
             if (b->rows.col[k].data) {
@@ -469,7 +477,7 @@ ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b,
 
     bytes = 0;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    for (i = 0; i < ncols; i++) {
         w->from[i] = lens[i];
         w->to[i] = b->rows.col[i].len;
         bytes += w->to[i] - w->from[i];
@@ -517,7 +525,8 @@ ngx_http_epro_queue_split(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b)
         nb = ngx_http_epro_queue_batch(eq, b->table);
 
         if (nb == NULL
-            || ngx_http_epro_queue_copy(eq, nb, w, b, NULL, NULL) != NGX_OK)
+            || ngx_http_epro_queue_copy(eq, nb, w, b, NULL, NULL, NULL)
+               != NGX_OK)
         {
             if (nb) {
                 ngx_http_epro_queue_recycle(eq, nb);
@@ -784,7 +793,8 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
                 }
 
                 if (nb
-                    && ngx_http_epro_queue_copy(eq, nb, w, b, NULL, NULL)
+                    && ngx_http_epro_queue_copy(eq, nb, w, b, NULL, NULL,
+                                                NULL)
                        == NGX_OK)
                 {
                     continue;
@@ -872,6 +882,7 @@ ngx_http_epro_queue_batch(ngx_http_epro_queue_t *eq,
     b->owner = eq;
     b->table = table;
     epro_rows_reset(&b->rows);
+    b->rows.nextra = table->ncolumns;
     b->bytes = 0;
     b->created = ngx_current_msec;
     b->alone = 0;
@@ -893,7 +904,7 @@ ngx_http_epro_queue_recycle(ngx_http_epro_queue_t *eq,
     ngx_http_epro_queue_queued(eq, 0, -(ngx_int_t) b->bytes);
     b->bytes = 0;
 
-    for (i = 0; i < EPRO_NCOLS; i++) {
+    for (i = 0; i < EPRO_MAX_COLS; i++) {
         if (b->rows.col[i].cap
             > ngx_max(2 * eq->conf->batch_max_bytes, NGX_HTTP_EPRO_KEEP_BYTES))
         {

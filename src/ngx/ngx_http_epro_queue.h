@@ -44,8 +44,9 @@ struct ngx_http_epro_waiter_s {
                                                   gone */
     ngx_uint_t                     nrows;
     ngx_uint_t                     first;      /* its rows in the batch */
-    size_t                         from[EPRO_NCOLS];   /* and their bytes */
-    size_t                         to[EPRO_NCOLS];
+    size_t                         from[EPRO_MAX_COLS];   /* and their
+                                                             bytes */
+    size_t                         to[EPRO_MAX_COLS];
     ngx_msec_t                     queued;     /* when it was first queued */
     size_t                         size;       /* the body's, as announced */
     size_t                         reserved;   /* of the queue, while read */
@@ -73,7 +74,7 @@ ngx_int_t ngx_http_epro_queue_admit(ngx_http_epro_waiter_t *w);
 void ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w);
 ngx_int_t ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
     ngx_http_epro_table_t *table, const epro_submission_t *subs,
-    ngx_uint_t n, const char *received);
+    ngx_uint_t n, const char *received, const epro_str_t *extra);
 void ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w);
 
 

@@ -2147,6 +2147,73 @@ test_rows_copy(void)
 }
 
 
+/*
+ * epro_column: the extra columns follow the module's, one element per
+ * row (NULL for no value); copy, finish and reset see them, and a batch
+ * without them (nextra 0) leaves them untouched.
+ */
+
+static void
+test_rows_extra(void)
+{
+    size_t              from[EPRO_MAX_COLS], to[EPRO_MAX_COLS];
+    epro_str_t          extra[2];
+    epro_rows_t         a, b;
+    epro_submission_t   s;
+
+    memset(&s, 0, sizeof(s));
+    memcpy(s.id, UUID_A, sizeof(UUID_A));
+    s.study = str_of("S1");
+    s.subject = str_of("P1");
+    s.instrument = str_of("PHQ-9");
+    memcpy(s.collected, "2026-01-31T08:00:00+01:00", 26);
+    s.payload = str_of("{}");
+
+    memset(&a, 0, sizeof(a));
+    a.nextra = 2;
+    extra[0] = str_of("user \"1\"");
+    extra[1] = str_of(NULL);
+
+    CHECK_INT("epro_rows_add()",
+              epro_rows_add(&a, &s, "2026-01-31T08:00:01Z", &alloc), EPRO_OK);
+    CHECK_INT("epro_rows_add_extra()",
+              epro_rows_add_extra(&a, extra, &alloc), EPRO_OK);
+    extra[0] = str_of("u2");
+    extra[1] = str_of("dev,2");
+    CHECK_INT("epro_rows_add()",
+              epro_rows_add(&a, &s, "2026-01-31T08:00:01Z", &alloc), EPRO_OK);
+    from[EPRO_NCOLS] = a.col[EPRO_NCOLS].len;
+    from[EPRO_NCOLS + 1] = a.col[EPRO_NCOLS + 1].len;
+    CHECK_INT("epro_rows_add_extra()",
+              epro_rows_add_extra(&a, extra, &alloc), EPRO_OK);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&a, &alloc), EPRO_OK);
+
+    CHECK_STR("extra 0", a.col[EPRO_NCOLS].data,
+              "{\"user \\\"1\\\"\",\"u2\"}");
+    CHECK_STR("extra 1", a.col[EPRO_NCOLS + 1].data, "{NULL,\"dev,2\"}");
+    CHECK(a.col[EPRO_NCOLS + 2].data == NULL);
+
+    /* the second row alone, as a split copies it */
+
+    memset(&b, 0, sizeof(b));
+    b.nextra = 2;
+    memset(from, 0, EPRO_NCOLS * sizeof(size_t));
+    memset(to, 0, sizeof(to));
+    to[EPRO_NCOLS] = a.col[EPRO_NCOLS].len - 1;
+    to[EPRO_NCOLS + 1] = a.col[EPRO_NCOLS + 1].len - 1;
+    CHECK_INT("epro_rows_copy()",
+              epro_rows_copy(&b, &a, from, to, 1, &alloc), EPRO_OK);
+    CHECK_INT("epro_rows_finish()", epro_rows_finish(&b, &alloc), EPRO_OK);
+    CHECK_STR("copied 0", b.col[EPRO_NCOLS].data, "{\"u2\"}");
+    CHECK_STR("copied 1", b.col[EPRO_NCOLS + 1].data, "{\"dev,2\"}");
+
+    epro_rows_reset(&a);
+    CHECK_INT("reset", (int) a.col[EPRO_NCOLS].len, 0);
+
+    arena_release(&arena);
+}
+
+
 /* parse, give generated ids, encode, decode: payloads survive */
 
 static void
@@ -2874,6 +2941,7 @@ main(void)
     test_rfc3339_valid();
     test_rows();
     test_rows_copy();
+    test_rows_extra();
     test_rows_end_to_end();
     test_json_string();
     test_problem_json();
