@@ -206,7 +206,9 @@ def fhir_section(res):
     submissions of the same run."""
     pairs = fhir_pairs(res)
     if not pairs:
-        return "Not run (the module has no `epro_questionnaires`).\n"
+        return ("Not in this run (no `wrk module fhir` case: a run "
+                "before it, a --cases regex without it, or a module "
+                "without `epro_questionnaires`).\n")
     L = []
     f0 = pairs[0][1] or {}
     L.append("`wrk -t2 -cN` posts the %s-byte US-Core-shaped PHQ-9 "
