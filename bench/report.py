@@ -108,6 +108,8 @@ def targets(res):
                         "< 50 ms", "%s ms" % ms(c["p99"]),
                         "PASS" if c["p99"] < 0.050 else "FAIL"))
     for h in res["heap"]:
+        if h.get("fhir"):
+            continue
         m, o = h["module"]["delta"], h["return 201"]["delta"]
         n = h["n"]
         dm = sum(m[k] for k in CALLS) / n
@@ -131,6 +133,7 @@ def targets(res):
                     "PASS" if left < 0.5 else
                     "FAIL (nginx's body buffer, request pool blocks: see "
                     "notes)" if h["body"] != "single" else "FAIL"))
+    out += fhir_targets(res)
     for c in res["cases"]:
         if c["target"].startswith("module") and c["conc"] == 1000:
             out.append(("worker PSS at c=1000: %s %s %s" % (
@@ -138,6 +141,161 @@ def targets(res):
                 "%s MiB (peak of one worker)" % mib(c["pss_peak_kib"]),
                 "PASS" if c["pss_peak_kib"] < 16 * 1024 else "FAIL"))
     return out
+
+
+FHIR = "module fhir"
+
+
+def heap_per_request(h, t):
+    """All heap calls per request of one location of a heap row (the FHIR
+    row has an N per location: wrk runs for a time)."""
+    n = h[t].get("n", h["n"])
+    return sum(h[t]["delta"][k] for k in CALLS) / n if n else None
+
+
+def fhir_heap(res):
+    """(the FHIR row, native single's row) of the heap counts, or Nones."""
+    f = [h for h in res["heap"] if h.get("fhir")]
+    s = [h for h in res["heap"] if h["body"] == "single"]
+    return (f[0] if f else None), (s[0] if s else None)
+
+
+def fhir_pairs(res):
+    """[(conc, module fhir case, module single case, return 201 FHIR body
+    case)] of wrk, per concurrency the run has."""
+    out = []
+    for conc in sorted({c["conc"] for c in res["cases"]
+                        if c["target"] == FHIR}):
+        out.append((conc,
+                    find(res, tool="wrk", target=FHIR, conc=conc),
+                    find(res, tool="wrk", target="module", body="single",
+                         conc=conc),
+                    find(res, tool="wrk", target="return 201",
+                         body="fhir-phq9", conc=conc)))
+    return out
+
+
+def fhir_targets(res):
+    """Issue 11's HTTP targets: rows/s >= 0.7 and p99 <= 1.5x of native
+    single at wrk c=200 in the same run; heap calls beyond return 201 no
+    more than native's (PSS at c=1000: the generic rows)."""
+    out = []
+    for conc, f, s, _ in fhir_pairs(res):
+        if conc != 200 or not f or not s or not s["rows_s"]:
+            continue
+        r = f["rows_s"] / s["rows_s"]
+        out.append(("FHIR, wrk c=200: rows/s vs native single's (%.0f)"
+                    % s["rows_s"], ">= 0.70x",
+                    "%.0f rows/s (%.2fx)" % (f["rows_s"], r),
+                    "PASS" if r >= 0.7 else "FAIL"))
+        if f.get("p99") and s.get("p99"):
+            r = f["p99"] / s["p99"]
+            out.append(("FHIR, wrk c=200: p99 vs native single's (%s ms)"
+                        % ms(s["p99"]), "<= 1.5x",
+                        "%s ms (%.2fx)" % (ms(f["p99"]), r),
+                        "PASS" if r <= 1.5 else "FAIL"))
+    hf, hs = fhir_heap(res)
+    if hf and hs:
+        ef = heap_per_request(hf, "module") - \
+            heap_per_request(hf, "return 201")
+        es = heap_per_request(hs, "module") - \
+            heap_per_request(hs, "return 201")
+        out.append(("FHIR heap calls per request beyond return 201 (same "
+                    "body) vs native single's", "<= %.2f" % es,
+                    "%.2f" % ef, "PASS" if ef <= es + 0.05 else "FAIL"))
+    return out
+
+
+def fhir_section(res):
+    """FHIR over HTTP: the module's /fhir location against native single
+    submissions of the same run."""
+    pairs = fhir_pairs(res)
+    if not pairs:
+        return ("Not in this run (no `wrk module fhir` case: a run "
+                "before it, a --cases regex without it, or a module "
+                "without `epro_questionnaires`).\n")
+    L = []
+    f0 = pairs[0][1] or {}
+    L.append("`wrk -t2 -cN` posts the %s-byte US-Core-shaped PHQ-9 "
+             "QuestionnaireResponse (bench/bodies.py fhir-phq9.json, "
+             "`Content-Type: application/fhir+json`, no `Prefer`: the 201 "
+             "carries the stored resource) to `/fhir/QuestionnaireResponse` "
+             "(`epro_submit fhir; epro_questionnaires conf/fhir; "
+             "epro_study STUDY-BENCH-01;`), each request with an identifier "
+             "of its own (bench/post_unique.lua: a UUID in place of the "
+             "body's, the same length), so every 201 is a new row; beside "
+             "it `wrk module single` (the ~1 KB native submission, "
+             "bench/post.lua) and `return 201` with the FHIR body, on the "
+             "same nginx in the same run. rows/s and p99 as in the HTTP "
+             "tables; PSS = peak of one worker; CPU per row of the nginx "
+             "workers and of PostgreSQL. Targets (issue 11): rows/s >= 0.7x "
+             "and p99 <= 1.5x native at c=200, worker PSS < 16 MiB at "
+             "c=1000.\n" % f0.get("bytes", "?"))
+    rows = []
+    for conc, f, s, o in pairs:
+        if not f:
+            continue
+
+        def cpu(c, what):
+            if not c or not c["stored"]:
+                return "-"
+            return "%.3f" % (c["cpu"][what] * 1e3 / c["stored"])
+
+        rows.append([
+            "c=%d" % conc, num(f["rows_s"]), ms(f.get("p99")),
+            mib(f["pss_peak_kib"]),
+            num(s["rows_s"]) if s else "-",
+            ms(s.get("p99")) if s else "-",
+            mib(s["pss_peak_kib"]) if s else "-",
+            "**%.2f**" % (f["rows_s"] / s["rows_s"])
+            if s and s["rows_s"] else "-",
+            "**%.2f**" % (f["p99"] / s["p99"])
+            if s and s.get("p99") and f.get("p99") else "-",
+            num(o["req_s"]) if o else "-",
+            "%s / %s" % (cpu(f, "nginx"), cpu(s, "nginx")),
+            "%s / %s" % (cpu(f, "postgres"), cpu(s, "postgres")),
+            "%s / %s" % (num((f.get("db") or {}).get("rows_per_commit"),
+                             "%.1f"),
+                         num((s.get("db") or {}).get("rows_per_commit"),
+                             "%.1f") if s else "-"),
+            "ok" if f["check"] and f.get("retries", 0) == 0
+            else "**MISMATCH**"])
+    L.append(table(["wrk", "FHIR rows/s", "FHIR p99 ms", "FHIR PSS MiB",
+                    "native rows/s", "native p99 ms", "native PSS MiB",
+                    "rows/s FHIR / native", "p99 FHIR / native",
+                    "return 201 FHIR body 2xx/s",
+                    "nginx CPU ms/row FHIR / native",
+                    "PG CPU ms/row FHIR / native",
+                    "rows/commit FHIR / native", "stored == 201s"], rows))
+    L.append("")
+    hf, hs = fhir_heap(res)
+    if hf:
+        rows = []
+        for h, what in ((hf, "FHIR (wrk -c50, N logged)"),
+                        (hs, "native single (hey -c50)")):
+            if not h:
+                continue
+            pm = heap_per_request(h, "module")
+            po = heap_per_request(h, "return 201")
+            nb = h["module"].get("batches") or 1
+            rows.append([what, h["module"].get("n", h["n"]), "%.2f" % pm,
+                         "%.2f" % po, "**%.2f**" % (pm - po),
+                         "%.2f" % (h.get("module_per_request") or 0),
+                         "%.1f" % (h["module"].get("n", h["n"]) / nb)])
+        L.append("Heap calls per request (as in \"Heap calls per "
+                 "request\" below; the FHIR row by wrk with "
+                 "post_unique.lua, N = each location's requests in "
+                 "nginx's access log between the counter dumps; its "
+                 "`return 201` gets the same FHIR body). Target: the FHIR "
+                 "path's calls beyond `return 201` no more than "
+                 "native's.\n")
+        L.append(table(["body", "N (module)", "module", "return 201",
+                        "module - return 201",
+                        "less libpq's %d per batch"
+                        % hf.get("libpq_per_batch", 4),
+                        "requests per batch"], rows))
+        L.append("")
+    return "\n".join(L)
 
 
 def h2_text(c):
@@ -230,20 +388,23 @@ def ratio_table(res):
 def heap_table(res):
     rows = []
     for h in res["heap"]:
-        n = h["n"]
+        ns = {t: h[t].get("n", h["n"]) or 1 for t in ("module",
+                                                        "return 201")}
         for t in ("module", "return 201"):
-            d = h[t]["delta"]
-            rows.append([h["body"], t, n] +
+            d, n = h[t]["delta"], ns[t]
+            rows.append([h["body"], h[t].get("target", t), n] +
                         ["%.2f" % (d[k] / n) for k in CALLS] +
                         ["%.2f" % (sum(d[k] for k in CALLS) / n),
                          "%.0f" % (d["bytes"] / n),
                          " ".join("%s:%d" % kv for kv in
                                   sorted(h[t]["status"].items()))])
         m, o = h["module"]["delta"], h["return 201"]["delta"]
-        rows.append([h["body"], "**difference**", n] +
-                    ["%.2f" % ((m[k] - o[k]) / n) for k in CALLS] +
-                    ["**%.2f**" % (sum(m[k] - o[k] for k in CALLS) / n),
-                     "%.0f" % ((m["bytes"] - o["bytes"]) / n), ""])
+        nm, no = ns["module"], ns["return 201"]
+        rows.append([h["body"], "**difference**", "-" if nm != no else nm] +
+                    ["%.2f" % (m[k] / nm - o[k] / no) for k in CALLS] +
+                    ["**%.2f**" % (sum(m[k] / nm - o[k] / no
+                                       for k in CALLS)),
+                     "%.0f" % (m["bytes"] / nm - o["bytes"] / no), ""])
     return table(["body", "location", "N", "malloc", "calloc", "realloc",
                   "free", "posix_memalign", "all", "bytes asked",
                   "statuses"], rows)
@@ -595,14 +756,22 @@ def render(res, runs):
     L.append(ratio_table(res))
     L.append("")
 
+    L.append("## FHIR over HTTP (issue 11)\n")
+    L.append(fhir_section(res))
+
     L.append("## Heap calls per request (workers, steady state)\n")
     L.append("LD_PRELOAD=bench/malloc_count.so (counts malloc, calloc, "
              "realloc, free and the aligned allocators; nginx's pools use "
              "posix_memalign) in a second nginx with the same configuration; "
              "after a warm-up, the counters of both workers are dumped "
              "(SIGRTMIN+5) before and after N requests with hey -c 50 "
-             "(keep-alive), for the module and for `return 201`. Per "
-             "request:\n")
+             "(keep-alive), for the module and for `return 201`. The "
+             "fhir-phq9 rows: wrk -c 50 with bench/post_unique.lua for a "
+             "few seconds instead (one identifier in hey's one body would "
+             "make every request after the first a retry), /fhir/"
+             "QuestionnaireResponse and `return 201` with the same body, "
+             "N per location = its requests in nginx's access log "
+             "between the dumps. Per request:\n")
     L.append(heap_table(res))
     L.append("")
 
@@ -655,8 +824,9 @@ def render(res, runs):
                  "before and after each of:")
     for h in res["heap"]:
         for t in ("module", "return 201"):
-            L.append("- heap %s %s: `%s` (after a warm-up of N/5)" % (
-                h["body"], t, h[t]["command"]))
+            L.append("- heap %s %s: `%s` (after a warm-up of %s)" % (
+                h["body"], h[t].get("target", t), h[t]["command"],
+                "1 s" if h.get("fhir") else "N/5"))
     for body in ("single", "array100"):
         p = res.get("profile", {}).get(body)
         if p and p.get("report_command"):

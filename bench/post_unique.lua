@@ -1,0 +1,74 @@
+-- wrk script for bench/run.sh's FHIR case: as post.lua, but every request
+-- carries a UUID of its own in place of the one UUID in the body file, so
+-- that each is a new resource and not a retry of the first (a FHIR
+-- QuestionnaireResponse's identifier is its idempotency key).
+--   wrk -t2 -c200 -d10s -s bench/post_unique.lua URL -- BODY_FILE \
+--       UUID_IN_BODY NONCE CONTENT_TYPE
+-- NONCE (8 hex digits, new per wrk run) keeps runs apart, the thread's
+-- number and a counter keep requests apart: NONCE-TTTT-7000-8000-CCCC...
+-- The replacement has the same length, so Content-Length does not move.
+-- done() prints the same "WRKJSON {...}" line as post.lua.
+
+local threads = {}
+local nthreads = 0
+
+function setup(thread)
+   thread:set("tid", nthreads)
+   nthreads = nthreads + 1
+   table.insert(threads, thread)
+end
+
+function init(args)
+   local f = assert(io.open(args[1], "rb"))
+   local body = f:read("*a")
+   f:close()
+   local at = assert(string.find(body, args[2], 1, true),
+                     "the body does not contain " .. args[2])
+   head = string.sub(body, 1, at - 1)
+   tail = string.sub(body, at + #args[2])
+   nonce = args[3]
+   assert(#nonce == 8, "NONCE: 8 hex digits")
+   wrk.method = "POST"
+   wrk.headers["Content-Type"] = args[4] or "application/json"
+   statuses = {}
+   n = 0
+end
+
+function request()
+   n = n + 1
+   local id = string.format("%s-%04x-7000-8000-%012x", nonce, tid, n)
+   return wrk.format(nil, nil, nil, head .. id .. tail)
+end
+
+function response(status, headers, body)
+   statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+   local counts = {}
+   for _, t in ipairs(threads) do
+      local s = t:get("statuses")
+      if s then
+         for k, v in pairs(s) do
+            counts[k] = (counts[k] or 0) + v
+         end
+      end
+   end
+
+   local parts = {}
+   for k, v in pairs(counts) do
+      table.insert(parts, string.format('"%d":%d', k, v))
+   end
+
+   local e = summary.errors
+   io.write(string.format(
+      'WRKJSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..
+      '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+      '"status":{%s},"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
+      '"mean_us":%.1f}\n',
+      summary.duration, summary.requests, summary.bytes,
+      e.connect, e.read, e.write, e.status, e.timeout,
+      table.concat(parts, ","),
+      latency:percentile(50), latency:percentile(90),
+      latency:percentile(99), latency.max, latency.mean))
+end
