@@ -2,8 +2,8 @@
 /*
  * epro_submit fhir: one QuestionnaireResponse per request, checked by
  * the core (src/core/epro_fhir.c) on the worker's parse arena, mapped to
- * one submission that takes the native path's queue, and answered as a
- * FHIR server answers a create.
+ * one submission that takes the native path's queue; its answers are
+ * in ngx_http_epro_reply.c.
  */
 
 
@@ -15,12 +15,6 @@
 #include "ngx_http_epro_handler.h"
 #include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_reply.h"
-
-
-typedef struct {
-    ngx_uint_t                 status;
-    const char                *code;
-} ngx_http_epro_fhir_code_t;
 
 
 typedef struct {
@@ -38,29 +32,6 @@ static void ngx_http_epro_fhir_prefer(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx);
 static ngx_int_t ngx_http_epro_fhir_param(u_char **pp, u_char *end);
 static void *ngx_http_epro_fhir_palloc(void *ctx, size_t size);
-
-
-ngx_str_t  ngx_http_epro_fhir_type_json =
-    ngx_string("application/fhir+json; charset=utf-8");
-
-
-/* the OperationOutcome issue code of an HTTP status (FHIR's IssueType) */
-
-static ngx_http_epro_fhir_code_t  ngx_http_epro_fhir_codes[] = {
-    { NGX_HTTP_BAD_REQUEST,              "invalid" },
-    { NGX_HTTP_UNAUTHORIZED,             "login" },
-    { NGX_HTTP_FORBIDDEN,                "forbidden" },
-    { NGX_HTTP_NOT_FOUND,                "not-found" },
-    { NGX_HTTP_NOT_ALLOWED,              "not-supported" },
-    { NGX_HTTP_REQUEST_TIME_OUT,         "timeout" },
-    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long" },
-    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,   "not-supported" },
-    { NGX_HTTP_EPRO_UNPROCESSABLE,       "processing" },
-    { NGX_HTTP_TOO_MANY_REQUESTS,        "throttled" },
-    { NGX_HTTP_SERVICE_UNAVAILABLE,      "transient" },
-    { NGX_HTTP_GATEWAY_TIME_OUT,         "timeout" },
-    { 0,                                 "exception" }
-};
 
 
 /* Questionnaires checked with epro_questionnaire_policy off: none */
@@ -466,213 +437,6 @@ ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx, ngx_str_t *member,
 
     return (epro_fhir_issue_add(ctx->fhir, "forbidden", expr, (char *) msg,
                                 a)
-            == EPRO_OK)
-           ? NGX_OK : NGX_ERROR;
-}
-
-
-/*
- * 201 Created, or 200 OK for a retry whose id was stored before (FHIR's
- * conditional create that found one match): Location and ETag of
- * version 1; Last-Modified and meta.lastUpdated only when this request
- * stored it, as only then the module knows when that was.
- */
-
-ngx_int_t
-ngx_http_epro_fhir_created(ngx_http_epro_ctx_t *ctx, const u_char *inserted)
-{
-    u_char               *p;
-    size_t                len;
-    ngx_uint_t            created;
-    epro_buf_t            b;
-    epro_alloc_t          alloc;
-    ngx_table_elt_t      *h;
-    ngx_http_request_t   *r;
-    char                  msg[128];
-
-    r = ctx->request;
-    created = (inserted && inserted[0]) ? 1 : 0;
-
-    alloc.alloc = ngx_http_epro_fhir_palloc;
-    alloc.free = NULL;
-    alloc.ctx = r->pool;
-
-    ngx_memzero(&b, sizeof(epro_buf_t));
-
-    len = r->uri.len + 1 + EPRO_UUID_LEN + sizeof("/_history/1") - 1;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value.data = p;
-    p = ngx_cpymem(p, r->uri.data, r->uri.len);
-    *p++ = '/';
-    p = ngx_cpymem(p, ctx->ids, EPRO_UUID_LEN);
-    p = ngx_cpymem(p, "/_history/1", sizeof("/_history/1") - 1);
-    h->value.len = p - h->value.data;
-
-    /* nginx makes it absolute, as absolute_redirect says */
-    r->headers_out.location = h;
-
-    if (ngx_http_epro_reply_header(r, "ETag", "W/\"1\"") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* nginx sends headers_out.last_modified_time with 200 only */
-
-    if (created) {
-        p = ngx_pnalloc(r->pool, sizeof("Mon, 28 Sep 1970 06:00:00 GMT"));
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        *ngx_http_time(p, r->start_sec) = '\0';
-
-        if (ngx_http_epro_reply_header(r, "Last-Modified", (char *) p)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (ctx->prefer_applied
-        && ngx_http_epro_reply_header(r, "Preference-Applied",
-                                      ctx->prefer_applied)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    switch (ctx->prefer) {
-
-    case NGX_HTTP_EPRO_FHIR_REPRESENTATION:
-        b.data = (char *) ctx->resource.data;
-        b.len = ctx->resource.len;
-
-        if (!created && b.len) {
-            ngx_memmove(b.data + ctx->updated_at,
-                        b.data + ctx->updated_at + ctx->updated_len,
-                        b.len - ctx->updated_at - ctx->updated_len);
-            b.len -= ctx->updated_len;
-        }
-
-        break;
-
-    case NGX_HTTP_EPRO_FHIR_OUTCOME:
-        *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "%s "
-                      "QuestionnaireResponse/%*s",
-                      created ? "created" : "already stored, nothing "
-                                            "changed:",
-                      (size_t) EPRO_UUID_LEN, ctx->ids) = '\0';
-
-        if (epro_fhir_outcome_one(&b, "information", "informational", msg,
-                                  &alloc)
-            != EPRO_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        break;
-
-    default: /* NGX_HTTP_EPRO_FHIR_MINIMAL */
-        break;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "epro: FHIR resource %s",
-                   created ? "created" : "already stored");
-
-    ctx->result = NGX_HTTP_EPRO_CREATED;
-    ctx->accepted = created;
-
-    return ngx_http_epro_reply_send(r, created ? NGX_HTTP_CREATED
-                                               : NGX_HTTP_OK,
-                                    &ngx_http_epro_fhir_type_json, &b);
-}
-
-
-/* an OperationOutcome for a failed request on a FHIR location */
-
-ngx_int_t
-ngx_http_epro_fhir_problem(ngx_http_request_t *r, ngx_uint_t status,
-    const char *detail, ngx_http_epro_ctx_t *ctx)
-{
-    u_char        *p;
-    epro_buf_t     b;
-    epro_alloc_t   alloc;
-
-    alloc.alloc = ngx_http_epro_fhir_palloc;
-    alloc.free = NULL;
-    alloc.ctx = r->pool;
-
-    ngx_memzero(&b, sizeof(epro_buf_t));
-
-    if (ctx && ctx->fhir && ctx->fhir->nissues) {
-        if (epro_fhir_outcome_json(&b, ctx->fhir, &alloc) != EPRO_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_epro_reply_send(r, status,
-                                        &ngx_http_epro_fhir_type_json, &b);
-    }
-
-    /* 503 and 504 name the id, so that a retry can be matched to it */
-
-    if (ctx && ctx->ids
-        && (status == NGX_HTTP_SERVICE_UNAVAILABLE
-            || status == NGX_HTTP_GATEWAY_TIME_OUT))
-    {
-        p = ngx_pnalloc(r->pool, 192);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        *ngx_snprintf(p, 191, "%s (QuestionnaireResponse/%*s)",
-                      status == NGX_HTTP_SERVICE_UNAVAILABLE
-                      ? "nothing was stored; retry later with the same "
-                        "identifier"
-                      : "the commit was not confirmed in time, the outcome "
-                        "is unknown; a retry with the same identifier is "
-                        "safe",
-                      (size_t) EPRO_UUID_LEN, ctx->ids) = '\0';
-
-        detail = (char *) p;
-    }
-
-    if (ngx_http_epro_fhir_page(status, detail, &b, &alloc) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_epro_reply_send(r, status, &ngx_http_epro_fhir_type_json,
-                                    &b);
-}
-
-
-/* the OperationOutcome of one issue: the status's code, the detail */
-
-ngx_int_t
-ngx_http_epro_fhir_page(ngx_uint_t status, const char *detail,
-    epro_buf_t *b, epro_alloc_t *a)
-{
-    ngx_http_epro_fhir_code_t  *c;
-
-    for (c = ngx_http_epro_fhir_codes; c->status && c->status != status;
-         c++)
-    {
-        /* void */
-    }
-
-    return (epro_fhir_outcome_one(b, "error", c->code,
-                                  detail ? detail : "the request failed", a)
             == EPRO_OK)
            ? NGX_OK : NGX_ERROR;
 }

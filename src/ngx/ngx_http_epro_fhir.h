@@ -1,8 +1,8 @@
 
 /*
  * ngx_http_epro_module: the FHIR side of an epro_submit fhir location,
- * its media types, the QuestionnaireResponse check and mapping on the
- * request path, and its answers (FHIR's create, OperationOutcome).
+ * its media types and the QuestionnaireResponse check and mapping on the
+ * request path (its answers are ngx_http_epro_reply.c's).
  */
 
 
@@ -17,13 +17,7 @@
 #include "ngx_http_epro_handler.h"
 
 
-/* Prefer: return=... (RFC 7240, FHIR's RESTful API) */
-#define NGX_HTTP_EPRO_FHIR_REPRESENTATION  0
-#define NGX_HTTP_EPRO_FHIR_MINIMAL         1
-#define NGX_HTTP_EPRO_FHIR_OUTCOME         2
 
-
-extern ngx_str_t  ngx_http_epro_fhir_type_json;
 
 
 ngx_int_t ngx_http_epro_fhir_type(ngx_http_request_t *r);
@@ -33,12 +27,6 @@ ngx_int_t ngx_http_epro_fhir_keep(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, const char *received);
 ngx_int_t ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx,
     ngx_str_t *member, ngx_uint_t absent, epro_alloc_t *a);
-ngx_int_t ngx_http_epro_fhir_created(ngx_http_epro_ctx_t *ctx,
-    const u_char *inserted);
-ngx_int_t ngx_http_epro_fhir_problem(ngx_http_request_t *r,
-    ngx_uint_t status, const char *detail, ngx_http_epro_ctx_t *ctx);
-ngx_int_t ngx_http_epro_fhir_page(ngx_uint_t status, const char *detail,
-    epro_buf_t *b, epro_alloc_t *a);
 
 
 #endif /* _NGX_HTTP_EPRO_FHIR_H_INCLUDED_ */

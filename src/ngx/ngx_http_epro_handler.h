@@ -23,6 +23,12 @@
 
 
 /* epro_bind: a member of every submission must equal a value */
+/* Prefer: return=... (RFC 7240, FHIR's RESTful API) */
+#define NGX_HTTP_EPRO_FHIR_REPRESENTATION  0
+#define NGX_HTTP_EPRO_FHIR_MINIMAL         1
+#define NGX_HTTP_EPRO_FHIR_OUTCOME         2
+
+
 typedef struct {
     ngx_str_t                  member;     /* "subjectId" */
     size_t                     offset;     /* of its epro_str_t in
