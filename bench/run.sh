@@ -2,7 +2,7 @@
 # The benchmark of issue #4, in one command (see bench/bench.py):
 #   bash bench/run.sh           full run, ~10 minutes: writes bench/RESULTS.md
 #                               and bench/results/full-<date>.json
-#   bash bench/run.sh --smoke   a few seconds per load (CI, < 60 s): writes
+#   bash bench/run.sh --smoke   a few seconds per load (CI, ~2 min): writes
 #                               bench/results/smoke.{md,json}
 # Options after those go to bench/bench.py (--keep keeps the temp dirs).
 # Exit status: 0 all good, 1 rows stored != 201s acknowledged (or a worker
