@@ -291,6 +291,7 @@ class Bench:
 
     def __init__(self, args):
         self.args = args
+        self.variant = None     # the VARIANTS entry nginx runs, if any
         self.cfg = SMOKE if args.smoke else FULL
         self.mode = "smoke" if args.smoke else "full"
         self.tmp = tempfile.mkdtemp(prefix="epro-bench.")
@@ -713,6 +714,7 @@ http {{
         os.makedirs(os.path.join(self.prefix, "body"), exist_ok=True)
         conf = os.path.join(self.prefix, "nginx.conf")
         extra, pool = VARIANTS.get(variant, ("", POOL_SIZE))
+        self.variant = variant if variant in VARIANTS else None
         pg_port = PG_PORT
         if variant in BOUNCED:
             self.bouncer_start()
@@ -902,7 +904,9 @@ http {{
 
         # fresh workers: each case's PSS is its own, not the high-water
         # mark that glibc keeps from the cases before
-        if cfg["restart_each_case"] or target in VARIANTS:
+        # and never a case on the nginx of another case's variant
+        if cfg["restart_each_case"] or target in VARIANTS \
+                or self.variant not in (None, target):
             self.nginx_stop()
             self.nginx_start(quiet=True, variant=target)
         pss_idle = [pss_kib(p) for p in self.workers]
@@ -1039,6 +1043,11 @@ http {{
                       "(x%d rows), 201s logged by nginx %d, rows of clients "
                       "that left %d, rows refused in the queue %d" % (
                           name, stored, ok2xx, k, server201, left, refused))
+        if ok2xx == 0:
+            # a case that stored nothing measured nothing (a variant's
+            # nginx left running, a wrong location): never a pass
+            self.fail("%s: no 2xx answer at all (statuses %s)"
+                      % (name, res["status"]))
         if not self.workers_alive():
             self.fail("%s: an nginx worker died" % name)
             self.workers = children_of(self.nginx_master)
