@@ -1019,3 +1019,24 @@ if ($req_idx == 0) {
 p-WARN
 [error]
 [alert]
+
+
+
+=== TEST 59: a body nginx wrote to a file is gathered in the parse arena: the representation is copied out of it before the arena is reused, and is the same as from memory; so is a retry's
+--- config
+    location = /t/QuestionnaireResponse {
+        client_body_in_file_only clean;
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+    }
+--- request eval
+[tpost($::MIN_OK), tpost($::MIN_OK)]
+--- more_headers
+Content-Type: application/fhir+json
+--- error_code eval
+[201, 200]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse","id":"@ID1@","meta":\{"versionId":"1","lastUpdated":"[^"]+"\},"identifier":\{"system":"urn:t","value":"@ID1@"\},"questionnaire":"http://t/q\|1",.*"item":\[.*\]\}$',
+ '^\{"resourceType":"QuestionnaireResponse","id":"@ID1@","meta":\{"versionId":"1"\},"identifier":\{"system":"urn:t","value":"@ID1@"\},"questionnaire":"http://t/q\|1",.*"item":\[.*\]\}$']

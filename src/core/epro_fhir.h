@@ -292,19 +292,32 @@ size_t epro_fhir_places(double v);
  * check.  epro_fhir_issue_add copies its strings; forgive_unknown drops
  * the issue of a Questionnaire not known here (1: none is left, the
  * response is accepted); outcome_one is an OperationOutcome of one
- * issue; resource_json is the stored resource (see there); number_text
- * writes at most EPRO_FHIR_NUMBER_LEN bytes with the NUL.
+ * issue; resource_head and resource_json give the stored resource (see
+ * there); number_text writes at most EPRO_FHIR_NUMBER_LEN bytes with the
+ * NUL.
  */
 
 #define EPRO_FHIR_NUMBER_LEN    40
+#define EPRO_FHIR_RUNS          4
+#define EPRO_FHIR_RESOURCE_END  "}\n"
+
+typedef struct {
+    epro_str_t  run[EPRO_FHIR_RUNS];  /* kept members, as sent in the body */
+    size_t      nruns;
+    size_t      at;                   /* ,"lastUpdated":"..." in the head */
+    size_t      n;
+} epro_fhir_parts_t;
 
 int epro_fhir_issue_add(epro_fhir_request_t *req, const char *code,
     const char *expression, const char *message, epro_alloc_t *a);
 int epro_fhir_forgive_unknown(epro_fhir_request_t *req);
 int epro_fhir_outcome_one(epro_buf_t *b, const char *severity,
     const char *code, const char *diagnostics, epro_alloc_t *a);
+int epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
+    const char *id, const char *updated, epro_fhir_parts_t *parts,
+    epro_alloc_t *a);
 int epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
-    const char *id, const char *updated, size_t *at, size_t *n,
+    const char *id, const char *updated, epro_fhir_parts_t *parts,
     epro_alloc_t *a);
 size_t epro_fhir_number_text(char *out, double v);
 

@@ -135,24 +135,31 @@ epro_fhir_outcome_one(epro_buf_t *b, const char *severity, const char *code,
  * The resource as stored: resourceType, the server's id and meta first
  * (the client's meta members kept, versionId and lastUpdated the
  * server's), then every other element as sent.  A client's id is
- * replaced, as a FHIR server does on create.  *at and *n: where
- * ,"lastUpdated":"..." is in b, so that a caller may cut it out.
+ * replaced, as a FHIR server does on create.
+ *
+ * epro_fhir_resource_head() writes only the head, up to meta's '}', in
+ * b, and points the runs of kept members into the body, without copying
+ * them: the resource is the head, ',' and each run, then "}\n".  So the
+ * glue can send the body's own bytes.  parts->at and parts->n: where
+ * ,"lastUpdated":"..." is in the head, so that a caller may cut it out.
+ * A resource the check accepted has each element once, so its kept
+ * members make at most EPRO_FHIR_RUNS runs; EPRO_ERROR for more.
  */
 
 int
-epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
-    const char *id, const char *updated, size_t *at, size_t *n,
+epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
+    const char *id, const char *updated, epro_fhir_parts_t *parts,
     epro_alloc_t *a)
 {
-    int          first;
+    int          first, kept;
     const char  *p, *q, *end, *qend;
-    epro_str_t   key, val, mkey, mval;
+    epro_str_t   key, val, mkey, mval, *run;
 
     end = body + len;
+    parts->nruns = 0;
 
-    if (epro_buf_reserve(b, len + 160, a) != EPRO_OK
-        || epro_fo_str(b, "{\"resourceType\":\"QuestionnaireResponse\","
-                          "\"id\":\"", a) != EPRO_OK
+    if (epro_fo_str(b, "{\"resourceType\":\"QuestionnaireResponse\","
+                       "\"id\":\"", a) != EPRO_OK
         || epro_fo_str(b, id, a) != EPRO_OK
         || epro_fo_str(b, "\",\"meta\":{", a) != EPRO_OK)
     {
@@ -163,40 +170,60 @@ epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
     p = (p < end) ? p + 1 : end;    /* the '{' */
 
     first = 1;
+    kept = 0;
+    run = NULL;
 
     for (q = p; (q = epro_fo_member(q, end, &key, &val)) != NULL; ) {
-        if (!epro_fo_key_is(&key, "meta") || val.data[0] != '{') {
+
+        if (epro_fo_key_is(&key, "meta") && val.data[0] == '{') {
+            qend = val.data + val.len;
+
+            for (q = val.data + 1;
+                 (q = epro_fo_member(q, qend, &mkey, &mval)) != NULL;
+                 /* void */)
+            {
+                if (!epro_fo_key_is(&mkey, "versionId")
+                    && !epro_fo_key_is(&mkey, "lastUpdated")
+                    && epro_fo_add(b, mkey.data,
+                                   mval.data + mval.len - mkey.data, &first,
+                                   a)
+                       != EPRO_OK)
+                {
+                    return EPRO_NOMEM;
+                }
+            }
+
+            q = val.data + val.len;
+        }
+
+        if (epro_fo_key_is(&key, "resourceType")
+            || epro_fo_key_is(&key, "id")
+            || epro_fo_key_is(&key, "meta"))
+        {
+            kept = 0;
             continue;
         }
 
-        qend = val.data + val.len;
-
-        for (q = val.data + 1;
-             (q = epro_fo_member(q, qend, &mkey, &mval)) != NULL;
-             /* void */)
-        {
-            if (epro_fo_key_is(&mkey, "versionId")
-                || epro_fo_key_is(&mkey, "lastUpdated"))
-            {
-                continue;
-            }
-
-            if (epro_fo_add(b, mkey.data, mval.data + mval.len - mkey.data,
-                            &first, a)
-                != EPRO_OK)
-            {
-                return EPRO_NOMEM;
-            }
+        if (kept) {
+            run->len = val.data + val.len - run->data;
+            continue;
         }
 
-        break;
+        if (parts->nruns == EPRO_FHIR_RUNS) {
+            return EPRO_ERROR;
+        }
+
+        run = &parts->run[parts->nruns++];
+        run->data = key.data;
+        run->len = val.data + val.len - key.data;
+        kept = 1;
     }
 
     if (epro_fo_add(b, "\"versionId\":\"1\"", 15, &first, a) != EPRO_OK) {
         return EPRO_NOMEM;
     }
 
-    *at = b->len;
+    parts->at = b->len;
 
     if (updated
         && (epro_fo_str(b, ",\"lastUpdated\":\"", a) != EPRO_OK
@@ -206,29 +233,41 @@ epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
         return EPRO_NOMEM;
     }
 
-    *n = b->len - *at;
+    parts->n = b->len - parts->at;
 
-    if (epro_fo_str(b, "}", a) != EPRO_OK) {
+    return epro_fo_str(b, "}", a);
+}
+
+
+/* the whole resource in b, for callers that want one string */
+
+int
+epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
+    const char *id, const char *updated, epro_fhir_parts_t *parts,
+    epro_alloc_t *a)
+{
+    int     rc;
+    size_t  i;
+
+    if (epro_buf_reserve(b, len + 160, a) != EPRO_OK) {
         return EPRO_NOMEM;
     }
 
-    for (q = p; (q = epro_fo_member(q, end, &key, &val)) != NULL; ) {
-        if (epro_fo_key_is(&key, "resourceType")
-            || epro_fo_key_is(&key, "id")
-            || epro_fo_key_is(&key, "meta"))
-        {
-            continue;
-        }
+    rc = epro_fhir_resource_head(b, body, len, id, updated, parts, a);
+    if (rc != EPRO_OK) {
+        return rc;
+    }
 
+    for (i = 0; i < parts->nruns; i++) {
         if (epro_fo_str(b, ",", a) != EPRO_OK
-            || epro_buf_add(b, key.data, val.data + val.len - key.data, a)
+            || epro_buf_add(b, parts->run[i].data, parts->run[i].len, a)
                != EPRO_OK)
         {
             return EPRO_NOMEM;
         }
     }
 
-    return epro_fo_str(b, "}\n", a);
+    return epro_fo_str(b, EPRO_FHIR_RESOURCE_END, a);
 }
 
 

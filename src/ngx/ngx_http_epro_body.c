@@ -220,6 +220,23 @@ ngx_http_epro_body_drop(ngx_http_request_t *r)
 }
 
 
+/* 1: p is in the arena, so gone at the next reset; else nginx's memory */
+
+ngx_uint_t
+ngx_http_epro_body_in_arena(const u_char *p)
+{
+    ngx_http_epro_body_chunk_t  *c;
+
+    for (c = ngx_http_epro_body_arena.first; c; c = c->next) {
+        if (p >= (u_char *) (c + 1) && p < c->end) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static void *
 ngx_http_epro_body_alloc(void *ctx, size_t size)
 {

@@ -23,6 +23,7 @@ void ngx_http_epro_body_free(void);
 ngx_int_t ngx_http_epro_body_gather(ngx_http_request_t *r, ngx_str_t *body,
     epro_alloc_t *a);
 void ngx_http_epro_body_drop(ngx_http_request_t *r);
+ngx_uint_t ngx_http_epro_body_in_arena(const u_char *p);
 
 
 #endif /* _NGX_HTTP_EPRO_BODY_H_INCLUDED_ */

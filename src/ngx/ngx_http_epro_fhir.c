@@ -11,6 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_epro_body.h"
 #include "ngx_http_epro_fhir.h"
 #include "ngx_http_epro_handler.h"
 #include "ngx_http_epro_metrics.h"
@@ -161,6 +162,76 @@ ngx_http_epro_fhir_param(u_char **pp, u_char *end)
     }
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A FHIR location serves the base of a FHIR server: [base]/metadata,
+ * reads of [base]/QuestionnaireResponse/<id> (and /_history/<version>),
+ * and POSTs of a QuestionnaireResponse or a Bundle anywhere else (the
+ * body's resourceType says which).  Works with a prefix location such as
+ * "location /fhir/" as well as with an exact one for creates only.
+ */
+
+void
+ngx_http_epro_fhir_route(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
+{
+    u_char     *p, *end, *id;
+    ngx_str_t  *uri;
+
+    static u_char  qr[] = "/QuestionnaireResponse/";
+    static u_char  hist[] = "/_history/";
+
+    uri = &r->uri;
+    end = uri->data + uri->len;
+
+    ctx->route = NGX_HTTP_EPRO_FHIR_CREATE;
+
+    if (uri->len >= sizeof("/metadata") - 1
+        && ngx_strncmp(end - (sizeof("/metadata") - 1), "/metadata",
+                       sizeof("/metadata") - 1)
+           == 0)
+    {
+        ctx->route = NGX_HTTP_EPRO_FHIR_METADATA;
+        return;
+    }
+
+    /* the last "/QuestionnaireResponse/" with something after it */
+
+    for (p = end - (sizeof(qr) - 1); p >= uri->data; p--) {
+        if (ngx_strncmp(p, qr, sizeof(qr) - 1) == 0) {
+            break;
+        }
+    }
+
+    if (p < uri->data || p + sizeof(qr) - 1 == end) {
+        return;
+    }
+
+    id = p + sizeof(qr) - 1;
+    p = ngx_strlchr(id, end, '/');
+
+    ctx->route = NGX_HTTP_EPRO_FHIR_READ;
+    ctx->read_id.data = id;
+    ctx->read_id.len = (p ? p : end) - id;
+
+    /* <id>/_history/<version>; anything else after the id is not found,
+     * which the read says with an empty id */
+
+    if (p == NULL) {
+        return;
+    }
+
+    if ((size_t) (end - p) > sizeof(hist) - 1
+        && ngx_strncmp(p, hist, sizeof(hist) - 1) == 0
+        && ngx_strlchr(p + sizeof(hist) - 1, end, '/') == NULL)
+    {
+        ctx->read_version.data = p + sizeof(hist) - 1;
+        ctx->read_version.len = end - ctx->read_version.data;
+        return;
+    }
+
+    ctx->read_id.len = 0;
 }
 
 
@@ -365,16 +436,22 @@ ngx_http_epro_fhir_value(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
 
 
 /*
- * Once the row is queued and before the body is given back: the resource
- * for the answer, if the client wants it (the default).
+ * Before the row is queued and the parse arena reset: the resource for
+ * the answer, if the client wants it (the default).  Only its head (id
+ * and meta) is written; the rest is sent from the body's own bytes, kept
+ * until the answer instead of dropped, unless the body was gathered in
+ * the arena: then the runs are copied.
  */
 
 ngx_int_t
 ngx_http_epro_fhir_keep(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     const char *received)
 {
+    u_char              *p;
     char                 id[EPRO_UUID_LEN + 1];
+    size_t               i, n;
     epro_buf_t           b;
+    epro_str_t          *run;
     epro_alloc_t         alloc;
     epro_submission_t   *sub;
 
@@ -393,16 +470,38 @@ ngx_http_epro_fhir_keep(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
     ngx_memzero(&b, sizeof(epro_buf_t));
 
-    if (epro_fhir_resource_json(&b, sub->payload.data, sub->payload.len, id,
-                                received, &ctx->updated_at,
-                                &ctx->updated_len, &alloc)
+    if (epro_fhir_resource_head(&b, sub->payload.data, sub->payload.len, id,
+                                received, &ctx->parts, &alloc)
         != EPRO_OK)
     {
         return NGX_ERROR;
     }
 
-    ctx->resource.data = (u_char *) b.data;
-    ctx->resource.len = b.len;
+    ctx->head.data = (u_char *) b.data;
+    ctx->head.len = b.len;
+
+    if (!ngx_http_epro_body_in_arena((u_char *) sub->payload.data)) {
+        ctx->keep_body = 1;
+        return NGX_OK;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ctx->parts.nruns; i++) {
+        n += ctx->parts.run[i].len;
+    }
+
+    p = ngx_pnalloc(r->pool, n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->parts.nruns; i++) {
+        run = &ctx->parts.run[i];
+        ngx_memcpy(p, run->data, run->len);
+        run->data = (char *) p;
+        p += run->len;
+    }
 
     return NGX_OK;
 }

@@ -20,6 +20,12 @@
 
 
 
+void ngx_http_epro_fhir_route(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
+ngx_int_t ngx_http_epro_fhir_read(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
+ngx_int_t ngx_http_epro_fhir_metadata(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
 ngx_int_t ngx_http_epro_fhir_type(ngx_http_request_t *r);
 ngx_int_t ngx_http_epro_fhir_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_str_t *body, epro_alloc_t *a);

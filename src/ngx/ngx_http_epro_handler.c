@@ -69,6 +69,17 @@ ngx_http_epro_handler(ngx_http_request_t *r)
     ctx->waiter.data = ctx;
     ngx_http_set_ctx(r, ctx, ngx_http_epro_module);
 
+    if (elcf->fhir) {
+        ngx_http_epro_fhir_route(r, ctx);
+
+        /* a client reads the server's capabilities before it has an
+         * identity to bind */
+
+        if (ctx->route == NGX_HTTP_EPRO_FHIR_METADATA) {
+            return ngx_http_epro_fhir_metadata(r, ctx);
+        }
+    }
+
     rc = ngx_http_epro_bind_values(r, ctx);
     if (rc != NGX_DECLINED) {
         return rc;
@@ -79,6 +90,10 @@ ngx_http_epro_handler(ngx_http_request_t *r)
         if (rc != NGX_DECLINED) {
             return rc;
         }
+    }
+
+    if (ctx->route == NGX_HTTP_EPRO_FHIR_READ) {
+        return ngx_http_epro_fhir_read(r, ctx);
     }
 
     if (!(r->method & NGX_HTTP_POST)) {
@@ -285,7 +300,10 @@ ngx_http_epro_read_handler(ngx_http_request_t *r)
 
     ctx->req.subs = NULL;
     ngx_http_epro_body_reset();
-    ngx_http_epro_body_drop(r);
+
+    if (!ctx->keep_body) {
+        ngx_http_epro_body_drop(r);
+    }
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);

@@ -26,6 +26,13 @@
 /* Prefer: return=... (RFC 7240, FHIR's RESTful API) */
 #define NGX_HTTP_EPRO_FHIR_REPRESENTATION  0
 #define NGX_HTTP_EPRO_FHIR_MINIMAL         1
+
+/* what a request on an epro_submit fhir location asks for, by its URI */
+#define NGX_HTTP_EPRO_FHIR_CREATE          0   /* POST: a resource or a
+                                                  Bundle */
+#define NGX_HTTP_EPRO_FHIR_READ            1   /* .../QuestionnaireResponse/
+                                                  <id>[/_history/<v>] */
+#define NGX_HTTP_EPRO_FHIR_METADATA        2   /* .../metadata */
 #define NGX_HTTP_EPRO_FHIR_OUTCOME         2
 
 
@@ -93,16 +100,21 @@ typedef struct {
 
     /* FHIR: the checked resource, then what the answer needs of it */
     epro_fhir_request_t       *fhir;
-    ngx_str_t                  resource;   /* Prefer: return=representation */
-    size_t                     updated_at;  /* its ,"lastUpdated":... */
-    size_t                     updated_len;
+    ngx_str_t                  head;       /* Prefer: return=representation: */
+    epro_fhir_parts_t          parts;      /* the head, then these runs */
     ngx_uint_t                 prefer;     /* NGX_HTTP_EPRO_FHIR_* */
+    ngx_uint_t                 route;      /* NGX_HTTP_EPRO_FHIR_CREATE... */
+    ngx_str_t                  read_id;    /* READ: the id in the URI */
+    ngx_str_t                  read_version;   /* READ: after _history/,
+                                                  or empty */
     const char                *prefer_applied;  /* return=..., or NULL */
 
     /* the module sent the response itself: the filters let it through */
     unsigned                   answered:1;
     /* the body filter has sent ctx->problem instead of nginx's page */
     unsigned                   replaced:1;
+    /* parts' runs point into nginx's body buffer: it is not dropped */
+    unsigned                   keep_body:1;
 } ngx_http_epro_ctx_t;
 
 

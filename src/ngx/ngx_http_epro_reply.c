@@ -27,6 +27,10 @@ typedef struct {
 static ngx_int_t ngx_http_epro_reply_ids(epro_buf_t *b,
     ngx_http_epro_ctx_t *ctx, epro_alloc_t *a);
 static void *ngx_http_epro_reply_palloc(void *ctx, size_t size);
+static ngx_int_t ngx_http_epro_reply_chain(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, ngx_chain_t *out, size_t len);
+static ngx_int_t ngx_http_epro_reply_resource(ngx_http_epro_ctx_t *ctx,
+    ngx_uint_t status, ngx_uint_t created);
 static ngx_int_t ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
     const u_char *inserted);
 static ngx_int_t ngx_http_epro_reply_fhir_problem(ngx_http_request_t *r,
@@ -328,9 +332,37 @@ ngx_int_t
 ngx_http_epro_reply_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, epro_buf_t *b)
 {
+    ngx_buf_t    *buf;
+    ngx_chain_t   out;
+
+    buf = ngx_calloc_buf(r->pool);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf->pos = (u_char *) b->data;
+    buf->last = buf->pos + b->len;
+    buf->memory = b->len ? 1 : 0;
+
+    out.buf = buf;
+    out.next = NULL;
+
+    return ngx_http_epro_reply_chain(r, status, type, &out, b->len);
+}
+
+
+/*
+ * Sends len bytes from the buffers in out (from the request pool: nginx
+ * keeps them until they are sent; the links it copies), and marks the
+ * last one.
+ */
+
+static ngx_int_t
+ngx_http_epro_reply_chain(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_chain_t *out, size_t len)
+{
     ngx_int_t             rc;
-    ngx_buf_t            *buf;
-    ngx_chain_t           out;
+    ngx_chain_t          *cl;
     ngx_http_epro_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
@@ -345,7 +377,7 @@ ngx_http_epro_reply_send(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.content_type = *type;
     r->headers_out.content_type_len = type->len;
-    r->headers_out.content_length_n = b->len;
+    r->headers_out.content_length_n = len;
 
     rc = ngx_http_send_header(r);
 
@@ -353,21 +385,12 @@ ngx_http_epro_reply_send(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    buf = ngx_calloc_buf(r->pool);
-    if (buf == NULL) {
-        return NGX_ERROR;
-    }
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
 
-    buf->pos = (u_char *) b->data;
-    buf->last = buf->pos + b->len;
-    buf->memory = b->len ? 1 : 0;
-    buf->last_buf = (r == r->main) ? 1 : 0;
-    buf->last_in_chain = 1;
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
 
-    out.buf = buf;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_output_filter(r, out);
 }
 
 
@@ -629,20 +652,19 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "epro: FHIR resource %s",
+                   created ? "created" : "already stored");
+
+    ctx->result = NGX_HTTP_EPRO_CREATED;
+    ctx->accepted = created;
+
     switch (ctx->prefer) {
 
     case NGX_HTTP_EPRO_FHIR_REPRESENTATION:
-        b.data = (char *) ctx->resource.data;
-        b.len = ctx->resource.len;
-
-        if (!created && b.len) {
-            ngx_memmove(b.data + ctx->updated_at,
-                        b.data + ctx->updated_at + ctx->updated_len,
-                        b.len - ctx->updated_at - ctx->updated_len);
-            b.len -= ctx->updated_len;
-        }
-
-        break;
+        return ngx_http_epro_reply_resource(ctx, created ? NGX_HTTP_CREATED
+                                                         : NGX_HTTP_OK,
+                                            created);
 
     case NGX_HTTP_EPRO_FHIR_OUTCOME:
         *ngx_snprintf((u_char *) msg, sizeof(msg) - 1, "%s "
@@ -664,16 +686,79 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
         break;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "epro: FHIR resource %s",
-                   created ? "created" : "already stored");
-
-    ctx->result = NGX_HTTP_EPRO_CREATED;
-    ctx->accepted = created;
-
     return ngx_http_epro_reply_send(r, created ? NGX_HTTP_CREATED
                                                : NGX_HTTP_OK,
                                     &ngx_http_epro_reply_fhir_json, &b);
+}
+
+
+/*
+ * The stored resource without a copy of the body: the head written at
+ * queueing time (id, meta), then ',' and each run of the body's members,
+ * then "}\n".  A retry's 200 has no lastUpdated of its own: it is cut
+ * out of the head.
+ */
+
+static ngx_int_t
+ngx_http_epro_reply_resource(ngx_http_epro_ctx_t *ctx, ngx_uint_t status,
+    ngx_uint_t created)
+{
+    size_t               i, n, len;
+    u_char              *head;
+    ngx_buf_t           *b;
+    epro_str_t          *run;
+    ngx_chain_t         *out;
+    ngx_http_request_t  *r;
+
+    static u_char        comma[] = ",";
+    static u_char        end[] = EPRO_FHIR_RESOURCE_END;
+
+    r = ctx->request;
+    head = ctx->head.data;
+    len = ctx->head.len;
+
+    if (!created && len) {
+        ngx_memmove(head + ctx->parts.at, head + ctx->parts.at + ctx->parts.n,
+                    len - ctx->parts.at - ctx->parts.n);
+        len -= ctx->parts.n;
+    }
+
+    /* head, ',' and a run each, the end */
+
+    n = 2 + 2 * ctx->parts.nruns;
+
+    b = ngx_pcalloc(r->pool, n * (sizeof(ngx_buf_t) + sizeof(ngx_chain_t)));
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out = (ngx_chain_t *) &b[n];
+
+    b[0].pos = head;
+    b[0].last = head + len;
+
+    for (i = 0; i < ctx->parts.nruns; i++) {
+        run = &ctx->parts.run[i];
+
+        b[1 + 2 * i].pos = comma;
+        b[1 + 2 * i].last = comma + 1;
+        b[2 + 2 * i].pos = (u_char *) run->data;
+        b[2 + 2 * i].last = (u_char *) run->data + run->len;
+        len += 1 + run->len;
+    }
+
+    b[n - 1].pos = end;
+    b[n - 1].last = end + sizeof(end) - 1;
+    len += sizeof(end) - 1;
+
+    for (i = 0; i < n; i++) {
+        b[i].memory = 1;
+        out[i].buf = &b[i];
+        out[i].next = (i + 1 < n) ? &out[i + 1] : NULL;
+    }
+
+    return ngx_http_epro_reply_chain(r, status, &ngx_http_epro_reply_fhir_json,
+                                     out, len);
 }
 
 

@@ -408,6 +408,7 @@ fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
 {
     int                at_id, at_meta;
     size_t             at, n, k, nin;
+    epro_fhir_parts_t  parts;
     const char        *id, *key;
     epro_buf_t         b, b2;
     epro_node_t       *in, *out, *x, *y, *meta, *m;
@@ -419,8 +420,18 @@ fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
 
     fuzz_assert(epro_fhir_resource_json(&b, req->sub.payload.data,
                                         req->sub.payload.len, id,
-                                        FUZZ_UPDATED, &at, &n, a)
+                                        FUZZ_UPDATED, &parts, a)
                 == EPRO_OK);
+    at = parts.at;
+    n = parts.n;
+
+    /* the runs the glue sends without a copy are the body's own bytes */
+
+    for (k = 0; k < parts.nruns; k++) {
+        fuzz_assert(parts.run[k].data >= req->sub.payload.data
+                    && parts.run[k].data + parts.run[k].len
+                       <= req->sub.payload.data + req->sub.payload.len);
+    }
     fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
     fuzz_assert(b.len >= 2 && b.data[b.len - 1] == '\n');
     fuzz_check_json(b.data, b.len, a);
@@ -443,9 +454,9 @@ fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
     memset(&b2, 0, sizeof(epro_buf_t));
     fuzz_assert(epro_fhir_resource_json(&b2, req->sub.payload.data,
                                         req->sub.payload.len, id, NULL,
-                                        &at, &n, a)
+                                        &parts, a)
                 == EPRO_OK);
-    fuzz_assert(n == 0 && b2.len + sizeof(",\"lastUpdated\":\""
+    fuzz_assert(parts.n == 0 && b2.len + sizeof(",\"lastUpdated\":\""
                                           FUZZ_UPDATED "\"") - 1
                           == b.len);
 

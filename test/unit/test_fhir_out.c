@@ -25,19 +25,60 @@ static arena_t       arena = ARENA_INIT;
 static epro_alloc_t  alloc = { arena_alloc, arena_free, &arena };
 
 
+/*
+ * The head and the runs without copies: the runs point into the body, and
+ * head, ',' and each run, then "}\n" are the whole resource.
+ */
+
+static void
+check_parts(int line, const char *in, size_t len, const char *updated,
+    const char *whole, size_t wlen)
+{
+    int                 rc;
+    size_t              i;
+    epro_buf_t          head, joined;
+    epro_fhir_parts_t   parts;
+
+    memset(&head, 0, sizeof(head));
+    memset(&joined, 0, sizeof(joined));
+
+    rc = epro_fhir_resource_head(&head, in, len, ID, updated, &parts, &alloc);
+
+    if (!check(__FILE__, line, rc == EPRO_OK, "resource_head rc %d", rc)) {
+        return;
+    }
+
+    epro_buf_add(&joined, head.data, head.len, &alloc);
+
+    for (i = 0; i < parts.nruns; i++) {
+        check(__FILE__, line,
+              parts.run[i].data >= in
+              && parts.run[i].data + parts.run[i].len <= in + len,
+              "run %zu points into the body", i);
+        epro_buf_add(&joined, ",", 1, &alloc);
+        epro_buf_add(&joined, parts.run[i].data, parts.run[i].len, &alloc);
+    }
+
+    epro_buf_add(&joined, "}\n", 2, &alloc);
+
+    check_mem(__FILE__, line, "head and runs", joined.data, joined.len,
+              whole, wlen);
+}
+
+
 static void
 check_resource(int line, const char *body, const char *updated,
     const char *want, const char *cut)
 {
-    int          rc;
-    char        *in;
-    size_t       at, n;
-    epro_buf_t   b;
+    int                 rc;
+    char               *in;
+    epro_buf_t          b;
+    epro_fhir_parts_t   parts;
 
     memset(&b, 0, sizeof(b));
     in = exact_copy(body, strlen(body));
 
-    rc = epro_fhir_resource_json(&b, in, strlen(body), ID, updated, &at, &n,
+    rc = epro_fhir_resource_json(&b, in, strlen(body), ID, updated, &parts,
                                  &alloc);
 
     if (!check(__FILE__, line, rc == EPRO_OK, "resource_json rc %d", rc)) {
@@ -45,8 +86,9 @@ check_resource(int line, const char *body, const char *updated,
     }
 
     check_mem(__FILE__, line, "resource", b.data, b.len, want, strlen(want));
-    check_mem(__FILE__, line, "lastUpdated span", b.data + at, n, cut,
-              strlen(cut));
+    check_mem(__FILE__, line, "lastUpdated span", b.data + parts.at, parts.n,
+              cut, strlen(cut));
+    check_parts(line, in, strlen(body), updated, b.data, b.len);
 }
 
 
@@ -72,7 +114,7 @@ test_resource(void)
         "  \"status\" : \"x\", \"n\" : [ 1.50e2 , -0 ] } \n",
         NULL,
         QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"versionId\":\"1\"},"
-        "\"status\" : \"x\",\"n\" : [ 1.50e2 , -0 ]}\n",
+        "\"status\" : \"x\", \"n\" : [ 1.50e2 , -0 ]}\n",
         "");
 
     /* a key written with escapes is still "id"; one that only looks
@@ -84,6 +126,46 @@ test_resource(void)
         QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"versionId\":\"1\","
         "\"lastUpdated\":\"" T "\"},\"\\u0169d\":1,\"s\\/t\":true}\n",
         ",\"lastUpdated\":\"" T "\"");
+}
+
+
+/* runs broken by each element the server writes itself; more than
+ * EPRO_FHIR_RUNS runs (only with repeated elements, which the check
+ * refuses) is an error, not a truncation */
+
+static void
+test_runs(void)
+{
+    int                 rc;
+    epro_buf_t          b;
+    epro_fhir_parts_t   parts;
+
+    static const char  three[] =
+        "{\"a\":1,\"resourceType\":\"QuestionnaireResponse\",\"b\":2, "
+        "\"c\":3,\"id\":\"x\",\"d\":4,\"meta\":{},\"e\":5}";
+
+    static const char  five[] =
+        "{\"a\":1,\"id\":1,\"b\":2,\"id\":2,\"c\":3,\"id\":3,\"d\":4,"
+        "\"id\":4,\"e\":5}";
+
+    memset(&b, 0, sizeof(b));
+    rc = epro_fhir_resource_head(&b, three, sizeof(three) - 1, ID, NULL,
+                                 &parts, &alloc);
+    CHECK_INT("head rc", rc, EPRO_OK);
+    CHECK_INT("runs", parts.nruns, 4);
+    check_mem(AT, "run 1", parts.run[1].data, parts.run[1].len,
+              "\"b\":2, \"c\":3", 12);
+    check_parts(__LINE__, three, sizeof(three) - 1, NULL,
+                QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"versionId\":\"1\"},"
+                "\"a\":1,\"b\":2, \"c\":3,\"d\":4,\"e\":5}\n",
+                sizeof(QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"versionId\":"
+                       "\"1\"},\"a\":1,\"b\":2, \"c\":3,\"d\":4,\"e\":5}\n")
+                - 1);
+
+    memset(&b, 0, sizeof(b));
+    rc = epro_fhir_resource_head(&b, five, sizeof(five) - 1, ID, NULL,
+                                 &parts, &alloc);
+    CHECK_INT("five runs", rc, EPRO_ERROR);
 }
 
 
@@ -148,16 +230,16 @@ test_outcome(void)
 static void
 test_nomem(void)
 {
-    int          rc;
-    size_t       at, n;
-    epro_buf_t   b;
+    int                 rc;
+    epro_buf_t          b;
+    epro_fhir_parts_t   parts;
 
     static const char  body[] = QR_OPEN "\"status\":\"x\"}";
 
     memset(&b, 0, sizeof(b));
     arena.fail_after = 0;
 
-    rc = epro_fhir_resource_json(&b, body, sizeof(body) - 1, ID, T, &at, &n,
+    rc = epro_fhir_resource_json(&b, body, sizeof(body) - 1, ID, T, &parts,
                                  &alloc);
     CHECK_INT("resource_json without memory", rc, EPRO_NOMEM);
 
@@ -174,6 +256,7 @@ main(void)
     harness_init("test_fhir_out", &arena, 400);
 
     test_resource();
+    test_runs();
     test_outcome();
     test_nomem();
 
