@@ -134,6 +134,7 @@ def targets(res):
                     "FAIL (nginx's body buffer, request pool blocks: see "
                     "notes)" if h["body"] != "single" else "FAIL"))
     out += fhir_targets(res)
+    out += studies_targets(res)
     for c in res["cases"]:
         if c["target"].startswith("module") and c["conc"] == 1000:
             out.append(("worker PSS at c=1000: %s %s %s" % (
@@ -172,6 +173,29 @@ def fhir_pairs(res):
                          conc=conc),
                     find(res, tool="wrk", target="return 201",
                          body="fhir-phq9", conc=conc)))
+    return out
+
+
+def studies_targets(res):
+    """Issue 13's: two databases (two tables, half the load each) >= 0.9
+    of the single database's rows/s, and epro_bind with two epro_columns
+    costing <= 5%, both at wrk c=200 in the same run."""
+    out = []
+    s = find(res, tool="wrk", target="module", body="single", conc=200)
+    if not s or not s["rows_s"]:
+        return out
+    for target, what, floor in (
+            ("module two databases", "two databases, half the load each, "
+             "wrk c=200: rows/s vs one database's", 0.90),
+            ("module bind+columns", "epro_bind + two epro_columns, wrk "
+             "c=200: rows/s vs the same without them", 0.95)):
+        c = find(res, tool="wrk", target=target, body="single", conc=200)
+        if not c:
+            continue
+        r = c["rows_s"] / s["rows_s"]
+        out.append(("%s (%.0f)" % (what, s["rows_s"]), ">= %.2fx" % floor,
+                    "%.0f rows/s (%.2fx)" % (c["rows_s"], r),
+                    "PASS" if r >= floor else "FAIL"))
     return out
 
 
