@@ -264,12 +264,18 @@ ngx_http_epro_fhir_metadata(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
                                            "is read with GET", NULL);
     }
 
-    if (ngx_http_epro_fhir_meta_format(r) != NGX_OK) {
+    rc = ngx_http_epro_fhir_meta_format(r);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         ctx->result = NGX_HTTP_EPRO_UNSUPPORTED;
 
-        return ngx_http_epro_reply_problem(r, NGX_HTTP_EPRO_NOT_ACCEPTABLE, NULL,
-                                           NULL, "this server answers in "
-                                           "FHIR JSON only "
+        return ngx_http_epro_reply_problem(r, NGX_HTTP_EPRO_NOT_ACCEPTABLE,
+                                           NULL, NULL, "this server answers "
+                                           "in FHIR JSON only "
                                            "(application/fhir+json)", NULL);
     }
 
