@@ -12,6 +12,7 @@
 
 #include "ngx_http_epro.h"
 #include "ngx_http_epro_body.h"
+#include "ngx_http_epro_fhir.h"
 #include "ngx_http_epro_handler.h"
 #include "ngx_http_epro_metrics.h"
 #include "ngx_http_epro_pg.h"
@@ -691,6 +692,10 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->dbtable = ngx_http_epro_db_table(cf, conf->db, &conf->table,
                                            conf->columns);
     if (conf->dbtable == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->fhir && ngx_http_epro_fhir_meta_init(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -16,6 +16,7 @@
 
 /* nginx 1.22 has no name for it */
 #define NGX_HTTP_EPRO_UNPROCESSABLE  422
+#define NGX_HTTP_EPRO_NOT_ACCEPTABLE 406
 
 
 /* the databases and their metrics blocks: bounded, like the zone */

@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_epro_fhir_value(ngx_http_request_t *r,
 static void ngx_http_epro_fhir_prefer(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx);
 static ngx_int_t ngx_http_epro_fhir_param(u_char **pp, u_char *end);
+static ngx_int_t ngx_http_epro_fhir_base(ngx_http_request_t *r,
+    ngx_str_t *base);
 static void *ngx_http_epro_fhir_palloc(void *ctx, size_t size);
 
 
@@ -168,44 +170,75 @@ ngx_http_epro_fhir_param(u_char **pp, u_char *end)
 /*
  * A FHIR location serves the base of a FHIR server: [base]/metadata,
  * reads of [base]/QuestionnaireResponse/<id> (and /_history/<version>),
- * and POSTs of a QuestionnaireResponse or a Bundle anywhere else (the
- * body's resourceType says which).  Works with a prefix location such as
- * "location /fhir/" as well as with an exact one for creates only.
+ * and POSTs of a QuestionnaireResponse or a Bundle to [base] or
+ * [base]/QuestionnaireResponse (the body's resourceType says which).
+ * Works with a prefix location such as "location /fhir/" (its name is
+ * the base: any other URI below it is not found) as well as with an
+ * exact or regex one, which takes any URI it matches as a create.
  */
 
 void
 ngx_http_epro_fhir_route(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 {
     u_char     *p, *end, *id;
-    ngx_str_t  *uri;
+    size_t      rest;
+    ngx_str_t  *uri, base;
+    ngx_int_t   prefix;
 
     static u_char  qr[] = "/QuestionnaireResponse/";
     static u_char  hist[] = "/_history/";
+    static u_char  meta[] = "/metadata";
 
     uri = &r->uri;
     end = uri->data + uri->len;
 
+    prefix = ngx_http_epro_fhir_base(r, &base);
+    rest = uri->len - base.len;
+
     ctx->route = NGX_HTTP_EPRO_FHIR_CREATE;
 
-    if (uri->len >= sizeof("/metadata") - 1
-        && ngx_strncmp(end - (sizeof("/metadata") - 1), "/metadata",
-                       sizeof("/metadata") - 1)
+    if (uri->len >= sizeof(meta) - 1
+        && ngx_strncmp(end - (sizeof(meta) - 1), meta, sizeof(meta) - 1)
            == 0)
     {
-        ctx->route = NGX_HTTP_EPRO_FHIR_METADATA;
+        ctx->route = (prefix == NGX_OK && rest != sizeof(meta) - 1)
+                     ? NGX_HTTP_EPRO_FHIR_UNKNOWN
+                     : NGX_HTTP_EPRO_FHIR_METADATA;
         return;
     }
 
-    /* the last "/QuestionnaireResponse/" with something after it */
+    /* below a prefix location's base: "", "/" and the type are creates */
 
-    for (p = end - (sizeof(qr) - 1); p >= uri->data; p--) {
-        if (ngx_strncmp(p, qr, sizeof(qr) - 1) == 0) {
-            break;
+    if (prefix == NGX_OK
+        && rest > 1
+        && !((rest == sizeof(qr) - 2 || rest == sizeof(qr) - 1)
+             && ngx_strncmp(uri->data + base.len, qr, rest) == 0))
+    {
+        ctx->route = NGX_HTTP_EPRO_FHIR_UNKNOWN;
+    }
+
+    /* [base]/QuestionnaireResponse/ with something after it; without a
+     * known base, the last "/QuestionnaireResponse/" */
+
+    if (prefix == NGX_OK) {
+        p = uri->data + base.len;
+
+        if (rest <= sizeof(qr) - 1
+            || ngx_strncmp(p, qr, sizeof(qr) - 1) != 0)
+        {
+            return;
         }
-    }
 
-    if (p < uri->data || p + sizeof(qr) - 1 == end) {
-        return;
+    } else {
+        for (p = end - (sizeof(qr) - 1); p >= uri->data; p--) {
+            if (ngx_strncmp(p, qr, sizeof(qr) - 1) == 0) {
+                break;
+            }
+        }
+
+        if (p < uri->data || p + sizeof(qr) - 1 == end) {
+            return;
+        }
     }
 
     id = p + sizeof(qr) - 1;
@@ -232,6 +265,42 @@ ngx_http_epro_fhir_route(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
     }
 
     ctx->read_id.len = 0;
+}
+
+
+/*
+ * A prefix location's name, without its trailing '/', is the FHIR base;
+ * NGX_DECLINED: an exact, regex or unnamed location, whose URIs give no
+ * base.
+ */
+
+static ngx_int_t
+ngx_http_epro_fhir_base(ngx_http_request_t *r, ngx_str_t *base)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    base->data = r->uri.data;
+    base->len = 0;
+
+    if (clcf->exact_match || clcf->named || clcf->noname
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || r->uri.len < clcf->name.len
+        || ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    base->len = clcf->name.len;
+
+    if (base->len && clcf->name.data[base->len - 1] == '/') {
+        base->len--;
+    }
+
+    return NGX_OK;
 }
 
 

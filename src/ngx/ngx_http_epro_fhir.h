@@ -26,6 +26,10 @@ ngx_int_t ngx_http_epro_fhir_read(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx);
 ngx_int_t ngx_http_epro_fhir_metadata(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx);
+ngx_int_t ngx_http_epro_fhir_unknown(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx);
+ngx_int_t ngx_http_epro_fhir_meta_init(ngx_conf_t *cf,
+    ngx_http_epro_loc_conf_t *elcf);
 ngx_int_t ngx_http_epro_fhir_type(ngx_http_request_t *r);
 ngx_int_t ngx_http_epro_fhir_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_str_t *body, epro_alloc_t *a);

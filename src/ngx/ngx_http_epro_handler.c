@@ -78,6 +78,10 @@ ngx_http_epro_handler(ngx_http_request_t *r)
         if (ctx->route == NGX_HTTP_EPRO_FHIR_METADATA) {
             return ngx_http_epro_fhir_metadata(r, ctx);
         }
+
+        if (ctx->route == NGX_HTTP_EPRO_FHIR_UNKNOWN) {
+            return ngx_http_epro_fhir_unknown(r, ctx);
+        }
     }
 
     rc = ngx_http_epro_bind_values(r, ctx);

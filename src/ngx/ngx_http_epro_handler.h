@@ -33,6 +33,8 @@
 #define NGX_HTTP_EPRO_FHIR_READ            1   /* .../QuestionnaireResponse/
                                                   <id>[/_history/<v>] */
 #define NGX_HTTP_EPRO_FHIR_METADATA        2   /* .../metadata */
+#define NGX_HTTP_EPRO_FHIR_UNKNOWN         3   /* none of these below a
+                                                  prefix location's base */
 #define NGX_HTTP_EPRO_FHIR_OUTCOME         2
 
 
@@ -83,6 +85,10 @@ typedef struct {
     ngx_http_complex_value_t  *study;      /* for resources without one */
     ngx_http_complex_value_t  *site;
     ngx_http_complex_value_t  *visit;
+    /* [base]/metadata: the CapabilityStatement, made once, in two
+     * halves around implementation.url (the request's scheme and host) */
+    ngx_str_t                  meta_head;
+    ngx_str_t                  meta_tail;
 } ngx_http_epro_loc_conf_t;
 
 

@@ -67,6 +67,7 @@ static ngx_http_epro_reply_fhir_code_t  ngx_http_epro_reply_fhir_codes[] = {
     { NGX_HTTP_FORBIDDEN,                "forbidden" },
     { NGX_HTTP_NOT_FOUND,                "not-found" },
     { NGX_HTTP_NOT_ALLOWED,              "not-supported" },
+    { NGX_HTTP_EPRO_NOT_ACCEPTABLE,      "not-supported" },
     { NGX_HTTP_REQUEST_TIME_OUT,         "timeout" },
     { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long" },
     { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,   "not-supported" },
