@@ -442,8 +442,8 @@ ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
  * Queues a read by id of l->table; NGX_OK: l->done() will be called
  * once (or ngx_http_epro_queue_lookup_cancel() ends that); else an HTTP
  * status to answer.  A full batch queue does not refuse it: it waits
- * apart.  The owner bounds the wait (epro_pg_timeout), the pool the
- * SELECT's.
+ * apart, as rows do while no connection is up (a restart is short).  The
+ * owner bounds the wait (epro_pg_timeout), the pool the SELECT's.
  */
 
 ngx_int_t
@@ -453,7 +453,7 @@ ngx_http_epro_queue_lookup(ngx_http_epro_lookup_t *l)
 
     eq = l->db->queue;
 
-    if (eq == NULL || !ngx_http_epro_pg_up(eq->pg)) {
+    if (eq == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
