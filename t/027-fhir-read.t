@@ -56,7 +56,7 @@ sub qr_body {
     my $id = sid($n);
     my $subject = $o{subject} // 'p1';
 
-    return '{"resourceType":"QuestionnaireResponse",'
+    my $j = '{"resourceType":"QuestionnaireResponse",'
         . qq("identifier":{"system":"urn:t","value":"$id"},)
         . '"questionnaire":"http://t/q|1","status":"completed",'
         . qq("subject":{"reference":"Patient/$subject"},)
@@ -65,9 +65,14 @@ sub qr_body {
         . '"item":[{"linkId":"b","answer":[{"valueBoolean":true}]},'
         . '{"linkId":"g","item":[{"linkId":"g1",'
         . '"answer":[{"valueInteger":1}]}]}]}';
+
+    # pretty: whitespace after each key, '{', '[' and ',' between values
+    $j =~ s/(":|[\[{]|,(?=["{\[]))/$1\n   /g if $o{pretty};
+
+    return $j;
 }
 
-# creates it; the 201's body
+# creates it; the 201's body.  %o: subject, pretty, as qr_body()
 sub create {
     my ($n, %o) = @_;
     my $r = http_post(qr_body($n, %o), uri => '/fhir/QuestionnaireResponse',
@@ -444,6 +449,8 @@ is(Epro::response($held)->{status}, 201, 'the queued row commits');
 
 
 === TEST 19: many reads at once: all found, fewer SELECTs than reads
+--- http_config
+epro_pg_pool_size 2;
 --- request
 GET /t
 --- post_check
@@ -462,3 +469,29 @@ is(Epro::delta($m0, $m1, 'epro_reads_total{result="found"}'), 40,
 my $selects = Epro::delta($m0, $m1, 'epro_lookups_total');
 ok($selects >= 1 && $selects < 41, "41 reads in $selects SELECT(s)");
 is(Epro::delta($m0, $m1, 'epro_lookup_ids_total'), 41, '41 ids asked');
+
+
+
+=== TEST 20: a pretty-printed resource: the read is the create's body, whitespace and all
+--- init
+$::Created = main::create(20, pretty => 1);
+--- request
+GET /fhir/QuestionnaireResponse/@IDN@
+--- error_code: 200
+--- as_created
+--- response_body_like
+"identifier":\s+\{\s+"system":
+
+
+
+=== TEST 21: epro_pg_statement unnamed: the SELECT is sent unnamed, the read the same
+--- http_config
+epro_pg_statement unnamed;
+--- init
+$::Created = main::create(21);
+--- request
+GET /fhir/QuestionnaireResponse/@IDN@
+--- error_code: 200
+--- as_created
+--- metrics_delta
+epro_lookups_total 1
