@@ -70,8 +70,9 @@
  *                                                          with a lookup;
  *                                                          retry timer
  *
- * A lookup is busy, not a state of its own: epro_status counts the
- * connections in use, whatever they run.
+ * A lookup is busy, not a state of its own: epro_status publishes the
+ * five states above (dashboards and t/015 read them), and a connection
+ * in use is busy whatever it runs; pc->lookup says which callback ends it.
  *
  * ReadyForQuery is, in pipeline mode, the PGRES_PIPELINE_SYNC result.
  * The deadline timer is epro_pg_timeout: for connecting and preparing
