@@ -699,6 +699,12 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* GET [base]/QuestionnaireResponse/<id>: its SELECT is prepared too */
+
+    if (conf->fhir == 1) {
+        conf->dbtable->reads = 1;
+    }
+
     return NGX_CONF_OK;
 }
 

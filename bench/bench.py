@@ -16,6 +16,10 @@ on 127.0.0.1:18500 (2 workers) serving
   /fhir/QuestionnaireResponse  epro_submit fhir with conf/fhir (issue 11):
                  the "module fhir" case, a US-Core-shaped PHQ-9 response
                  with a fresh identifier per request (bench/post_unique.lua)
+  /fhir/QuestionnaireResponse/<id>  the read case (issue 12): GETs of
+                 READ_N resources stored before it (bench/get_ids.lua),
+                 beside /ok-read/<id> (return 200, the ceiling) and pgbench
+                 selecting one by its primary key, same clients
 
 and /submit and /ok again over HTTP/2 without TLS (h2c, prior knowledge) on
 127.0.0.1:18501, with conf/gateway.example.conf's bounded http2 settings;
@@ -119,6 +123,13 @@ BIND = "module bind+columns"
 BIND_HEADERS = ("X-Subject: SUBJ-01000", "X-Device-Id: bench-device-0001")
 
 POOL_SIZE = 4
+
+# the read case (issue 12): FHIR rows stored before it, their ids
+# md5(n)::uuid for n in 1..READ_N, so that pgbench finds the same rows
+READ_N = 20000
+READ_CONC = 200
+READ_BASE = "/fhir/QuestionnaireResponse/"
+READ_CEILING = "/ok-read/"
 
 # targets that run nginx with other http-level settings (full run only):
 # fewer connections per worker, so that batches grow at c=200; an unnamed
@@ -625,12 +636,16 @@ pidfile = {d}/pgbouncer.pid
                 for path, db in zip(TWO_DB_PATHS, ("one", "two")))
         fhir = ""
         if self.has_fhir:
-            fhir = ("\n        location = %s {\n"
+            # a prefix location: creates and reads by id (issue 12)
+            fhir = ("\n        location /fhir/ {\n"
                     "            client_max_body_size 1m;\n"
                     "            epro_submit fhir;\n"
                     "            epro_questionnaires %s;\n"
                     "            epro_study %s;\n"
-                    "        }\n" % (LOCATIONS[FHIR], FHIR_DIR, FHIR_STUDY))
+                    "        }\n\n"
+                    "        location %s {\n"
+                    "            return 200;\n"
+                    "        }\n" % (FHIR_DIR, FHIR_STUDY, READ_CEILING))
         return """load_module {module};
 {user}
 worker_processes 2;
@@ -1218,6 +1233,149 @@ http {{
                 "ok" if res["check"] else "MISMATCH"))
             self.results["pgbench"].append(res)
 
+    # ----------------------------------------------------------- reads
+
+    def read_cases(self, conc=READ_CONC):
+        """Reads by id (issue 12): READ_N FHIR rows stored by SQL, then
+        wrk GETs them by id from the module and from return 200 (the
+        ceiling), and pgbench SELECTs them by primary key (-M prepared,
+        the same clients); all three in this run, on the same rows."""
+        tags = ["wrk module read c=%d" % conc,
+                "wrk return 200 read c=%d" % conc,
+                "pgbench read by id c=%d" % conc]
+        if self.args.cases and not any(re.search(self.args.cases, t)
+                                       for t in tags):
+            return
+        if self.variant is not None:
+            self.nginx_stop()
+            self.nginx_start(quiet=True)
+        self.reset_table()
+        payload = open(self.body_path("fhir-phq9"), encoding="utf-8").read()
+        self.psql("INSERT INTO epro_submissions (submission_id, study_id, "
+                  "site_id, subject_id, visit_name, instrument, "
+                  "collected_at, received_at, answers, payload, "
+                  "fhir_status) SELECT md5(g::text)::uuid, '%s', "
+                  "'SITE-01', 'SUBJ-' || g, 'Baseline', "
+                  "'http://loinc.org/q/44249-1', now(), now(), '{}', "
+                  "$epro$%s$epro$, 'completed' "
+                  "FROM generate_series(1, %d) AS g"
+                  % (FHIR_STUDY, payload, READ_N))
+        self.psql("VACUUM ANALYZE epro_submissions")
+        ids = os.path.join(self.tmp, "read-ids.txt")
+        with open(ids, "w") as f:
+            for n in range(1, READ_N + 1):
+                h = hashlib.md5(str(n).encode()).hexdigest()
+                f.write("%s-%s-%s-%s-%s\n" % (h[:8], h[8:12], h[12:16],
+                                              h[16:20], h[20:]))
+        # pgbench's 200 connections take a moment to open: each of the
+        # three runs at least 5 s, so that they are compared on equal terms
+        secs = max(self.cfg["wrk_seconds"], 5)
+        out = {"ids": READ_N, "conc": conc, "seconds": secs, "cases": []}
+        for target, base in (("module", READ_BASE),
+                             ("return 200", READ_CEILING)):
+            tag = "wrk %s read c=%d" % (target, conc)
+            cmd = ["wrk", "-t2", "-c%d" % conc, "-d%ds" % secs,
+                   "--timeout", "30s", "-s",
+                   os.path.join(BENCH, "get_ids.lua"),
+                   "http://%s:%d" % (HOST, HTTP_PORT), "--", ids, base]
+            m0 = self.read_metrics()
+            ng0 = {p: read_stat(p)[0] for p in self.workers}
+            pg0 = self.pg_cpu()
+            rc, o, err, tool_cpu = self.run_tool(cmd, secs + 45)
+            pg1 = self.pg_cpu()
+            ng1 = {p: (read_stat(p) or (0,))[0] for p in self.workers}
+            m1 = self.read_metrics()
+            res = {"name": tag, "tool": "wrk", "target": target,
+                   "conc": conc, "rc": rc,
+                   "command": quote(cmd).replace(self.tmp, "$TMP")
+                                        .replace(REPO + "/", "")}
+            res.update(parse_wrk(o))
+            ok = res["status"].get("200", 0)
+            res["req_s"] = ok / res["duration"] if res["duration"] else 0
+            res["non200"] = sum(v for k, v in res["status"].items()
+                                if k != "200")
+            res["cpu"] = {"nginx": sum(ng1[p] - ng0[p] for p in ng0)
+                          / float(CLK), "postgres": pg1 - pg0,
+                          "loadgen": tool_cpu}
+            if target == "module":
+                res["lookups"] = m1[0] - m0[0]
+                res["lookup_ids"] = m1[1] - m0[1]
+                res["ids_per_select"] = (res["lookup_ids"]
+                                         / float(res["lookups"])
+                                         if res["lookups"] else 0)
+            if res["duration"] is None or not ok or res["non200"] \
+                    or res["socket_errors"]:
+                self.fail("%s: %d answered 200, others %r, errors %r (rc "
+                          "%s): %s" % (tag, ok, res["status"],
+                                       res["errors"], rc,
+                                       (err or "")[-300:]))
+            log("%-38s %8.0f req/s p50 %.1f ms p99 %.1f ms%s" % (
+                tag, res["req_s"], (res.get("p50") or 0) * 1e3,
+                (res.get("p99") or 0) * 1e3,
+                " %.1f ids/SELECT" % res["ids_per_select"]
+                if target == "module" else ""))
+            out["cases"].append(res)
+        fn = os.path.join(self.tmp, "pgb-read.sql")
+        with open(fn, "w") as f:
+            f.write("\\set n random(1, %d)\n"
+                    "SELECT submission_id, payload, received_at, subject_id, "
+                    "study_id, site_id FROM epro_submissions "
+                    "WHERE submission_id = md5(:n::text)::uuid "
+                    "AND fhir_status IS NOT NULL;\n" % READ_N)
+        # the plan: an index scan on the primary key, md5() once
+        out["pgbench_plan"] = self.psql(
+            "EXPLAIN (COSTS OFF) SELECT payload FROM epro_submissions "
+            "WHERE submission_id = md5(7::text)::uuid")
+        # the same clients as wrk, then pgbench's usual few (context: a
+        # database's best rate with one statement per round trip)
+        for c in (conc, self.cfg["pgbench_clients"]):
+            tag = "pgbench read by id c=%d" % c
+            cmd = [PG_BIN + "/pgbench", "-h", HOST, "-p", str(PG_PORT),
+                   "-U", "epro", "-n", "-M", "prepared", "-c", str(c),
+                   "-j", "2", "-T", str(secs), "-f", fn, "epro"]
+            pg0 = self.pg_cpu()
+            rc, o, err, tool_cpu = self.run_tool(cmd, secs + 60)
+            pg1 = self.pg_cpu()
+            res = {"name": tag, "tool": "pgbench", "conc": c, "rc": rc,
+                   "command": quote(cmd).replace(self.tmp, "$TMP"),
+                   "script": open(fn).read()}
+            m = re.search(r"tps = ([\d.]+) \(without initial", o)
+            res["req_s"] = float(m.group(1)) if m else 0.0
+            m = re.search(r"latency average = ([\d.]+) ms", o)
+            res["lat_avg_ms"] = float(m.group(1)) if m else None
+            res["cpu"] = {"postgres": pg1 - pg0, "loadgen": tool_cpu}
+            if rc != 0 or not res["req_s"]:
+                self.fail("%s: pgbench failed (rc %s): %s" % (
+                    tag, rc, (err or o)[-800:]))
+            log("%-38s %8.0f tps" % (tag, res["req_s"]))
+            out["cases"].append(res)
+        res = out["cases"][2]
+        mod = out["cases"][0]["req_s"]
+        out["module_vs_pgbench"] = mod / res["req_s"] if res["req_s"] else 0
+        out["module_vs_ceiling"] = (mod / out["cases"][1]["req_s"]
+                                    if out["cases"][1]["req_s"] else 0)
+        out["target_vs_pgbench"] = 0.6
+        log("reads by id: module %.0f req/s = %.2f of pgbench's %.0f "
+            "(target >= 0.6), %.2f of return 200's %.0f" % (
+                mod, out["module_vs_pgbench"], res["req_s"],
+                out["module_vs_ceiling"], out["cases"][1]["req_s"]))
+        self.results["reads"] = out
+        self.reset_table()
+
+    def read_metrics(self):
+        """epro_lookups_total and epro_lookup_ids_total, from /metrics"""
+        try:
+            text = urllib.request.urlopen(
+                "http://%s:%d/metrics" % (HOST, HTTP_PORT), timeout=10) \
+                .read().decode()
+        except OSError as e:
+            log("GET /metrics: %s" % e)
+            return (0, 0)
+        v = dict(re.findall(r"^(epro_lookups_total|epro_lookup_ids_total)"
+                            r" (\d+)$", text, re.M))
+        return (int(v.get("epro_lookups_total", 0)),
+                int(v.get("epro_lookup_ids_total", 0)))
+
     # ----------------------------------------------------------- core
 
     def core(self):
@@ -1680,6 +1838,8 @@ http {{
                 for target in ("module", "return 201"):
                     self.http_case("h2load", target, body,
                                    h2["connections"] * h2["streams"])
+        if self.has_fhir:
+            self.read_cases()
         self.results["pss_after_kib"] = [pss_kib(p) for p in self.workers]
 
         if self.cfg["perf_seconds"] and not self.args.cases:

@@ -519,6 +519,29 @@ def medplum_section(res):
     return "\n".join(L)
 
 
+def reads_section(r):
+    """GET [base]/QuestionnaireResponse/<id> of stored rows, beside return
+    200 and pgbench's primary-key SELECT of the same rows"""
+    rows = []
+    for c in r["cases"]:
+        extra = ""
+        if c.get("ids_per_select"):
+            extra = "%.1f ids per SELECT" % c["ids_per_select"]
+        rows.append([c["name"], num(c.get("req_s")),
+                     ms(c.get("p50")) if c["tool"] == "wrk" else "-",
+                     ms(c.get("p99")) if c["tool"] == "wrk" else "-",
+                     num(c.get("lat_avg_ms"), "%.1f"), extra])
+    return ("%d rows stored before the case; wrk picks ids from their "
+            "list (bench/get_ids.lua), %d s each.\n\n" % (r["ids"],
+                                                         r["seconds"])
+            + table(["case", "req/s (pgbench: tps)", "p50 ms", "p99 ms",
+                     "avg ms", ""], rows)
+            + "\n\nThe module: %.2f of pgbench's rate at the same clients "
+            "(target >= %.1f), %.2f of return 200's." % (
+                r["module_vs_pgbench"], r["target_vs_pgbench"],
+                r["module_vs_ceiling"]))
+
+
 def pgbench_table(res):
     rows = []
     for p in res["pgbench"]:
@@ -796,6 +819,11 @@ def render(res, runs):
 
     L.append("## FHIR over HTTP (issue 11)\n")
     L.append(fhir_section(res))
+
+    if res.get("reads"):
+        L.append("## FHIR reads by id (issue 12)\n")
+        L.append(reads_section(res["reads"]))
+        L.append("")
 
     L.append("## Heap calls per request (workers, steady state)\n")
     L.append("LD_PRELOAD=bench/malloc_count.so (counts malloc, calloc, "

@@ -27,7 +27,8 @@
 /*
  * A target of a database: a table and the extra columns epro_column
  * fills, with its INSERT, prepared as epro_insert_<index>.  Rows of one
- * batch share their target.
+ * batch share their target.  A table an epro_submit fhir location uses
+ * also has its read by id, the SELECT prepared as epro_read_<index>.
  */
 typedef struct {
     ngx_str_t                  name;       /* quoted: "schema"."name" */
@@ -36,6 +37,9 @@ typedef struct {
     ngx_str_t                  sql;        /* NUL-terminated */
     ngx_uint_t                 index;
     u_char                     stmt[NGX_INT_T_LEN + 16];
+    ngx_str_t                  read_sql;   /* NUL-terminated, or empty */
+    u_char                     read_stmt[NGX_INT_T_LEN + 16];
+    ngx_flag_t                 reads;      /* a FHIR location reads it */
 } ngx_http_epro_table_t;
 
 

@@ -391,6 +391,37 @@ ngx_http_epro_metrics_db_error(ngx_uint_t db, const char *sqlstate)
 }
 
 
+
+/* a read by id answered: found (200 or 304) or not (404) */
+
+void
+ngx_http_epro_metrics_read(ngx_uint_t db, ngx_uint_t found)
+{
+    ngx_http_epro_metrics_db_t  *m;
+
+    m = ngx_http_epro_metrics_get(db);
+
+    if (m) {
+        (void) ngx_atomic_fetch_add(&m->reads[found ? 0 : 1], 1);
+    }
+}
+
+
+/* a SELECT sent for a group of ids: fewer SELECTs than reads is grouping */
+
+void
+ngx_http_epro_metrics_lookup(ngx_uint_t db, ngx_uint_t ids)
+{
+    ngx_http_epro_metrics_db_t  *m;
+
+    m = ngx_http_epro_metrics_get(db);
+
+    if (m) {
+        (void) ngx_atomic_fetch_add(&m->lookups, 1);
+        (void) ngx_atomic_fetch_add(&m->lookup_ids, ids);
+    }
+}
+
 static ngx_int_t
 ngx_http_epro_metrics_class(u_char c)
 {

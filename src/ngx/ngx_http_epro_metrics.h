@@ -81,6 +81,9 @@ typedef struct {
     ngx_atomic_t               commit_ms[NGX_HTTP_EPRO_MS_BUCKETS + 1];
     ngx_atomic_t               commit_ms_sum;
     ngx_atomic_t               db_errors[NGX_HTTP_EPRO_CLASSES];
+    ngx_atomic_t               reads[2];   /* FHIR reads: found, not */
+    ngx_atomic_t               lookups;    /* their SELECTs */
+    ngx_atomic_t               lookup_ids;
 } ngx_http_epro_metrics_db_t;
 
 
@@ -125,6 +128,8 @@ void ngx_http_epro_metrics_room(ngx_uint_t db, ngx_int_t bytes,
 void ngx_http_epro_metrics_state(ngx_uint_t db, ngx_int_t from,
     ngx_int_t to);
 void ngx_http_epro_metrics_db_error(ngx_uint_t db, const char *sqlstate);
+void ngx_http_epro_metrics_read(ngx_uint_t db, ngx_uint_t found);
+void ngx_http_epro_metrics_lookup(ngx_uint_t db, ngx_uint_t ids);
 
 
 #endif /* _NGX_HTTP_EPRO_METRICS_H_INCLUDED_ */

@@ -4,11 +4,24 @@
  * non-blocking libpq connections driven by nginx events.  A batch's rows
  * are sent to an idle connection as one set-based INSERT, and the outcome
  * goes back to the owner through the done() callback it set; ready()
- * tells it a connection became idle.  The only file that includes
- * libpq-fe.h; it never sees a request.
+ * tells it a connection became idle.  A lookup (the reads by id of a
+ * FHIR location, grouped by the queue) is one SELECT ... WHERE
+ * submission_id = ANY($1::uuid[]) on an idle connection too, outside any
+ * transaction; its rows go back through found(), pointing into the
+ * result, which is cleared once found() returns.  The only file that
+ * includes libpq-fe.h; it never sees a request.
  *
- * Each table's INSERT is prepared once per connection (prepared)
- * or sent unnamed with each batch (unnamed): behind a transaction pooler
+ * Batches and lookups share the connections.  The pool takes whichever
+ * it is given; the queue (ngx_http_epro_queue_dispatch) chooses, and
+ * alternates: a connection that becomes idle goes to a lookup group if
+ * the last one it dispatched was a batch and lookups wait, to a ready
+ * batch otherwise; so a stream of batches never starves reads nor reads
+ * batches, and a lookup never waits behind batches still filling (their
+ * epro_batch_max_delay) nor behind a full batch queue.
+ *
+ * Each table's INSERT (and SELECT, if a FHIR location reads it) is
+ * prepared once per connection (prepared) or sent unnamed with each
+ * batch or lookup (unnamed): behind a transaction pooler
  * such as PgBouncer each transaction may run on another server
  * connection, so nothing may outlive one.  An unnamed batch is one
  * pipeline up to a single Sync, hence one implicit transaction on one
@@ -35,6 +48,13 @@
  *                                                          set_config(),
  *                                                          PQsendQueryParams
  *                                                          PQpipelineSync
+ *   idle        ngx_http_epro_pg_lookup()      busy        the same, with
+ *                                                          the SELECT;
+ *                                                          marked a lookup
+ *   busy        ReadyForQuery, lookup, rows    idle        found(OK, rows),
+ *                                                          ready()
+ *   busy        ReadyForQuery, lookup, error   idle        found(ERROR),
+ *                                                          ready()
  *   busy        server WARNING                 busy        marked, logged
  *   busy        ReadyForQuery, committed       idle        done(committed),
  *                                                          ready()
@@ -44,13 +64,20 @@
  *                                                          failed), ready()
  *   idle        server notice, stray result    idle        logged
  *   any         error, EOF, deadline timer     down        close; done(
- *                                                          unknown) if busy;
+ *                                                          unknown) if busy
+ *                                                          with a batch,
+ *                                                          found(ERROR) if
+ *                                                          with a lookup;
  *                                                          retry timer
+ *
+ * A lookup is busy, not a state of its own: epro_status publishes the
+ * five states above (dashboards and t/015 read them), and a connection
+ * in use is busy whatever it runs; pc->lookup says which callback ends it.
  *
  * ReadyForQuery is, in pipeline mode, the PGRES_PIPELINE_SYNC result.
  * The deadline timer is epro_pg_timeout: for connecting and preparing
- * together, and for a batch's commit (that one keeps an exiting worker
- * until it fires or the batch is answered).  The retry timer waits the
+ * together, and for a batch's commit or a lookup (those keep an exiting
+ * worker until it fires or they are answered).  The retry timer waits the
  * backoff, 0 the first time, then from 0.1 s doubling up to 1 s, reset
  * once a connection is ready.  Each state change is a debug line.
  *
@@ -77,6 +104,7 @@
 
 
 #define NGX_HTTP_EPRO_STMT         "epro_insert"
+#define NGX_HTTP_EPRO_READ_STMT    "epro_read"
 #define NGX_HTTP_EPRO_BACKOFF_MIN  100
 #define NGX_HTTP_EPRO_BACKOFF_MAX  1000
 
@@ -104,7 +132,11 @@ typedef struct {
     ngx_connection_t            *c;         /* over PQsocket(), not down */
     ngx_http_epro_pg_state_e     state;
     epro_rows_t                 *rows;      /* busy: the batch's rows */
-    void                        *data;      /* busy: the batch, for done() */
+    void                        *data;      /* busy: the batch, for done(),
+                                               or the lookup, for found() */
+    ngx_uint_t                   nids;      /* busy, lookup: ids asked */
+    ngx_http_epro_pg_row_t      *found;     /* given to found() */
+    ngx_uint_t                   found_size;
     PGresult                    *result;    /* busy: the INSERT's, kept
                                                until ReadyForQuery */
     u_char                      *inserted;  /* per row, given to done() */
@@ -128,6 +160,8 @@ typedef struct {
     unsigned                     reported:1;
     /* busy: the server sent a WARNING, the commit may not be durable */
     unsigned                     warned:1;
+    /* busy with a lookup, not a batch */
+    unsigned                     lookup:1;
 } ngx_http_epro_pg_conn_t;
 
 
@@ -136,6 +170,7 @@ struct ngx_http_epro_pg_s {
     ngx_http_epro_pg_conn_t     *conns;
     ngx_uint_t                   nconns;
     ngx_http_epro_pg_done_pt     done;
+    ngx_http_epro_pg_found_pt    found;
     ngx_http_epro_pg_ready_pt    ready;
     void                        *ctx;       /* for ready() */
     ngx_log_t                    log;
@@ -165,6 +200,11 @@ static void ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc,
 static void ngx_http_epro_pg_prepared(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc);
+static void ngx_http_epro_pg_looked_up(ngx_http_epro_pg_conn_t *pc);
+static ngx_http_epro_pg_conn_t *ngx_http_epro_pg_take(ngx_http_epro_pg_t *pg,
+    const char *what);
+static ngx_int_t ngx_http_epro_pg_read_sql(ngx_conf_t *cf,
+    ngx_http_epro_table_t *t, ngx_uint_t i);
 static void ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc,
     const char *what);
 static void ngx_http_epro_pg_close(ngx_http_epro_pg_conn_t *pc);
@@ -244,6 +284,19 @@ static const char  ngx_http_epro_pg_sql_end[] =
     "SELECT n FROM u EXCEPT "
     "SELECT min(u.n) FROM ins JOIN u USING (submission_id) "
     "GROUP BY submission_id";
+
+/*
+ * The read by id of a FHIR location: a primary-key lookup of a group of
+ * ids, outside any transaction; native rows (fhir_status NULL) are not
+ * FHIR resources.  received_at as Unix ms, from which the glue writes
+ * the same RFC 3339 text the create answered with.
+ */
+
+static const char  ngx_http_epro_pg_sql_read[] =
+    "SELECT submission_id, payload, "
+    "(extract(epoch FROM received_at) * 1000)::bigint, "
+    "subject_id, study_id, site_id FROM %V "
+    "WHERE submission_id = ANY($1::uuid[]) AND fhir_status IS NOT NULL%Z";
 
 /* an extra column: its array, its name in u, in the table, in u */
 static const char  ngx_http_epro_pg_sql_param_fmt[] = ", $%ui::text[]";
@@ -335,6 +388,15 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
 
         size += sizeof(ngx_http_epro_pg_prepare_fmt) + sizeof(t->stmt)
                 + t->sql.len;
+
+        if (t->reads) {
+            if (ngx_http_epro_pg_read_sql(cf, t, i) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            size += sizeof(ngx_http_epro_pg_prepare_fmt)
+                    + sizeof(t->read_stmt) + t->read_sql.len;
+        }
     }
 
     if (db->statement != NGX_HTTP_EPRO_PG_PREPARED) {
@@ -357,10 +419,37 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
     for (i = 0; i < db->tables.nelts; i++) {
         p = ngx_sprintf(p, ngx_http_epro_pg_prepare_fmt, tables[i]->stmt,
                         &tables[i]->sql);
+
+        if (tables[i]->reads) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_prepare_fmt,
+                            tables[i]->read_stmt, &tables[i]->read_sql);
+        }
     }
 
     *p = '\0';
     db->setup.len = p - db->setup.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_epro_pg_read_sql(ngx_conf_t *cf, ngx_http_epro_table_t *t,
+    ngx_uint_t i)
+{
+    u_char  *p;
+
+    ngx_sprintf(t->read_stmt, NGX_HTTP_EPRO_READ_STMT "_%ui%Z", i);
+
+    p = ngx_pnalloc(cf->pool, sizeof(ngx_http_epro_pg_sql_read)
+                              + t->name.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    t->read_sql.data = p;
+    t->read_sql.len = ngx_sprintf(p, ngx_http_epro_pg_sql_read, &t->name)
+                      - p - 1;
 
     return NGX_OK;
 }
@@ -400,8 +489,8 @@ ngx_http_epro_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
 
 ngx_http_epro_pg_t *
 ngx_http_epro_pg_init_process(ngx_cycle_t *cycle, ngx_http_epro_db_t *db,
-    ngx_http_epro_pg_done_pt done, ngx_http_epro_pg_ready_pt ready,
-    void *ctx)
+    ngx_http_epro_pg_done_pt done, ngx_http_epro_pg_found_pt found,
+    ngx_http_epro_pg_ready_pt ready, void *ctx)
 {
     ngx_uint_t                i;
     ngx_http_epro_pg_t       *pg;
@@ -414,6 +503,7 @@ ngx_http_epro_pg_init_process(ngx_cycle_t *cycle, ngx_http_epro_db_t *db,
 
     pg->conf = db;
     pg->done = done;
+    pg->found = found;
     pg->ready = ready;
     pg->ctx = ctx;
     pg->log = *cycle->log;
@@ -490,6 +580,9 @@ ngx_http_epro_pg_exit_process(ngx_http_epro_pg_t *pg)
 
         ngx_free(pc->inserted);
         pc->inserted = NULL;
+
+        ngx_free(pc->found);
+        pc->found = NULL;
     }
 
     pg->conns = NULL;
@@ -547,24 +640,16 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
     const char               *values[EPRO_MAX_COLS];
     ngx_http_epro_pg_conn_t  *pc;
 
-    pc = NULL;
-
-    for (i = 0; i < pg->nconns; i++) {
-        if (pg->conns[i].state == ngx_http_epro_pg_idle) {
-            pc = &pg->conns[i];
-            break;
-        }
-    }
+    pc = ngx_http_epro_pg_take(pg, "a batch");
 
     if (pc == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, &pg->log, 0,
-                      "epro: a batch was sent with no connection idle");
         pg->done(data, NGX_HTTP_EPRO_PG_FAILED, "?????", NULL);
         return;
     }
 
     pc->rows = rows;
     pc->data = data;
+    pc->lookup = 0;
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
     pc->failed = 0;
     pc->warned = 0;
@@ -615,6 +700,97 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
     }
 
     (void) ngx_http_epro_pg_flush(pc);
+}
+
+
+/*
+ * Sends a lookup of nids ids ("{id,...}", the text of a uuid[]) in the
+ * table to the first idle connection; found(data, ...) follows, at once
+ * if the connection fails now.  ids must live until then.
+ */
+
+void
+ngx_http_epro_pg_lookup(ngx_http_epro_pg_t *pg, ngx_http_epro_table_t *table,
+    const char *ids, ngx_uint_t nids, void *data)
+{
+    const char               *values[1];
+    ngx_http_epro_pg_conn_t  *pc;
+
+    pc = ngx_http_epro_pg_take(pg, "a lookup");
+
+    if (pc == NULL || table->read_sql.len == 0) {
+        pg->found(data, NGX_ERROR, NULL, 0);
+        return;
+    }
+
+    pc->rows = NULL;
+    pc->data = data;
+    pc->nids = nids;
+    pc->lookup = 1;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
+    pc->failed = 0;
+    pc->warned = 0;
+    pc->sent = ngx_current_msec;
+    pc->log.action = "looking up resources";
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
+                   "epro: connection %ui: looking up %ui id(s)",
+                   pc->index, nids);
+
+    ngx_http_epro_metrics_lookup(pg->conf->index, nids);
+
+    /* as a batch: its request waits for it, and keeps an exiting worker */
+    pc->deadline.cancelable = 0;
+    ngx_add_timer(&pc->deadline, pg->conf->timeout);
+
+    values[0] = ids;
+
+    if (pg->conf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
+        pc->skip = 0;
+
+        if (!PQsendQueryPrepared(pc->conn, (const char *) table->read_stmt,
+                                 1, values, NULL, NULL, 0))
+        {
+            ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
+            return;
+        }
+
+    } else {
+        pc->skip = 1;
+
+        if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
+                               0, NULL, NULL, NULL, NULL, 0)
+            || !PQsendQueryParams(pc->conn,
+                                  (const char *) table->read_sql.data,
+                                  1, NULL, values, NULL, NULL, 0)
+            || !PQpipelineSync(pc->conn))
+        {
+            ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
+            return;
+        }
+    }
+
+    (void) ngx_http_epro_pg_flush(pc);
+}
+
+
+/* the first idle connection, for a batch or a lookup */
+
+static ngx_http_epro_pg_conn_t *
+ngx_http_epro_pg_take(ngx_http_epro_pg_t *pg, const char *what)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < pg->nconns; i++) {
+        if (pg->conns[i].state == ngx_http_epro_pg_idle) {
+            return &pg->conns[i];
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ALERT, &pg->log, 0,
+                  "epro: %s was sent with no connection idle", what);
+
+    return NULL;
 }
 
 
@@ -738,6 +914,11 @@ ngx_http_epro_pg_on_busy(ngx_http_epro_pg_conn_t *pc, ngx_event_t *ev)
         return;
     }
 
+    if (pc->lookup) {
+        ngx_http_epro_pg_looked_up(pc);
+        return;
+    }
+
     if (pc->failed || pc->result == NULL) {
         ngx_http_epro_pg_rolled_back(pc);
         return;
@@ -768,7 +949,9 @@ ngx_http_epro_pg_deadline_handler(ngx_event_t *ev)
     pc = ev->data;
 
     if (pc->state == ngx_http_epro_pg_busy) {
-        ngx_http_epro_pg_fail(pc, "the commit was not confirmed in time");
+        ngx_http_epro_pg_fail(pc, pc->lookup
+                                  ? "a lookup was not answered in time"
+                                  : "the commit was not confirmed in time");
         return;
     }
 
@@ -1023,6 +1206,11 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
                       field ? field : "unknown error", pc->sqlstate,
                       ngx_http_epro_pg_hint(pc->sqlstate));
 
+    } else if (pc->lookup) {
+        ngx_log_error(NGX_LOG_ERR, &pc->log, 0,
+                      "epro: connection %ui: lookup of %ui id(s) failed, "
+                      "SQLSTATE %s", pc->index, pc->nids, pc->sqlstate);
+
     } else {
         /* the message may quote row values: patient data stays out */
         field = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
@@ -1197,6 +1385,89 @@ ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc)
 
 
 /*
+ * A lookup's rows, given to found() as pointers into the result, which
+ * is cleared after: found() copies what it keeps.  Any error: nothing is
+ * known, found(ERROR).
+ */
+
+static void
+ngx_http_epro_pg_looked_up(ngx_http_epro_pg_conn_t *pc)
+{
+    int                      i, n;
+    void                    *data;
+    PGresult                *res;
+    ngx_int_t                rc;
+    ngx_http_epro_pg_row_t  *row;
+
+    data = pc->data;
+    res = pc->result;
+    n = 0;
+    rc = NGX_ERROR;
+
+    if (!pc->failed && res != NULL && PQnfields(res) == 6) {
+        n = PQntuples(res);
+        rc = NGX_OK;
+    }
+
+    if ((ngx_uint_t) n > pc->found_size) {
+        ngx_free(pc->found);
+
+        pc->found = ngx_alloc(n * sizeof(ngx_http_epro_pg_row_t), &pc->log);
+        if (pc->found == NULL) {
+            pc->found_size = 0;
+            ngx_http_epro_pg_fail(pc, "out of memory");
+            return;
+        }
+
+        pc->found_size = n;
+    }
+
+    for (i = 0; i < n; i++) {
+        row = &pc->found[i];
+
+        row->id.data = (u_char *) PQgetvalue(res, i, 0);
+        row->id.len = PQgetlength(res, i, 0);
+        row->payload.data = (u_char *) PQgetvalue(res, i, 1);
+        row->payload.len = PQgetlength(res, i, 1);
+        row->received_ms.data = (u_char *) PQgetvalue(res, i, 2);
+        row->received_ms.len = PQgetlength(res, i, 2);
+        row->subject.data = (u_char *) PQgetvalue(res, i, 3);
+        row->subject.len = PQgetlength(res, i, 3);
+        row->study.data = (u_char *) PQgetvalue(res, i, 4);
+        row->study.len = PQgetlength(res, i, 4);
+        row->site.data = (u_char *) PQgetvalue(res, i, 5);
+        row->site.len = PQgetlength(res, i, 5);
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
+                   "epro: connection %ui: %d of %ui id(s) found in %M ms",
+                   pc->index, n, pc->nids, ngx_current_msec - pc->sent);
+
+    pc->result = NULL;
+    pc->rows = NULL;
+    pc->data = NULL;
+    pc->failed = 0;
+    pc->warned = 0;
+    pc->lookup = 0;
+
+    if (pc->deadline.timer_set) {
+        ngx_del_timer(&pc->deadline);
+    }
+
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
+    pc->log.action = NULL;
+
+    pc->pg->found(data, rc, pc->found, (ngx_uint_t) n);
+
+    if (res) {
+        PQclear(res);
+    }
+
+    pc->pg->ready(pc->pg->ctx);
+}
+
+
+/*
  * The connection is dropped; a batch in flight may or may not have been
  * committed, so its requests get 504 and may retry with the same ids.
  */
@@ -1206,6 +1477,7 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
 {
     u_char      *p, *last, text[512];
     void        *data;
+    ngx_uint_t   lookup;
     ngx_msec_t   delay;
     const char  *line;
 
@@ -1240,8 +1512,10 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
     }
 
     data = pc->data;
+    lookup = pc->lookup;
     pc->data = NULL;
     pc->rows = NULL;
+    pc->lookup = 0;
 
     if (pc->result) {
         PQclear(pc->result);
@@ -1263,7 +1537,10 @@ ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc, const char *what)
 
     ngx_add_timer(&pc->retry, delay ? delay : 1);
 
-    if (data) {
+    if (data && lookup) {
+        pc->pg->found(data, NGX_ERROR, NULL, 0);
+
+    } else if (data) {
         pc->pg->done(data, NGX_HTTP_EPRO_PG_UNKNOWN, NULL, NULL);
     }
 }

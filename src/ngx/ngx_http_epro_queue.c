@@ -7,8 +7,13 @@
  * epro_batch_max_delay), dispatch to the connection pool, the split of a
  * batch a row made PostgreSQL refuse, and the expiry of batches no
  * connection took within epro_pg_timeout.  A batch holds rows of one
- * table.  Requests are reached only through their waiters' callbacks; the
- * pool only through its API and the two callbacks set here.
+ * table.  Reads by id (lookups) wait in a list of their own, never behind
+ * the batches, and go out in groups, one SELECT for all the ids of a
+ * table that wait when a connection becomes idle (up to
+ * NGX_HTTP_EPRO_LOOKUP_MAX); dispatch alternates between lookups and
+ * batches (see ngx_http_epro_pg.c).  Requests are reached only through
+ * their waiters' and lookups' callbacks; the pool only through its API
+ * and the callbacks set here.
  */
 
 
@@ -23,6 +28,7 @@
 
 
 #define NGX_HTTP_EPRO_KEEP_BYTES   (64 * 1024)
+#define NGX_HTTP_EPRO_LOOKUP_MAX   100
 
 
 struct ngx_http_epro_batch_s {
@@ -35,6 +41,16 @@ struct ngx_http_epro_batch_s {
     ngx_msec_t                   created;
     ngx_msec_t                   sent;
     unsigned                     alone:1;   /* one request, after a split */
+};
+
+
+/* the lookups of one SELECT, and its parameter: "{id,id,...}" */
+struct ngx_http_epro_group_s {
+    ngx_queue_t                  queue;     /* free, or in flight */
+    ngx_queue_t                  lookups;
+    ngx_http_epro_queue_t       *owner;
+    u_char                       ids[2 + NGX_HTTP_EPRO_LOOKUP_MAX
+                                         * (EPRO_UUID_LEN + 1)];
 };
 
 
@@ -56,6 +72,10 @@ struct ngx_http_epro_queue_s {
     ngx_event_t                  wake;
     ngx_log_t                   *log;
     epro_alloc_t                 heap;
+    ngx_queue_t                  lookups;     /* pending */
+    ngx_queue_t                  groups;      /* in flight */
+    ngx_queue_t                  free_groups;
+    unsigned                     lookup_turn:1;   /* a batch went last */
 };
 
 
@@ -78,6 +98,11 @@ static void ngx_http_epro_queue_ready(void *ctx);
 static void ngx_http_epro_queue_done(void *data,
     ngx_http_epro_pg_outcome_e outcome, const char *sqlstate,
     const u_char *inserted);
+static void ngx_http_epro_queue_send_lookups(ngx_http_epro_queue_t *eq);
+static void ngx_http_epro_queue_found(void *data, ngx_int_t rc,
+    ngx_http_epro_pg_row_t *rows, ngx_uint_t nrows);
+static ngx_int_t ngx_http_epro_queue_copy_row(ngx_http_epro_lookup_t *l,
+    ngx_http_epro_pg_row_t *row);
 static void ngx_http_epro_queue_post_handler(ngx_event_t *ev);
 static void ngx_http_epro_queue_expire_handler(ngx_event_t *ev);
 static void ngx_http_epro_queue_finish(ngx_http_epro_queue_t *eq,
@@ -127,6 +152,9 @@ ngx_http_epro_queue_init_process(ngx_cycle_t *cycle, ngx_http_epro_db_t *db)
     ngx_queue_init(&eq->pending);
     ngx_queue_init(&eq->free);
     ngx_queue_init(&eq->waiting);
+    ngx_queue_init(&eq->lookups);
+    ngx_queue_init(&eq->groups);
+    ngx_queue_init(&eq->free_groups);
 
     eq->timer.handler = ngx_http_epro_queue_expire_handler;
     eq->timer.log = cycle->log;
@@ -142,6 +170,7 @@ ngx_http_epro_queue_init_process(ngx_cycle_t *cycle, ngx_http_epro_db_t *db)
 
     eq->pg = ngx_http_epro_pg_init_process(cycle, db,
                                            ngx_http_epro_queue_done,
+                                           ngx_http_epro_queue_found,
                                            ngx_http_epro_queue_ready, eq);
     if (eq->pg == NULL) {
         return NGX_ERROR;
@@ -192,6 +221,16 @@ ngx_http_epro_queue_exit_process(ngx_http_epro_db_t *db)
         b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
         epro_rows_free(&b->rows, &eq->heap);
         ngx_free(b);
+    }
+
+    /* a group in flight is dropped unanswered, as a batch is */
+
+    ngx_queue_add(&eq->free_groups, &eq->groups);
+
+    while (!ngx_queue_empty(&eq->free_groups)) {
+        q = ngx_queue_head(&eq->free_groups);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_http_epro_group_t, queue));
     }
 
     db->queue = NULL;
@@ -396,6 +435,53 @@ ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Queues a read by id of l->table; NGX_OK: l->done() will be called
+ * once (or ngx_http_epro_queue_lookup_cancel() ends that); else an HTTP
+ * status to answer.  A full batch queue does not refuse it: it waits
+ * apart, as rows do while no connection is up (a restart is short).  The
+ * owner bounds the wait (epro_pg_timeout), the pool the SELECT's.
+ */
+
+ngx_int_t
+ngx_http_epro_queue_lookup(ngx_http_epro_lookup_t *l)
+{
+    ngx_http_epro_queue_t  *eq;
+
+    eq = l->db->queue;
+
+    if (eq == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    l->group = NULL;
+    l->pending = 1;
+    ngx_queue_insert_tail(&eq->lookups, &l->queue);
+
+    /* the reads of this round of events go out together */
+
+    if (!eq->post.posted) {
+        ngx_post_event(&eq->post, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the request is gone, or stopped waiting: its lookup is forgotten */
+
+void
+ngx_http_epro_queue_lookup_cancel(ngx_http_epro_lookup_t *l)
+{
+    if (l->pending || l->group) {
+        ngx_queue_remove(&l->queue);
+    }
+
+    l->pending = 0;
+    l->group = NULL;
 }
 
 
@@ -639,26 +725,45 @@ ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq)
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
 
-    while (!ngx_queue_empty(&eq->pending)) {
-        q = ngx_queue_head(&eq->pending);
-        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+    wait = 0;
 
-        if (!ngx_http_epro_pg_has_idle(eq->pg)) {
+    while (ngx_http_epro_pg_has_idle(eq->pg)) {
+        b = NULL;
+
+        if (!ngx_queue_empty(&eq->pending)) {
+            q = ngx_queue_head(&eq->pending);
+            b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+            wait = b->created + eq->conf->batch_max_delay - ngx_current_msec;
+
+            if (b->rows.nrows < eq->conf->batch_max_rows
+                && b->bytes < eq->conf->batch_max_bytes
+                && (ngx_msec_int_t) wait > 0)
+            {
+                /* epro_batch_max_delay: let the batch fill */
+                b = NULL;
+
+            } else {
+                wait = 0;
+            }
+        }
+
+        /* lookups and ready batches take turns (see ngx_http_epro_pg.c) */
+
+        if (!ngx_queue_empty(&eq->lookups) && (b == NULL || eq->lookup_turn))
+        {
+            eq->lookup_turn = 0;
+            ngx_http_epro_queue_send_lookups(eq);
+            continue;
+        }
+
+        if (b == NULL) {
             break;
         }
 
-        wait = b->created + eq->conf->batch_max_delay - ngx_current_msec;
+        eq->lookup_turn = 1;
 
-        if (b->rows.nrows < eq->conf->batch_max_rows
-            && b->bytes < eq->conf->batch_max_bytes
-            && (ngx_msec_int_t) wait > 0)
-        {
-            /* epro_batch_max_delay: let the batch fill */
-            ngx_add_timer(&eq->timer, wait);
-            return;
-        }
-
-        ngx_queue_remove(q);
+        ngx_queue_remove(&b->queue);
         ngx_http_epro_queue_queued(eq, -(ngx_int_t) b->rows.nrows, 0);
 
         b->sent = ngx_current_msec;
@@ -670,6 +775,12 @@ ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq)
             ngx_del_timer(&eq->timer);
         }
 
+        return;
+    }
+
+    if ((ngx_msec_int_t) wait > 0) {
+        /* the head batch fills while a connection is idle */
+        ngx_add_timer(&eq->timer, wait);
         return;
     }
 
@@ -731,6 +842,183 @@ ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
                                    NULL);
         return;
     }
+}
+
+
+/*
+ * One SELECT for the pending lookups of the first one's table, up to
+ * NGX_HTTP_EPRO_LOOKUP_MAX; the others wait for the next connection.
+ */
+
+static void
+ngx_http_epro_queue_send_lookups(ngx_http_epro_queue_t *eq)
+{
+    u_char                  *p;
+    ngx_uint_t               n;
+    ngx_queue_t             *q, *next;
+    ngx_http_epro_group_t   *g;
+    ngx_http_epro_lookup_t  *l;
+    ngx_http_epro_table_t   *table;
+
+    if (!ngx_queue_empty(&eq->free_groups)) {
+        q = ngx_queue_head(&eq->free_groups);
+        ngx_queue_remove(q);
+        g = ngx_queue_data(q, ngx_http_epro_group_t, queue);
+
+    } else {
+        g = ngx_alloc(sizeof(ngx_http_epro_group_t), eq->log);
+
+        if (g == NULL) {
+            q = ngx_queue_head(&eq->lookups);
+            l = ngx_queue_data(q, ngx_http_epro_lookup_t, queue);
+            ngx_http_epro_queue_lookup_cancel(l);
+            l->done(l, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        g->owner = eq;
+    }
+
+    ngx_queue_init(&g->lookups);
+    ngx_queue_insert_tail(&eq->groups, &g->queue);
+
+    q = ngx_queue_head(&eq->lookups);
+    l = ngx_queue_data(q, ngx_http_epro_lookup_t, queue);
+    table = l->table;
+
+    p = g->ids;
+    *p++ = '{';
+    n = 0;
+
+    for ( /* void */ ;
+         q != ngx_queue_sentinel(&eq->lookups) && n < NGX_HTTP_EPRO_LOOKUP_MAX;
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        l = ngx_queue_data(q, ngx_http_epro_lookup_t, queue);
+
+        if (l->table != table) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&g->lookups, q);
+        l->pending = 0;
+        l->group = g;
+
+        if (n++) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, l->id, EPRO_UUID_LEN);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    ngx_http_epro_pg_lookup(eq->pg, table, (char *) g->ids, n, g);
+}
+
+
+/*
+ * The pool's answer to a group: each lookup whose id came back gets its
+ * row, the others 404, or all 503 when nothing is known.  A lookup leaves
+ * the group before its done(), which ends its request.
+ */
+
+static void
+ngx_http_epro_queue_found(void *data, ngx_int_t rc,
+    ngx_http_epro_pg_row_t *rows, ngx_uint_t nrows)
+{
+    ngx_http_epro_group_t *g = data;
+
+    ngx_uint_t               i;
+    ngx_queue_t             *q;
+    ngx_http_epro_lookup_t  *l;
+
+    for (i = 0; i < nrows; i++) {
+        if (rows[i].id.len != EPRO_UUID_LEN) {
+            continue;
+        }
+
+        q = ngx_queue_head(&g->lookups);
+
+        while (q != ngx_queue_sentinel(&g->lookups)) {
+            l = ngx_queue_data(q, ngx_http_epro_lookup_t, queue);
+
+            if (ngx_memcmp(l->id, rows[i].id.data, EPRO_UUID_LEN) != 0) {
+                q = ngx_queue_next(q);
+                continue;
+            }
+
+            ngx_queue_remove(q);
+            l->group = NULL;
+            l->done(l, ngx_http_epro_queue_copy_row(l, &rows[i]));
+
+            /* done() may have ended other requests: start again */
+            q = ngx_queue_head(&g->lookups);
+        }
+    }
+
+    while (!ngx_queue_empty(&g->lookups)) {
+        q = ngx_queue_head(&g->lookups);
+        ngx_queue_remove(q);
+
+        l = ngx_queue_data(q, ngx_http_epro_lookup_t, queue);
+        l->group = NULL;
+        l->done(l, (rc == NGX_OK) ? NGX_HTTP_NOT_FOUND
+                                  : NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    ngx_queue_remove(&g->queue);
+    ngx_queue_insert_head(&g->owner->free_groups, &g->queue);
+}
+
+
+/* into the request's pool, before libpq's result is cleared */
+
+static ngx_int_t
+ngx_http_epro_queue_copy_row(ngx_http_epro_lookup_t *l,
+    ngx_http_epro_pg_row_t *row)
+{
+    off_t                        ms;
+    u_char                      *p;
+    ngx_http_epro_lookup_row_t  *out;
+
+    out = &l->row;
+
+    ms = ngx_atoof(row->received_ms.data, row->received_ms.len);
+    if (ms == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(l->pool, row->payload.len + row->subject.len
+                             + row->study.len + row->site.len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out->received_ms = ms;
+
+    out->payload.data = p;
+    out->payload.len = row->payload.len;
+    p = ngx_cpymem(p, row->payload.data, row->payload.len);
+
+    out->subject.data = p;
+    out->subject.len = row->subject.len;
+    p = ngx_cpymem(p, row->subject.data, row->subject.len);
+
+    out->study.data = p;
+    out->study.len = row->study.len;
+    p = ngx_cpymem(p, row->study.data, row->study.len);
+
+    out->site.data = p;
+    out->site.len = row->site.len;
+    p = ngx_cpymem(p, row->site.data, row->site.len);
+
+    *p = '\0';
+
+    return NGX_HTTP_OK;
 }
 
 

@@ -20,6 +20,8 @@
 
 typedef struct ngx_http_epro_batch_s   ngx_http_epro_batch_t;
 typedef struct ngx_http_epro_waiter_s  ngx_http_epro_waiter_t;
+typedef struct ngx_http_epro_lookup_s  ngx_http_epro_lookup_t;
+typedef struct ngx_http_epro_group_s   ngx_http_epro_group_t;
 
 /*
  * w->db is set by the owner before anything else.
@@ -64,6 +66,43 @@ struct ngx_http_epro_waiter_s {
 };
 
 
+/*
+ * A read by id: the outcome, once: NGX_HTTP_OK (the row, copied into
+ * l->pool, is in l->row), NGX_HTTP_NOT_FOUND, NGX_HTTP_SERVICE_UNAVAILABLE
+ * or NGX_HTTP_INTERNAL_SERVER_ERROR.
+ */
+typedef void (*ngx_http_epro_lookup_done_pt)(ngx_http_epro_lookup_t *l,
+    ngx_int_t status);
+
+
+/* what a read found; strings in l->pool, empty for NULL */
+typedef struct {
+    ngx_str_t                      payload;
+    ngx_str_t                      subject;
+    ngx_str_t                      study;
+    ngx_str_t                      site;
+    int64_t                        received_ms;   /* Unix time */
+} ngx_http_epro_lookup_row_t;
+
+
+struct ngx_http_epro_lookup_s {
+    ngx_queue_t                    queue;      /* pending, or in its
+                                                  group */
+    ngx_http_epro_db_t            *db;         /* set by the owner */
+    ngx_http_epro_table_t         *table;
+    ngx_pool_t                    *pool;       /* the row is copied here */
+    u_char                         id[EPRO_UUID_LEN];   /* lower case */
+
+    ngx_http_epro_lookup_done_pt   done;
+    void                          *data;
+
+    ngx_http_epro_lookup_row_t     row;        /* set before done(200) */
+
+    ngx_http_epro_group_t         *group;      /* in flight, or NULL */
+    unsigned                       pending:1;  /* queued, not sent */
+};
+
+
 ngx_int_t ngx_http_epro_queue_init_process(ngx_cycle_t *cycle,
     ngx_http_epro_db_t *db);
 void ngx_http_epro_queue_exit_process(ngx_http_epro_db_t *db);
@@ -76,6 +115,8 @@ ngx_int_t ngx_http_epro_queue_add(ngx_http_epro_waiter_t *w,
     ngx_http_epro_table_t *table, const epro_submission_t *subs,
     ngx_uint_t n, const char *received, const epro_str_t *extra);
 void ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w);
+ngx_int_t ngx_http_epro_queue_lookup(ngx_http_epro_lookup_t *l);
+void ngx_http_epro_queue_lookup_cancel(ngx_http_epro_lookup_t *l);
 
 
 #endif /* _NGX_HTTP_EPRO_QUEUE_H_INCLUDED_ */

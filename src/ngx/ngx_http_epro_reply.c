@@ -763,6 +763,51 @@ ngx_http_epro_reply_resource(ngx_http_epro_ctx_t *ctx, ngx_uint_t status,
 }
 
 
+/*
+ * A read by id: the stored resource (ctx->head and ctx->parts, as a
+ * create's), or 304 to a client that has version 1 (If-None-Match).
+ */
+
+ngx_int_t
+ngx_http_epro_reply_read(ngx_http_epro_ctx_t *ctx, time_t updated,
+    ngx_uint_t not_modified)
+{
+    u_char              *p;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (ngx_http_epro_reply_header(r, "ETag", "W/\"1\"") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("Mon, 28 Sep 1970 06:00:00 GMT"));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ngx_http_time(p, updated) = '\0';
+
+    if (ngx_http_epro_reply_header(r, "Last-Modified", (char *) p)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!not_modified) {
+        return ngx_http_epro_reply_resource(ctx, NGX_HTTP_OK, 1);
+    }
+
+    ctx->answered = 1;
+
+    r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+    r->headers_out.content_length_n = -1;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
 /* an OperationOutcome for a failed request on a FHIR location */
 
 static ngx_int_t

@@ -29,6 +29,8 @@ ngx_int_t ngx_http_epro_reply_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, epro_buf_t *b);
 ngx_int_t ngx_http_epro_reply_outcome(ngx_http_epro_ctx_t *ctx,
     ngx_int_t status, const u_char *inserted);
+ngx_int_t ngx_http_epro_reply_read(ngx_http_epro_ctx_t *ctx, time_t updated,
+    ngx_uint_t not_modified);
 
 ngx_int_t ngx_http_epro_reply_filter_init(ngx_conf_t *cf);
 

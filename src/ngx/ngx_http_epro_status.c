@@ -88,7 +88,7 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
     }
 
     dbs = emcf->databases.elts;
-    size = 4096;
+    size = 4608;
 
     for (k = 0; k < n; k++) {
         if (emcf->databases.nelts) {
@@ -122,7 +122,7 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
                               - sd[k].first.data;
         }
 
-        size += 12288 + 40 * sd[k].one.len;
+        size += 12800 + 48 * sd[k].one.len;
 
         for (i = 0; i < NGX_HTTP_EPRO_CLASSES; i++) {
             size += sd[k].m->db_errors[i] ? 64 + sd[k].one.len : 0;
@@ -195,6 +195,36 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
 
     for (k = 0; k < n; k++) {
         p = ngx_http_epro_status_commit(p, last, &sd[k]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP epro_reads_total FHIR reads by id, by result.\n"
+            "# TYPE epro_reads_total counter\n");
+
+    for (k = 0; k < n; k++) {
+        p = ngx_slprintf(p, last,
+                         "epro_reads_total{%Vresult=\"found\"} %uA\n"
+                         "epro_reads_total{%Vresult=\"not_found\"} %uA\n",
+                         &sd[k].first, sd[k].m->reads[0],
+                         &sd[k].first, sd[k].m->reads[1]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP epro_lookups_total SELECTs of grouped reads by id.\n"
+            "# TYPE epro_lookups_total counter\n");
+
+    for (k = 0; k < n; k++) {
+        p = ngx_slprintf(p, last, "epro_lookups_total%V %uA\n",
+                         &sd[k].one, sd[k].m->lookups);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP epro_lookup_ids_total Ids asked for by those SELECTs.\n"
+            "# TYPE epro_lookup_ids_total counter\n");
+
+    for (k = 0; k < n; k++) {
+        p = ngx_slprintf(p, last, "epro_lookup_ids_total%V %uA\n",
+                         &sd[k].one, sd[k].m->lookup_ids);
     }
 
     p = ngx_slprintf(p, last,
