@@ -60,9 +60,10 @@ http {
             epro_submit;
         }
 
-        # FHIR R4 QuestionnaireResponses (conf/examples/phq-9-response.json);
+        # a FHIR R4 base: QuestionnaireResponses and Bundles of them
+        # (conf/examples/phq-9-response.json), read by id, /fhir/metadata;
         # the resources carry no study: this gateway names it
-        location = /fhir/QuestionnaireResponse {
+        location /fhir/ {
             client_max_body_size 1m;
             epro_submit fhir;
             epro_questionnaires $repo/conf/fhir;
