@@ -495,3 +495,15 @@ GET /fhir/QuestionnaireResponse/@IDN@
 --- as_created
 --- metrics_delta
 epro_lookups_total 1
+
+
+
+=== TEST 22: If-Match W/"1" and If-Unmodified-Since are not turned into 412 by nginx's not_modified filter (the module's ETag is its own header)
+--- init
+$::Created = main::create(22);
+--- request eval
+[("GET /fhir/QuestionnaireResponse/" . Epro::sid(22)) x 2]
+--- more_headers eval
+["If-Match: W/\"1\"", "If-Unmodified-Since: Thu, 01 Jan 2026 00:00:00 GMT"]
+--- error_code eval
+[200, 200]

@@ -340,3 +340,14 @@ GET /exact/QuestionnaireResponse
 --- error_code: 405
 --- response_headers
 Allow: POST
+
+
+
+=== TEST 24: If-None-Match: * is not a 304: the CapabilityStatement has no validator to match
+--- request
+GET /fhir/metadata
+--- more_headers
+If-None-Match: *
+--- error_code: 200
+--- cs
+/kind "instance"

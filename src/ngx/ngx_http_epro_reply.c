@@ -777,6 +777,14 @@ ngx_http_epro_reply_read(ngx_http_epro_ctx_t *ctx, time_t updated,
 
     r = ctx->request;
 
+    /*
+     * The read answers If-None-Match itself; nginx's not_modified filter
+     * would see no ETag of its own (ours is a list header) and answer
+     * If-Match W/"1" or If-Unmodified-Since with 412.
+     */
+
+    r->disable_not_modified = 1;
+
     if (ngx_http_epro_reply_header(r, "ETag", "W/\"1\"") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
