@@ -30,7 +30,7 @@ static int epro_fo_add(epro_buf_t *b, const char *s, size_t n, int *first,
 static int epro_fo_str(epro_buf_t *b, const char *s, epro_alloc_t *a);
 
 
-#define EPRO_FO_QR_EXPR  "QuestionnaireResponse.questionnaire"
+#define EPRO_FO_Q_EXPR  ".questionnaire"
 
 
 int
@@ -76,15 +76,22 @@ epro_fhir_issue_add(epro_fhir_request_t *req, const char *code,
 int
 epro_fhir_forgive_unknown(epro_fhir_request_t *req)
 {
-    size_t  i;
+    size_t       i, n;
+    const char  *e, *base;
 
     if (req->status != EPRO_STATUS_INVALID || req->truncated) {
         return 0;
     }
 
+    base = req->base ? req->base : "QuestionnaireResponse";
+    n = strlen(base);
+
     for (i = 0; i < req->nissues; i++) {
+        e = req->issues[i].expression;
+
         if (strcmp(req->issues[i].code, "not-found") == 0
-            && strcmp(req->issues[i].expression, EPRO_FO_QR_EXPR) == 0)
+            && strncmp(e, base, n) == 0
+            && strcmp(e + n, EPRO_FO_Q_EXPR) == 0)
         {
             break;
         }
@@ -268,6 +275,78 @@ epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
     }
 
     return epro_fo_str(b, EPRO_FHIR_RESOURCE_END, a);
+}
+
+
+/*
+ * The text of the first member called name of the object at obj, which
+ * passed the strict check: EPRO_OK and val, or EPRO_ERROR (none).
+ */
+
+int
+epro_fhir_json_member(const char *obj, size_t len, const char *name,
+    epro_str_t *val)
+{
+    const char  *p, *end;
+    epro_str_t   key;
+
+    end = obj + len;
+    p = epro_fo_space(obj, end);
+
+    if (p == end || *p != '{') {
+        return EPRO_ERROR;
+    }
+
+    for (p++; (p = epro_fo_member(p, end, &key, val)) != NULL; /* void */) {
+        if (epro_fo_key_is(&key, name)) {
+            return EPRO_OK;
+        }
+    }
+
+    return EPRO_ERROR;
+}
+
+
+/* the texts of the first n elements of the array at arr; the count */
+
+size_t
+epro_fhir_json_elements(const char *arr, size_t len, epro_str_t *out,
+    size_t n)
+{
+    size_t       k;
+    const char  *p, *q, *end;
+
+    end = arr + len;
+    p = epro_fo_space(arr, end);
+
+    if (p == end || *p != '[') {
+        return 0;
+    }
+
+    for (k = 0, p++; ; k++) {
+        p = epro_fo_space(p, end);
+
+        if (p < end && *p == ',') {
+            p = epro_fo_space(p + 1, end);
+        }
+
+        if (p >= end || *p == ']') {
+            return k;
+        }
+
+        q = epro_fo_skip(p, end);
+
+        if (q == p) {
+            return k;
+        }
+
+        if (k < n) {
+            out[k].data = p;
+            out[k].len = q - p;
+        }
+
+        p = q;
+    }
 }
 
 
