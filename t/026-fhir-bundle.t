@@ -297,6 +297,10 @@ WHERE submission_id IN ('@ID401@', '@ID402@', '@ID403@')
 --- metrics_delta
 epro_submissions_accepted_total 2
 epro_batches_total 1
+epro_fhir_bundles_total{type="batch"} 1
+epro_fhir_bundles_total{type="transaction"} 0
+epro_fhir_bundle_entries_total{outcome="queued"} 2
+epro_fhir_bundle_entries_total{outcome="refused"} 1
 
 
 
@@ -333,6 +337,11 @@ X-Entries: 3 2 1 0
 201 @ID601@
 201 @ID602@
 200 @ID601@
+--- metrics_delta
+epro_submissions_accepted_total 2
+epro_fhir_bundles_total{type="transaction"} 1
+epro_fhir_bundle_entries_total{outcome="queued"} 2
+epro_fhir_bundle_entries_total{outcome="repeated"} 1
 --- sql
 SELECT count(*) FROM epro_submissions
 WHERE submission_id IN ('@ID601@', '@ID602@')

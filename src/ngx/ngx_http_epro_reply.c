@@ -780,6 +780,10 @@ ngx_http_epro_reply_bundle(ngx_http_epro_ctx_t *ctx, const u_char *inserted)
     ctx->result = NGX_HTTP_EPRO_CREATED;
     ctx->accepted = created;
 
+    ngx_http_epro_metrics_bundle(ctx->waiter.db->index, ctx->batch,
+                                 ctx->req.nsubs, ctx->repeated,
+                                 ctx->refused);
+
     return ngx_http_epro_reply_send(r, NGX_HTTP_OK,
                                     &ngx_http_epro_reply_fhir_json, &b);
 }
