@@ -360,6 +360,8 @@ class Bench:
             [os.path.join(src, f) for f in ("epro_json.c", "epro_parse.c",
                                             "epro_encode.c", "epro_instr.c",
                                             "epro_tree.c", "epro_fhir.c",
+                                            "epro_fhir_bundle.c",
+                                            "epro_fhir_out.c",
                                             "epro_fhir_q.c",
                                             "epro_sha1.c")] \
             + ["-lcjson", "-lm", "-o", self.core_bench]

@@ -396,8 +396,8 @@ size_t epro_fhir_number_text(char *out, double v);
 /* spans of a text that passed the strict check (see epro_fhir_out.c) */
 int epro_fhir_json_member(const char *obj, size_t len, const char *name,
     epro_str_t *val);
-size_t epro_fhir_json_elements(const char *arr, size_t len, epro_str_t *out,
-    size_t n);
+size_t epro_fhir_json_resources(const char *body, size_t len,
+    epro_str_t *out, size_t n);
 
 
 #endif /* _EPRO_FHIR_H_INCLUDED_ */

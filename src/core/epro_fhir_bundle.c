@@ -125,7 +125,7 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
     char                 msg[96];
     size_t               k, n;
     const char          *s;
-    epro_str_t           span, *spans;
+    epro_str_t          *spans;
     epro_fhir_bundle_t  *bundle;
     const epro_node_t   *top[EPRO_FB_NTOP], *e;
 
@@ -200,9 +200,7 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
 
     memset(bundle->entries, 0, n * sizeof(epro_fhir_entry_t));
 
-    if (epro_fhir_json_member(body, len, "entry", &span) != EPRO_OK
-        || epro_fhir_json_elements(span.data, span.len, spans, n) != n)
-    {
+    if (epro_fhir_json_resources(body, len, spans, n) != n) {
         /* the scanner and the tree disagree: never on a checked text */
         return EPRO_NOMEM;
     }
@@ -224,7 +222,8 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
 }
 
 
-/* one entry: EPRO_OK (its own status says the rest) or EPRO_NOMEM */
+/* one entry, span its resource's text (data NULL: none): EPRO_OK (its own
+ * status says the rest) or EPRO_NOMEM */
 
 static int
 epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
@@ -233,7 +232,6 @@ epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
     int                   rc;
     char                 *base, path[EPRO_FB_BASE_LEN];
     const char           *s;
-    epro_str_t            res;
     epro_fhir_request_t  *req;
     const epro_node_t    *m[EPRO_FB_NENTRY], *t;
 
@@ -262,12 +260,9 @@ epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
         ? epro_node_member(t, "resourceType") : NULL;
     s = t ? epro_node_string(t) : NULL;
 
-    if (s && strcmp(s, "QuestionnaireResponse") == 0
-        && epro_fhir_json_member(span->data, span->len, "resource", &res)
-           == EPRO_OK)
-    {
+    if (s && strcmp(s, "QuestionnaireResponse") == 0 && span->data) {
         rc = epro_fhir_check_node(req, epro_node_member(e, "resource"),
-                                  res.data, res.len, base, a);
+                                  span->data, span->len, base, a);
         if (rc == EPRO_NOMEM) {
             return rc;
         }
