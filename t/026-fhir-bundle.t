@@ -59,6 +59,25 @@ $Epro::DefaultConfig = <<'EOF';
     }
 EOF
 
+# TEST 21's table: PostgreSQL refuses a row of a subject ending in
+# -REFUSE (a BEFORE INSERT trigger's ERROR)
+db()->do('CREATE TABLE IF NOT EXISTS t_026_refuse '
+         . '(LIKE epro_submissions INCLUDING ALL)');
+db()->do(<<'SQL');
+CREATE OR REPLACE FUNCTION t_026_refuse() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.subject_id LIKE '%-REFUSE' THEN
+        RAISE EXCEPTION 'refused';
+    END IF;
+
+    RETURN NEW;
+END
+$$
+SQL
+db()->do('CREATE OR REPLACE TRIGGER t_026_refuse BEFORE INSERT ON '
+         . 't_026_refuse FOR EACH ROW EXECUTE FUNCTION t_026_refuse()');
+
 # an item with one answer; the smallest valid items of http://t/q|1
 sub A {
     my ($link, $value) = @_;
@@ -616,3 +635,26 @@ Content-Type: application/json
 SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID2001@'
 --- sql_result
 1
+
+
+
+=== TEST 21: PostgreSQL refuses one entry's row: the whole transaction is refused and rolled back, none of its rows stored
+--- http_config
+    epro_table t_026_refuse;
+--- request eval
+"POST /t/\n" . bundle('transaction', entry(tq(2101)),
+                      entry(tq(2102, subject => 'p-REFUSE')),
+                      entry(tq(2103)))
+--- error_code_like: ^(?:422|503)$
+--- response_headers
+Content-Type: application/fhir+json; charset=utf-8
+--- sql
+SELECT count(*) FROM t_026_refuse
+WHERE submission_id IN ('@ID2101@', '@ID2102@', '@ID2103@')
+--- sql_result
+0
+--- error_log eval
+qr/\[error\].*epro: connection \d+: batch of 3 row\(s\) failed, SQLSTATE P0001\b/
+--- no_error_log
+p-REFUSE
+[alert]
