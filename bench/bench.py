@@ -100,6 +100,7 @@ BODIES = {
     "array100-instr": ("array100-instr.json", 100),
     "answers200": ("answers200.json", 1),
     "fhir-phq9": ("fhir-phq9.json", 1),
+    "fhir-bundle100": ("fhir-bundle100.json", 100),
 }
 
 LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
@@ -108,8 +109,13 @@ LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
              "module unnamed": "/submit", "module pgbouncer": "/submit",
              "module two databases": "/submit-1",
              "module bind+columns": "/submit",
-             "module fhir": "/fhir/QuestionnaireResponse"}
+             "module fhir": "/fhir/QuestionnaireResponse",
+             "module fhir bundle": "/fhir/"}
 FHIR = "module fhir"
+# issue 12: a transaction Bundle of 100 PHQ-9 responses to the FHIR base,
+# beside "module array100" of the same run; answered 200 (a
+# transaction-response), each entry a row
+BUNDLE = "module fhir bundle"
 
 # the two-database case: half the requests to each location (post2.lua),
 # /submit-1 into database "epro", /submit-2 into "epro2", same cluster
@@ -366,6 +372,8 @@ class Bench:
             [os.path.join(src, f) for f in ("epro_json.c", "epro_parse.c",
                                             "epro_encode.c", "epro_instr.c",
                                             "epro_tree.c", "epro_fhir.c",
+                                            "epro_fhir_bundle.c",
+                                            "epro_fhir_out.c",
                                             "epro_fhir_q.c",
                                             "epro_sha1.c")] \
             + ["-lcjson", "-lm", "-o", self.core_bench]
@@ -916,7 +924,7 @@ http {{
             if target == BIND:
                 for h in BIND_HEADERS:
                     cmd[1:1] = ["-H", h]
-            if body == "fhir-phq9":
+            if body in ("fhir-phq9", "fhir-bundle100"):
                 cmd = self.wrk_unique(cmd)
             limit, interrupt = cfg["wrk_seconds"] + 45, False
 
@@ -1003,9 +1011,11 @@ http {{
             re.sub(r"^\S+ \S+ \[(\w+)\] \d+#\d+: (\*\d+ )?", r"[\1] ", l)
             [:160] for l in problems))[:5]
 
-        ok2xx = res["status"].get("201", 0)
+        # a Bundle's answer is 200, its entries 201 inside
+        ok = "200" if target == BUNDLE else "201"
+        ok2xx = res["status"].get(ok, 0)
         stored = rows1 - rows0
-        server201 = statuses.get("201", 0)
+        server201 = statuses.get(ok, 0)
         res["stored"] = stored
         res["db"] = self.pg_delta(pgc0, pgc1, stored)
         res["acked_rows"] = ok2xx * k
@@ -1822,6 +1832,10 @@ http {{
                 self.http_case("wrk", TWO_DB, "single", conc)
             if conc == conc0 and self.module_knows(VARIANTS[BIND][0]):
                 self.http_case("wrk", BIND, "single", conc)
+            # beside "wrk module array100" of the same conc
+            if self.has_fhir and conc == conc0 \
+                    and self.module_knows("epro_fhir_bundles_total"):
+                self.http_case("wrk", BUNDLE, "fhir-bundle100", conc)
             if self.has_fhir and conc in self.cfg["fhir_conc"]:
                 self.http_case("wrk", FHIR, "fhir-phq9", conc)
                 self.http_case("wrk", "return 201", "fhir-phq9", conc)

@@ -15,6 +15,11 @@ fhir-phq9.json       a US-Core-shaped FHIR R4 PHQ-9 QuestionnaireResponse
                      conf/fhir/phq-9.json (core micro-benchmark and Medplum)
 fhir-phq9-<case>.json  the same with one fault each (FHIR_FAULTS): which of
                      them the module and @medplum/core refuse
+fhir-bundle100.json  a FHIR transaction Bundle of 100 such responses
+                     (compact JSON, ~250 KB), each POSTed to
+                     QuestionnaireResponse; every entry has FHIR_ID, which
+                     bench/post_unique.lua makes unique per entry and
+                     request
 
 No body carries a submissionId: the module makes a fresh UUIDv7 per
 submission, so hey's and wrk's identical bodies all become new rows.
@@ -173,6 +178,13 @@ def fhir_text(obj):
     return json.dumps(obj, ensure_ascii=False, indent=1)
 
 
+def fhir_bundle(res, n):
+    entry = {"fullUrl": "urn:uuid:" + FHIR_ID, "resource": res,
+             "request": {"method": "POST", "url": "QuestionnaireResponse"}}
+    return ('{"resourceType":"Bundle","type":"transaction","entry":['
+            + ",".join([dump(entry)] * n) + "]}")
+
+
 def _fault_text(base, fn):
     obj = json.loads(json.dumps(base))
     out = fn(obj)
@@ -242,6 +254,7 @@ def write_all(out, conf_instruments):
     phq9 = fhir_phq9(os.path.join(os.path.dirname(conf_instruments),
                                   "fhir", "phq-9.json"))
     files["fhir-phq9.json"] = fhir_text(phq9)
+    files["fhir-bundle100.json"] = fhir_bundle(phq9, 100)
     for name, (_, fn) in FHIR_FAULTS.items():
         files["fhir-phq9-%s.json" % name] = _fault_text(phq9, fn)
     with open(conf_instruments, encoding="utf-8") as f:

@@ -135,6 +135,7 @@ def targets(res):
                     "notes)" if h["body"] != "single" else "FAIL"))
     out += fhir_targets(res)
     out += studies_targets(res)
+    out += bundle_targets(res)
     for c in res["cases"]:
         if c["target"].startswith("module") and c["conc"] == 1000:
             out.append(("worker PSS at c=1000: %s %s %s" % (
@@ -235,6 +236,20 @@ def fhir_targets(res):
                             % h["http_extra"], "<= %.2f" % es, "%.2f" % e8,
                             "PASS" if e8 <= es + 0.05 else "FAIL"))
     return out
+
+
+def bundle_targets(res):
+    """Issue 12: a transaction Bundle of 100 PHQ-9 responses, entries/s
+    >= 0.7 of the native array of 100's rows/s, wrk c=200, same run."""
+    b = find(res, tool="wrk", target="module fhir bundle", conc=200)
+    a = find(res, tool="wrk", target="module", body="array100", conc=200)
+    if not b or not a or not a["rows_s"]:
+        return []
+    r = b["rows_s"] / a["rows_s"]
+    return [("FHIR transaction Bundle of 100, wrk c=200: entries/s vs "
+             "native array100's rows/s (%.0f)" % a["rows_s"], ">= 0.70x",
+             "%.0f entries/s (%.2fx)" % (b["rows_s"], r),
+             "PASS" if r >= 0.7 else "FAIL")]
 
 
 def fhir_section(res):

@@ -7,7 +7,7 @@
 #                                     t/008-faults.t t/009-poison.t
 #                                     t/011-injection.t t/018-leak.t
 #                                     t/019-bind.t t/023-fhir.t
-#                                     t/027-fhir-read.t
+#                                     t/026-fhir-bundle.t t/027-fhir-read.t
 #   util/valgrind.sh t/004-json.t     other suites
 # Suppressions: util/valgrind.supp (nginx, libpq and OpenSSL only).
 # Each process writes build/valgrind/vg.<pid>.log; errors outside the
@@ -55,7 +55,7 @@ suites=("$@")
 if [ "${#suites[@]}" = 0 ]; then
     suites=(t/001-submit.t t/003-http.t t/006-body.t t/007-batching.t
             t/008-faults.t t/009-poison.t t/011-injection.t t/018-leak.t
-            t/019-bind.t t/023-fhir.t t/027-fhir-read.t)
+            t/019-bind.t t/023-fhir.t t/026-fhir-bundle.t t/027-fhir-read.t)
 fi
 
 start=$(date +%s)

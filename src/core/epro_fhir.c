@@ -53,6 +53,7 @@ typedef struct {
     uint32_t             stamp;
     double               score;
     epro_fhir_value_t    total;     /* the total as sent */
+    const char          *base;      /* the resource's FHIRPath prefix */
     char                *total_path;
     unsigned             completed:1;
 } epro_fr_ctx_t;
@@ -160,40 +161,29 @@ static const char *epro_fr_value_number(char *buf,
     const epro_fhir_value_t *v);
 static void epro_fr_path(char *out, const char *fmt, ...);
 static void epro_fr_join(char *out, const char *base, const char *name);
+static void epro_fr_reset(epro_fhir_request_t *req, const char *base);
 
 
 int
 epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     epro_alloc_t *a)
 {
-    int                  rc, i;
+    int                  rc;
     char                 msg[EPRO_FHIR_PATH_MAX];
-    size_t               count, n;
-    unsigned             seen;
-    const char          *key, *s;
+    size_t               count;
+    const char          *s;
     epro_str_t           span;
     epro_fr_ctx_t        ctx;
     epro_numbers_t       nums;
     epro_request_t       chk;
-    const epro_node_t   *root, *m, *top[EPRO_FR_NTOP];
+    const epro_node_t   *root, *m;
 
-    req->status = EPRO_OK;
-    req->questionnaire = NULL;
-    memset(&req->sub, 0, sizeof(epro_submission_t));
-    req->fhir_status.data = NULL;
-    req->fhir_status.len = 0;
-    req->answers.data = NULL;
-    req->answers.len = 0;
-    req->score = 0;
-    req->has_score = 0;
-    req->nissues = 0;
-    req->nfound = 0;
-    req->nstructure = 0;
-    req->truncated = 0;
+    epro_fr_reset(req, EPRO_FR_QR);
 
     memset(&ctx, 0, sizeof(epro_fr_ctx_t));
     ctx.req = req;
     ctx.a = a;
+    ctx.base = EPRO_FR_QR;
 
     memset(&chk, 0, sizeof(epro_request_t));
     memset(&nums, 0, sizeof(epro_numbers_t));
@@ -227,6 +217,10 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         ? epro_node_member(root, "resourceType") : NULL;
     s = m ? epro_node_string(m) : NULL;
 
+    if (s != NULL && req->bundle != NULL && strcmp(s, "Bundle") == 0) {
+        return epro_fhir_bundle_check(req, root, body, len, a);
+    }
+
     if (s == NULL || strcmp(s, EPRO_FR_QR) != 0) {
         if (epro_fr_issue(&ctx, 1, "structure", "", NULL, "the body must be a "
                           "QuestionnaireResponse resource (resourceType)")
@@ -238,7 +232,43 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         goto failed;
     }
 
-    req->sub.payload = span;
+    return epro_fhir_check_node(req, root, span.data, span.len, EPRO_FR_QR,
+                                a);
+
+failed:
+
+    req->status = req->nstructure ? EPRO_STATUS_BAD_JSON : EPRO_STATUS_INVALID;
+
+    return EPRO_ERROR;
+}
+
+
+/*
+ * The check and mapping of one QuestionnaireResponse, the tree root,
+ * whose text as sent is payload: a body's, or a Bundle entry's resource.
+ */
+
+int
+epro_fhir_check_node(epro_fhir_request_t *req, const epro_node_t *root,
+    const char *payload, size_t plen, const char *base, epro_alloc_t *a)
+{
+    int                  rc, i;
+    char                 msg[EPRO_FHIR_PATH_MAX], path[EPRO_FHIR_PATH_MAX];
+    size_t               n;
+    unsigned             seen;
+    const char          *key, *s;
+    epro_fr_ctx_t        ctx;
+    const epro_node_t   *m, *top[EPRO_FR_NTOP];
+
+    epro_fr_reset(req, base);
+
+    memset(&ctx, 0, sizeof(epro_fr_ctx_t));
+    ctx.req = req;
+    ctx.a = a;
+    ctx.base = base;
+
+    req->sub.payload.data = payload;
+    req->sub.payload.len = plen;
 
     /* every element known, once, of its datatype */
 
@@ -250,7 +280,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         i = epro_fhir_name(epro_fr_top, key);
 
         if (i < 0 || (seen & (1u << i))) {
-            if (epro_fr_issue(&ctx, 1, "structure", EPRO_FR_QR, key, i < 0
+            if (epro_fr_issue(&ctx, 1, "structure", ctx.base, key, i < 0
                               ? "unknown element" : "duplicate element")
                 != EPRO_OK)
             {
@@ -274,7 +304,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     }
 
     if (!(seen & (1u << EPRO_FR_STATUS))) {
-        if (epro_fr_issue(&ctx, 1, "required", EPRO_FR_QR ".status", NULL,
+        if (epro_fr_issue(&ctx, 1, "required", base, "status",
                           "status is required") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -292,8 +322,8 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     /* the Questionnaire's rules */
 
     if (!(seen & (1u << EPRO_FR_QUESTIONNAIRE))) {
-        if (epro_fr_issue(&ctx, 0, "required", EPRO_FR_QR ".questionnaire",
-                          NULL, "the canonical url of the Questionnaire is "
+        if (epro_fr_issue(&ctx, 0, "required", base, "questionnaire",
+                          "the canonical url of the Questionnaire is "
                           "required") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -308,8 +338,9 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         ctx.q = epro_fhir_find(req->set, s, n);
 
         if (ctx.q == NULL) {
-            if (epro_fr_issue(&ctx, 0, "not-found",
-                              EPRO_FR_QR ".questionnaire", NULL,
+            epro_fr_join(path, base, "questionnaire");
+
+            if (epro_fr_issue(&ctx, 0, "not-found", path, NULL,
                               "no Questionnaire \"%s\" is known here", s)
                 != EPRO_OK)
             {
@@ -350,7 +381,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         }
 
         if (top[EPRO_FR_ITEM] || !(seen & (1u << EPRO_FR_ITEM))) {
-            rc = epro_fr_items(&ctx, top[EPRO_FR_ITEM], -1, EPRO_FR_QR, 0);
+            rc = epro_fr_items(&ctx, top[EPRO_FR_ITEM], -1, ctx.base, 0);
             if (rc != EPRO_OK) {
                 return rc;
             }
@@ -396,6 +427,26 @@ failed:
 }
 
 
+static void
+epro_fr_reset(epro_fhir_request_t *req, const char *base)
+{
+    req->status = EPRO_OK;
+    req->base = base;
+    req->questionnaire = NULL;
+    memset(&req->sub, 0, sizeof(epro_submission_t));
+    req->fhir_status.data = NULL;
+    req->fhir_status.len = 0;
+    req->answers.data = NULL;
+    req->answers.len = 0;
+    req->score = 0;
+    req->has_score = 0;
+    req->nissues = 0;
+    req->nfound = 0;
+    req->nstructure = 0;
+    req->truncated = 0;
+}
+
+
 /* one element of the resource: EPRO_OK, EPRO_ERROR (reported), NOMEM */
 
 static int
@@ -407,7 +458,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
     const char         *msg;
     const epro_node_t  *e, *t;
 
-    epro_fr_join(path, EPRO_FR_QR, epro_fr_top[i]);
+    epro_fr_join(path, ctx->base, epro_fr_top[i]);
 
     if (i == EPRO_FR_EXTENSION || i == EPRO_FR_MODIFIER_EXTENSION) {
         msg = epro_fhir_extensions(m);
@@ -444,8 +495,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
                 ? epro_node_member(e, "resourceType") : NULL;
 
             if (t == NULL || epro_fhir_primitive(t, EPRO_FP_CODE) != NULL) {
-                epro_fr_path(path, EPRO_FR_QR ".contained[%lu]",
-                         (unsigned long) k);
+                epro_fr_index(path, ctx->base, "contained", k);
 
                 return (epro_fr_issue(ctx, 1, "structure", path, NULL,
                                       "must be "
@@ -462,8 +512,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
     case EPRO_FR_BASED_ON:
     case EPRO_FR_PART_OF:
         for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
-            epro_fr_path(path, EPRO_FR_QR ".%s[%lu]",
-                     epro_fr_top[i], (unsigned long) k);
+            epro_fr_index(path, ctx->base, epro_fr_top[i], k);
 
             rc = epro_fr_reference(ctx, e, path);
             if (rc != EPRO_OK) {
@@ -1482,7 +1531,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
     }
 
     if (sub->subject.data == NULL) {
-        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".subject", NULL,
+        if (epro_fr_issue(ctx, 0, "required", ctx->base, "subject",
                           "a subject (a Patient reference or an "
                           "identifier) is required") != EPRO_OK)
         {
@@ -1492,7 +1541,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
     } else if (epro_utf8_chars(sub->subject.data, sub->subject.len)
                > EPRO_MAX_FIELD_CHARS)
     {
-        if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".subject", NULL, "the "
+        if (epro_fr_issue(ctx, 0, "value", ctx->base, "subject", "the "
                           "subject's id is longer than %d characters",
                           EPRO_MAX_FIELD_CHARS) != EPRO_OK)
         {
@@ -1505,7 +1554,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
     n = top[EPRO_FR_AUTHORED];
 
     if (n == NULL) {
-        if (epro_fr_issue(ctx, 0, "required", EPRO_FR_QR ".authored", NULL,
+        if (epro_fr_issue(ctx, 0, "required", ctx->base, "authored",
                           "authored is required") != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -1516,7 +1565,7 @@ epro_fr_map(epro_fr_ctx_t *ctx, const epro_node_t **top)
         len = strlen(s);
 
         if (len > EPRO_TIME_LEN || epro_rfc3339_valid(s, len) != 0) {
-            if (epro_fr_issue(ctx, 0, "value", EPRO_FR_QR ".authored", NULL,
+            if (epro_fr_issue(ctx, 0, "value", ctx->base, "authored",
                               "must have a time of day and an offset "
                               "(RFC 3339)") != EPRO_OK)
             {

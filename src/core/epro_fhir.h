@@ -167,12 +167,19 @@ typedef struct {
 } epro_fhir_issue_t;
 
 
+typedef struct epro_fhir_bundle_s  epro_fhir_bundle_t;
+struct epro_node_s;
+
+
 typedef struct {
     /* in */
     const epro_fhir_set_t   *set;
+    epro_fhir_bundle_t      *bundle;    /* NULL: a Bundle is refused */
 
     /* out */
-    int                      status;    /* EPRO_OK, 400 or 422 */
+    int                      status;    /* EPRO_OK, 400, 413 or 422 */
+    const char              *base;      /* "QuestionnaireResponse" or
+                                           "Bundle.entry[3].resource" */
     const epro_fhir_q_t     *questionnaire;
 
     /*
@@ -228,6 +235,71 @@ const epro_fhir_item_t *epro_fhir_item(const epro_fhir_q_t *q,
  */
 int epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     epro_alloc_t *a);
+
+/*
+ * The same check of a QuestionnaireResponse already in a tree (root),
+ * whose text as sent is payload; base starts every issue's expression
+ * and must live as long as req.  Resets req but its set and bundle.
+ */
+int epro_fhir_check_node(epro_fhir_request_t *req,
+    const struct epro_node_s *root, const char *payload, size_t plen,
+    const char *base, epro_alloc_t *a);
+
+
+/*
+ * epro_fhir_bundle.c: a Bundle of type transaction or batch whose
+ * entries POST QuestionnaireResponses.  With req->bundle set,
+ * epro_fhir_parse() takes a Bundle body too: then bundle->found is 1,
+ * the Bundle's own problems are req's issues (status 400, or 413 for
+ * more than max_entries entries: EPRO_ERROR), and each entry is checked
+ * and mapped on its own in entries[i].req by epro_fhir_check_node(),
+ * with "Bundle.entry[i].resource" as its base; its payload is the
+ * entry's resource as sent.  EPRO_OK says only that the Bundle itself
+ * is right: each entry has its own status and issues (an entry's
+ * request, fullUrl or resource type are its 400 issues).
+ */
+
+#define EPRO_STATUS_TOO_MANY    413
+
+typedef struct {
+    epro_fhir_request_t      req;
+    epro_str_t               full_url;  /* data NULL: none */
+} epro_fhir_entry_t;
+
+struct epro_fhir_bundle_s {
+    /* in */
+    size_t                   max_entries;
+
+    /* out */
+    unsigned                 found:1;   /* the body was a Bundle */
+    unsigned                 batch:1;   /* 0: a transaction */
+    epro_fhir_entry_t       *entries;
+    size_t                   nentries;
+};
+
+int epro_fhir_bundle_check(epro_fhir_request_t *req,
+    const struct epro_node_s *root, const char *body, size_t len,
+    epro_alloc_t *a);
+
+/*
+ * A transaction refused as a whole: every entry's issues (and their
+ * counts) added to req's, which then has status 400 if one of them is
+ * about structure, else 422.
+ */
+int epro_fhir_bundle_merge(epro_fhir_request_t *req,
+    const epro_fhir_bundle_t *bundle, epro_alloc_t *a);
+
+/* one entry of a transaction-response or batch-response Bundle */
+typedef struct {
+    int                      status;    /* 201, 200, 400, 413, 422... */
+    const char              *id;        /* the location's id, or NULL */
+    const char              *modified;  /* lastModified (201), or NULL */
+    epro_str_t               outcome;   /* an OperationOutcome, or NULL */
+} epro_fhir_reply_entry_t;
+
+int epro_fhir_bundle_response(epro_buf_t *b, int batch,
+    const epro_fhir_reply_entry_t *e, size_t n, epro_alloc_t *a);
+
 
 /* an OperationOutcome of req's issues (an informational one if none) */
 int epro_fhir_outcome_json(epro_buf_t *b, const epro_fhir_request_t *req,
@@ -320,6 +392,12 @@ int epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
     const char *id, const char *updated, epro_fhir_parts_t *parts,
     epro_alloc_t *a);
 size_t epro_fhir_number_text(char *out, double v);
+
+/* spans of a text that passed the strict check (see epro_fhir_out.c) */
+int epro_fhir_json_member(const char *obj, size_t len, const char *name,
+    epro_str_t *val);
+size_t epro_fhir_json_resources(const char *body, size_t len,
+    epro_str_t *out, size_t n);
 
 
 #endif /* _EPRO_FHIR_H_INCLUDED_ */

@@ -24,13 +24,15 @@ static const char *epro_fo_skip(const char *p, const char *end);
 static const char *epro_fo_space(const char *p, const char *end);
 static const char *epro_fo_member(const char *p, const char *end,
     epro_str_t *key, epro_str_t *val);
+static const char *epro_fo_key(const char *p, const char *end,
+    epro_str_t *key);
 static int epro_fo_key_is(const epro_str_t *key, const char *name);
 static int epro_fo_add(epro_buf_t *b, const char *s, size_t n, int *first,
     epro_alloc_t *a);
 static int epro_fo_str(epro_buf_t *b, const char *s, epro_alloc_t *a);
 
 
-#define EPRO_FO_QR_EXPR  "QuestionnaireResponse.questionnaire"
+#define EPRO_FO_Q_EXPR  ".questionnaire"
 
 
 int
@@ -76,15 +78,22 @@ epro_fhir_issue_add(epro_fhir_request_t *req, const char *code,
 int
 epro_fhir_forgive_unknown(epro_fhir_request_t *req)
 {
-    size_t  i;
+    size_t       i, n;
+    const char  *e, *base;
 
     if (req->status != EPRO_STATUS_INVALID || req->truncated) {
         return 0;
     }
 
+    base = req->base ? req->base : "QuestionnaireResponse";
+    n = strlen(base);
+
     for (i = 0; i < req->nissues; i++) {
+        e = req->issues[i].expression;
+
         if (strcmp(req->issues[i].code, "not-found") == 0
-            && strcmp(req->issues[i].expression, EPRO_FO_QR_EXPR) == 0)
+            && strncmp(e, base, n) == 0
+            && strcmp(e + n, EPRO_FO_Q_EXPR) == 0)
         {
             break;
         }
@@ -271,6 +280,106 @@ epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
 }
 
 
+/*
+ * The text of the first member called name of the object at obj, which
+ * passed the strict check: EPRO_OK and val, or EPRO_ERROR (none).
+ */
+
+int
+epro_fhir_json_member(const char *obj, size_t len, const char *name,
+    epro_str_t *val)
+{
+    const char  *p, *end;
+    epro_str_t   key;
+
+    end = obj + len;
+    p = epro_fo_space(obj, end);
+
+    if (p == end || *p != '{') {
+        return EPRO_ERROR;
+    }
+
+    for (p++; (p = epro_fo_member(p, end, &key, val)) != NULL; /* void */) {
+        if (epro_fo_key_is(&key, name)) {
+            return EPRO_OK;
+        }
+    }
+
+    return EPRO_ERROR;
+}
+
+
+/*
+ * One pass over a Bundle's text, which passed the strict check: for each
+ * element of its first "entry" array (up to n), the text of that
+ * element's first "resource" member, or data NULL; the count.  Three
+ * scans (the array, its elements, each resource) cost a third of the
+ * parse of a large Bundle.
+ */
+
+size_t
+epro_fhir_json_resources(const char *body, size_t len, epro_str_t *out,
+    size_t n)
+{
+    size_t       k;
+    const char  *p, *q, *end;
+    epro_str_t   key, val;
+
+    end = body + len;
+    p = epro_fo_space(body, end);
+
+    if (p == end || *p != '{') {
+        return 0;
+    }
+
+    for (p++; (q = epro_fo_key(p, end, &key)) != NULL; p = q) {
+        if (!epro_fo_key_is(&key, "entry") || *q != '[') {
+            q = epro_fo_skip(q, end);
+            continue;
+        }
+
+        for (k = 0, p = q + 1; ; k++) {
+            p = epro_fo_space(p, end);
+
+            if (p < end && *p == ',') {
+                p = epro_fo_space(p + 1, end);
+            }
+
+            if (p >= end || *p == ']') {
+                return k;
+            }
+
+            if (k < n) {
+                out[k].data = NULL;
+                out[k].len = 0;
+            }
+
+            if (*p != '{') {
+                p = epro_fo_skip(p, end);
+                continue;
+            }
+
+            for (p++; (q = epro_fo_member(p, end, &key, &val)) != NULL;
+                 p = q)
+            {
+                if (k < n && out[k].data == NULL
+                    && epro_fo_key_is(&key, "resource"))
+                {
+                    out[k] = val;
+                }
+            }
+
+            /* the element's '}', where epro_fo_member stopped */
+
+            p = epro_fo_space(p, end);
+            p = (p < end && *p == '}') ? p + 1 : p;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the shortest text that reads back as the same double */
 
 size_t
@@ -299,7 +408,8 @@ epro_fhir_number_text(char *out, double v)
 static const char *
 epro_fo_skip(const char *p, const char *end)
 {
-    size_t  depth;
+    size_t       depth;
+    const char  *q, *r, *s;
 
     depth = 0;
 
@@ -307,9 +417,24 @@ epro_fo_skip(const char *p, const char *end)
         switch (*p) {
 
         case '"':
-            for (p++; p < end && *p != '"'; p++) {
-                if (*p == '\\') {
-                    p++;
+            /* memchr to each quote: an even run of backslashes before it
+             * (none, mostly) ends the string */
+
+            for (s = ++p; p < end; p = q + 1) {
+                q = memchr(p, '"', end - p);
+
+                if (q == NULL) {
+                    p = end;
+                    break;
+                }
+
+                for (r = q; r > s && r[-1] == '\\'; r--) {
+                    /* void */
+                }
+
+                if ((q - r) % 2 == 0) {
+                    p = q;
+                    break;
                 }
             }
 
@@ -404,6 +529,35 @@ epro_fo_member(const char *p, const char *end, epro_str_t *key,
     val->len = q - p;
 
     return (q > p) ? q : NULL;
+}
+
+
+/* the key at p (after '{' or a value) and where its value starts; NULL
+ * at the object's end */
+
+static const char *
+epro_fo_key(const char *p, const char *end, epro_str_t *key)
+{
+    const char  *q;
+
+    p = epro_fo_space(p, end);
+
+    if (p < end && *p == ',') {
+        p = epro_fo_space(p + 1, end);
+    }
+
+    if (p >= end || *p != '"') {
+        return NULL;
+    }
+
+    q = epro_fo_skip(p, end);
+    key->data = p;
+    key->len = q - p;
+
+    p = epro_fo_space(q, end);
+    p = epro_fo_space(p + 1, end);      /* the ':' */
+
+    return (p < end) ? p : NULL;
 }
 
 

@@ -25,8 +25,14 @@ typedef struct {
 } ngx_http_epro_fhir_return_t;
 
 
+static ngx_int_t ngx_http_epro_fhir_refuse(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, ngx_str_t *body, int parsed);
+static ngx_int_t ngx_http_epro_fhir_bundle(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, ngx_str_t *body, epro_alloc_t *a);
+static ngx_int_t ngx_http_epro_fhir_entries(ngx_http_request_t *r,
+    ngx_http_epro_ctx_t *ctx, epro_fhir_bundle_t *bundle, epro_alloc_t *a);
 static ngx_int_t ngx_http_epro_fhir_defaults(ngx_http_request_t *r,
-    ngx_http_epro_ctx_t *ctx, epro_alloc_t *a);
+    epro_fhir_request_t *fhir, epro_alloc_t *a);
 static ngx_int_t ngx_http_epro_fhir_value(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, epro_str_t *s);
 static void ngx_http_epro_fhir_prefer(ngx_http_request_t *r,
@@ -316,13 +322,16 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 {
     int                        parsed;
     ngx_int_t                  rc;
+    epro_fhir_bundle_t        *bundle;
     epro_fhir_request_t       *fhir;
     ngx_http_epro_loc_conf_t  *elcf;
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
 
     fhir = ngx_pcalloc(r->pool, sizeof(epro_fhir_request_t));
-    if (fhir == NULL) {
+    bundle = ngx_pcalloc(r->pool, sizeof(epro_fhir_bundle_t));
+
+    if (fhir == NULL || bundle == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -331,8 +340,18 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
     fhir->set = (elcf->q_effective_policy == EPRO_POLICY_OFF)
                 ? &ngx_http_epro_fhir_none : elcf->questionnaires;
+    fhir->bundle = bundle;
+    bundle->max_entries = elcf->max_submissions;
 
     parsed = epro_fhir_parse(fhir, (const char *) body->data, body->len, a);
+
+    if (bundle->found) {
+        if (parsed != EPRO_OK) {
+            return ngx_http_epro_fhir_refuse(r, ctx, body, parsed);
+        }
+
+        return ngx_http_epro_fhir_bundle(r, ctx, body, a);
+    }
 
     if (parsed == EPRO_ERROR
         && elcf->q_effective_policy != EPRO_POLICY_STRICT
@@ -342,7 +361,7 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     }
 
     if (parsed == EPRO_OK) {
-        rc = ngx_http_epro_fhir_defaults(r, ctx, a);
+        rc = ngx_http_epro_fhir_defaults(r, fhir, a);
 
         if (rc != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -358,6 +377,21 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
         parsed = EPRO_ERROR;
         fhir->status = EPRO_STATUS_INVALID;
     }
+
+    return ngx_http_epro_fhir_refuse(r, ctx, body, parsed);
+}
+
+
+/* the request refused as a whole: an OperationOutcome of ctx->fhir's */
+
+static ngx_int_t
+ngx_http_epro_fhir_refuse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    ngx_str_t *body, int parsed)
+{
+    ngx_int_t             rc;
+    epro_fhir_request_t  *fhir;
+
+    fhir = ctx->fhir;
 
     switch (parsed == EPRO_ERROR ? fhir->status : EPRO_NOMEM) {
 
@@ -388,6 +422,18 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
                                          "nothing was stored", ctx);
         break;
 
+    case EPRO_STATUS_TOO_MANY:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: a Bundle of more than %uz entries",
+                      fhir->bundle->max_entries);
+
+        ctx->result = NGX_HTTP_EPRO_TOO_LARGE;
+
+        rc = ngx_http_epro_reply_problem(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         NULL, NULL, "too many entries",
+                                         ctx);
+        break;
+
     default:
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         break;
@@ -402,6 +448,199 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
 
 /*
+ * A Bundle whose own elements are right: its entries are checked,
+ * given their defaults like a lone resource, and those to store go to
+ * ctx->req.subs, once each.  A transaction with an entry refused is
+ * refused as a whole; a batch keeps the valid entries and answers the
+ * others.  NGX_DECLINED: rows to queue; anything else: answered.
+ */
+
+static ngx_int_t
+ngx_http_epro_fhir_bundle(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    ngx_str_t *body, epro_alloc_t *a)
+{
+    ngx_int_t             rc;
+    ngx_uint_t            k;
+    epro_fhir_bundle_t   *bundle;
+    epro_fhir_request_t  *fhir, *en;
+
+    fhir = ctx->fhir;
+    bundle = fhir->bundle;
+
+    ctx->bundle = 1;
+    ctx->batch = bundle->batch;
+    ctx->nentries = bundle->nentries;
+
+    rc = ngx_http_epro_fhir_entries(r, ctx, bundle, a);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!bundle->batch) {
+        for (k = 0; k < bundle->nentries; k++) {
+            en = &bundle->entries[k].req;
+
+            if (en->nfound) {
+                break;
+            }
+        }
+
+        if (k < bundle->nentries) {
+            if (epro_fhir_bundle_merge(fhir, bundle, a) != EPRO_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "epro: transaction Bundle of %uz entries "
+                          "refused: %uz issue(s)",
+                          bundle->nentries, fhir->nfound);
+
+            if (fhir->status == EPRO_STATUS_BAD_JSON) {
+                return ngx_http_epro_fhir_refuse(r, ctx, body, EPRO_ERROR);
+            }
+
+            ctx->result = NGX_HTTP_EPRO_CONTRACT;
+
+            for (k = 0; k < bundle->nentries; k++) {
+                if (bundle->entries[k].req.questionnaire) {
+                    ctx->result = NGX_HTTP_EPRO_INSTRUMENT;
+                    break;
+                }
+            }
+
+            rc = ngx_http_epro_reply_problem(r, NGX_HTTP_EPRO_UNPROCESSABLE,
+                                             NULL, NULL,
+                                             "an entry breaks its "
+                                             "Questionnaire's rules; nothing "
+                                             "was stored", ctx);
+            fhir->nissues = 0;
+
+            return rc;
+        }
+    }
+
+    if (ctx->refused) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "epro: batch Bundle: %ui of %uz entries refused",
+                      ctx->refused, bundle->nentries);
+    }
+
+    if (ctx->req.nsubs) {
+        return NGX_DECLINED;
+    }
+
+    /* nothing to store: the answer now */
+
+    ctx->req.subs = NULL;
+
+    return ngx_http_epro_reply_outcome(ctx, NGX_HTTP_CREATED, NULL);
+}
+
+
+/*
+ * Each entry: the policy's forgiveness and the location's defaults, as
+ * for a lone resource; then its row, unless an earlier entry had the
+ * same id (a repeat, answered like a retry) or it is refused (a batch
+ * answers it with its OperationOutcome, made now: its issues live in
+ * the arena).
+ */
+
+static ngx_int_t
+ngx_http_epro_fhir_entries(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+    epro_fhir_bundle_t *bundle, epro_alloc_t *a)
+{
+    ngx_uint_t                 k, j, n;
+    epro_buf_t                 b;
+    epro_alloc_t               pool;
+    epro_submission_t         *subs;
+    epro_fhir_request_t       *en;
+    ngx_http_epro_entry_t     *entry;
+    ngx_http_epro_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+
+    n = bundle->nentries;
+
+    ctx->entries = ngx_pcalloc(r->pool, (n ? n : 1)
+                                        * sizeof(ngx_http_epro_entry_t));
+    subs = a->alloc(a->ctx, (n ? n : 1) * sizeof(epro_submission_t));
+
+    if (ctx->entries == NULL || subs == NULL) {
+        return NGX_ERROR;
+    }
+
+    pool.alloc = ngx_http_epro_fhir_palloc;
+    pool.free = NULL;
+    pool.ctx = r->pool;
+
+    ctx->req.subs = subs;
+    ctx->req.nsubs = 0;
+
+    for (k = 0; k < n; k++) {
+        en = &bundle->entries[k].req;
+        entry = &ctx->entries[k];
+
+        if (en->status != EPRO_OK
+            && elcf->q_effective_policy != EPRO_POLICY_STRICT)
+        {
+            (void) epro_fhir_forgive_unknown(en);
+        }
+
+        if (en->nfound == 0) {
+            if (ngx_http_epro_fhir_defaults(r, en, a) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (en->nfound) {
+                en->status = EPRO_STATUS_INVALID;
+            }
+        }
+
+        if (en->nfound) {
+            entry->sub = -1;
+            entry->status = en->status;
+            ctx->refused++;
+
+            if (!bundle->batch) {
+                continue;
+            }
+
+            ngx_memzero(&b, sizeof(epro_buf_t));
+
+            if (epro_fhir_outcome_json(&b, en, &pool) != EPRO_OK) {
+                return NGX_ERROR;
+            }
+
+            entry->outcome.data = (u_char *) b.data;
+            entry->outcome.len = b.len;
+
+            continue;
+        }
+
+        /* the same identifier twice: stored once, the later a retry */
+
+        for (j = 0; en->sub.id[0] && j < ctx->req.nsubs; j++) {
+            if (ngx_strncmp(subs[j].id, en->sub.id, EPRO_UUID_LEN) == 0) {
+                break;
+            }
+        }
+
+        if (en->sub.id[0] && j < ctx->req.nsubs) {
+            entry->sub = j;
+            entry->status = NGX_HTTP_OK;
+            ctx->repeated++;
+            continue;
+        }
+
+        entry->sub = ctx->req.nsubs;
+        subs[ctx->req.nsubs++] = en->sub;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * What a row needs beyond the resource: the flattened answers ("{}" for
  * a response taken without its Questionnaire), the score as text, and
  * the location's study, site and visit where the resource names none.
@@ -409,17 +648,16 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_http_epro_fhir_defaults(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
+ngx_http_epro_fhir_defaults(ngx_http_request_t *r, epro_fhir_request_t *fhir,
     epro_alloc_t *a)
 {
     u_char                    *p;
     epro_submission_t         *sub;
-    epro_fhir_request_t       *fhir;
     ngx_http_epro_loc_conf_t  *elcf;
+    u_char                     expr[EPRO_FHIR_PATH_MAX];
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
 
-    fhir = ctx->fhir;
     sub = &fhir->sub;
 
     if (fhir->answers.data) {
@@ -454,9 +692,13 @@ ngx_http_epro_fhir_defaults(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    if (sub->study.data == NULL) {
+        *ngx_snprintf(expr, sizeof(expr) - 1, "%s.extension", fhir->base)
+            = '\0';
+    }
+
     if (sub->study.data == NULL
-        && epro_fhir_issue_add(fhir, "required",
-                               "QuestionnaireResponse.extension",
+        && epro_fhir_issue_add(fhir, "required", (char *) expr,
                                "no study: the resource has no "
                                "workflow-researchStudy extension and the "
                                "location no epro_study value", a)
@@ -465,9 +707,13 @@ ngx_http_epro_fhir_defaults(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    if (sub->visit.data == NULL) {
+        *ngx_snprintf(expr, sizeof(expr) - 1, "%s.encounter", fhir->base)
+            = '\0';
+    }
+
     if (sub->visit.data == NULL
-        && epro_fhir_issue_add(fhir, "required",
-                               "QuestionnaireResponse.encounter",
+        && epro_fhir_issue_add(fhir, "required", (char *) expr,
                                "no visit: the resource has no encounter "
                                "and the location no epro_visit value", a)
            != EPRO_OK)
@@ -524,7 +770,9 @@ ngx_http_epro_fhir_keep(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
     epro_alloc_t         alloc;
     epro_submission_t   *sub;
 
-    if (ctx->prefer != NGX_HTTP_EPRO_FHIR_REPRESENTATION) {
+    /* a Bundle's entries carry no resource: Prefer is not applied */
+
+    if (ctx->prefer != NGX_HTTP_EPRO_FHIR_REPRESENTATION || ctx->bundle) {
         return NGX_OK;
     }
 
@@ -579,22 +827,35 @@ ngx_http_epro_fhir_keep(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 /* epro_bind on a FHIR location: the mapped element, never its value */
 
 ngx_int_t
-ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx, ngx_str_t *member,
-    ngx_uint_t absent, epro_alloc_t *a)
+ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx, ngx_uint_t sub,
+    ngx_str_t *member, ngx_uint_t absent, epro_alloc_t *a)
 {
-    u_char      *p, msg[128];
-    const char  *expr;
+    u_char      *p, msg[128], expr[EPRO_FHIR_PATH_MAX];
+    ngx_uint_t   k;
+    const char  *base;
+
+    base = "QuestionnaireResponse";
+
+    /* in a Bundle: the first entry of that row (the arena still holds
+     * the entries' paths) */
+
+    for (k = 0; ctx->bundle && k < ctx->nentries; k++) {
+        if (ctx->entries[k].sub == (ngx_int_t) sub) {
+            base = ctx->fhir->bundle->entries[k].req.base;
+            break;
+        }
+    }
 
     if (member->len == 9 && ngx_strncmp(member->data, "subjectId", 9) == 0) {
-        expr = "QuestionnaireResponse.subject";
+        *ngx_snprintf(expr, sizeof(expr) - 1, "%s.subject", base) = '\0';
 
     } else if (member->len == 7
                && ngx_strncmp(member->data, "studyId", 7) == 0)
     {
-        expr = "QuestionnaireResponse.extension";
+        *ngx_snprintf(expr, sizeof(expr) - 1, "%s.extension", base) = '\0';
 
     } else {
-        expr = "";      /* siteId: only the location gives one */
+        expr[0] = '\0';     /* siteId: only the location gives one */
     }
 
     p = ngx_snprintf(msg, sizeof(msg) - 1, "the %V %s", member,
@@ -603,8 +864,8 @@ ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx, ngx_str_t *member,
                             : "does not match the authenticated identity");
     *p = '\0';
 
-    return (epro_fhir_issue_add(ctx->fhir, "forbidden", expr, (char *) msg,
-                                a)
+    return (epro_fhir_issue_add(ctx->fhir, "forbidden", (char *) expr,
+                                (char *) msg, a)
             == EPRO_OK)
            ? NGX_OK : NGX_ERROR;
 }

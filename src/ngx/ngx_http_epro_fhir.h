@@ -36,7 +36,7 @@ ngx_int_t ngx_http_epro_fhir_parse(ngx_http_request_t *r,
 ngx_int_t ngx_http_epro_fhir_keep(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, const char *received);
 ngx_int_t ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx,
-    ngx_str_t *member, ngx_uint_t absent, epro_alloc_t *a);
+    ngx_uint_t sub, ngx_str_t *member, ngx_uint_t absent, epro_alloc_t *a);
 
 
 #endif /* _NGX_HTTP_EPRO_FHIR_H_INCLUDED_ */

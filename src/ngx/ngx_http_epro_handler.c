@@ -691,7 +691,7 @@ ngx_http_epro_bind_check(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
             }
 
             if (ctx->fhir) {
-                if (ngx_http_epro_fhir_bind_issue(ctx, &bind[j].member,
+                if (ngx_http_epro_fhir_bind_issue(ctx, i, &bind[j].member,
                                                   v->data == NULL, a)
                     != NGX_OK)
                 {

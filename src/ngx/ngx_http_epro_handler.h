@@ -92,6 +92,19 @@ typedef struct {
 } ngx_http_epro_loc_conf_t;
 
 
+/* an entry of a FHIR Bundle, for the answer after the commit */
+typedef struct {
+    ngx_int_t                  sub;        /* its row in req.subs and ids
+                                              (a repeat: the first's);
+                                              -1: refused */
+    ngx_uint_t                 status;     /* 0: queued, 200: a repeat of
+                                              an earlier entry; 400, 422:
+                                              refused (a batch) */
+    ngx_str_t                  outcome;    /* refused: an
+                                              OperationOutcome */
+} ngx_http_epro_entry_t;
+
+
 /* one request; lives in the request pool */
 typedef struct {
     ngx_http_request_t        *request;
@@ -116,12 +129,21 @@ typedef struct {
     ngx_http_epro_lookup_t     lookup;     /* READ: its part in the queue */
     const char                *prefer_applied;  /* return=..., or NULL */
 
+    /* FHIR Bundle: its entries in order, and how many of them were */
+    ngx_http_epro_entry_t     *entries;
+    ngx_uint_t                 nentries;
+    ngx_uint_t                 refused;    /* answered 4xx, not stored */
+    ngx_uint_t                 repeated;   /* an earlier entry's id */
+
     /* the module sent the response itself: the filters let it through */
     unsigned                   answered:1;
     /* the body filter has sent ctx->problem instead of nginx's page */
     unsigned                   replaced:1;
     /* parts' runs point into nginx's body buffer: it is not dropped */
     unsigned                   keep_body:1;
+    /* the body was a FHIR Bundle, of type batch or transaction */
+    unsigned                   bundle:1;
+    unsigned                   batch:1;
 } ngx_http_epro_ctx_t;
 
 

@@ -289,6 +289,28 @@ ngx_http_epro_metrics_result(ngx_uint_t db, ngx_uint_t result)
 
 
 void
+ngx_http_epro_metrics_bundle(ngx_uint_t db, ngx_uint_t batch,
+    ngx_uint_t queued, ngx_uint_t repeated, ngx_uint_t refused)
+{
+    ngx_http_epro_metrics_db_t  *m;
+
+    m = ngx_http_epro_metrics_get(db);
+
+    if (m == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&m->bundles[batch ? 1 : 0], 1);
+    (void) ngx_atomic_fetch_add(&m->entries[NGX_HTTP_EPRO_ENTRY_QUEUED],
+                                queued);
+    (void) ngx_atomic_fetch_add(&m->entries[NGX_HTTP_EPRO_ENTRY_REPEATED],
+                                repeated);
+    (void) ngx_atomic_fetch_add(&m->entries[NGX_HTTP_EPRO_ENTRY_REFUSED],
+                                refused);
+}
+
+
+void
 ngx_http_epro_metrics_batch(ngx_uint_t db, ngx_uint_t rows,
     ngx_uint_t inserted, ngx_msec_t ms)
 {

@@ -36,6 +36,15 @@ enum {
     NGX_HTTP_EPRO_NRESULTS
 };
 
+/* a FHIR Bundle's entries: rows queued, repeats of an earlier entry's
+ * identifier, refused (a batch's 4xx entries) */
+enum {
+    NGX_HTTP_EPRO_ENTRY_QUEUED = 0,
+    NGX_HTTP_EPRO_ENTRY_REPEATED,
+    NGX_HTTP_EPRO_ENTRY_REFUSED,
+    NGX_HTTP_EPRO_NENTRY
+};
+
 /* connection states, in the order of ngx_http_epro_pg_state_e (checked
  * there at compile time) */
 #define NGX_HTTP_EPRO_NSTATES       5
@@ -84,6 +93,9 @@ typedef struct {
     ngx_atomic_t               reads[2];   /* FHIR reads: found, not */
     ngx_atomic_t               lookups;    /* their SELECTs */
     ngx_atomic_t               lookup_ids;
+    /* FHIR Bundles answered 200, by type; their entries, by outcome */
+    ngx_atomic_t               bundles[2];
+    ngx_atomic_t               entries[NGX_HTTP_EPRO_NENTRY];
 } ngx_http_epro_metrics_db_t;
 
 
@@ -120,6 +132,8 @@ void ngx_http_epro_metrics_claim_slot(void);
 void ngx_http_epro_metrics_release_slot(void);
 
 void ngx_http_epro_metrics_result(ngx_uint_t db, ngx_uint_t result);
+void ngx_http_epro_metrics_bundle(ngx_uint_t db, ngx_uint_t batch,
+    ngx_uint_t queued, ngx_uint_t repeated, ngx_uint_t refused);
 void ngx_http_epro_metrics_batch(ngx_uint_t db, ngx_uint_t rows,
     ngx_uint_t inserted, ngx_msec_t ms);
 void ngx_http_epro_metrics_queue(ngx_uint_t db, ngx_int_t delta);

@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_epro_reply_chain(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_chain_t *out, size_t len);
 static ngx_int_t ngx_http_epro_reply_resource(ngx_http_epro_ctx_t *ctx,
     ngx_uint_t status, ngx_uint_t created);
+static ngx_int_t ngx_http_epro_reply_bundle(ngx_http_epro_ctx_t *ctx,
+    const u_char *inserted);
 static ngx_int_t ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
     const u_char *inserted);
 static ngx_int_t ngx_http_epro_reply_fhir_problem(ngx_http_request_t *r,
@@ -151,6 +153,11 @@ ngx_http_epro_reply_outcome(ngx_http_epro_ctx_t *ctx, ngx_int_t status,
     switch (status) {
 
     case NGX_HTTP_CREATED:
+        if (ctx->bundle) {
+            rc = ngx_http_epro_reply_bundle(ctx, inserted);
+            break;
+        }
+
         if (ctx->fhir) {
             rc = ngx_http_epro_reply_fhir_created(ctx, inserted);
             break;
@@ -694,6 +701,96 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
 
 
 /*
+ * A Bundle's answer, 200 with a transaction-response or batch-response
+ * Bundle: per entry 201 and lastModified for a row this request
+ * inserted, 200 for one stored before or by an earlier entry, the
+ * OperationOutcome of one refused.  inserted: NULL if nothing was
+ * queued.
+ */
+
+static ngx_int_t
+ngx_http_epro_reply_bundle(ngx_http_epro_ctx_t *ctx, const u_char *inserted)
+{
+    char                     *ids, received[EPRO_TIME_LEN + 1];
+    ngx_uint_t                k, created;
+    epro_buf_t                b;
+    epro_alloc_t              alloc;
+    ngx_http_request_t       *r;
+    ngx_http_epro_entry_t    *en;
+    epro_fhir_reply_entry_t  *e;
+
+    r = ctx->request;
+
+    alloc.alloc = ngx_http_epro_reply_palloc;
+    alloc.free = NULL;
+    alloc.ctx = r->pool;
+
+    ngx_memzero(&b, sizeof(epro_buf_t));
+
+    epro_unix_to_rfc3339(received, r->start_sec, r->start_msec);
+
+    e = ngx_pcalloc(r->pool, (ctx->nentries ? ctx->nentries : 1)
+                             * sizeof(epro_fhir_reply_entry_t));
+    ids = ngx_pnalloc(r->pool, ctx->req.nsubs * (EPRO_UUID_LEN + 1) + 1);
+
+    if (e == NULL || ids == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (k = 0; k < ctx->req.nsubs; k++) {
+        ngx_memcpy(ids + k * (EPRO_UUID_LEN + 1),
+                   ctx->ids + k * EPRO_UUID_LEN, EPRO_UUID_LEN);
+        ids[k * (EPRO_UUID_LEN + 1) + EPRO_UUID_LEN] = '\0';
+    }
+
+    created = 0;
+
+    for (k = 0; k < ctx->nentries; k++) {
+        en = &ctx->entries[k];
+
+        if (en->sub < 0) {
+            e[k].status = en->status;
+            e[k].outcome.data = (char *) en->outcome.data;
+            e[k].outcome.len = en->outcome.len;
+            continue;
+        }
+
+        e[k].id = ids + en->sub * (EPRO_UUID_LEN + 1);
+
+        if (en->status == 0 && inserted && inserted[en->sub]) {
+            e[k].status = NGX_HTTP_CREATED;
+            e[k].modified = received;
+            created++;
+
+        } else {
+            e[k].status = NGX_HTTP_OK;
+        }
+    }
+
+    if (epro_fhir_bundle_response(&b, ctx->batch, e, ctx->nentries, &alloc)
+        != EPRO_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "epro: Bundle of %ui entries: %ui created, %ui already "
+                   "stored, %ui refused", ctx->nentries, created,
+                   ctx->nentries - created - ctx->refused, ctx->refused);
+
+    ctx->result = NGX_HTTP_EPRO_CREATED;
+    ctx->accepted = created;
+
+    ngx_http_epro_metrics_bundle(ctx->waiter.db->index, ctx->batch,
+                                 ctx->req.nsubs, ctx->repeated,
+                                 ctx->refused);
+
+    return ngx_http_epro_reply_send(r, NGX_HTTP_OK,
+                                    &ngx_http_epro_reply_fhir_json, &b);
+}
+
+
+/*
  * The stored resource without a copy of the body: the head written at
  * queueing time (id, meta), then ',' and each run of the body's members,
  * then "}\n".  A retry's 200 has no lastUpdated of its own: it is cut
@@ -843,7 +940,7 @@ ngx_http_epro_reply_fhir_problem(ngx_http_request_t *r, ngx_uint_t status,
 
     /* 503 and 504 name the id, so that a retry can be matched to it */
 
-    if (ctx && ctx->ids
+    if (ctx && ctx->ids && !ctx->bundle
         && (status == NGX_HTTP_SERVICE_UNAVAILABLE
             || status == NGX_HTTP_GATEWAY_TIME_OUT))
     {

@@ -122,7 +122,8 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
                               - sd[k].first.data;
         }
 
-        size += 12800 + 48 * sd[k].one.len;
+        /* each database's metrics lines, labelled */
+        size += 13312 + 53 * sd[k].one.len;
 
         for (i = 0; i < NGX_HTTP_EPRO_CLASSES; i++) {
             size += sd[k].m->db_errors[i] ? 64 + sd[k].one.len : 0;
@@ -169,6 +170,41 @@ ngx_http_epro_status_handler(ngx_http_request_t *r)
         p = ngx_slprintf(p, last,
                          "epro_submissions_duplicate_total%V %uA\n",
                          &sd[k].one, sd[k].m->duplicates);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP epro_fhir_bundles_total FHIR Bundles answered 200, by "
+            "type.\n"
+            "# TYPE epro_fhir_bundles_total counter\n");
+
+    for (k = 0; k < n; k++) {
+        p = ngx_slprintf(p, last,
+                         "epro_fhir_bundles_total{%Vtype=\"transaction\"} "
+                         "%uA\n"
+                         "epro_fhir_bundles_total{%Vtype=\"batch\"} %uA\n",
+                         &sd[k].first, sd[k].m->bundles[0],
+                         &sd[k].first, sd[k].m->bundles[1]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP epro_fhir_bundle_entries_total Entries of those "
+            "Bundles: rows queued, repeats of an earlier entry, refused.\n"
+            "# TYPE epro_fhir_bundle_entries_total counter\n");
+
+    for (k = 0; k < n; k++) {
+        p = ngx_slprintf(p, last,
+                         "epro_fhir_bundle_entries_total{%Voutcome="
+                         "\"queued\"} %uA\n"
+                         "epro_fhir_bundle_entries_total{%Voutcome="
+                         "\"repeated\"} %uA\n"
+                         "epro_fhir_bundle_entries_total{%Voutcome="
+                         "\"refused\"} %uA\n",
+                         &sd[k].first,
+                         sd[k].m->entries[NGX_HTTP_EPRO_ENTRY_QUEUED],
+                         &sd[k].first,
+                         sd[k].m->entries[NGX_HTTP_EPRO_ENTRY_REPEATED],
+                         &sd[k].first,
+                         sd[k].m->entries[NGX_HTTP_EPRO_ENTRY_REFUSED]);
     }
 
     p = ngx_slprintf(p, last,

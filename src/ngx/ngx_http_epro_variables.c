@@ -39,6 +39,12 @@ static ngx_http_variable_t  ngx_http_epro_variables[] = {
     { ngx_string("epro_commit_ms"), NULL, ngx_http_epro_variables_get,
       4, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("epro_entries"), NULL, ngx_http_epro_variables_get,
+      5, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("epro_refused"), NULL, ngx_http_epro_variables_get,
+      6, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("epro_ids"), NULL, ngx_http_epro_variables_ids,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
@@ -78,7 +84,11 @@ ngx_http_epro_variables_get(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_epro_module);
 
-    if (ctx == NULL || (data != 0 && ctx->result != NGX_HTTP_EPRO_CREATED)) {
+    /* $epro_entries and $epro_refused: FHIR Bundles only */
+
+    if (ctx == NULL || (data != 0 && ctx->result != NGX_HTTP_EPRO_CREATED)
+        || (data >= 5 && !ctx->bundle))
+    {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -88,10 +98,15 @@ ngx_http_epro_variables_get(ngx_http_request_t *r,
         v->len = ngx_http_epro_metrics_results[ctx->result].len;
 
     } else {
+        /* a Bundle's entry that repeats an earlier one's identifier is
+         * a duplicate too */
+
         n = (data == 1) ? ctx->accepted
-            : (data == 2) ? ctx->req.nsubs - ctx->accepted
+            : (data == 2) ? ctx->req.nsubs - ctx->accepted + ctx->repeated
             : (data == 3) ? ctx->waiter.batch_rows
-            : ctx->waiter.commit_ms;
+            : (data == 4) ? ctx->waiter.commit_ms
+            : (data == 5) ? ctx->nentries
+            : ctx->refused;
 
         p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
         if (p == NULL) {

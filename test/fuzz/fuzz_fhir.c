@@ -37,6 +37,16 @@
  *     and, unless that list was truncated, every issue listed without one
  *     (but that not-found) is listed with one, in the same order.
  *
+ * A Bundle (the same target: the resourceType decides, with req.bundle
+ * set) is checked by fuzz_bundle(): EPRO_OK, or EPRO_ERROR with status
+ * 400 or 413 and issues on "Bundle..."; each entry's issues on
+ * "Bundle.entry[k]...", its status 400 exactly when one is about
+ * structure; an entry taken has a payload inside the body that, posted
+ * alone, is taken too with the same id and answers; an entry refused
+ * for its resource alone is refused alone with the same issues but for
+ * the prefix; the merge of a transaction and the response Bundle are
+ * strict JSON.  The same body again gives the same result.
+ *
  * The same input is also loaded as a Questionnaire (or a Bundle) into a
  * set of its own: EPRO_OK, or EPRO_ERROR with a message and the set left
  * empty; a loaded one is found by its canonical and by each linkId.
@@ -87,12 +97,16 @@ static void fuzz_check_json(const char *p, size_t len, epro_alloc_t *a);
 static void fuzz_check_resource(const epro_fhir_request_t *req,
     epro_alloc_t *a);
 static epro_node_t *fuzz_tree(const char *p, size_t len, epro_alloc_t *a);
+static void fuzz_bundle(const epro_fhir_request_t *req,
+    const epro_fhir_bundle_t *bundle, int rc, const uint8_t *data,
+    size_t size, epro_alloc_t *a);
 static int fuzz_equal(const epro_node_t *x, const epro_node_t *y);
 
 
 /* the server's values: an id for a response without an identifier */
 #define FUZZ_ID       "01937a4e-0000-7000-8000-000000000001"
 #define FUZZ_UPDATED  "2026-12-03T22:00:00.123Z"
+#define FUZZ_MAX_ENTRIES  50
 
 
 static fuzz_arena_t     fuzz_arena;
@@ -168,6 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     epro_fhir_set_t      set;
     const epro_fhir_q_t *q;
     epro_alloc_t         a;
+    epro_fhir_bundle_t   bundle, bundle2;
     epro_fhir_request_t  req, req2;
 
     a.alloc = fuzz_arena_alloc;
@@ -175,9 +190,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a.ctx = &fuzz_arena;
 
     memset(&req, FUZZ_FILL, sizeof(epro_fhir_request_t));
+    memset(&bundle, FUZZ_FILL, sizeof(epro_fhir_bundle_t));
     req.set = &fuzz_set;
+    req.bundle = &bundle;
+    bundle.max_entries = FUZZ_MAX_ENTRIES;
+    bundle.found = 0;
 
     rc = epro_fhir_parse(&req, (const char *) data, size, &a);
+
+    if (bundle.found) {
+        fuzz_bundle(&req, &bundle, rc, data, size, &a);
+
+        memset(&req2, FUZZ_FILL, sizeof(epro_fhir_request_t));
+        memset(&bundle2, FUZZ_FILL, sizeof(epro_fhir_bundle_t));
+        req2.set = &fuzz_set;
+        req2.bundle = &bundle2;
+        bundle2.max_entries = FUZZ_MAX_ENTRIES;
+        bundle2.found = 0;
+
+        rc2 = epro_fhir_parse(&req2, (const char *) data, size, &a);
+        fuzz_assert(rc2 == rc && bundle2.found);
+        fuzz_same(&req, &req2);
+        fuzz_assert(rc != EPRO_OK || bundle2.nentries == bundle.nentries);
+
+        for (i = 0; rc == EPRO_OK && i < bundle.nentries; i++) {
+            fuzz_same(&bundle.entries[i].req, &bundle2.entries[i].req);
+        }
+
+        goto load;
+    }
+
     fuzz_check(&req, rc, data, size, &a);
 
     if (rc == EPRO_OK) {
@@ -206,6 +248,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(epro_fhir_outcome_json(&b, &req, &a) == EPRO_OK);
     fuzz_assert(b.data != NULL && strlen(b.data) == b.len);
     fuzz_check_json(b.data, b.len, &a);
+
+load:
 
     /* the input as a Questionnaire */
 
@@ -306,6 +350,125 @@ fuzz_check(const epro_fhir_request_t *req, int rc, const uint8_t *data,
     fuzz_assert(req->answers.data[0] == '{');
     fuzz_assert(strlen(req->answers.data) == req->answers.len);
     fuzz_check_json(req->answers.data, req->answers.len, a);
+}
+
+
+static void
+fuzz_bundle(const epro_fhir_request_t *req, const epro_fhir_bundle_t *bundle,
+    int rc, const uint8_t *data, size_t size, epro_alloc_t *a)
+{
+    int                       rc2;
+    char                      base[48];
+    size_t                    i, k, n;
+    epro_buf_t                b;
+    epro_fhir_request_t       top, alone;
+    epro_fhir_reply_entry_t  *re;
+    const epro_fhir_request_t *en;
+
+    fuzz_assert(rc == EPRO_OK || rc == EPRO_ERROR);
+    fuzz_assert(req->nissues <= EPRO_MAX_ERRORS);
+    fuzz_assert(req->truncated == (req->nfound > req->nissues));
+
+    for (i = 0; i < req->nissues; i++) {
+        fuzz_assert(strncmp(req->issues[i].expression, "Bundle", 6) == 0);
+    }
+
+    if (rc != EPRO_OK) {
+        fuzz_assert(req->nissues >= 1);
+        fuzz_assert(req->status == EPRO_STATUS_BAD_JSON
+                    || req->status == EPRO_STATUS_TOO_MANY);
+        return;
+    }
+
+    fuzz_assert(req->nfound == 0 && bundle->nentries <= FUZZ_MAX_ENTRIES);
+
+    re = a->alloc(a->ctx, (bundle->nentries + 1) * sizeof(*re));
+    fuzz_assert(re != NULL);
+
+    for (k = 0; k < bundle->nentries; k++) {
+        en = &bundle->entries[k].req;
+        n = (size_t) snprintf(base, sizeof(base), "Bundle.entry[%lu]",
+                              (unsigned long) k);
+
+        fuzz_assert(en->nissues <= EPRO_MAX_ERRORS);
+        fuzz_assert(en->truncated == (en->nfound > en->nissues));
+        fuzz_assert((en->status == EPRO_OK) == (en->nfound == 0));
+        fuzz_assert(en->status == EPRO_OK
+                    || en->status == EPRO_STATUS_BAD_JSON
+                    || en->status == EPRO_STATUS_INVALID);
+        fuzz_assert(en->nfound == 0
+                    || (en->status == EPRO_STATUS_BAD_JSON)
+                       == (en->nstructure > 0));
+
+        for (i = 0; i < en->nissues; i++) {
+            fuzz_assert(strncmp(en->issues[i].expression, base, n) == 0);
+        }
+
+        memset(&re[k], 0, sizeof(*re));
+        re[k].status = en->status ? en->status : 201;
+        re[k].id = en->status ? NULL : FUZZ_ID;
+        re[k].modified = en->status ? NULL : FUZZ_UPDATED;
+
+        if (en->status != EPRO_OK) {
+            memset(&b, 0, sizeof(epro_buf_t));
+            fuzz_assert(epro_fhir_outcome_json(&b, en, a) == EPRO_OK);
+            fuzz_check_json(b.data, b.len, a);
+            re[k].outcome.data = b.data;
+            re[k].outcome.len = b.len;
+        }
+
+        if (en->sub.payload.data == NULL) {
+            fuzz_assert(en->status != EPRO_OK);
+            continue;
+        }
+
+        /* the entry's resource alone: the same check, another prefix */
+
+        fuzz_assert(en->sub.payload.data >= (const char *) data
+                    && en->sub.payload.data + en->sub.payload.len
+                       <= (const char *) data + size);
+
+        memset(&alone, FUZZ_FILL, sizeof(epro_fhir_request_t));
+        alone.set = &fuzz_set;
+        alone.bundle = NULL;
+
+        rc2 = epro_fhir_parse(&alone, en->sub.payload.data,
+                              en->sub.payload.len, a);
+
+        if (en->status == EPRO_OK) {
+            fuzz_assert(rc2 == EPRO_OK);
+            fuzz_assert(strcmp(alone.sub.id, en->sub.id) == 0);
+            fuzz_assert(alone.answers.len == en->answers.len
+                        && memcmp(alone.answers.data, en->answers.data,
+                                  en->answers.len) == 0);
+            continue;
+        }
+
+        if (rc2 == EPRO_OK || en->nissues != alone.nissues) {
+            /* the entry's own request or fullUrl was refused too */
+            fuzz_assert(en->nfound > alone.nfound);
+            continue;
+        }
+
+        for (i = 0; i < alone.nissues; i++) {
+            fuzz_assert(strncmp(alone.issues[i].expression,
+                                "QuestionnaireResponse", 21) == 0);
+        }
+    }
+
+    /* a transaction refused: every entry's issues in one outcome */
+
+    memset(&top, 0, sizeof(epro_fhir_request_t));
+    fuzz_assert(epro_fhir_bundle_merge(&top, bundle, a) == EPRO_OK);
+    memset(&b, 0, sizeof(epro_buf_t));
+    fuzz_assert(epro_fhir_outcome_json(&b, &top, a) == EPRO_OK);
+    fuzz_check_json(b.data, b.len, a);
+
+    memset(&b, 0, sizeof(epro_buf_t));
+    fuzz_assert(epro_fhir_bundle_response(&b, bundle->batch, re,
+                                          bundle->nentries, a)
+                == EPRO_OK);
+    fuzz_check_json(b.data, b.len, a);
 }
 
 

@@ -101,6 +101,7 @@ parse(epro_fhir_request_t *req, const epro_fhir_set_t *set,
 
     memset(req, 0x5a, sizeof(epro_fhir_request_t));
     req->set = set;
+    req->bundle = NULL;
     len = strlen(body);
 
     return epro_fhir_parse(req, exact_copy(body, len), len, &req_alloc);
@@ -2088,6 +2089,263 @@ bench(void)
 }
 
 
+
+/* ------------------------------------------------------------------ */
+/* Bundles (epro_fhir_bundle.c)                                        */
+
+
+#define QR_ID(uuid, items)                                                  \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"identifier\":{\"system\":\"urn:t\",\"value\":\"" uuid "\"},"          \
+    "\"questionnaire\":\"http://t/q|1\",\"status\":\"completed\","          \
+    "\"subject\":{\"reference\":\"Patient/p1\"},"                           \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+
+#define ENTRY_R(res, request)                                               \
+    "{\"resource\":" res ",\"request\":" request "}"
+#define POST_QR     "{\"method\":\"POST\",\"url\":\"QuestionnaireResponse\"}"
+#define ENTRY(res)  ENTRY_R(res, POST_QR)
+
+#define BUNDLE(type, entries)                                               \
+    "{\"resourceType\":\"Bundle\",\"type\":\"" type "\",\"entry\":["         \
+    entries "]}"
+
+#define U1  "6f0e4a52-0b3c-4d2e-9f10-1a2b3c4d5e01"
+#define U2  "6f0e4a52-0b3c-4d2e-9f10-1a2b3c4d5e02"
+
+#define TOT_BAD     MIN_OK "," A("tot", "\"valueDecimal\":1")
+
+
+static int
+parse_bundle(epro_fhir_request_t *req, epro_fhir_bundle_t *bundle,
+    size_t max, const char *body)
+{
+    size_t  len;
+
+    memset(req, 0x5a, sizeof(epro_fhir_request_t));
+    memset(bundle, 0x5a, sizeof(epro_fhir_bundle_t));
+    req->set = &test_set;
+    req->bundle = bundle;
+    bundle->max_entries = max;
+    len = strlen(body);
+
+    return epro_fhir_parse(req, exact_copy(body, len), len, &req_alloc);
+}
+
+
+static void
+test_bundle(void)
+{
+    int                      rc;
+    char                    *copy;
+    size_t                   len;
+    epro_buf_t               out;
+    epro_fhir_bundle_t       bundle;
+    epro_fhir_request_t      req, top;
+    epro_fhir_reply_entry_t  re[3];
+
+    static const char  r1[] = QR_ID(U1, MIN_OK);
+    static const char  r2[] = QR_ID("urn:uuid:" U2, MIN_OK);
+    static const char  two[] = BUNDLE("transaction",
+        "{\"fullUrl\":\"urn:uuid:" U1 "\",\"resource\":" QR_ID(U1, MIN_OK)
+        ",\"request\":{\"method\":\"POST\",\"url\":\"QuestionnaireResponse\","
+        "\"ifNoneExist\":\"identifier=urn%3At%7C" U1 "\"}},"
+        "{\"resource\": " QR_ID("urn:uuid:" U2, MIN_OK) " ,\"request\":"
+        POST_QR "}");
+
+    /* a transaction of two: each entry mapped, its payload as sent */
+
+    rc = parse_bundle(&req, &bundle, 10, two);
+    CHECK_INT("transaction", rc, EPRO_OK);
+    CHECK(bundle.found && !bundle.batch && bundle.nentries == 2);
+    CHECK_INT("top issues", req.nfound, 0);
+
+    if (rc == EPRO_OK && bundle.nentries == 2) {
+        CHECK_INT("entry 0", bundle.entries[0].req.status, EPRO_OK);
+        CHECK_INT("entry 1", bundle.entries[1].req.status, EPRO_OK);
+        CHECK_S("payload 0", bundle.entries[0].req.sub.payload, r1);
+        CHECK_S("payload 1", bundle.entries[1].req.sub.payload, r2);
+        CHECK_STR("id 0", bundle.entries[0].req.sub.id, U1);
+        CHECK_STR("id 1", bundle.entries[1].req.sub.id, U2);
+        CHECK_S("fullUrl", bundle.entries[0].full_url, "urn:uuid:" U1);
+        CHECK_S("no fullUrl", bundle.entries[1].full_url, NULL);
+        CHECK_STR("base", bundle.entries[1].req.base,
+                  "Bundle.entry[1].resource");
+        CHECK_S("answers", bundle.entries[1].req.answers,
+                "{\"b\":true,\"g.g1\":[1]}");
+    }
+
+    /* a batch: each entry its own issues, with the entry's paths */
+
+    rc = parse_bundle(&req, &bundle, 10, BUNDLE("batch",
+        ENTRY(QR_ID(U1, TOT_BAD)) ","
+        ENTRY_R(QR_ID(U2, MIN_OK), "{\"method\":\"GET\",\"url\":"
+                "\"QuestionnaireResponse\"}") ","
+        ENTRY(QR_ID(U2, MIN_OK))));
+    CHECK_INT("batch", rc, EPRO_OK);
+    CHECK(bundle.found && bundle.batch && bundle.nentries == 3);
+
+    if (rc == EPRO_OK && bundle.nentries == 3) {
+        CHECK_INT("422", bundle.entries[0].req.status, EPRO_STATUS_INVALID);
+        CHECK(has_issue(&bundle.entries[0].req,
+                        "Bundle.entry[0].resource.item[2].answer[0]."
+                        "valueDecimal", "business-rule", "total"));
+        CHECK_INT("400", bundle.entries[1].req.status, EPRO_STATUS_BAD_JSON);
+        CHECK(has_issue(&bundle.entries[1].req,
+                        "Bundle.entry[1].request.method", "not-supported",
+                        "POST"));
+        CHECK_INT("ok", bundle.entries[2].req.status, EPRO_OK);
+
+        /* a transaction of them is refused with every entry's issues */
+
+        memset(&top, 0, sizeof(top));
+        CHECK_INT("merge", epro_fhir_bundle_merge(&top, &bundle,
+                                                  &req_alloc), EPRO_OK);
+        CHECK_INT("merged", top.nissues, 2);
+        CHECK_INT("merged status", top.status, EPRO_STATUS_BAD_JSON);
+    }
+
+    /* the Bundle itself: its type, its elements, the entries' count */
+
+    rc = parse_bundle(&req, &bundle, 10, BUNDLE("collection",
+                                                ENTRY(QR_ID(U1, MIN_OK))));
+    CHECK_INT("collection", rc, EPRO_ERROR);
+    CHECK_INT("collection 400", req.status, EPRO_STATUS_BAD_JSON);
+    CHECK(has_issue(&req, "Bundle.type", "not-supported", "transaction"));
+
+    rc = parse_bundle(&req, &bundle, 10, "{\"resourceType\":\"Bundle\","
+                      "\"type\":\"batch\",\"link\":[],\"entry\":{}}");
+    CHECK_INT("elements", rc, EPRO_ERROR);
+    CHECK(has_issue(&req, "Bundle.link", "structure", "unknown"));
+    CHECK(has_issue(&req, "Bundle.entry", "structure", "array"));
+
+    rc = parse_bundle(&req, &bundle, 1, BUNDLE("batch",
+        ENTRY(QR_ID(U1, MIN_OK)) "," ENTRY(QR_ID(U2, MIN_OK))));
+    CHECK_INT("too many", rc, EPRO_ERROR);
+    CHECK_INT("413", req.status, EPRO_STATUS_TOO_MANY);
+    CHECK(has_issue(&req, "Bundle.entry", "too-costly", "1 entries"));
+
+    rc = parse_bundle(&req, &bundle, 1,
+                      "{\"resourceType\":\"Bundle\",\"type\":\"batch\"}");
+    CHECK_INT("no entry", rc, EPRO_OK);
+    CHECK(bundle.nentries == 0);
+
+    /* an entry's request, fullUrl and resource */
+
+    rc = parse_bundle(&req, &bundle, 10, BUNDLE("transaction",
+        ENTRY_R(QR_ID(U1, MIN_OK), "{\"method\":\"POST\",\"url\":\"x\","
+                "\"ifNoneExist\":\"identifier=urn:t|" U2 "\",\"ifMatch\":"
+                "\"1\"}") ","
+        "{\"fullUrl\":\"x:y\",\"resource\":{\"resourceType\":\"Patient\"},"
+        "\"request\":" POST_QR "},"
+        "{\"request\":" POST_QR ",\"search\":{}},"
+        "7"));
+    CHECK_INT("entries", rc, EPRO_OK);
+
+    if (rc == EPRO_OK && bundle.nentries == 4) {
+        CHECK(has_issue(&bundle.entries[0].req,
+                        "Bundle.entry[0].request.url", "not-supported", ""));
+        CHECK(has_issue(&bundle.entries[0].req,
+                        "Bundle.entry[0].request.ifNoneExist",
+                        "not-supported", ""));
+        CHECK(has_issue(&bundle.entries[0].req,
+                        "Bundle.entry[0].request.ifMatch", "structure",
+                        "unknown"));
+        CHECK(has_issue(&bundle.entries[1].req,
+                        "Bundle.entry[1].resource.resourceType",
+                        "not-supported", "QuestionnaireResponse"));
+        CHECK(has_issue(&bundle.entries[1].req, "Bundle.entry[1].fullUrl",
+                        "value", "urn:uuid"));
+        CHECK(has_issue(&bundle.entries[2].req, "Bundle.entry[2].resource",
+                        "required", ""));
+        CHECK(has_issue(&bundle.entries[2].req, "Bundle.entry[2].search",
+                        "structure", "unknown"));
+        CHECK(has_issue(&bundle.entries[3].req, "Bundle.entry[3]",
+                        "structure", "object"));
+        CHECK_INT("400", bundle.entries[3].req.status,
+                  EPRO_STATUS_BAD_JSON);
+    }
+
+    /* without req->bundle a Bundle is no QuestionnaireResponse */
+
+    memset(&req, 0, sizeof(epro_fhir_request_t));
+    req.set = &test_set;
+    len = strlen(two);
+    copy = exact_copy(two, len);
+    rc = epro_fhir_parse(&req, copy, len, &req_alloc);
+    CHECK_INT("no bundle taken", rc, EPRO_ERROR);
+    CHECK(has_issue(&req, "", "structure", "QuestionnaireResponse"));
+
+    /* the answer */
+
+    memset(re, 0, sizeof(re));
+    re[0].status = 201;
+    re[0].id = U1;
+    re[0].modified = "2026-12-01T10:00:00.000Z";
+    re[1].status = 200;
+    re[1].id = U1;
+    re[2].status = 422;
+    re[2].outcome.data = "{\"resourceType\":\"OperationOutcome\"}\n";
+    re[2].outcome.len = strlen(re[2].outcome.data);
+
+    memset(&out, 0, sizeof(out));
+    CHECK_INT("response", epro_fhir_bundle_response(&out, 1, re, 3,
+                                                    &req_alloc), EPRO_OK);
+    check_mem(AT, "response", out.data, out.len,
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch-response\",\"entry\":["
+        "{\"response\":{\"status\":\"201 Created\",\"location\":"
+        "\"QuestionnaireResponse/" U1 "/_history/1\",\"etag\":\"W/\\\"1\\\"\","
+        "\"lastModified\":\"2026-12-01T10:00:00.000Z\"}},"
+        "{\"response\":{\"status\":\"200 OK\",\"location\":"
+        "\"QuestionnaireResponse/" U1 "/_history/1\",\"etag\":"
+        "\"W/\\\"1\\\"\"}},"
+        "{\"response\":{\"status\":\"422 Unprocessable Content\","
+        "\"outcome\":{\"resourceType\":\"OperationOutcome\"}}}]}\n",
+        strlen("{\"resourceType\":\"Bundle\",\"type\":\"batch-response\","
+               "\"entry\":["
+               "{\"response\":{\"status\":\"201 Created\",\"location\":"
+               "\"QuestionnaireResponse/" U1 "/_history/1\",\"etag\":"
+               "\"W/\\\"1\\\"\","
+               "\"lastModified\":\"2026-12-01T10:00:00.000Z\"}},"
+               "{\"response\":{\"status\":\"200 OK\",\"location\":"
+               "\"QuestionnaireResponse/" U1 "/_history/1\",\"etag\":"
+               "\"W/\\\"1\\\"\"}},"
+               "{\"response\":{\"status\":\"422 Unprocessable Content\","
+               "\"outcome\":{\"resourceType\":\"OperationOutcome\"}}}]}\n"));
+
+    memset(&out, 0, sizeof(out));
+    CHECK_INT("empty response", epro_fhir_bundle_response(&out, 0, re, 0,
+                                                          &req_alloc),
+              EPRO_OK);
+    check_mem(AT, "empty response", out.data, out.len,
+              "{\"resourceType\":\"Bundle\",\"type\":"
+              "\"transaction-response\",\"entry\":[]}\n", 67);
+
+    /* out of memory anywhere: EPRO_NOMEM, never a crash */
+
+    len = sizeof(two) - 1;
+    copy = exact_copy(two, len);
+
+    for (rc = EPRO_NOMEM, len = 0; rc == EPRO_NOMEM; len++) {
+        memset(&req, 0x5a, sizeof(epro_fhir_request_t));
+        memset(&bundle, 0, sizeof(epro_fhir_bundle_t));
+        req.set = &test_set;
+        req.bundle = &bundle;
+        bundle.max_entries = 10;
+        req_arena.fail_after = (long) req_arena.nallocs + (long) len;
+
+        rc = epro_fhir_parse(&req, copy, sizeof(two) - 1, &req_alloc);
+        req_arena.fail_after = -1;
+
+        check_loop(AT, rc == EPRO_NOMEM || rc == EPRO_OK,
+                   "bundle with %lu allocations: %d", (unsigned long) len,
+                   rc);
+    }
+
+    CHECK(len > 5 && bundle.nentries == 2);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -2108,6 +2366,7 @@ main(int argc, char **argv)
     test_every_issue();
     test_response_nomem();
     test_shipped_responses();
+    test_bundle();
 
     if (argc > 1 && strcmp(argv[1], "bench") == 0) {
         bench();
