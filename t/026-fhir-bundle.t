@@ -5,6 +5,9 @@
 # with their OperationOutcome; an identifier that repeats is stored once;
 # other types, methods, urls, resource types and conditions are 4xx
 # naming the entry; epro_max_submissions, epro_bind, a database down.
+# EPRO_LONG_TESTS=1 adds TEST 22 and 23: transactions POSTed under load
+# while a cluster of their own (port 16540 and up) is restarted (fast,
+# then immediate shutdown); each Bundle is stored whole or not at all.
 #
 # /t/ takes t/fhir/test-q.json ("http://t/q|1"), /fhir/ the shipped
 # Questionnaires (PHQ-9...).  "@IDn@" anywhere is sid(n) (Epro::subst);
@@ -24,9 +27,12 @@ use Epro qw(:DEFAULT :t);
 
 use Cwd ();
 use Digest::MD5 ();
+use File::Path ();
 use File::Spec;
 use FindBin;
 use JSON::PP ();
+use Time::HiRes ();
+use EproPg '026';
 
 my $root = Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
                                             File::Spec->updir));
@@ -77,6 +83,27 @@ $$
 SQL
 db()->do('CREATE OR REPLACE TRIGGER t_026_refuse BEFORE INSERT ON '
          . 't_026_refuse FOR EACH ROW EXECUTE FUNCTION t_026_refuse()');
+
+# the cluster of TEST 22 and 23, restarted under load
+our ($Pid, $Tmp, $PgDir, $PgPort, $PrivatePg) = ($$);
+
+if ($ENV{EPRO_LONG_TESTS}) {
+    $Tmp = tmpdir();
+    $PgDir = "$Tmp/pg";
+    $PgPort = free_port(16540, 16559);
+    $PrivatePg = eval { pg_sh('start', $PgDir, $PgPort); 1 };
+    warn $@ if !$PrivatePg;
+    $ENV{TEST_NGINX_PRIVATE_PG} = "host=127.0.0.1 port=$PgPort dbname=epro "
+                                  . 'user=epro';
+}
+
+END {
+    if (defined $Pid && $$ == $Pid && $Tmp) {
+        local $?;
+        pg_stop_all();
+        File::Path::remove_tree($Tmp);
+    }
+}
 
 # an item with one answer; the smallest valid items of http://t/q|1
 sub A {
@@ -139,6 +166,95 @@ sub bundle {
 # the md5 of each resource's text as sent, for a check of the payload
 sub md5_of {
     return join "\n", map { Digest::MD5::md5_hex(subst($_)) } @_;
+}
+
+# TEST 22 and 23's Bundles: the load's id $key is a transaction of 5 to
+# 20 PHQ-9 responses, each with an identifier of its own (sid() of 2200001
+# and up), kept in %Entries
+our (%Entries, $Next);
+
+sub restart_bundle {
+    my ($key) = @_;
+    my @n = map { 2_200_000 + ++$Next } 1 .. 5 + int rand 16;
+
+    $Entries{$key} = [map { sid($_) } @n];
+    return subst(bundle('transaction', map { entry(phq9_fhir($_)) } @n));
+}
+
+# Transactions from 6 clients, each sent once (a retry could complete a
+# partly stored Bundle and hide it) for 9 s; after 1 s and after 5 s the
+# cluster is stopped with -m $mode and started again (the blocks' 500 ms
+# epro_pg_timeout makes some Bundles 503 meanwhile).  Then, for every
+# Bundle: its entries stored are all or none; a 200 or 503 (nothing
+# stored) is whole or absent as its answer says, a 504 (unknown) either.
+sub restart_ok {
+    my ($mode) = @_;
+    my (@keys, @restarts);
+    my $restart = sub {
+        push @restarts, aside(sub {
+            my ($w) = @_;
+            my $t = Time::HiRes::time();
+            pg_ctl($PgDir, '-m', $mode, '-w', 'stop') or die "stop\n";
+            pg_sh('start', $PgDir, $PgPort);
+            printf $w "up in %.2f s\n", Time::HiRes::time() - $t;
+        });
+    };
+
+    pg_dbh($PgPort)->do('CHECKPOINT');    # a shorter crash recovery
+    %Entries = ();
+
+    my $res = load(uri => '/fhir/', ids => \@keys, for => 9, clients => 6,
+                   deadline => 40, once => 1, ok => '200',
+                   type => 'application/fhir+json',
+                   body => \&restart_bundle,
+                   at => [[1, $restart], [5, sub {
+        diag("$mode: " . aside_wait(pop @restarts) =~ s/\n//r);
+        $restart->();
+    }]]);
+    my $up = aside_wait(pop @restarts);
+
+    like($up, qr/^up in /, "$mode: the cluster was restarted twice");
+
+    my %stored;
+    my $rows = pg_dbh($PgPort)->selectall_arrayref(
+        'SELECT submission_id::text, count(*) FROM epro_submissions '
+        . 'WHERE submission_id = ANY(?::uuid[]) GROUP BY 1', undef,
+        [map { @$_ } values %Entries]);
+
+    $stored{$_->[0]} = $_->[1] for @$rows;
+
+    my (%n, @partial, @lost, @phantom, @odd);
+
+    for my $key (@keys) {
+        my $answer = join '->', @{ $res->{seen}{$key} };
+        my $ids = $Entries{$key};
+        my $in = grep { $stored{$_} } @$ids;
+        my $state = $in == 0 ? 'absent' : $in == @$ids ? 'whole' : 'partial';
+
+        $n{$answer}++;
+        $n{$state}++;
+        $n{"$answer $state"}++;
+        push @partial, "$answer: $in of " . @$ids if $state eq 'partial';
+        push @lost, $key if $answer eq '200' && $state ne 'whole';
+        push @phantom, $key if $answer eq '503' && $state ne 'absent';
+        push @odd, $answer if $answer !~ /^(?:200|503|504)$/;
+    }
+
+    diag("$mode: " . @keys . ' Bundles, ' . keys(%stored)
+         . ' entries stored; '
+         . join(', ', map { "$_ x " . ($n{$_} // 0) }
+                qw(200 503 504 whole absent partial))
+         . '; ' . join(', ', map { "$_ x $n{$_}" } grep { / / } sort keys %n)
+         . "; $up");
+    is_deeply(\@partial, [], "$mode: no Bundle stored in part");
+    is_deeply(\@lost, [], "$mode: every Bundle answered 200 is stored");
+    is_deeply(\@phantom, [], "$mode: no Bundle answered 503 is stored");
+    is_deeply(\@odd, [], "$mode: every answer 200, 503 or 504")
+        or diag(outcomes($res));
+    is_deeply([grep { $_ != 1 } values %stored], [],
+              "$mode: no entry stored twice");
+    ok($n{200} && @keys > $n{200},
+       "$mode: some Bundles stored, some refused");
 }
 
 {
@@ -658,3 +774,37 @@ qr/\[error\].*epro: connection \d+: batch of 3 row\(s\) failed, SQLSTATE P0001\b
 --- no_error_log
 p-REFUSE
 [alert]
+
+
+
+=== TEST 22: (EPRO_LONG_TESTS) transactions under load while PostgreSQL is restarted twice (fast shutdown): each Bundle stored whole or not at all, every 200 stored, no 503 stored
+--- skip_eval: 1: !$main::PrivatePg || !$ENV{EPRO_LONG_TESTS}
+--- http_config
+    epro_pg_conninfo "$TEST_NGINX_PRIVATE_PG";
+    epro_pg_pool_size 2;
+    epro_pg_timeout 500ms;
+--- post_check
+wait_ready(2);
+main::restart_ok('fast');
+--- no_error_log
+exited on signal
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 23: (EPRO_LONG_TESTS) the same with an immediate shutdown (a crash: batches in flight are lost to the server's recovery)
+--- skip_eval: 1: !$main::PrivatePg || !$ENV{EPRO_LONG_TESTS}
+--- http_config
+    epro_pg_conninfo "$TEST_NGINX_PRIVATE_PG";
+    epro_pg_pool_size 2;
+    epro_pg_timeout 500ms;
+--- post_check
+wait_ready(2);
+main::restart_ok('immediate');
+--- no_error_log
+exited on signal
+[alert]
+[crit]
+[emerg]

@@ -155,10 +155,13 @@ sub port {
 # $o{once} nothing is retried.  $o{at} holds [seconds, code] pairs: code
 # runs once the load has run that long.  With $o{until}, a file's name, no
 # new id starts once that file exists (the caller decides when the load is
-# over; $o{for} stays the longest it may run).  Returns, per id, the list of
-# answers ("201", "503", "504", "conn", "other:..."), the time of each 201
-# and whether it said "duplicates":1, and every answer as [time, answer]
-# in the order they came (events).
+# over; $o{for} stays the longest it may run).  $o{body}, a code taking
+# the id, makes the bodies instead of body() (a FHIR Bundle...), sent as
+# $o{type} (default application/json); $o{ok} is the status that means
+# done (default 201).  Returns, per id, the list of answers ("201", "503",
+# "504", "conn", "other:..."), the time of each 201 (or $o{ok}) and
+# whether it said "duplicates":1, and every answer as [time, answer] in
+# the order they came (events).
 sub load {
     my (%o) = @_;
     my $ids = $o{ids} || [];
@@ -169,6 +172,9 @@ sub load {
     my $sel_w = IO::Select->new;
     my $t0 = Time::HiRes::time();
     my $running = 0;
+    my $make = $o{body} || \&body;
+    my $ok = $o{ok} // '201';
+    my $type = $o{type} // 'application/json';
 
     my $done = sub {
         my ($c, $what, $delay) = @_;
@@ -205,7 +211,7 @@ sub load {
         @todo = sort { $a->[1] <=> $b->[1] } @todo;
         while (@todo && $running < $o{clients} && $todo[0][1] <= $now) {
             my ($id) = @{ shift @todo };
-            my $body = $body{$id} //= body($id);    # the same on retries
+            my $body = $body{$id} //= $make->($id);    # the same on retries
             my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                              PeerPort => port(),
                                              Proto => 'tcp', Blocking => 0);
@@ -217,7 +223,7 @@ sub load {
             $by{$sock} = { id => $id, sock => $sock, in => '',
                            out => "POST $o{uri} HTTP/1.0\r\n"
                                   . "Host: localhost\r\n"
-                                  . "Content-Type: application/json\r\n"
+                                  . "Content-Type: $type\r\n"
                                   . 'Content-Length: ' . length($body)
                                   . "\r\n\r\n$body" };
             $sel_w->add($sock);
@@ -259,10 +265,10 @@ sub load {
             my ($b) = $c->{in} =~ m{\r\n\r\n(.*)\z}s;
             $st //= 'conn';
 
-            if ($st eq '201') {
+            if ($st eq $ok) {
                 $ok_at{$c->{id}} = Time::HiRes::time();
                 $dup{$c->{id}} = 1 if ($b // '') =~ /"duplicates":1/;
-                $done->($c, '201', -1);
+                $done->($c, $ok, -1);
             } elsif ($st eq '503' || $st eq '504') {
                 my $d = $ra // 1;
                 $done->($c, $st, $d > 1 ? 1 : $d);
