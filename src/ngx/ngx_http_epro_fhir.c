@@ -328,12 +328,21 @@ ngx_http_epro_fhir_parse(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
 
+    /*
+     * The Bundle's check lives in the parse arena, as the entries' trees
+     * do: what the answer needs of it goes to ctx->entries.  Every byte
+     * of the request pool counts: a 4 KB body already takes a block of
+     * its own, and a few hundred more take another.
+     */
+
     fhir = ngx_pcalloc(r->pool, sizeof(epro_fhir_request_t));
-    bundle = ngx_pcalloc(r->pool, sizeof(epro_fhir_bundle_t));
+    bundle = a->alloc(a->ctx, sizeof(epro_fhir_bundle_t));
 
     if (fhir == NULL || bundle == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_memzero(bundle, sizeof(epro_fhir_bundle_t));
 
     ctx->fhir = fhir;
     ngx_http_epro_fhir_prefer(r, ctx);

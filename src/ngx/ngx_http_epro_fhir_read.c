@@ -76,12 +76,19 @@ ngx_http_epro_fhir_read(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
         return ngx_http_epro_fhir_read_missing(ctx);
     }
 
-    ctx->lookup.db = elcf->db;
-    ctx->lookup.table = elcf->dbtable;
-    ctx->lookup.pool = r->pool;
-    ctx->lookup.done = ngx_http_epro_fhir_read_done;
-    ctx->lookup.data = ctx;
-    ngx_memcpy(ctx->lookup.id, ctx->read_id.data, EPRO_UUID_LEN);
+    /* only a read has one: creates keep the request pool's first block */
+
+    ctx->lookup = ngx_pcalloc(r->pool, sizeof(ngx_http_epro_lookup_t));
+    if (ctx->lookup == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->lookup->db = elcf->db;
+    ctx->lookup->table = elcf->dbtable;
+    ctx->lookup->pool = r->pool;
+    ctx->lookup->done = ngx_http_epro_fhir_read_done;
+    ctx->lookup->data = ctx;
+    ngx_memcpy(ctx->lookup->id, ctx->read_id.data, EPRO_UUID_LEN);
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
@@ -91,7 +98,7 @@ ngx_http_epro_fhir_read(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
     cln->handler = ngx_http_epro_fhir_read_cleanup;
     cln->data = ctx;
 
-    rc = ngx_http_epro_queue_lookup(&ctx->lookup);
+    rc = ngx_http_epro_queue_lookup(ctx->lookup);
     if (rc != NGX_OK) {
         return ngx_http_epro_fhir_read_answer(ctx, rc);
     }
@@ -181,9 +188,9 @@ ngx_http_epro_fhir_read_timeout(ngx_http_request_t *r)
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "epro: no answer from the database to a read in %M ms",
-                  ctx->lookup.db->timeout);
+                  ctx->lookup->db->timeout);
 
-    ngx_http_epro_queue_lookup_cancel(&ctx->lookup);
+    ngx_http_epro_queue_lookup_cancel(ctx->lookup);
 
     ngx_http_finalize_request(r,
         ngx_http_epro_fhir_read_answer(ctx, NGX_HTTP_SERVICE_UNAVAILABLE));
@@ -195,7 +202,7 @@ ngx_http_epro_fhir_read_cleanup(void *data)
 {
     ngx_http_epro_ctx_t  *ctx = data;
 
-    ngx_http_epro_queue_lookup_cancel(&ctx->lookup);
+    ngx_http_epro_queue_lookup_cancel(ctx->lookup);
 }
 
 
@@ -234,7 +241,7 @@ ngx_http_epro_fhir_read_answer(ngx_http_epro_ctx_t *ctx, ngx_int_t status)
         return ngx_http_epro_fhir_read_missing(ctx);
     }
 
-    row = &ctx->lookup.row;
+    row = &ctx->lookup->row;
     ms = row->received_ms;
 
     epro_unix_to_rfc3339(updated, ms / 1000, (unsigned) (ms % 1000));
@@ -245,7 +252,7 @@ ngx_http_epro_fhir_read_answer(ngx_http_epro_ctx_t *ctx, ngx_int_t status)
 
     ngx_memzero(&b, sizeof(epro_buf_t));
 
-    ngx_memcpy(id, ctx->lookup.id, EPRO_UUID_LEN);
+    ngx_memcpy(id, ctx->lookup->id, EPRO_UUID_LEN);
     id[EPRO_UUID_LEN] = '\0';
 
     if (epro_fhir_resource_head(&b, (char *) row->payload.data,
@@ -259,7 +266,7 @@ ngx_http_epro_fhir_read_answer(ngx_http_epro_ctx_t *ctx, ngx_int_t status)
     ctx->head.data = (u_char *) b.data;
     ctx->head.len = b.len;
 
-    ngx_http_epro_metrics_read(ctx->lookup.db->index, 1);
+    ngx_http_epro_metrics_read(ctx->lookup->db->index, 1);
 
     return ngx_http_epro_reply_read(ctx, (time_t) (ms / 1000),
                                     ngx_http_epro_fhir_read_has(r));
@@ -322,15 +329,15 @@ ngx_http_epro_fhir_read_bound(ngx_http_epro_ctx_t *ctx)
         if (bind[i].member.len == 9
             && ngx_strncmp(bind[i].member.data, "subjectId", 9) == 0)
         {
-            have = &ctx->lookup.row.subject;
+            have = &ctx->lookup->row.subject;
 
         } else if (bind[i].member.len == 7
                    && ngx_strncmp(bind[i].member.data, "studyId", 7) == 0)
         {
-            have = &ctx->lookup.row.study;
+            have = &ctx->lookup->row.study;
 
         } else {
-            have = &ctx->lookup.row.site;
+            have = &ctx->lookup->row.site;
         }
 
         if (have->len != ctx->bound[i].len

@@ -126,7 +126,7 @@ typedef struct {
     ngx_str_t                  read_id;    /* READ: the id in the URI */
     ngx_str_t                  read_version;   /* READ: after _history/,
                                                   or empty */
-    ngx_http_epro_lookup_t     lookup;     /* READ: its part in the queue */
+    ngx_http_epro_lookup_t    *lookup;     /* READ: its part in the queue */
     const char                *prefer_applied;  /* return=..., or NULL */
 
     /* FHIR Bundle: its entries in order, and how many of them were */
