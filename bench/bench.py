@@ -1766,6 +1766,17 @@ http {{
             - LIBPQ_CALLS_PER_BATCH * nb / m["n"]
         row["libpq_per_batch"] = LIBPQ_CALLS_PER_BATCH
         self.results["heap"].append(row)
+        # The module's own part is nothing; nginx opens one pool block to
+        # read the body with the default request_pool_size (2 calls), none
+        # with room for it.  More means the request's own pool use grew
+        # past a block (the read and Bundle merges took it from 2 to 4
+        # unnoticed).
+        most = 0.5 if http_extra else 2.5
+        if row["module_per_request"] > most:
+            self.fail("heap fhir-phq9%s: %.2f heap calls per request beyond "
+                      "libpq's per batch (at most %.1f)"
+                      % (" (%s)" % http_extra if http_extra else "",
+                         row["module_per_request"], most))
         log("heap fhir-phq9%s: module fhir %.2f, return 201 %.2f calls/"
             "request (N %d, %d); %d batches; %.2f per request beyond "
             "libpq's per batch" % (" (%s)" % http_extra if http_extra
