@@ -11,17 +11,27 @@
 // batch.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [pkgdir, baseUrl, scenario, responseFile, ...ids] =
     process.argv.slice(2);
 
-const kit = await import(pathToFileURL(join(pkgdir, 'node_modules',
-    'fhir-kit-client', 'dist', 'index.js')).href);
+// 1.x (CommonJS, node >= 16: Debian 12's node 18) or 2.x (ESM, node >= 20)
+const dir = join(pkgdir, 'node_modules', 'fhir-kit-client');
+let Client, CapabilityTool;
 
-const client = new kit.Client({ baseUrl });
+if (existsSync(join(dir, 'dist', 'index.js'))) {
+    ({ Client, CapabilityTool } =
+        await import(pathToFileURL(join(dir, 'dist', 'index.js')).href));
+} else {
+    Client = createRequire(import.meta.url)(dir);
+    CapabilityTool = Client.CapabilityTool;
+}
+
+const client = new Client({ baseUrl });
 const phq9 = JSON.parse(readFileSync(responseFile, 'utf8'));
 
 const PHQ9 = 'http://loinc.org/q/44249-1|2.74';
@@ -123,7 +133,7 @@ async function metadata() {
         return;
     }
 
-    const tool = new kit.CapabilityTool(cs);
+    const tool = new CapabilityTool(cs);
 
     for (const code of ['transaction', 'batch']) {
         await check(`the server can ${code}`, async () => {
