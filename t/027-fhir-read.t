@@ -507,3 +507,20 @@ $::Created = main::create(22);
 ["If-Match: W/\"1\"", "If-Unmodified-Since: Thu, 01 Jan 2026 00:00:00 GMT"]
 --- error_code eval
 [200, 200]
+
+
+
+=== TEST 23: a resource POSTed to the base itself or to [base]/QuestionnaireResponse gets the Location [base]/QuestionnaireResponse/<id>/_history/1, which reads it back
+--- request eval
+["POST /fhir/\n" . main::qr_body(23),
+ "POST /fhir/QuestionnaireResponse\n" . main::qr_body(24),
+ "GET /fhir/QuestionnaireResponse/" . Epro::sid(23) . "/_history/1",
+ "GET /fhir/QuestionnaireResponse/" . Epro::sid(24) . "/_history/1"]
+--- more_headers
+Content-Type: application/fhir+json
+--- error_code eval
+[201, 201, 200, 200]
+--- response_headers_like eval
+["Location: http://localhost:\\d+/fhir/QuestionnaireResponse/" . Epro::sid(23) . "/_history/1",
+ "Location: http://localhost:\\d+/fhir/QuestionnaireResponse/" . Epro::sid(24) . "/_history/1",
+ "ETag: W/\"1\"", "ETag: W/\"1\""]

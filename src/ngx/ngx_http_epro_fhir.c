@@ -201,6 +201,10 @@ ngx_http_epro_fhir_route(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
     prefix = ngx_http_epro_fhir_base(r, &base);
     rest = uri->len - base.len;
 
+    if (prefix == NGX_OK) {
+        ctx->base = base;
+    }
+
     ctx->route = NGX_HTTP_EPRO_FHIR_CREATE;
 
     if (uri->len >= sizeof(meta) - 1

@@ -123,6 +123,8 @@ typedef struct {
     epro_fhir_parts_t          parts;      /* the head, then these runs */
     ngx_uint_t                 prefer;     /* NGX_HTTP_EPRO_FHIR_* */
     ngx_uint_t                 route;      /* NGX_HTTP_EPRO_FHIR_CREATE... */
+    ngx_str_t                  base;       /* a prefix location's FHIR
+                                              base; data NULL: none */
     ngx_str_t                  read_id;    /* READ: the id in the URI */
     ngx_str_t                  read_version;   /* READ: after _history/,
                                                   or empty */

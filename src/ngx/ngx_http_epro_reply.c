@@ -591,6 +591,7 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
 {
     u_char               *p;
     size_t                len;
+    ngx_str_t            *uri;
     ngx_uint_t            created;
     epro_buf_t            b;
     epro_alloc_t          alloc;
@@ -607,7 +608,16 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
 
     ngx_memzero(&b, sizeof(epro_buf_t));
 
-    len = r->uri.len + 1 + EPRO_UUID_LEN + sizeof("/_history/1") - 1;
+    /*
+     * A prefix location's resource is [base]/QuestionnaireResponse/<id>,
+     * whichever of its URIs took the POST (the base itself too); an exact
+     * location's is its URI followed by the id.
+     */
+
+    uri = ctx->base.data ? &ctx->base : &r->uri;
+
+    len = uri->len + sizeof("/QuestionnaireResponse/") - 1 + EPRO_UUID_LEN
+          + sizeof("/_history/1") - 1;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -622,8 +632,11 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
     h->hash = 1;
     ngx_str_set(&h->key, "Location");
     h->value.data = p;
-    p = ngx_cpymem(p, r->uri.data, r->uri.len);
-    *p++ = '/';
+    p = ngx_cpymem(p, uri->data, uri->len);
+    p = ctx->base.data
+        ? ngx_cpymem(p, "/QuestionnaireResponse/",
+                     sizeof("/QuestionnaireResponse/") - 1)
+        : ngx_cpymem(p, "/", 1);
     p = ngx_cpymem(p, ctx->ids, EPRO_UUID_LEN);
     p = ngx_cpymem(p, "/_history/1", sizeof("/_history/1") - 1);
     h->value.len = p - h->value.data;
