@@ -467,7 +467,12 @@ is($res[40][0], 404, 'the unknown one among them: 404');
 is(Epro::delta($m0, $m1, 'epro_reads_total{result="found"}'), 40,
    'reads found +40');
 my $selects = Epro::delta($m0, $m1, 'epro_lookups_total');
-ok($selects >= 1 && $selects < 41, "41 reads in $selects SELECT(s)");
+SKIP: {
+    # under valgrind the worker is too slow for reads to meet in a lookup
+    skip 'grouping depends on timing: not under valgrind', 1
+        if $ENV{TEST_NGINX_USE_VALGRIND};
+    ok($selects >= 1 && $selects < 41, "41 reads in $selects SELECT(s)");
+}
 is(Epro::delta($m0, $m1, 'epro_lookup_ids_total'), 41, '41 ids asked');
 
 

@@ -13,9 +13,12 @@
 # Each process writes build/valgrind/vg.<pid>.log; errors outside the
 # module are listed but do not fail the run, nor do test failures (timing
 # tests are slow under valgrind), unless EPRO_VG_STRICT=1.
-# TEST_NGINX_PG_CONNINFO set: that database; else a throw-away cluster on
-# 127.0.0.1:${TEST_NGINX_PG_PORT:-15434}.  EPRO_NO_BUILD=1: use the module
-# as built.
+# Under valgrind Test::Nginx sleeps seconds around every nginx start and
+# reload, so a suite mostly waits: the suites run in EPRO_VG_JOBS (4)
+# groups at once, group j on TEST_NGINX_PORT (1984) + j with a throw-away
+# cluster of its own on 127.0.0.1:${TEST_NGINX_PG_PORT:-15434} + j.
+# TEST_NGINX_PG_CONNINFO set: that one database, one group.
+# EPRO_NO_BUILD=1: use the module as built.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +33,12 @@ if [ "${EPRO_NO_BUILD:-0}" != 1 ]; then
     util/build.sh > /dev/null
 fi
 
-epro_test_pg "${TEST_NGINX_PG_PORT:-15434}" epro-vg > /dev/null
+# an nginx left running by an interrupted run would answer in place of
+# this run's (under valgrind Test::Nginx does not notice that its own
+# nginx could not listen)
+for pid in "$logs"/servroot.*/logs/nginx.pid; do
+    [ -f "$pid" ] && kill -9 "$(cat "$pid")" 2> /dev/null || true
+done
 
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -58,12 +66,65 @@ if [ "${#suites[@]}" = 0 ]; then
             t/019-bind.t t/023-fhir.t t/026-fhir-bundle.t t/027-fhir-read.t)
 fi
 
+# a directory stands for its suites
+files=()
+for s in "${suites[@]}"; do
+    if [ -d "$s" ]; then
+        files+=("${s%/}"/*.t)
+    else
+        files+=("$s")
+    fi
+done
+suites=("${files[@]}")
+
+jobs=${EPRO_VG_JOBS:-4}
+[ -z "${TEST_NGINX_PG_CONNINFO:-}" ] || jobs=1
+[ "$jobs" -le "${#suites[@]}" ] || jobs=${#suites[@]}
+
+# the suites by their number of blocks (the time goes in the sleeps around
+# each block's nginx), largest first, each to the group with fewest blocks
+declare -a group load
+for ((j = 0; j < jobs; j++)); do
+    group[j]=
+    load[j]=0
+done
+
+while read -r n suite; do
+    min=0
+    for ((j = 1; j < jobs; j++)); do
+        [ "${load[j]}" -ge "${load[min]}" ] || min=$j
+    done
+    group[min]+=" $suite"
+    load[min]=$(( load[min] + n ))
+done < <(for s in "${suites[@]}"; do
+             echo "$(grep -c '^=== TEST' "$s" || true) $s"
+         done | sort -rn)
+
+# group j: its own port, server root and database (a subshell: its
+# cluster is stopped when it ends)
+vg_group() {
+    export TEST_NGINX_PORT=$(( ${TEST_NGINX_PORT:-1984} + $1 ))
+    export TEST_NGINX_SERVROOT=$logs/servroot.$1
+    epro_test_pg $(( ${TEST_NGINX_PG_PORT:-15434} + $1 )) epro-vg > /dev/null
+    # shellcheck disable=SC2086
+    prove -I t/lib $2 > "$logs/prove.$1.log" 2>&1
+}
+
 start=$(date +%s)
+pids=()
+for ((j = 0; j < jobs; j++)); do
+    (vg_group "$j" "${group[j]}") &
+    pids[j]=$!
+done
+
 prove_rc=0
-prove -I t/lib "${suites[@]}" > "$logs/prove.log" 2>&1 || prove_rc=$?
+for ((j = 0; j < jobs; j++)); do
+    wait "${pids[j]}" || prove_rc=$?
+done
 secs=$(( $(date +%s) - start ))
 
-grep -E '^(t/|Files=|Result:|  Failed tests:|All tests)' "$logs/prove.log" \
+cat "$logs"/prove.*.log > "$logs/prove.log"
+grep -E '^(t/.* \.+ |Files=|Result:|  Failed tests:)' "$logs/prove.log" \
     || true
 
 # memcheck's errors: a line "==pid== <what>" then its "at"/"by" frames,

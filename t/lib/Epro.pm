@@ -269,10 +269,19 @@ sub send_only {
     my ($req) = @_;
     my $port = $ENV{TEST_NGINX_SERVER_PORT}
                || $Test::Nginx::Util::ServerPort;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp',
-                                  Timeout => 10)
-        or die "connect: $!";
+    my $s;
+
+    # nginx under valgrind may not listen yet when --- init runs: retry
+    # a refused connection for a while, as Test::Nginx's client does
+    for my $try (1 .. 40) {
+        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                   PeerPort => $port, Proto => 'tcp',
+                                   Timeout => 10);
+        last if $s || !$!{ECONNREFUSED};
+        select(undef, undef, undef, 0.25);
+    }
+
+    die "connect: $!" if !$s;
     print $s $req;
     return $s;
 }
