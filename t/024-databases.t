@@ -12,19 +12,16 @@
 # takes load too.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use Cwd ();
-use File::Path ();
 use Storable ();
 use Time::HiRes ();
-use Epro;
+use Epro qw(:DEFAULT fhir_env);
 use EproCheck;
 use EproPg '024';
 
 master_on();
 workers(1);
 
-our $Pid = $$;
-our ($Tmp, $PgDir, $PgPort, $PrivatePg, $dbb);
+our ($PgDir, $PgPort, $PrivatePg, $dbb);
 
 my $schema = do {
     open my $fh, '<', 'sql/schema.sql' or die "sql/schema.sql: $!";
@@ -76,17 +73,12 @@ db()->do('DROP TABLE IF EXISTS t_024_a2');
 db()->do('CREATE TABLE t_024_a2 (LIKE epro_submissions INCLUDING ALL)');
 
 $ENV{TEST_NGINX_DB_A} = conninfo();
-$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = Cwd::abs_path('conf/fhir');
+my $phq9_fhir = fhir_env();
 
 # the unit tests' US Core PHQ-9 response, its identifier "@UID<n>@"
 sub phq9_fhir {
     my ($n) = @_;
-    open my $fh, '<', 'test/unit/fhir/phq-9-response.json'
-        or die "the PHQ-9 response: $!";
-    local $/;
-    my $j = <$fh>;
-    $j =~ s/urn:uuid:[0-9A-Fa-f-]{36}/urn:uuid:\@UID$n\@/;
-    return $j;
+    return $phq9_fhir =~ s/urn:uuid:[0-9A-Fa-f-]{36}/urn:uuid:\@UID$n\@/r;
 }
 $ENV{TEST_NGINX_DB_B} = $ConnB;
 # nothing listens there: refused at once
@@ -95,21 +87,8 @@ $ENV{TEST_NGINX_DB_DOWN} = 'host=127.0.0.1 port=' . free_port(16460, 16479)
 
 # the cluster of the fault block
 if ($ENV{EPRO_LONG_TESTS}) {
-    $Tmp = tmpdir();
-    $PgDir = "$Tmp/pg";
-    $PgPort = free_port(16480, 16499);
-    $PrivatePg = eval { pg_sh('start', $PgDir, $PgPort); 1 };
-    warn $@ if !$PrivatePg;
-    $ENV{TEST_NGINX_DB_C} = "host=127.0.0.1 port=$PgPort dbname=epro "
-                            . 'user=epro';
-}
-
-END {
-    if (defined $Pid && $$ == $Pid && $Tmp) {
-        local $?;
-        pg_stop_all();
-        File::Path::remove_tree($Tmp);
-    }
+    ($PgDir, $PgPort, $ENV{TEST_NGINX_DB_C}, $PrivatePg)
+        = private_pg(16480, 16499);
 }
 
 our $Http = <<'HTTP';

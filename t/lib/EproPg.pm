@@ -9,7 +9,8 @@ package EproPg;
 #   bound, pg_sh() runs util/pg.sh with EPRO_PG_DIR and EPRO_PG_PORT,
 #   as_pg() and pg_ctl() run a command as the "postgres" user (when root),
 #   pg_dbh() connects to one, pg_stop_all() (for END) stops every cluster
-#   started through pg_sh() or given to pg_track();
+#   started through pg_sh() or given to pg_track(); private_pg() starts
+#   a suite's own cluster that END stops and removes;
 # - the load: load() POSTs submissions and retries them as the README tells
 #   clients to, outcomes() sums up its answers, all_stored_once() checks
 #   that every id is stored exactly once;
@@ -35,7 +36,7 @@ use Epro qw(conninfo db_connect phq9 uuid);
 
 use parent 'Exporter';
 our @EXPORT = qw(free_port tmpdir as_pg pg_ctl pg_sh pg_track pg_dbh
-                 pg_stop_all body port load outcomes all_stored_once
+                 pg_stop_all private_pg body port load outcomes all_stored_once
                  aside aside_wait hold_lock lock_wait workers_of gone
                  master log_lines log_count);
 
@@ -133,6 +134,37 @@ sub pg_stop_all {
             if -f "$dir/postmaster.pid";
         my $real = readlink $dir;
         File::Path::remove_tree($real) if $real;
+    }
+}
+
+# A cluster of the suite's own (its long blocks restart it): util/pg.sh
+# starts it on the first free port of $from .. $last, in a temporary
+# directory that END removes after pg_stop_all(), in the process that
+# called this only.  Returns the cluster's directory, its port, its
+# conninfo and whether it started (if not, after a warning).
+my ($own_pid, @own_tmp);
+
+sub private_pg {
+    my ($from, $last) = @_;
+    my $tmp = tmpdir();
+    my $dir = "$tmp/pg";
+    my $port = free_port($from, $last);
+
+    $own_pid = $$;
+    push @own_tmp, $tmp;
+
+    my $ok = eval { pg_sh('start', $dir, $port); 1 };
+    warn $@ if !$ok;
+
+    return ($dir, $port,
+            "host=127.0.0.1 port=$port dbname=epro user=epro", $ok);
+}
+
+END {
+    if (@own_tmp && $$ == $own_pid) {
+        local $?;
+        pg_stop_all();
+        File::Path::remove_tree(@own_tmp);
     }
 }
 
