@@ -12,7 +12,6 @@
 # takes load too.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use Storable ();
 use Time::HiRes ();
 use Epro qw(:DEFAULT fhir_env);
 use EproCheck;
@@ -577,13 +576,9 @@ Epro::wait_log(qr/epro: connection \d+: ready/, 5, 4)
     or fail('the pools are not ready');
 main::pg_dbh($main::PgPort)->do('CHECKPOINT');
 # "a" in a child, never retried: every request must get 201 at once
-my $a_load = main::aside(sub {
-    my ($w) = @_;
-    my @ids;
-    my $res = main::load(uri => '/a', ids => \@ids, for => 8, clients => 20,
-                         deadline => 20, once => 1);
-    print $w Storable::freeze($res);
-});
+my @aids;
+my $a_load = main::fork_load(uri => '/a', ids => \@aids, for => 8,
+                             clients => 20, deadline => 20, once => 1);
 my ($restart, @cids);
 my $cres = main::load(uri => '/c', ids => \@cids, for => 8, clients => 20,
                       deadline => 30, at => [[1, sub {
@@ -597,7 +592,7 @@ my $cres = main::load(uri => '/c', ids => \@cids, for => 8, clients => 20,
     });
 }]]);
 is(main::aside_wait($restart), "up\n", 'the cluster of c was restarted');
-my $ares = Storable::thaw(main::aside_wait($a_load));
+my $ares = main::load_wait($a_load);
 main::all_stored_once('c, killed', $cres, main::pg_dbh($main::PgPort),
                       'epro_submissions');
 ok((grep { $_ ne '201' } map { @$_ } values %{ $cres->{seen} }) > 0,
