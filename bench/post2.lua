@@ -1,22 +1,16 @@
--- wrk script for bench/run.sh's two-database case: as post.lua, the
--- requests alternating between the paths given after the body file.
+-- wrk script for bench/run.sh's two-database case: post.lua (loaded from
+-- this script's directory), the requests alternating between the paths
+-- given after the body file.
 --   wrk -t2 -c200 -d10s -s bench/post2.lua URL -- BODY_FILE /a,/b
 -- done() prints the same "WRKJSON {...}" line as post.lua
 -- (bench/wrk_report.lua).
 
-dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "")
-       .. "wrk_report.lua")
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "post.lua")
 
-function setup(thread)
-   report_thread(thread)
-end
+local post_init = init
 
 function init(args)
-   local f = assert(io.open(args[1], "rb"))
-   wrk.method = "POST"
-   wrk.body = f:read("*a")
-   wrk.headers["Content-Type"] = "application/json"
-   f:close()
+   post_init(args)
    paths = {}
    for p in string.gmatch(args[2], "[^,]+") do
       table.insert(paths, p)
