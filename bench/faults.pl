@@ -57,6 +57,9 @@ use DBI;
 use Errno qw(EAGAIN ECONNREFUSED EINTR EWOULDBLOCK);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
+use FindBin;
+use lib "$FindBin::RealBin/../t/lib";
+use EproHost qw(free_port children gone);
 use Getopt::Long;
 use IO::Select;
 use IO::Socket::INET;
@@ -123,26 +126,10 @@ die "$o{module}: not found (bash util/build.sh)\n" unless -f $o{module};
 
 $SIG{PIPE} = 'IGNORE';
 
-# The port, or the next that can be bound.  Ports are kept below Linux's
-# ephemeral range (32768 and up): a client socket in TIME_WAIT on the
-# port would make PostgreSQL's bind() fail; something else may hold it.
-sub free_port {
-    my ($port, @not) = @_;
-
-    for my $p ($port .. $port + 19) {
-        next if grep { $_ == $p } @not;
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => $p, Listen => 1,
-                                      ReuseAddr => 1) or next;
-        close $s;
-        return $p;
-    }
-
-    return $port;
-}
-
-$o{pg_port} = free_port($o{pg_port});
-$o{standby} = free_port($o{standby}, $o{pg_port});
+# the port, or one of the next 19 that can be bound (something else may
+# hold it)
+$o{pg_port} = free_port($o{pg_port}, $o{pg_port} + 19);
+$o{standby} = free_port($o{standby}, $o{standby} + 19, $o{pg_port});
 
 my $T0 = time;
 my $root = $> == 0;
@@ -328,20 +315,6 @@ sub start_nginx {
     die "nginx wrote no pid file\n";
 }
 
-sub children {
-    my ($ppid) = @_;
-    my @pids;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        push @pids, $pid if $pp == $ppid;
-    }
-
-    return sort { $a <=> $b } @pids;
-}
-
 sub rss {
     my ($pid) = @_;
     open my $fh, '<', "/proc/$pid/status" or return 0;
@@ -355,14 +328,6 @@ sub workers_rss {
     my $m = master_pid() or return 'none';
     my @w = children($m);
     return join ' ', map { "$_:" . rss($_) . 'kB' } @w;
-}
-
-# a process that exited, even if its parent has not reaped it yet
-sub gone {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/stat" or return 1;
-    my $line = <$fh> // return 1;
-    return $line =~ /^\d+ \(.*\) [ZX] /;
 }
 
 # CPU seconds used so far by the current workers

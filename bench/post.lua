@@ -1,13 +1,15 @@
 -- wrk script for bench/run.sh: POSTs one body file as application/json and
 -- counts the answers per status in every thread.
 --   wrk -t2 -c200 -d10s -s bench/post.lua URL -- BODY_FILE
--- done() prints one line "WRKJSON {...}" with the counts, the errors and
--- the latency percentiles (microseconds) for bench/bench.py.
+-- done() (bench/wrk_report.lua) prints one line "WRKJSON {...}" with the
+-- counts, the errors and the latency percentiles (microseconds) for
+-- bench/bench.py.
 
-local threads = {}
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "")
+       .. "wrk_report.lua")
 
 function setup(thread)
-   table.insert(threads, thread)
+   report_thread(thread)
 end
 
 function init(args)
@@ -16,38 +18,4 @@ function init(args)
    wrk.body = f:read("*a")
    wrk.headers["Content-Type"] = "application/json"
    f:close()
-   statuses = {}
-end
-
-function response(status, headers, body)
-   statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-   local counts = {}
-   for _, t in ipairs(threads) do
-      local s = t:get("statuses")
-      if s then
-         for k, v in pairs(s) do
-            counts[k] = (counts[k] or 0) + v
-         end
-      end
-   end
-
-   local parts = {}
-   for k, v in pairs(counts) do
-      table.insert(parts, string.format('"%d":%d', k, v))
-   end
-
-   local e = summary.errors
-   io.write(string.format(
-      'WRKJSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..
-      '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-      '"status":{%s},"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-      '"mean_us":%.1f}\n',
-      summary.duration, summary.requests, summary.bytes,
-      e.connect, e.read, e.write, e.status, e.timeout,
-      table.concat(parts, ","),
-      latency:percentile(50), latency:percentile(90),
-      latency:percentile(99), latency.max, latency.mean))
 end

@@ -9,15 +9,18 @@
 -- number, the place (K, 0 to 4095) and a counter keep them apart:
 -- NONCE-TTTT-7KKK-8000-CCCCCCCCCCCC.
 -- The replacement has the same length, so Content-Length does not move.
--- done() prints the same "WRKJSON {...}" line as post.lua.
+-- done() prints the same "WRKJSON {...}" line as post.lua
+-- (bench/wrk_report.lua).
 
-local threads = {}
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "")
+       .. "wrk_report.lua")
+
 local nthreads = 0
 
 function setup(thread)
    thread:set("tid", nthreads)
    nthreads = nthreads + 1
-   table.insert(threads, thread)
+   report_thread(thread)
 end
 
 function init(args)
@@ -41,7 +44,6 @@ function init(args)
    assert(#nonce == 8, "NONCE: 8 hex digits")
    wrk.method = "POST"
    wrk.headers["Content-Type"] = args[4] or "application/json"
-   statuses = {}
    n = 0
 end
 
@@ -54,37 +56,4 @@ function request()
       out[#out + 1] = parts[k]
    end
    return wrk.format(nil, nil, nil, table.concat(out))
-end
-
-function response(status, headers, body)
-   statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-   local counts = {}
-   for _, t in ipairs(threads) do
-      local s = t:get("statuses")
-      if s then
-         for k, v in pairs(s) do
-            counts[k] = (counts[k] or 0) + v
-         end
-      end
-   end
-
-   local parts = {}
-   for k, v in pairs(counts) do
-      table.insert(parts, string.format('"%d":%d', k, v))
-   end
-
-   local e = summary.errors
-   io.write(string.format(
-      'WRKJSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..
-      '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-      '"status":{%s},"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-      '"mean_us":%.1f}\n',
-      summary.duration, summary.requests, summary.bytes,
-      e.connect, e.read, e.write, e.status, e.timeout,
-      table.concat(parts, ","),
-      latency:percentile(50), latency:percentile(90),
-      latency:percentile(99), latency.max, latency.mean))
 end

@@ -13,7 +13,6 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use File::Path ();
-use Storable ();
 use Time::HiRes ();
 use Epro;
 use EproPg '017';
@@ -69,25 +68,6 @@ sub setup_failover {
     }
 
     die "the standby is not synchronous after 10 s\n";
-}
-
-# load() in a child process: the caller injects the fault meanwhile
-sub fork_load {
-    my (%o) = @_;
-    return aside(sub {
-        my ($w) = @_;
-        my $res = eval { load(%o) } || { error => "$@" };
-        print $w Storable::freeze($res);
-    });
-}
-
-sub load_wait {
-    my ($l) = @_;
-    my $data = aside_wait($l);
-    my $res = eval { Storable::thaw($data) }
-              || { error => 'the client died' };
-    die "load: $res->{error}" if $res->{error};
-    return $res;
 }
 
 # stub_status's "Writing": requests read and not yet answered, this one

@@ -26,7 +26,6 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP ();
 use POSIX ();
-use Storable ();
 use Time::HiRes ();
 use Epro;
 use EproPg '022';
@@ -317,26 +316,6 @@ sub postmaster {
     open my $fh, '<', "$Tmp/$m/data/postmaster.pid" or return undef;
     my $pid = <$fh>;
     return ($pid // '') =~ /^(\d+)/ ? $1 : undef;
-}
-
-# load() in a child process until $Stop exists: the caller makes the
-# faults meanwhile
-sub fork_load {
-    my (%o) = @_;
-    return aside(sub {
-        my ($w) = @_;
-        my $res = eval { load(%o) } || { error => "$@" };
-        print $w Storable::freeze($res);
-    });
-}
-
-sub load_wait {
-    my ($l) = @_;
-    my $data = aside_wait($l);
-    my $res = eval { Storable::thaw($data) }
-              || { error => 'the client died' };
-    die "load: $res->{error}" if $res->{error};
-    return $res;
 }
 
 # The outage around an event at $t: the longest pause between two 201s

@@ -15,26 +15,12 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
-use Epro;
+use Epro qw(:DEFAULT fhir_env);
 use EproCheck;
 
-use Cwd ();
-use File::Spec;
-use FindBin;
 use JSON::PP ();
 
-my $root = Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
-                                            File::Spec->updir));
-
-$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = "$root/conf/fhir";
-$ENV{TEST_NGINX_EPRO_FHIR_TEST} = "$root/t/fhir/test-q.json";
-
-our $Phq9 = do {
-    local (@ARGV, $/) = ("$root/test/unit/fhir/phq-9-response.json");
-    <>;
-};
-
-die "cannot read the PHQ-9 response\n" unless $Phq9;
+our $Phq9 = fhir_env();
 
 $Epro::DefaultConfig = <<'EOF';
     location = /s { epro_submit; }

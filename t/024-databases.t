@@ -12,19 +12,15 @@
 # takes load too.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use Cwd ();
-use File::Path ();
-use Storable ();
 use Time::HiRes ();
-use Epro;
+use Epro qw(:DEFAULT fhir_env);
 use EproCheck;
 use EproPg '024';
 
 master_on();
 workers(1);
 
-our $Pid = $$;
-our ($Tmp, $PgDir, $PgPort, $PrivatePg, $dbb);
+our ($PgDir, $PgPort, $PrivatePg, $dbb);
 
 my $schema = do {
     open my $fh, '<', 'sql/schema.sql' or die "sql/schema.sql: $!";
@@ -76,17 +72,12 @@ db()->do('DROP TABLE IF EXISTS t_024_a2');
 db()->do('CREATE TABLE t_024_a2 (LIKE epro_submissions INCLUDING ALL)');
 
 $ENV{TEST_NGINX_DB_A} = conninfo();
-$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = Cwd::abs_path('conf/fhir');
+my $phq9_fhir = fhir_env();
 
 # the unit tests' US Core PHQ-9 response, its identifier "@UID<n>@"
 sub phq9_fhir {
     my ($n) = @_;
-    open my $fh, '<', 'test/unit/fhir/phq-9-response.json'
-        or die "the PHQ-9 response: $!";
-    local $/;
-    my $j = <$fh>;
-    $j =~ s/urn:uuid:[0-9A-Fa-f-]{36}/urn:uuid:\@UID$n\@/;
-    return $j;
+    return $phq9_fhir =~ s/urn:uuid:[0-9A-Fa-f-]{36}/urn:uuid:\@UID$n\@/r;
 }
 $ENV{TEST_NGINX_DB_B} = $ConnB;
 # nothing listens there: refused at once
@@ -95,21 +86,8 @@ $ENV{TEST_NGINX_DB_DOWN} = 'host=127.0.0.1 port=' . free_port(16460, 16479)
 
 # the cluster of the fault block
 if ($ENV{EPRO_LONG_TESTS}) {
-    $Tmp = tmpdir();
-    $PgDir = "$Tmp/pg";
-    $PgPort = free_port(16480, 16499);
-    $PrivatePg = eval { pg_sh('start', $PgDir, $PgPort); 1 };
-    warn $@ if !$PrivatePg;
-    $ENV{TEST_NGINX_DB_C} = "host=127.0.0.1 port=$PgPort dbname=epro "
-                            . 'user=epro';
-}
-
-END {
-    if (defined $Pid && $$ == $Pid && $Tmp) {
-        local $?;
-        pg_stop_all();
-        File::Path::remove_tree($Tmp);
-    }
+    ($PgDir, $PgPort, $ENV{TEST_NGINX_DB_C}, $PrivatePg)
+        = private_pg(16480, 16499);
 }
 
 our $Http = <<'HTTP';
@@ -598,13 +576,9 @@ Epro::wait_log(qr/epro: connection \d+: ready/, 5, 4)
     or fail('the pools are not ready');
 main::pg_dbh($main::PgPort)->do('CHECKPOINT');
 # "a" in a child, never retried: every request must get 201 at once
-my $a_load = main::aside(sub {
-    my ($w) = @_;
-    my @ids;
-    my $res = main::load(uri => '/a', ids => \@ids, for => 8, clients => 20,
-                         deadline => 20, once => 1);
-    print $w Storable::freeze($res);
-});
+my @aids;
+my $a_load = main::fork_load(uri => '/a', ids => \@aids, for => 8,
+                             clients => 20, deadline => 20, once => 1);
 my ($restart, @cids);
 my $cres = main::load(uri => '/c', ids => \@cids, for => 8, clients => 20,
                       deadline => 30, at => [[1, sub {
@@ -618,7 +592,7 @@ my $cres = main::load(uri => '/c', ids => \@cids, for => 8, clients => 20,
     });
 }]]);
 is(main::aside_wait($restart), "up\n", 'the cluster of c was restarted');
-my $ares = Storable::thaw(main::aside_wait($a_load));
+my $ares = main::load_wait($a_load);
 main::all_stored_once('c, killed', $cres, main::pg_dbh($main::PgPort),
                       'epro_submissions');
 ok((grep { $_ ne '201' } map { @$_ } values %{ $cres->{seen} }) > 0,

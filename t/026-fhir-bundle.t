@@ -25,27 +25,12 @@ use Test::Nginx::Socket 'no_plan';
 
 use Epro qw(:DEFAULT :t);
 
-use Cwd ();
 use Digest::MD5 ();
-use File::Path ();
-use File::Spec;
-use FindBin;
 use JSON::PP ();
 use Time::HiRes ();
 use EproPg '026';
 
-my $root = Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
-                                            File::Spec->updir));
-
-$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = "$root/conf/fhir";
-$ENV{TEST_NGINX_EPRO_FHIR_TEST} = "$root/t/fhir/test-q.json";
-
-our $Phq9 = do {
-    local (@ARGV, $/) = ("$root/test/unit/fhir/phq-9-response.json");
-    <>;
-};
-
-die "cannot read the PHQ-9 response\n" unless $Phq9;
+our $Phq9 = fhir_env();
 
 $Epro::DefaultConfig = <<'EOF';
     location = /s { epro_submit; }
@@ -85,24 +70,11 @@ db()->do('CREATE OR REPLACE TRIGGER t_026_refuse BEFORE INSERT ON '
          . 't_026_refuse FOR EACH ROW EXECUTE FUNCTION t_026_refuse()');
 
 # the cluster of TEST 22 and 23, restarted under load
-our ($Pid, $Tmp, $PgDir, $PgPort, $PrivatePg) = ($$);
+our ($PgDir, $PgPort, $PrivatePg);
 
 if ($ENV{EPRO_LONG_TESTS}) {
-    $Tmp = tmpdir();
-    $PgDir = "$Tmp/pg";
-    $PgPort = free_port(16540, 16559);
-    $PrivatePg = eval { pg_sh('start', $PgDir, $PgPort); 1 };
-    warn $@ if !$PrivatePg;
-    $ENV{TEST_NGINX_PRIVATE_PG} = "host=127.0.0.1 port=$PgPort dbname=epro "
-                                  . 'user=epro';
-}
-
-END {
-    if (defined $Pid && $$ == $Pid && $Tmp) {
-        local $?;
-        pg_stop_all();
-        File::Path::remove_tree($Tmp);
-    }
+    ($PgDir, $PgPort, $ENV{TEST_NGINX_PRIVATE_PG}, $PrivatePg)
+        = private_pg(16540, 16559);
 }
 
 # an item with one answer; the smallest valid items of http://t/q|1

@@ -17,17 +17,11 @@ use Test::Nginx::Socket 'no_plan';
 
 use Epro qw(:DEFAULT :t);
 
-use Cwd ();
-use File::Spec;
-use FindBin;
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes ();
 
-my $root = Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
-                                            File::Spec->updir));
-
-$ENV{TEST_NGINX_EPRO_FHIR_TEST} = "$root/t/fhir/test-q.json";
+fhir_env();
 
 $Epro::DefaultConfig = <<'EOF';
     location = /s { epro_submit; }

@@ -15,17 +15,11 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
-use Epro;
+use Epro qw(:DEFAULT fhir_env);
 
-use Cwd ();
-use File::Spec;
-use FindBin;
 use JSON::PP ();
 
-my $root = Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
-                                            File::Spec->updir));
-
-$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = "$root/conf/fhir";
+fhir_env();
 
 $Epro::DefaultConfig = <<'EOF';
     location /fhir/ {

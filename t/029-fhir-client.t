@@ -28,15 +28,11 @@ use Test::Nginx::Socket 'no_plan';
 
 use Epro qw(:DEFAULT :t);
 
-use Cwd ();
-use File::Spec;
-use FindBin;
 use JSON::PP ();
 
-my $root = Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
-                                            File::Spec->updir));
+my $root = repo_root();
 
-$ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = "$root/conf/fhir";
+fhir_env();
 
 $Epro::DefaultConfig = <<'EOF';
     location /fhir/ {

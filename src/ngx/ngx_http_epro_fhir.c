@@ -885,6 +885,45 @@ ngx_http_epro_fhir_bind_issue(ngx_http_epro_ctx_t *ctx, ngx_uint_t sub,
 
 
 /*
+ * The request header named name (any case) after the walk's place, NULL
+ * after the last: a header sent several times is seen each time.
+ */
+
+ngx_table_elt_t *
+ngx_http_epro_fhir_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_http_epro_fhir_walk_t *w)
+{
+    ngx_table_elt_t  *h;
+
+    if (w->part == NULL) {
+        w->part = &r->headers_in.headers.part;
+        w->i = 0;
+    }
+
+    for ( ;; ) {
+
+        if (w->i >= w->part->nelts) {
+            if (w->part->next == NULL) {
+                return NULL;
+            }
+
+            w->part = w->part->next;
+            w->i = 0;
+            continue;
+        }
+
+        h = (ngx_table_elt_t *) w->part->elts + w->i++;
+
+        if (h->key.len == name->len
+            && ngx_strncasecmp(h->key.data, name->data, name->len) == 0)
+        {
+            return h;
+        }
+    }
+}
+
+
+/*
  * Prefer: return=minimal | representation | OperationOutcome (RFC 7240:
  * a list of preferences, each a name, "=" and a token, then parameters).
  * Only a value the module knows is honoured and named in
@@ -909,37 +948,26 @@ static void
 ngx_http_epro_fhir_prefer(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 {
     u_char                       *p, *v, *end;
-    ngx_uint_t                    i;
-    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
+    ngx_http_epro_fhir_walk_t     w;
     ngx_http_epro_fhir_return_t  *ret;
+
+    static ngx_str_t  name = ngx_string("Prefer");
 
     ctx->prefer = NGX_HTTP_EPRO_FHIR_REPRESENTATION;
     ctx->prefer_applied = NULL;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_memzero(&w, sizeof(ngx_http_epro_fhir_walk_t));
 
-    for (i = 0; /* void */; i++) {
+    for ( ;; ) {
+        h = ngx_http_epro_fhir_header(r, &name, &w);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
+        if (h == NULL) {
+            break;
         }
 
-        if (h[i].key.len != 6
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Prefer", 6) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        end = p + h[i].value.len;
+        p = h->value.data;
+        end = p + h->value.len;
 
         while (p < end) {
             p = ngx_strlcasestrn(p, end, (u_char *) "return=", 7 - 1);
@@ -950,7 +978,7 @@ ngx_http_epro_fhir_prefer(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
             /* a preference's name starts the header or follows a comma */
 
-            for (v = p; v > h[i].value.data
+            for (v = p; v > h->value.data
                         && (v[-1] == ' ' || v[-1] == '\t');
                  v--)
             {
@@ -959,7 +987,7 @@ ngx_http_epro_fhir_prefer(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
             p += 7;
 
-            if (v != h[i].value.data && v[-1] != ',') {
+            if (v != h->value.data && v[-1] != ',') {
                 continue;
             }
 

@@ -17,7 +17,11 @@
 #include "ngx_http_epro_handler.h"
 
 
-
+/* a place in the request's headers, zeroed before the first */
+typedef struct {
+    ngx_list_part_t  *part;
+    ngx_uint_t        i;
+} ngx_http_epro_fhir_walk_t;
 
 
 void ngx_http_epro_fhir_route(ngx_http_request_t *r,
@@ -31,6 +35,8 @@ ngx_int_t ngx_http_epro_fhir_unknown(ngx_http_request_t *r,
 ngx_int_t ngx_http_epro_fhir_meta_init(ngx_conf_t *cf,
     ngx_http_epro_loc_conf_t *elcf);
 ngx_int_t ngx_http_epro_fhir_type(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_epro_fhir_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_http_epro_fhir_walk_t *w);
 ngx_int_t ngx_http_epro_fhir_parse(ngx_http_request_t *r,
     ngx_http_epro_ctx_t *ctx, ngx_str_t *body, epro_alloc_t *a);
 ngx_int_t ngx_http_epro_fhir_keep(ngx_http_request_t *r,

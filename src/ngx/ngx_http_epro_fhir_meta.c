@@ -397,11 +397,13 @@ ngx_http_epro_fhir_meta_url(ngx_http_request_t *r, ngx_str_t *url)
 static ngx_int_t
 ngx_http_epro_fhir_meta_format(ngx_http_request_t *r)
 {
-    u_char           *p, *end, *dst, *src;
-    ngx_str_t         v;
-    ngx_uint_t        i, accept;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                     *p, *end, *dst, *src;
+    ngx_str_t                   v;
+    ngx_uint_t                  accept;
+    ngx_table_elt_t            *h;
+    ngx_http_epro_fhir_walk_t   w;
+
+    static ngx_str_t  name = ngx_string("Accept");
 
     if (ngx_http_arg(r, (u_char *) "_format", 7, &v) == NGX_OK) {
         p = ngx_pnalloc(r->pool, v.len);
@@ -417,34 +419,21 @@ ngx_http_epro_fhir_meta_format(ngx_http_request_t *r)
     }
 
     accept = 0;
+    ngx_memzero(&w, sizeof(ngx_http_epro_fhir_walk_t));
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    for ( ;; ) {
+        h = ngx_http_epro_fhir_header(r, &name, &w);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != 6
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) != 0)
-        {
-            continue;
+        if (h == NULL) {
+            break;
         }
 
         accept = 1;
 
         /* each media range up to its parameters or the next comma */
 
-        p = h[i].value.data;
-        end = p + h[i].value.len;
+        p = h->value.data;
+        end = p + h->value.len;
 
         while (p < end) {
             while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {

@@ -203,6 +203,10 @@ static void ngx_http_epro_pg_committed(ngx_http_epro_pg_conn_t *pc);
 static void ngx_http_epro_pg_looked_up(ngx_http_epro_pg_conn_t *pc);
 static ngx_http_epro_pg_conn_t *ngx_http_epro_pg_take(ngx_http_epro_pg_t *pg,
     const char *what);
+static void ngx_http_epro_pg_begin(ngx_http_epro_pg_conn_t *pc, void *data,
+    char *action);
+static void ngx_http_epro_pg_query(ngx_http_epro_pg_conn_t *pc, u_char *stmt,
+    u_char *sql, int n, const char **values);
 static ngx_int_t ngx_http_epro_pg_read_sql(ngx_conf_t *cf,
     ngx_http_epro_table_t *t, ngx_uint_t i);
 static void ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc,
@@ -648,21 +652,12 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
     }
 
     pc->rows = rows;
-    pc->data = data;
     pc->lookup = 0;
-    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
-    pc->failed = 0;
-    pc->warned = 0;
-    pc->sent = ngx_current_msec;
-    pc->log.action = "committing a batch";
+    ngx_http_epro_pg_begin(pc, data, "committing a batch");
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
                    "epro: connection %ui: sending %uz row(s)",
                    pc->index, rows->nrows);
-
-    /* a batch in flight keeps an exiting worker until it is answered */
-    pc->deadline.cancelable = 0;
-    ngx_add_timer(&pc->deadline, pg->conf->timeout);
 
     if (epro_rows_finish(rows, &pg->heap) != EPRO_OK) {
         ngx_http_epro_pg_fail(pc, "out of memory");
@@ -675,31 +670,7 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
         values[i] = rows->col[i].data;
     }
 
-    if (pg->conf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
-        pc->skip = 0;
-
-        if (!PQsendQueryPrepared(pc->conn, (const char *) table->stmt,
-                                 n, values, NULL, NULL, 0))
-        {
-            ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
-            return;
-        }
-
-    } else {
-        pc->skip = 1;
-
-        if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
-                               0, NULL, NULL, NULL, NULL, 0)
-            || !PQsendQueryParams(pc->conn, (const char *) table->sql.data,
-                                  n, NULL, values, NULL, NULL, 0)
-            || !PQpipelineSync(pc->conn))
-        {
-            ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
-            return;
-        }
-    }
-
-    (void) ngx_http_epro_pg_flush(pc);
+    ngx_http_epro_pg_query(pc, table->stmt, table->sql.data, n, values);
 }
 
 
@@ -724,14 +695,9 @@ ngx_http_epro_pg_lookup(ngx_http_epro_pg_t *pg, ngx_http_epro_table_t *table,
     }
 
     pc->rows = NULL;
-    pc->data = data;
     pc->nids = nids;
     pc->lookup = 1;
-    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
-    pc->failed = 0;
-    pc->warned = 0;
-    pc->sent = ngx_current_msec;
-    pc->log.action = "looking up resources";
+    ngx_http_epro_pg_begin(pc, data, "looking up resources");
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &pc->log, 0,
                    "epro: connection %ui: looking up %ui id(s)",
@@ -739,17 +705,53 @@ ngx_http_epro_pg_lookup(ngx_http_epro_pg_t *pg, ngx_http_epro_table_t *table,
 
     ngx_http_epro_metrics_lookup(pg->conf->index, nids);
 
-    /* as a batch: its request waits for it, and keeps an exiting worker */
-    pc->deadline.cancelable = 0;
-    ngx_add_timer(&pc->deadline, pg->conf->timeout);
-
     values[0] = ids;
+
+    ngx_http_epro_pg_query(pc, table->read_stmt, table->read_sql.data, 1,
+                           values);
+}
+
+
+/*
+ * A batch or a lookup takes the connection: its request waits for the
+ * answer, which keeps an exiting worker until it comes (or the deadline).
+ */
+
+static void
+ngx_http_epro_pg_begin(ngx_http_epro_pg_conn_t *pc, void *data,
+    char *action)
+{
+    pc->data = data;
+    ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
+    pc->failed = 0;
+    pc->warned = 0;
+    pc->sent = ngx_current_msec;
+    pc->log.action = action;
+
+    pc->deadline.cancelable = 0;
+    ngx_add_timer(&pc->deadline, pc->pg->conf->timeout);
+}
+
+
+/*
+ * Sends the statement with its n values: prepared, or unnamed after the
+ * statement_timeout of this transaction in one pipeline (skip: the
+ * SELECT's result comes first).
+ */
+
+static void
+ngx_http_epro_pg_query(ngx_http_epro_pg_conn_t *pc, u_char *stmt,
+    u_char *sql, int n, const char **values)
+{
+    ngx_http_epro_pg_t  *pg;
+
+    pg = pc->pg;
 
     if (pg->conf->statement == NGX_HTTP_EPRO_PG_PREPARED) {
         pc->skip = 0;
 
-        if (!PQsendQueryPrepared(pc->conn, (const char *) table->read_stmt,
-                                 1, values, NULL, NULL, 0))
+        if (!PQsendQueryPrepared(pc->conn, (const char *) stmt, n, values,
+                                 NULL, NULL, 0))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
             return;
@@ -760,9 +762,8 @@ ngx_http_epro_pg_lookup(ngx_http_epro_pg_t *pg, ngx_http_epro_table_t *table,
 
         if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
                                0, NULL, NULL, NULL, NULL, 0)
-            || !PQsendQueryParams(pc->conn,
-                                  (const char *) table->read_sql.data,
-                                  1, NULL, values, NULL, NULL, 0)
+            || !PQsendQueryParams(pc->conn, (const char *) sql, n, NULL,
+                                  values, NULL, NULL, 0)
             || !PQpipelineSync(pc->conn))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));

@@ -30,13 +30,18 @@ package Epro;
 #   helper; wait_log(), wait_ready() and log_line(), to wait for a line of
 #   a log; elapsed_ok(); db_connect(), a database connection of its own;
 #   many_ok(), one_id_ok() and poison_ok(), the checks of many clients at
-#   once that several suites make.
+#   once that several suites make; repo_root(), the repository's
+#   directory; fhir_env(), the FHIR suites' questionnaires and PHQ-9
+#   response.
 
 use strict;
 use warnings;
 
+use Cwd ();
 use DBI;
 use Digest::MD5 ();
+use File::Spec;
+use FindBin;
 use Test::More;
 use Test::Nginx::Socket ();
 
@@ -50,7 +55,7 @@ our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only
                     response http_get http_post hold_room metrics
                     metrics_of delta req_key only_ok wait_log wait_ready
                     log_line elapsed_ok db_connect many_ok one_id_ok
-                    poison_ok);
+                    poison_ok repo_root fhir_env);
 our %EXPORT_TAGS = (t => \@EXPORT_OK);
 
 my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO}
@@ -83,6 +88,30 @@ sub sql {
     my ($q, @bind) = @_;
     my $rows = db()->selectall_arrayref($q, undef, @bind);
     return join '', map { join('|', map { $_ // '' } @$_) . "\n" } @$rows;
+}
+
+# the repository: the parent of the .t file's directory
+sub repo_root {
+    return Cwd::abs_path(File::Spec->catdir($FindBin::Bin,
+                                            File::Spec->updir));
+}
+
+# For the FHIR suites: $TEST_NGINX_EPRO_FHIR_SHIPPED (conf/fhir) and
+# $TEST_NGINX_EPRO_FHIR_TEST (t/fhir/test-q.json) for their
+# epro_questionnaires; returns the unit tests' US Core PHQ-9 response.
+sub fhir_env {
+    my $root = repo_root();
+
+    $ENV{TEST_NGINX_EPRO_FHIR_SHIPPED} = "$root/conf/fhir";
+    $ENV{TEST_NGINX_EPRO_FHIR_TEST} = "$root/t/fhir/test-q.json";
+
+    my $j = do {
+        local (@ARGV, $/) = ("$root/test/unit/fhir/phq-9-response.json");
+        <>;
+    };
+
+    die "cannot read the PHQ-9 response\n" unless $j;
+    return $j;
 }
 
 # POSTs every body at once, each on its own connection, to the nginx under

@@ -5,18 +5,21 @@ package EproPg;
 # - `use EproPg 'NNN'` names the file: body($id) is then a PHQ-9
 #   submission (Epro.pm's phq9()) a minute old for study "SNNN"; ids are
 #   Epro.pm's uuid();
-# - private PostgreSQL clusters: free_port() probes for a port that can be
-#   bound, pg_sh() runs util/pg.sh with EPRO_PG_DIR and EPRO_PG_PORT,
-#   as_pg() and pg_ctl() run a command as the "postgres" user (when root),
-#   pg_dbh() connects to one, pg_stop_all() (for END) stops every cluster
-#   started through pg_sh() or given to pg_track();
+# - private PostgreSQL clusters: free_port() (EproHost.pm) probes for a
+#   port that can be bound, pg_sh() runs util/pg.sh with EPRO_PG_DIR and
+#   EPRO_PG_PORT, as_pg() and pg_ctl() run a command as the "postgres"
+#   user (when root), pg_dbh() connects to one, pg_stop_all() (for END)
+#   stops every cluster started through pg_sh() or given to pg_track();
+#   private_pg() starts a suite's own cluster that END stops and removes;
 # - the load: load() POSTs submissions and retries them as the README tells
 #   clients to, outcomes() sums up its answers, all_stored_once() checks
 #   that every id is stored exactly once;
-# - aside() runs blocking work in a child, hold_lock() holds a table lock
-#   in one, lock_wait() tells when it was released;
-# - nginx: master(), workers_of(), gone(), log_lines(), log_count(),
-#   port(); Epro.pm's wait_log() and wait_ready() wait for log lines.
+# - aside() runs blocking work in a child, fork_load() a load() (its
+#   result from load_wait()), hold_lock() holds a table lock in one,
+#   lock_wait() tells when it was released;
+# - nginx: master(), workers_of(), gone() (EproHost.pm), log_lines(),
+#   log_count(), port(); Epro.pm's wait_log() and wait_ready() wait for
+#   log lines.
 
 use strict;
 use warnings;
@@ -29,15 +32,18 @@ use File::Temp ();
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
+use Storable ();
 use Test::More;
 use Time::HiRes ();
 use Epro qw(conninfo db_connect phq9 uuid);
+use EproHost qw(free_port children gone);
 
 use parent 'Exporter';
 our @EXPORT = qw(free_port tmpdir as_pg pg_ctl pg_sh pg_track pg_dbh
-                 pg_stop_all body port load outcomes all_stored_once
-                 aside aside_wait hold_lock lock_wait workers_of gone
-                 master log_lines log_count);
+                 pg_stop_all private_pg body port load outcomes
+                 all_stored_once aside aside_wait fork_load load_wait
+                 hold_lock lock_wait workers_of gone master log_lines
+                 log_count);
 
 our $Repo = Cwd::getcwd();
 our $Bin = $ENV{PG_BIN} || '/usr/lib/postgresql/15/bin';
@@ -51,24 +57,6 @@ sub import {
     my ($class, $tag) = @_;
     $Tag = $tag if defined $tag;
     $class->export_to_level(1, $class, @EXPORT);
-}
-
-# The first port of $from .. $last but @not that can be bound, else $from.
-# Callers pick ports below Linux's ephemeral range (32768 and up): a
-# client's socket in TIME_WAIT on a port makes PostgreSQL's bind() fail.
-sub free_port {
-    my ($from, $last, @not) = @_;
-
-    for my $p ($from .. $last) {
-        next if grep { $_ == $p } @not;
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => $p, Listen => 1,
-                                      ReuseAddr => 1) or next;
-        close $s;
-        return $p;
-    }
-
-    return $from;
 }
 
 # a temporary directory PostgreSQL's user may enter
@@ -133,6 +121,37 @@ sub pg_stop_all {
             if -f "$dir/postmaster.pid";
         my $real = readlink $dir;
         File::Path::remove_tree($real) if $real;
+    }
+}
+
+# A cluster of the suite's own (its long blocks restart it): util/pg.sh
+# starts it on the first free port of $from .. $last, in a temporary
+# directory that END removes after pg_stop_all(), in the process that
+# called this only.  Returns the cluster's directory, its port, its
+# conninfo and whether it started (if not, after a warning).
+my ($own_pid, @own_tmp);
+
+sub private_pg {
+    my ($from, $last) = @_;
+    my $tmp = tmpdir();
+    my $dir = "$tmp/pg";
+    my $port = free_port($from, $last);
+
+    $own_pid = $$;
+    push @own_tmp, $tmp;
+
+    my $ok = eval { pg_sh('start', $dir, $port); 1 };
+    warn $@ if !$ok;
+
+    return ($dir, $port,
+            "host=127.0.0.1 port=$port dbname=epro user=epro", $ok);
+}
+
+END {
+    if (@own_tmp && $$ == $own_pid) {
+        local $?;
+        pg_stop_all();
+        File::Path::remove_tree(@own_tmp);
     }
 }
 
@@ -348,6 +367,26 @@ sub aside_wait {
     return $out;
 }
 
+# load() in a child (aside()): the caller injects the fault meanwhile;
+# load_wait() returns its result, or dies with the child's error
+sub fork_load {
+    my (%o) = @_;
+    return aside(sub {
+        my ($w) = @_;
+        my $res = eval { load(%o) } || { error => "$@" };
+        print $w Storable::freeze($res);
+    });
+}
+
+sub load_wait {
+    my ($l) = @_;
+    my $data = aside_wait($l);
+    my $res = eval { Storable::thaw($data) }
+              || { error => 'the client died' };
+    die "load: $res->{error}" if $res->{error};
+    return $res;
+}
+
 # Takes ACCESS EXCLUSIVE on $table in a child, with a session of its own
 # on the test database, and holds it $hold seconds; with %o cancel => S
 # and app => NAME it first cancels, after S seconds, the statements of
@@ -398,26 +437,10 @@ sub lock_wait {
     return $t;
 }
 
+# nginx's workers: its master's children
 sub workers_of {
     my ($master) = @_;
-    my @pids;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        push @pids, $pid if $pp == $master;
-    }
-
-    return sort { $a <=> $b } @pids;
-}
-
-# a process that exited, reaped or not
-sub gone {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/stat" or return 1;
-    my $line = <$fh> // return 1;
-    return $line =~ /^\d+ \(.*\) [ZX] /;
+    return children($master);
 }
 
 sub master {
