@@ -16,10 +16,11 @@ fhir-phq9.json       a US-Core-shaped FHIR R4 PHQ-9 QuestionnaireResponse
 fhir-phq9-<case>.json  the same with one fault each (FHIR_FAULTS): which of
                      them the module and @medplum/core refuse
 fhir-bundle100.json  a FHIR transaction Bundle of 100 such responses
-                     (compact JSON, ~250 KB), each POSTed to
-                     QuestionnaireResponse; every entry has FHIR_ID, which
-                     bench/post_unique.lua makes unique per entry and
-                     request
+                     (compact JSON, ~300 KB), each POSTed to
+                     QuestionnaireResponse, without identifier (as
+                     array100 without submissionId): a static body
+fhir-row-*           one Bundle entry's row for pgbench's FHIR rows: the
+                     payload and the answers column
 
 No body carries a submissionId: the module makes a fresh UUIDv7 per
 submission, so hey's and wrk's identical bodies all become new rows.
@@ -179,10 +180,20 @@ def fhir_text(obj):
 
 
 def fhir_bundle(res, n):
-    entry = {"fullUrl": "urn:uuid:" + FHIR_ID, "resource": res,
-             "request": {"method": "POST", "url": "QuestionnaireResponse"}}
+    """Like array100, whose submissions carry no submissionId, the entries
+    carry no identifier: each gets a fresh UUIDv7, so the same bytes sent
+    again are new rows and wrk sends a static body (post.lua).  Each entry
+    has a fullUrl of its own (bdl-7)."""
+    res = dict(res)
+    del res["identifier"]
+    entries = []
+    for i in range(n):
+        entries.append(dump({
+            "fullUrl": "urn:uuid:6a1e0c00-0000-4000-8000-%012d" % i,
+            "resource": res,
+            "request": {"method": "POST", "url": "QuestionnaireResponse"}}))
     return ('{"resourceType":"Bundle","type":"transaction","entry":['
-            + ",".join([dump(entry)] * n) + "]}")
+            + ",".join(entries) + "]}")
 
 
 def _fault_text(base, fn):
@@ -255,6 +266,15 @@ def write_all(out, conf_instruments):
                                   "fhir", "phq-9.json"))
     files["fhir-phq9.json"] = fhir_text(phq9)
     files["fhir-bundle100.json"] = fhir_bundle(phq9, 100)
+    # pgbench's FHIR row (bench.py): an entry's resource as stored, and
+    # the answers column the module makes of it (code or value by linkId)
+    entry = dict(phq9)
+    del entry["identifier"]
+    files["fhir-row-payload.txt"] = dump(entry)
+    files["fhir-row-answers.json"] = json.dumps(
+        {it["linkId"]: (it["answer"][0].get("valueCoding", {}).get("code")
+                        or it["answer"][0].get("valueInteger"))
+         for it in phq9["item"] if it.get("answer")})
     for name, (_, fn) in FHIR_FAULTS.items():
         files["fhir-phq9-%s.json" % name] = _fault_text(phq9, fn)
     with open(conf_instruments, encoding="utf-8") as f:

@@ -10,7 +10,7 @@ dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "post.lua")
 local post_init = init
 
 function init(args)
-   post_init(args)
+   post_init({args[1]})
    paths = {}
    for p in string.gmatch(args[2], "[^,]+") do
       table.insert(paths, p)
