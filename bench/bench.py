@@ -108,6 +108,7 @@ LOCATIONS = {"module": "/submit", "module+instr": "/submit-instr",
              "module pool=1": "/submit", "module pool=2": "/submit",
              "module unnamed": "/submit", "module pgbouncer": "/submit",
              "module two databases": "/submit-1",
+             "module two databases pool=2": "/submit-1",
              "module bind+columns": "/submit",
              "module fhir": "/fhir/QuestionnaireResponse",
              "module fhir bundle": "/fhir/"}
@@ -121,6 +122,10 @@ BUNDLE = "module fhir bundle"
 # /submit-1 into database "epro", /submit-2 into "epro2", same cluster
 TWO_DB = "module two databases"
 TWO_DB_PATHS = ("/submit-1", "/submit-2")
+# the same with pool_size=2 each: the 8 connections (2 workers x 2 x 2) of
+# the single-database case, which its batches grow with
+TWO_DB_SAME = "module two databases pool=2"
+TWO_DBS = (TWO_DB, TWO_DB_SAME)
 
 # the identity case (issue 13): epro_bind on a header and two epro_columns
 # at http level, so that /submit binds and stores them; wrk sends the
@@ -149,6 +154,11 @@ VARIANTS = {"module pool=1": ("epro_pg_pool_size 1;", 1),
                      "user=epro\";\n    epro_database two \"host=%s "
                      "port=%d dbname=epro2 user=epro\";"
                      % (HOST, PG_PORT, HOST, PG_PORT), 2 * POOL_SIZE),
+            TWO_DB_SAME: ("epro_database one \"host=%s port=%d dbname=epro "
+                          "user=epro\" pool_size=2;\n    epro_database two "
+                          "\"host=%s port=%d dbname=epro2 user=epro\" "
+                          "pool_size=2;" % (HOST, PG_PORT, HOST, PG_PORT),
+                          POOL_SIZE),
             BIND: ("epro_column auth_user $http_x_subject;\n"
                    "    epro_column device_id $http_x_device_id;\n"
                    "    epro_bind subjectId $http_x_subject;", POOL_SIZE)}
@@ -162,6 +172,7 @@ POOL_16K = "request_pool_size 16k;"
 # report takes the median of the rounds' ratios.  (baseline, candidate)
 PAIRS = [(("module", "single"), ("module fhir", "fhir-phq9")),
          (("module", "single"), ("module two databases", "single")),
+         (("module", "single"), ("module two databases pool=2", "single")),
          (("module", "single"), ("module bind+columns", "single")),
          (("module", "array100"), ("module fhir bundle", "fhir-bundle100"))]
 
@@ -931,7 +942,7 @@ http {{
             cmd = ["wrk", "-t2", "-c%d" % conc, "-d%ds" % cfg["wrk_seconds"],
                    "--timeout", "30s", "-s", os.path.join(BENCH, "post.lua"),
                    url, "--", path]
-            if target == TWO_DB:
+            if target in TWO_DBS:
                 cmd[cmd.index(os.path.join(BENCH, "post.lua"))] = \
                     os.path.join(BENCH, "post2.lua")
                 cmd.append(",".join(TWO_DB_PATHS))
@@ -1004,7 +1015,7 @@ http {{
         for line in alog.splitlines():
             f = line.split()
             if len(f) >= 3 and (f[2] == LOCATIONS[target]
-                                or (target == TWO_DB
+                                or (target in TWO_DBS
                                     and f[2] in TWO_DB_PATHS)):
                 statuses[f[1]] = statuses.get(f[1], 0) + 1
         left = sum(int(x) for x in re.findall(
@@ -1901,12 +1912,13 @@ http {{
                 self.http_case("wrk", "module+buf128k", "array100", conc)
             if self.cfg["instr"] and conc == 200:
                 for v in VARIANTS:
-                    if v not in (TWO_DB, BIND) \
+                    if v not in TWO_DBS + (BIND,) \
                             and self.module_knows(VARIANTS[v][0]):
                         self.http_case("wrk", v, "single", conc)
             # beside "wrk module single" of the same conc, in every mode
             if conc == conc0 and self.module_knows(VARIANTS[TWO_DB][0]):
-                self.http_case("wrk", TWO_DB, "single", conc)
+                for v in TWO_DBS:
+                    self.http_case("wrk", v, "single", conc)
             if conc == conc0 and self.module_knows(VARIANTS[BIND][0]):
                 self.http_case("wrk", BIND, "single", conc)
             # beside "wrk module array100" of the same conc

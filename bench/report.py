@@ -61,11 +61,14 @@ def variant_note(target):
                 % target.split("=")[1])
     if target == "module unnamed":
         return " (nginx.conf below plus `epro_pg_statement unnamed;`)"
-    if target == "module two databases":
+    if target.startswith("module two databases"):
         return (" (nginx.conf below plus `epro_database one` on database "
-                "epro and `epro_database two` on epro2, same cluster; "
+                "epro and `epro_database two` on epro2, same cluster%s; "
                 "/submit-1 and /submit-2 with `epro_pass one` and `two`, "
-                "wrk alternating between them: half the load each)")
+                "wrk alternating between them: half the load each)"
+                % (", `pool_size=2` each: the single database's 8 "
+                   "connections" if target.endswith("pool=2") else
+                   ", pool 4 each: 16 connections"))
     if target == "module bind+columns":
         return (" (nginx.conf below plus `epro_column auth_user "
                 "$http_x_subject; epro_column device_id $http_x_device_id; "
@@ -250,6 +253,8 @@ def studies_targets(res):
     for target, what, floor in (
             ("module two databases", "two databases, half the load each, "
              "wrk c=200: rows/s vs one database's", 0.90),
+            ("module two databases pool=2", "the same with pool_size=2 "
+             "each (the single database's 8 connections)", 0.90),
             ("module bind+columns", "epro_bind + two epro_columns, wrk "
              "c=200: rows/s vs the same without them", 0.95)):
         c = find(res, tool="wrk", target=target, body="single", conc=200)
