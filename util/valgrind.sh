@@ -202,6 +202,15 @@ if [ "$vg_rc" != 0 ]; then
     exit 1
 fi
 
+# a suite that stopped (Test::Nginx's bail out: nginx did not start, the
+# database was not there) ran nothing under valgrind after that point
+if [ "$nlogs" = 0 ] || grep -q '^Bailout called' "$logs/prove.log"; then
+    grep '^Bailout called' "$logs/prove.log" >&2 || true
+    echo "valgrind: FAILED: a suite stopped before its end, or no nginx" \
+         "ran under valgrind" >&2
+    exit 1
+fi
+
 if [ "$prove_rc" != 0 ] && [ "${EPRO_VG_STRICT:-0}" = 1 ]; then
     echo "valgrind: FAILED: tests failed (see $logs/prove.log)" >&2
     exit 1
