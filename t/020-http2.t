@@ -84,6 +84,7 @@ sub h2load {
 }
 
 no_long_string();
+# every block: --- no_error_log [error] and [alert] (Epro.pm's default)
 run_tests();
 
 __DATA__

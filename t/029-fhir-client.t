@@ -92,6 +92,7 @@ add_block_preprocessor(sub {
 });
 
 no_shuffle();
+# every block: --- no_error_log [error] and [alert] (Epro.pm's default)
 run_tests();
 
 __DATA__
