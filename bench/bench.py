@@ -1242,20 +1242,20 @@ http {{
                 f.write(text)
             logp = os.path.join(self.tmp, "pgblog-%s-%d"
                                 % (re.sub(r"\W+", "-", name), c))
+            answers = []
             if script == "100 rows/stmt fhir":
                 body = "fhir-row-payload"
                 payload_b = open(os.path.join(
                     self.bodies, "fhir-row-payload.txt"),
                     encoding="utf-8").read()
+                answers = ["-D", "answers=" + open(os.path.join(
+                    self.bodies, "fhir-row-answers.json"),
+                    encoding="utf-8").read()]
             cmd = [PG_BIN + "/pgbench", "-h", HOST, "-p", str(PG_PORT), "-U",
                    "epro", "-n", "-M", "prepared", "-c", str(c), "-j", "2",
                    "-T", str(self.cfg["pgbench_seconds"]), "-l",
                    "--log-prefix", logp, "-f", fn, "-D",
-                   "payload=" + payload_b, "epro"]
-            if script == "100 rows/stmt fhir":
-                cmd[-1:-1] = ["-D", "answers=" + open(os.path.join(
-                    self.bodies, "fhir-row-answers.json"),
-                    encoding="utf-8").read()]
+                   "payload=" + payload_b] + answers + ["epro"]
             self.reset_table()
             rows0 = self.rows()
             pgc0 = self.pg_counters()
