@@ -166,7 +166,11 @@ typedef struct {
 } epro_buf_t;
 
 
-/* the columns of one batch, each a PostgreSQL array literal */
+/*
+ * The columns of one batch, each one parameter of the INSERT: an array
+ * in PostgreSQL's binary format if epro_col_oid() gives its element type
+ * (text, jsonb), else an array literal (see epro_encode.c).
+ */
 enum {
     EPRO_COL_ID = 0,
     EPRO_COL_STUDY,
@@ -187,6 +191,12 @@ enum {
 /* epro_column: columns of the operator's, after the module's own */
 #define EPRO_MAX_EXTRA  8
 #define EPRO_MAX_COLS   (EPRO_NCOLS + EPRO_MAX_EXTRA)
+
+#define EPRO_OID_TEXT   25
+#define EPRO_OID_JSONB  3802
+
+/* ndim, flags, element type, then the one dimension's size, lower bound */
+#define EPRO_ARRAY_HEAD 20
 
 
 typedef struct {
@@ -290,10 +300,12 @@ int epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
  */
 int epro_rows_add_extra(epro_rows_t *rows, const epro_str_t *extra,
     epro_alloc_t *a);
-/* closes every array literal ("}" and NUL); reset empties for reuse */
+/* copies rows of another set as epro_rows_add() added them there */
 int epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src,
     const size_t *from, const size_t *to, size_t nrows, epro_alloc_t *a);
+/* closes the columns to send (once); reset empties them for reuse */
 int epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a);
+uint32_t epro_col_oid(size_t col);
 void epro_rows_reset(epro_rows_t *rows);
 void epro_rows_free(epro_rows_t *rows, epro_alloc_t *a);
 

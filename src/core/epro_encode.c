@@ -1,8 +1,15 @@
 
 /*
  * Identifiers, timestamps and the batch columns: each column is one
- * PostgreSQL array literal, sent as one text parameter of the prepared
- * INSERT, so no data ever appears in SQL text.
+ * array, sent as one parameter of the prepared INSERT, so no data ever
+ * appears in SQL text.  The text and jsonb columns are arrays in
+ * PostgreSQL's binary format (array_send): a header, then each element
+ * as its length and its bytes, copied as they are: nothing is escaped
+ * here and nothing unescaped by array_in() there, which for a 4 KB
+ * payload full of quotes cost both sides more than anything else in
+ * the row.  The short typed columns (uuid, timestamptz, inet, numeric)
+ * are array literals, which PostgreSQL parses with their types' input
+ * functions.
  */
 
 
@@ -13,11 +20,41 @@
 
 static int epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n,
     epro_alloc_t *a);
+static int epro_rows_add_bin(epro_buf_t *b, const char *s, size_t n,
+    uint32_t oid, epro_alloc_t *a);
+static void epro_put32(char *p, uint32_t v);
 static int epro_digits(const char *s, size_t n, unsigned *v);
 
 
 
 static const char  epro_hex[] = "0123456789abcdef";
+
+
+/* the element type of each binary column; 0: an array literal */
+
+static const uint32_t  epro_col_oids[EPRO_NCOLS] = {
+    0,                  /* submission_id uuid */
+    EPRO_OID_TEXT,      /* study_id */
+    EPRO_OID_TEXT,      /* site_id */
+    EPRO_OID_TEXT,      /* subject_id */
+    EPRO_OID_TEXT,      /* visit_name */
+    EPRO_OID_TEXT,      /* instrument */
+    0,                  /* collected_at timestamptz */
+    0,                  /* received_at timestamptz */
+    EPRO_OID_TEXT,      /* payload */
+    0,                  /* client_addr inet */
+    EPRO_OID_JSONB,     /* answers */
+    EPRO_OID_TEXT,      /* fhir_status */
+    0                   /* score numeric */
+};
+
+
+uint32_t
+epro_col_oid(size_t col)
+{
+    /* epro_column's are text */
+    return col < EPRO_NCOLS ? epro_col_oids[col] : EPRO_OID_TEXT;
+}
 
 
 void
@@ -354,7 +391,10 @@ epro_rows_add(epro_rows_t *rows, const epro_submission_t *s,
     for (i = 0; i < EPRO_NCOLS; i++) {
         str = &cols[i];
 
-        if (epro_rows_add_elt(&rows->col[i], str->data, str->len, a)
+        if ((epro_col_oids[i]
+             ? epro_rows_add_bin(&rows->col[i], str->data, str->len,
+                                 epro_col_oids[i], a)
+             : epro_rows_add_elt(&rows->col[i], str->data, str->len, a))
             != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -374,8 +414,8 @@ epro_rows_add_extra(epro_rows_t *rows, const epro_str_t *extra,
     size_t  i;
 
     for (i = 0; i < rows->nextra; i++) {
-        if (epro_rows_add_elt(&rows->col[EPRO_NCOLS + i], extra[i].data,
-                              extra[i].len, a)
+        if (epro_rows_add_bin(&rows->col[EPRO_NCOLS + i], extra[i].data,
+                              extra[i].len, EPRO_OID_TEXT, a)
             != EPRO_OK)
         {
             return EPRO_NOMEM;
@@ -427,33 +467,111 @@ epro_rows_add_elt(epro_buf_t *b, const char *s, size_t n, epro_alloc_t *a)
 
 
 /*
+ * One element of a binary array: its length (-1: NULL) and bytes, jsonb's
+ * with its format version 1 first.  The first element leaves room for
+ * the header, which epro_rows_finish() writes.
+ */
+
+static int
+epro_rows_add_bin(epro_buf_t *b, const char *s, size_t n, uint32_t oid,
+    epro_alloc_t *a)
+{
+    char    *d;
+    size_t   v;
+
+    v = (oid == EPRO_OID_JSONB);
+
+    if (n > 0x7fffffff - v
+        || epro_buf_reserve(b, EPRO_ARRAY_HEAD + 4 + v + n, a) != EPRO_OK)
+    {
+        return EPRO_NOMEM;
+    }
+
+    if (b->len == 0) {
+        memset(b->data, 0, EPRO_ARRAY_HEAD);
+        b->len = EPRO_ARRAY_HEAD;
+    }
+
+    d = b->data + b->len;
+
+    if (s == NULL) {
+        epro_put32(d, 0xffffffff);
+        d += 4;
+
+    } else {
+        epro_put32(d, (uint32_t) (v + n));
+        d += 4;
+
+        if (v) {
+            *d++ = 1;
+        }
+
+        memcpy(d, s, n);
+        d += n;
+    }
+
+    b->len = d - b->data;
+    *d = '\0';
+
+    return EPRO_OK;
+}
+
+
+static void
+epro_put32(char *p, uint32_t v)
+{
+    p[0] = (char) (v >> 24);
+    p[1] = (char) (v >> 16);
+    p[2] = (char) (v >> 8);
+    p[3] = (char) v;
+}
+
+
+/*
  * Appends nrows rows of another set: per column, its bytes from[i] ..
- * to[i] (the elements with their leading '{' or ',', as they were when
- * the rows were added there).  The rows are not encoded again, so their
- * submissions need not be kept.
+ * to[i], as they were when the rows were added there (an array literal's
+ * elements with their leading '{' or ','; a binary array's elements,
+ * after its header if from[i] is 0).  The rows are not encoded again, so
+ * their submissions need not be kept.
  */
 
 int
 epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src, const size_t *from,
     const size_t *to, size_t nrows, epro_alloc_t *a)
 {
-    size_t       i, n;
+    size_t       i, f, n, head;
     epro_buf_t  *b;
 
     for (i = 0; i < EPRO_NCOLS + rows->nextra; i++) {
         b = &rows->col[i];
-        n = to[i] - from[i];
+        f = from[i];
 
-        if (n == 0) {
+        if (to[i] == f) {
             continue;
         }
 
-        if (epro_buf_reserve(b, n, a) != EPRO_OK) {
+        head = 0;
+
+        if (epro_col_oid(i)) {
+            f = (f == 0) ? EPRO_ARRAY_HEAD : f;
+            head = (b->len == 0) ? EPRO_ARRAY_HEAD : 0;
+        }
+
+        n = to[i] - f;
+
+        if (epro_buf_reserve(b, head + n, a) != EPRO_OK) {
             return EPRO_NOMEM;
         }
 
-        memcpy(b->data + b->len, src->col[i].data + from[i], n);
-        b->data[b->len] = (b->len == 0) ? '{' : ',';
+        memset(b->data + b->len, 0, head);
+        b->len += head;
+
+        memcpy(b->data + b->len, src->col[i].data + f, n);
+
+        if (!epro_col_oid(i)) {
+            b->data[b->len] = (b->len == 0) ? '{' : ',';
+        }
+
         b->len += n;
         b->data[b->len] = '\0';
     }
@@ -464,17 +582,76 @@ epro_rows_copy(epro_rows_t *rows, const epro_rows_t *src, const size_t *from,
 }
 
 
+/*
+ * Closes every array literal ("}"), writes every binary array's header
+ * (one dimension of nrows elements from 1; whether any is NULL), all
+ * NUL-terminated.  Once per set of rows: then it is sent as it is.
+ */
+
 int
 epro_rows_finish(epro_rows_t *rows, epro_alloc_t *a)
 {
-    size_t  i;
+    size_t       i;
+    uint32_t     len;
+    epro_buf_t  *b;
+    const char  *p, *end;
 
     for (i = 0; i < EPRO_NCOLS + rows->nextra; i++) {
-        if (epro_buf_add(&rows->col[i], rows->nrows ? "}" : "{}",
-                         rows->nrows ? 1 : 2, a)
-            != EPRO_OK)
-        {
-            return EPRO_NOMEM;
+        b = &rows->col[i];
+
+        if (!epro_col_oid(i)) {
+            if (epro_buf_add(b, rows->nrows ? "}" : "{}", rows->nrows ? 1 : 2,
+                             a)
+                != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            continue;
+        }
+
+        if (rows->nrows == 0) {
+
+            /* no dimension: ndim 0, no NULLs, the element type */
+
+            if (epro_buf_reserve(b, EPRO_ARRAY_HEAD, a) != EPRO_OK) {
+                return EPRO_NOMEM;
+            }
+
+            memset(b->data, 0, 12);
+            epro_put32(b->data + 8, epro_col_oid(i));
+            b->len = 12;
+            b->data[b->len] = '\0';
+
+            continue;
+        }
+
+        if (b->len < EPRO_ARRAY_HEAD) {
+            return EPRO_ERROR;      /* a column without the rows' values */
+        }
+
+        epro_put32(b->data, 1);
+        epro_put32(b->data + 4, 0);
+        epro_put32(b->data + 8, epro_col_oid(i));
+        epro_put32(b->data + 12, (uint32_t) rows->nrows);
+        epro_put32(b->data + 16, 1);
+
+        p = b->data + EPRO_ARRAY_HEAD;
+        end = b->data + b->len;
+
+        while (p < end) {
+            len = (uint32_t) (unsigned char) p[0] << 24
+                  | (uint32_t) (unsigned char) p[1] << 16
+                  | (uint32_t) (unsigned char) p[2] << 8
+                  | (uint32_t) (unsigned char) p[3];
+            p += 4;
+
+            if (len == 0xffffffff) {
+                b->data[7] = 1;
+                continue;
+            }
+
+            p += len;
         }
     }
 

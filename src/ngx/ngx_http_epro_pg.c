@@ -206,7 +206,8 @@ static ngx_http_epro_pg_conn_t *ngx_http_epro_pg_take(ngx_http_epro_pg_t *pg,
 static void ngx_http_epro_pg_begin(ngx_http_epro_pg_conn_t *pc, void *data,
     char *action);
 static void ngx_http_epro_pg_query(ngx_http_epro_pg_conn_t *pc, u_char *stmt,
-    u_char *sql, int n, const char **values);
+    u_char *sql, int n, const char **values, const int *lengths,
+    const int *formats);
 static ngx_int_t ngx_http_epro_pg_read_sql(ngx_conf_t *cf,
     ngx_http_epro_table_t *t, ngx_uint_t i);
 static void ngx_http_epro_pg_fail(ngx_http_epro_pg_conn_t *pc,
@@ -640,7 +641,8 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
     ngx_http_epro_table_t *table, void *data)
 {
     ngx_uint_t                i;
-    int                       n;
+    int                       n, lengths[EPRO_MAX_COLS];
+    int                       formats[EPRO_MAX_COLS];
     const char               *values[EPRO_MAX_COLS];
     ngx_http_epro_pg_conn_t  *pc;
 
@@ -666,11 +668,16 @@ ngx_http_epro_pg_send(ngx_http_epro_pg_t *pg, epro_rows_t *rows,
 
     n = EPRO_NCOLS + table->ncolumns;
 
+    /* the text and jsonb columns are binary arrays (see epro_encode.c) */
+
     for (i = 0; i < (ngx_uint_t) n; i++) {
         values[i] = rows->col[i].data;
+        lengths[i] = (int) rows->col[i].len;
+        formats[i] = epro_col_oid(i) ? 1 : 0;
     }
 
-    ngx_http_epro_pg_query(pc, table->stmt, table->sql.data, n, values);
+    ngx_http_epro_pg_query(pc, table->stmt, table->sql.data, n, values,
+                           lengths, formats);
 }
 
 
@@ -708,7 +715,7 @@ ngx_http_epro_pg_lookup(ngx_http_epro_pg_t *pg, ngx_http_epro_table_t *table,
     values[0] = ids;
 
     ngx_http_epro_pg_query(pc, table->read_stmt, table->read_sql.data, 1,
-                           values);
+                           values, NULL, NULL);
 }
 
 
@@ -734,14 +741,16 @@ ngx_http_epro_pg_begin(ngx_http_epro_pg_conn_t *pc, void *data,
 
 
 /*
- * Sends the statement with its n values: prepared, or unnamed after the
+ * Sends the statement with its n values (of the given lengths and
+ * formats; NULL: all text): prepared, or unnamed after the
  * statement_timeout of this transaction in one pipeline (skip: the
  * SELECT's result comes first).
  */
 
 static void
 ngx_http_epro_pg_query(ngx_http_epro_pg_conn_t *pc, u_char *stmt,
-    u_char *sql, int n, const char **values)
+    u_char *sql, int n, const char **values, const int *lengths,
+    const int *formats)
 {
     ngx_http_epro_pg_t  *pg;
 
@@ -751,7 +760,7 @@ ngx_http_epro_pg_query(ngx_http_epro_pg_conn_t *pc, u_char *stmt,
         pc->skip = 0;
 
         if (!PQsendQueryPrepared(pc->conn, (const char *) stmt, n, values,
-                                 NULL, NULL, 0))
+                                 lengths, formats, 0))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));
             return;
@@ -763,7 +772,7 @@ ngx_http_epro_pg_query(ngx_http_epro_pg_conn_t *pc, u_char *stmt,
         if (!PQsendQueryParams(pc->conn, (const char *) pg->timeout_sql,
                                0, NULL, NULL, NULL, NULL, 0)
             || !PQsendQueryParams(pc->conn, (const char *) sql, n, NULL,
-                                  values, NULL, NULL, 0)
+                                  values, lengths, formats, 0)
             || !PQpipelineSync(pc->conn))
         {
             ngx_http_epro_pg_fail(pc, ngx_http_epro_pg_error(pc));

@@ -546,7 +546,7 @@ ngx_http_epro_queue_copy(ngx_http_epro_queue_t *eq, ngx_http_epro_batch_t *b,
 
     if (rc != NGX_OK) {
 
-        /* the array literals are prefixes: cut them back */
+        /* each column's elements are a prefix: cut them back */
 
         for (k = 0; k < ncols; k++) {
             b->rows.col[k].len = lens[k];

@@ -48,8 +48,11 @@ static void fuzz_heap_free(void *ctx, void *p);
 static void fuzz_check_ok(epro_request_t *req, const uint8_t *data,
     size_t size, epro_alloc_t *a);
 static void fuzz_check_rows(epro_request_t *req, epro_alloc_t *a);
-static void fuzz_check_column(const epro_buf_t *b, const epro_str_t *want,
-    size_t n);
+static void fuzz_check_column(const epro_buf_t *b, uint32_t oid,
+    const epro_str_t *want, size_t n);
+static void fuzz_check_binary(const epro_buf_t *b, uint32_t oid,
+    const epro_str_t *want, size_t n);
+static uint32_t fuzz_get32(const char *p);
 static void fuzz_check_problem(epro_request_t *req, epro_alloc_t *a);
 static int fuzz_is(const epro_node_t *n, epro_node_type_e type);
 static int fuzz_has_error(const epro_request_t *req, const epro_error_t *e);
@@ -365,7 +368,7 @@ fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
         fuzz_assert(rows.nrows == n);
 
         for (i = 0; i < EPRO_NCOLS; i++) {
-            fuzz_check_column(&rows.col[i], &want[i * n], n);
+            fuzz_check_column(&rows.col[i], epro_col_oid(i), &want[i * n], n);
         }
 
         epro_rows_reset(&rows);
@@ -395,7 +398,7 @@ fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
     fuzz_assert(copy.nrows == n);
 
     for (i = 0; i < EPRO_NCOLS; i++) {
-        fuzz_check_column(&copy.col[i], &want[i * n], n);
+        fuzz_check_column(&copy.col[i], epro_col_oid(i), &want[i * n], n);
     }
 
     epro_rows_free(&copy, &heap);
@@ -405,15 +408,22 @@ fuzz_check_rows(epro_request_t *req, epro_alloc_t *arena)
 
 /*
  * Reads a column back as PostgreSQL's array_in() would: "{", elements
- * separated by ",", each NULL or a quoted string with \-escapes, "}".
+ * separated by ",", each NULL or a quoted string with \-escapes, "}";
+ * or a binary one as array_recv() would.
  */
 
 static void
-fuzz_check_column(const epro_buf_t *b, const epro_str_t *want, size_t n)
+fuzz_check_column(const epro_buf_t *b, uint32_t oid, const epro_str_t *want,
+    size_t n)
 {
     char        *d, *out;
     size_t       i;
     const char  *p, *end;
+
+    if (oid) {
+        fuzz_check_binary(b, oid, want, n);
+        return;
+    }
 
     fuzz_assert(b->data != NULL);
     fuzz_assert(b->len >= 2 && b->len < b->cap);
@@ -465,6 +475,78 @@ fuzz_check_column(const epro_buf_t *b, const epro_str_t *want, size_t n)
     fuzz_assert(p == end);
 
     free(out);
+}
+
+
+/*
+ * A binary array: one dimension of n elements from 1 (none if n is 0),
+ * the flags saying whether one is NULL, the element type; each element
+ * its length (-1: NULL) and its bytes, jsonb's after the version 1.
+ * text cannot hold NUL: textrecv() would refuse the whole batch.
+ */
+
+static void
+fuzz_check_binary(const epro_buf_t *b, uint32_t oid, const epro_str_t *want,
+    size_t n)
+{
+    size_t       i, nulls;
+    uint32_t     len;
+    const char  *p, *end;
+
+    fuzz_assert(b->data != NULL);
+    fuzz_assert(b->len >= 12 && b->len < b->cap);
+    fuzz_assert(fuzz_get32(b->data + 8) == oid);
+
+    if (n == 0) {
+        fuzz_assert(b->len == 12);
+        fuzz_assert(fuzz_get32(b->data) == 0 && fuzz_get32(b->data + 4) == 0);
+        return;
+    }
+
+    fuzz_assert(b->len >= EPRO_ARRAY_HEAD);
+    fuzz_assert(fuzz_get32(b->data) == 1);
+    fuzz_assert(fuzz_get32(b->data + 12) == n);
+    fuzz_assert(fuzz_get32(b->data + 16) == 1);
+
+    p = b->data + EPRO_ARRAY_HEAD;
+    end = b->data + b->len;
+    nulls = 0;
+
+    for (i = 0; i < n; i++) {
+        fuzz_assert(end - p >= 4);
+        len = fuzz_get32(p);
+        p += 4;
+
+        if (want[i].data == NULL) {
+            fuzz_assert(len == 0xffffffff);
+            nulls++;
+            continue;
+        }
+
+        if (oid == EPRO_OID_JSONB) {
+            fuzz_assert(len >= 1 && p < end && *p == 1);
+            p++;
+            len--;
+        }
+
+        fuzz_assert(len == want[i].len && (size_t) (end - p) >= len);
+        fuzz_assert(memcmp(p, want[i].data, len) == 0);
+        fuzz_assert(memchr(p, '\0', len) == NULL);
+        p += len;
+    }
+
+    fuzz_assert(p == end);
+    fuzz_assert(fuzz_get32(b->data + 4) == (nulls ? 1 : 0));
+}
+
+
+static uint32_t
+fuzz_get32(const char *p)
+{
+    return (uint32_t) (unsigned char) p[0] << 24
+           | (uint32_t) (unsigned char) p[1] << 16
+           | (uint32_t) (unsigned char) p[2] << 8
+           | (uint32_t) (unsigned char) p[3];
 }
 
 

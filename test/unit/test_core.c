@@ -1811,6 +1811,94 @@ str_of(const char *s)
 }
 
 
+static uint32_t
+get32(const char *p)
+{
+    return (uint32_t) (unsigned char) p[0] << 24
+           | (uint32_t) (unsigned char) p[1] << 16
+           | (uint32_t) (unsigned char) p[2] << 8
+           | (uint32_t) (unsigned char) p[3];
+}
+
+
+/*
+ * A binary array as array_recv() reads it: one dimension from 1 (or
+ * none), the flags 1 exactly if an element is NULL, the element type,
+ * then each element's length (-1: NULL) and bytes; jsonb's start with
+ * its version 1, which is not part of the element returned.
+ */
+
+static long
+pg_binary_decode(const char *s, size_t len, uint32_t oid, epro_str_t *elts,
+    size_t max)
+{
+    size_t      i, n, ndim, nulls;
+    uint32_t    elen;
+
+    if (len < 12 || get32(s + 8) != oid || get32(s + 4) > 1) {
+        return -1;
+    }
+
+    ndim = get32(s);
+
+    if (ndim == 0) {
+        return (len == 12 && get32(s + 4) == 0) ? 0 : -1;
+    }
+
+    if (ndim != 1 || len < EPRO_ARRAY_HEAD || get32(s + 16) != 1) {
+        return -1;
+    }
+
+    n = get32(s + 12);
+
+    if (n > max) {
+        return -1;
+    }
+
+    i = EPRO_ARRAY_HEAD;
+    nulls = 0;
+
+    for (ndim = 0; ndim < n; ndim++) {
+        if (len - i < 4) {
+            return -1;
+        }
+
+        elen = get32(s + i);
+        i += 4;
+
+        if (elen == 0xffffffff) {
+            elts[ndim].data = NULL;
+            elts[ndim].len = 0;
+            nulls++;
+            continue;
+        }
+
+        if (elen > len - i) {
+            return -1;
+        }
+
+        if (oid == EPRO_OID_JSONB) {
+            if (elen == 0 || s[i] != 1) {
+                return -1;
+            }
+
+            i++;
+            elen--;
+        }
+
+        elts[ndim].data = s + i;
+        elts[ndim].len = elen;
+        i += elen;
+    }
+
+    if (i != len || (get32(s + 4) == 1) != (nulls > 0)) {
+        return -1;
+    }
+
+    return (long) n;
+}
+
+
 /*
  * Decodes a one-dimensional PostgreSQL array literal of quoted elements
  * and NULL into elts (data NULL for NULL); returns the count or -1.
@@ -1882,6 +1970,25 @@ pg_array_decode(const char *s, size_t len, epro_str_t *elts, size_t max)
 }
 
 
+/*
+ * Decodes a column of a finished batch into elts (data NULL for NULL),
+ * as PostgreSQL would; returns the count or -1.
+ */
+
+static long
+pg_column_decode(const epro_rows_t *rows, size_t col, epro_str_t *elts,
+    size_t max)
+{
+    if (epro_col_oid(col)) {
+        return pg_binary_decode(rows->col[col].data, rows->col[col].len,
+                                epro_col_oid(col), elts, max);
+    }
+
+    return pg_array_decode(rows->col[col].data, rows->col[col].len, elts,
+                           max);
+}
+
+
 static void
 test_rows(void)
 {
@@ -1892,19 +1999,15 @@ test_rows(void)
     epro_rows_t         rows;
     epro_submission_t   s[2];
 
+    /* the array literals; the binary columns are decoded below */
     static const char *const  cols[EPRO_NCOLS] = {
         "{\"" UUID_A "\",\"" UUID_B "\"}",
-        "{\"ST\\\"1\",\"S2\"}",
-        "{NULL,\"\"}",
-        "{\"P\\\\1\",\"NULL\"}",
-        "{\"Week 1\",\"{x,y}\"}",
-        "{\"PHQ-9\",\"\xC3\xA9\"}",
+        NULL, NULL, NULL, NULL, NULL,
         "{\"2026-01-31T08:00:00+01:00\",\"2023-11-14T22:13:20Z\"}",
         "{\"2026-01-31T07:00:00.123Z\",\"2026-01-31T07:00:00.123Z\"}",
-        "{\"{\\\"a\\\":\\\"b\\\\\\\"c\\\"}\",\"{}\"}",
+        NULL,
         "{\"127.0.0.1\",NULL}",
-        "{NULL,\"{\\\"q\\\":[1,\\\"a\\\"]}\"}",
-        "{NULL,\"completed\"}",
+        NULL, NULL,
         "{NULL,\"2.5\"}",
     };
 
@@ -1944,9 +2047,13 @@ test_rows(void)
     CHECK_INT("epro_rows_finish()", rc, EPRO_OK);
 
     for (i = 0; i < EPRO_NCOLS; i++) {
-        check_mem(AT, "column", rows.col[i].data, rows.col[i].len, cols[i],
-                  strlen(cols[i]));
         CHECK(rows.col[i].data[rows.col[i].len] == '\0');
+        CHECK((cols[i] == NULL) == (epro_col_oid(i) != 0));
+
+        if (cols[i]) {
+            check_mem(AT, "column", rows.col[i].data, rows.col[i].len,
+                      cols[i], strlen(cols[i]));
+        }
     }
 
     /* and back: the decoded elements are the originals */
@@ -1960,13 +2067,15 @@ test_rows(void)
         orig[EPRO_COL_VISIT] = &s[i].visit;
         orig[EPRO_COL_INSTRUMENT] = &s[i].instrument;
         orig[EPRO_COL_PAYLOAD] = &s[i].payload;
+        orig[EPRO_COL_ANSWERS] = &s[i].answers;
+        orig[EPRO_COL_FHIR_STATUS] = &s[i].fhir_status;
 
-        for (k = EPRO_COL_STUDY; k <= EPRO_COL_PAYLOAD; k++) {
-            if (k == EPRO_COL_COLLECTED || k == EPRO_COL_RECEIVED) {
+        for (k = EPRO_COL_STUDY; k <= EPRO_COL_FHIR_STATUS; k++) {
+            if (!epro_col_oid(k)) {
                 continue;
             }
 
-            n = pg_array_decode(rows.col[k].data, rows.col[k].len, elts, 4);
+            n = pg_column_decode(&rows, k, elts, 4);
             CHECK_INT("decoded elements", n, 2);
 
             if (n != 2) {
@@ -1994,18 +2103,26 @@ test_rows(void)
     CHECK_INT("epro_rows_add()", rc, EPRO_OK);
     rc = epro_rows_finish(&rows, &alloc);
     CHECK_INT("epro_rows_finish()", rc, EPRO_OK);
-    CHECK_STR("site after reset", rows.col[EPRO_COL_SITE].data, "{\"\"}");
+    n = pg_column_decode(&rows, EPRO_COL_SITE, elts, 4);
+    CHECK(n == 1 && elts[0].data && elts[0].len == 0);
     CHECK_STR("received after reset", rows.col[EPRO_COL_RECEIVED].data,
               "{\"r\"}");
-    CHECK_STR("payload after reset", rows.col[EPRO_COL_PAYLOAD].data,
-              "{\"{}\"}");
+    n = pg_column_decode(&rows, EPRO_COL_PAYLOAD, elts, 4);
+    CHECK(n == 1);
+    check_mem(AT, "payload after reset", elts[0].data, elts[0].len, "{}", 2);
 
     epro_rows_reset(&rows);
     rc = epro_rows_finish(&rows, &alloc);
     CHECK_INT("epro_rows_finish() of nothing", rc, EPRO_OK);
 
     for (i = 0; i < EPRO_NCOLS; i++) {
-        CHECK_STR("empty column", rows.col[i].data, "{}");
+        if (epro_col_oid(i)) {
+            CHECK_INT("empty binary column",
+                      pg_column_decode(&rows, i, elts, 4), 0);
+
+        } else {
+            CHECK_STR("empty column", rows.col[i].data, "{}");
+        }
     }
 
     epro_rows_free(&rows, &alloc);
@@ -2034,10 +2151,12 @@ test_rows(void)
         CHECK_INT("epro_rows_finish()",
                   epro_rows_finish(&rows, &alloc), EPRO_OK);
         CHECK_INT("payload column length",
-                  rows.col[EPRO_COL_PAYLOAD].len, 2 + 50 * (2 + 5 * 3000)
-                                                  + 49);
+                  rows.col[EPRO_COL_PAYLOAD].len,
+                  EPRO_ARRAY_HEAD + 50 * (4 + 3 * 3000));
         CHECK_INT("site column length", rows.col[EPRO_COL_SITE].len,
-                  2 + 50 * 4 + 49);
+                  EPRO_ARRAY_HEAD + 50 * 4);
+        CHECK_INT("client column length", rows.col[EPRO_COL_CLIENT].len,
+                  2 + 50 * 11 + 49);
     }
 
     arena_release(&arena);
@@ -2156,8 +2275,8 @@ test_rows_copy(void)
 static void
 test_rows_extra(void)
 {
-    size_t              from[EPRO_MAX_COLS], to[EPRO_MAX_COLS];
-    epro_str_t          extra[2];
+    size_t              k, from[EPRO_MAX_COLS], to[EPRO_MAX_COLS];
+    epro_str_t          extra[2], elts[4];
     epro_rows_t         a, b;
     epro_submission_t   s;
 
@@ -2180,32 +2299,41 @@ test_rows_extra(void)
               epro_rows_add_extra(&a, extra, &alloc), EPRO_OK);
     extra[0] = str_of("u2");
     extra[1] = str_of("dev,2");
+
+    for (k = 0; k < EPRO_NCOLS + 2; k++) {
+        from[k] = a.col[k].len;
+    }
+
     CHECK_INT("epro_rows_add()",
               epro_rows_add(&a, &s, "2026-01-31T08:00:01Z", &alloc), EPRO_OK);
-    from[EPRO_NCOLS] = a.col[EPRO_NCOLS].len;
-    from[EPRO_NCOLS + 1] = a.col[EPRO_NCOLS + 1].len;
     CHECK_INT("epro_rows_add_extra()",
               epro_rows_add_extra(&a, extra, &alloc), EPRO_OK);
+
+    for (k = 0; k < EPRO_NCOLS + 2; k++) {
+        to[k] = a.col[k].len;
+    }
+
     CHECK_INT("epro_rows_finish()", epro_rows_finish(&a, &alloc), EPRO_OK);
 
-    CHECK_STR("extra 0", a.col[EPRO_NCOLS].data,
-              "{\"user \\\"1\\\"\",\"u2\"}");
-    CHECK_STR("extra 1", a.col[EPRO_NCOLS + 1].data, "{NULL,\"dev,2\"}");
+    CHECK_INT("extra 0", pg_column_decode(&a, EPRO_NCOLS, elts, 4), 2);
+    check_mem(AT, "extra 0", elts[0].data, elts[0].len, "user \"1\"", 8);
+    check_mem(AT, "extra 0", elts[1].data, elts[1].len, "u2", 2);
+    CHECK_INT("extra 1", pg_column_decode(&a, EPRO_NCOLS + 1, elts, 4), 2);
+    CHECK(elts[0].data == NULL);
+    check_mem(AT, "extra 1", elts[1].data, elts[1].len, "dev,2", 5);
     CHECK(a.col[EPRO_NCOLS + 2].data == NULL);
 
     /* the second row alone, as a split copies it */
 
     memset(&b, 0, sizeof(b));
     b.nextra = 2;
-    memset(from, 0, EPRO_NCOLS * sizeof(size_t));
-    memset(to, 0, sizeof(to));
-    to[EPRO_NCOLS] = a.col[EPRO_NCOLS].len - 1;
-    to[EPRO_NCOLS + 1] = a.col[EPRO_NCOLS + 1].len - 1;
     CHECK_INT("epro_rows_copy()",
               epro_rows_copy(&b, &a, from, to, 1, &alloc), EPRO_OK);
     CHECK_INT("epro_rows_finish()", epro_rows_finish(&b, &alloc), EPRO_OK);
-    CHECK_STR("copied 0", b.col[EPRO_NCOLS].data, "{\"u2\"}");
-    CHECK_STR("copied 1", b.col[EPRO_NCOLS + 1].data, "{\"dev,2\"}");
+    CHECK_INT("copied 0", pg_column_decode(&b, EPRO_NCOLS, elts, 4), 1);
+    check_mem(AT, "copied 0", elts[0].data, elts[0].len, "u2", 2);
+    CHECK_INT("copied 1", pg_column_decode(&b, EPRO_NCOLS + 1, elts, 4), 1);
+    check_mem(AT, "copied 1", elts[0].data, elts[0].len, "dev,2", 5);
 
     epro_rows_reset(&a);
     CHECK_INT("reset", (int) a.col[EPRO_NCOLS].len, 0);
@@ -2260,8 +2388,7 @@ test_rows_end_to_end(void)
     CHECK_INT("epro_rows_finish()", epro_rows_finish(&rows, &alloc),
               EPRO_OK);
 
-    n = pg_array_decode(rows.col[EPRO_COL_PAYLOAD].data,
-                        rows.col[EPRO_COL_PAYLOAD].len, elts, 4);
+    n = pg_column_decode(&rows, EPRO_COL_PAYLOAD, elts, 4);
     CHECK_INT("payloads", n, 3);
 
     for (i = 0; n == 3 && i < 3; i++) {
@@ -2269,8 +2396,7 @@ test_rows_end_to_end(void)
                   req.subs[i].payload.data, req.subs[i].payload.len);
     }
 
-    n = pg_array_decode(rows.col[EPRO_COL_SITE].data,
-                        rows.col[EPRO_COL_SITE].len, elts, 4);
+    n = pg_column_decode(&rows, EPRO_COL_SITE, elts, 4);
     CHECK_INT("sites", n, 3);
 
     if (n == 3) {
