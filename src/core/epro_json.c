@@ -49,6 +49,8 @@ static int epro_scan_value(epro_scan_t *s);
 static int epro_scan_object(epro_scan_t *s);
 static int epro_scan_array(epro_scan_t *s);
 static int epro_scan_string(epro_scan_t *s);
+static const unsigned char *epro_scan_plain(const unsigned char *p,
+    const unsigned char *end);
 static int epro_scan_number(epro_scan_t *s);
 static int epro_scan_note(epro_scan_t *s, const unsigned char *start);
 static int epro_scan_fail(epro_scan_t *s, const char *what);
@@ -364,7 +366,12 @@ epro_scan_string(epro_scan_t *s)
     s->p++;
 
     while (s->p < s->end) {
-        p = s->p;
+        p = epro_scan_plain(s->p, s->end);
+        s->p = p;
+
+        if (p == s->end) {
+            break;
+        }
 
         if (*p == '"') {
             s->p++;
@@ -373,11 +380,6 @@ epro_scan_string(epro_scan_t *s)
 
         if (*p < 0x20) {
             return epro_scan_fail(s, "control character in a string");
-        }
-
-        if (*p < 0x80 && *p != '\\') {
-            s->p++;
-            continue;
         }
 
         if (*p >= 0x80) {
@@ -442,6 +444,50 @@ epro_scan_string(epro_scan_t *s)
     }
 
     return epro_scan_fail(s, "unterminated string");
+}
+
+
+/*
+ * Skips the plain bytes of a string: printable ASCII but '"' and '\\'.
+ * Eight at a time while none of a word is anything else (a byte below
+ * 0x20, a '"' or '\\' by the "has a zero byte" test of the word xor'ed
+ * with it, or one with the top bit set); false alarms only end the fast
+ * path early.  Most of a body's bytes are in strings.
+ */
+
+static const unsigned char *
+epro_scan_plain(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t  w, q, b;
+
+#define EPRO_ONES   0x0101010101010101ULL
+#define EPRO_HIGHS  0x8080808080808080ULL
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+        q = w ^ (EPRO_ONES * '"');
+        b = w ^ (EPRO_ONES * '\\');
+
+        if ((((w - EPRO_ONES * 0x20) & ~w)
+             | ((q - EPRO_ONES) & ~q)
+             | ((b - EPRO_ONES) & ~b)
+             | w)
+            & EPRO_HIGHS)
+        {
+            break;
+        }
+
+        p += 8;
+    }
+
+#undef EPRO_ONES
+#undef EPRO_HIGHS
+
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+        p++;
+    }
+
+    return p;
 }
 
 

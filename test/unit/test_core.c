@@ -493,6 +493,59 @@ test_json_depth(void)
 }
 
 
+/*
+ * Every byte value at every position of a string long enough for the
+ * scan's eight-at-a-time path, and a UTF-8 pair straddling its words:
+ * the outcome is the byte's, wherever it falls.
+ */
+
+static void
+test_json_string_bytes(void)
+{
+    int             rc, want;
+    char            body[32];
+    size_t          k, b, n, count;
+    epro_request_t  req;
+
+    for (k = 0; k < 18; k++) {
+        for (b = 0; b < 0x101; b++) {
+            memset(body, 'a', sizeof(body));
+            body[0] = '[';
+            body[1] = '"';
+            body[20] = '"';
+            body[21] = ']';
+            n = 22;
+
+            if (b == 0x100) {
+                /* U+00E9, its second byte maybe in the next word */
+                memmove(body + 3 + k, body + 2 + k, n - 2 - k);
+                body[2 + k] = (char) 0xc3;
+                body[3 + k] = (char) 0xa9;
+                n++;
+                want = EPRO_OK;
+
+            } else {
+                body[2 + k] = (char) b;
+                want = (b < 0x20 || b == '"' || b == '\\')
+                       ? EPRO_STATUS_BAD_JSON
+                       : (b >= 0x80) ? EPRO_STATUS_INVALID : EPRO_OK;
+            }
+
+            memset(&req, 0, sizeof(req));
+            rc = epro_json_check(exact_copy(body, n), n, NULL, 0, &count,
+                                 &req, &alloc);
+
+            if (!check_int(AT, "byte in a string", outcome(rc, &req), want)) {
+                fprintf(stderr, "    byte 0x%02x at %lu\n", (unsigned) b,
+                        (unsigned long) k);
+            }
+        }
+
+        arena_release(&arena);
+    }
+}
+
+
 /* byte spans of the elements of a top-level array */
 
 static void
@@ -3045,6 +3098,7 @@ main(void)
     }
 
     test_json_depth();
+    test_json_string_bytes();
     test_json_spans();
     test_json_paths();
 
