@@ -2,9 +2,10 @@
 /*
  * Strict RFC 8259 checker, buffers and JSON output helpers.
  *
- * cJSON 1.7.15 accepts "-01", "2.", raw control characters, bad \u escapes
- * and bytes after the value; so every body passes through this scanner
- * first.  It also remembers where each top-level array element starts and
+ * Every body passes through this scanner before the tree is built
+ * (epro_tree.c checks nothing: "-01", "2.", raw control characters, bad
+ * \u escapes and bytes after the value are refused here).  It also
+ * remembers where each top-level array element starts and
  * ends, which is the submission's text "as sent".
  */
 

@@ -1,178 +1,498 @@
 
 /*
- * The JSON tree of epro_tree.h over cJSON: the only file of the module,
- * its tests and its fuzzer that includes cJSON.h.
+ * The JSON tree of epro_tree.h, built in one pass over text that
+ * epro_json_check() passed: the checks are done, so the builder only
+ * takes the text apart.  It stays safe on any text (it never reads past
+ * len and gives NULL for what it does not expect), but what it accepts
+ * beyond strict JSON is nobody's contract.
  *
- * cJSON keeps a number as a double only.  Its text, when the parser was
- * given the spans, goes in two fields cJSON leaves unused in a number:
- * valuestring (the start, into the caller's text; nothing here ever frees
- * a node's strings, the arena does) and valueint (the length, at most
- * EPRO_MAX_NUMBER_BYTES: the strict check refuses longer).
+ * Nodes, names and string values go to the caller's allocator (the
+ * request's arena); a string without escapes is one memcpy.  A number
+ * keeps its text as written, pointing into the caller's text, beside
+ * its value as a double.
  */
 
 
+#include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "epro_tree.h"
 
 
 struct epro_node_s {
-    cJSON          json;
+    epro_node_t        *next;
+    epro_node_t        *child;
+    const char         *key;        /* a member's name */
+    const char         *str;        /* a string's value, a number's text */
+    size_t              len;        /* of a number's text */
+    double              num;
+    epro_node_type_e    type;
 };
 
 
-static size_t epro_tree_spans(cJSON *n, const epro_numbers_t *nums,
-    size_t k);
-static void *epro_tree_malloc(size_t size);
-static void epro_tree_free(void *p);
+typedef struct {
+    const char         *p;
+    const char         *end;
+    epro_alloc_t       *a;
+    unsigned            depth;
+} epro_tree_t;
 
 
-/* cJSON takes one pair of hooks for the process: set around each parse */
-static epro_alloc_t  *epro_tree_alloc;
-
-/* cJSON's type bits to ours in one load: every value is typed */
-static const unsigned char  epro_tree_types[256] = {
-    [cJSON_False] = EPRO_NODE_FALSE,
-    [cJSON_True] = EPRO_NODE_TRUE,
-    [cJSON_Number] = EPRO_NODE_NUMBER,
-    [cJSON_String] = EPRO_NODE_STRING,
-    [cJSON_Array] = EPRO_NODE_ARRAY,
-    [cJSON_Object] = EPRO_NODE_OBJECT
-};
+static epro_node_t *epro_tree_value(epro_tree_t *t);
+static int epro_tree_members(epro_tree_t *t, epro_node_t *n, int object);
+static const char *epro_tree_string(epro_tree_t *t);
+static const char *epro_tree_unescape(const char *p, const char *end,
+    char *d);
+static int epro_tree_number(epro_tree_t *t, epro_node_t *n);
+static void epro_tree_ws(epro_tree_t *t);
+static unsigned epro_tree_hex4(const char *p);
 
 
 epro_node_t *
 epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
 {
-    cJSON        *root;
-    cJSON_Hooks   hooks;
+    epro_tree_t   t;
+    epro_node_t  *root;
 
-    hooks.malloc_fn = epro_tree_malloc;
-    hooks.free_fn = epro_tree_free;
-    epro_tree_alloc = a;
-    cJSON_InitHooks(&hooks);
+    t.p = text;
+    t.end = text + len;
+    t.a = a;
+    t.depth = 0;
 
-    root = cJSON_ParseWithLength(text, len);
+    root = epro_tree_value(&t);
 
-    cJSON_InitHooks(NULL);
-    epro_tree_alloc = NULL;
+    if (root == NULL) {
+        return NULL;
+    }
 
-    return (epro_node_t *) root;
+    epro_tree_ws(&t);
+
+    return (t.p == t.end) ? root : NULL;
 }
 
+
+/*
+ * Every number of a tree has its text; nums, which the strict check
+ * filled from the same text, holds the same spans.
+ */
 
 epro_node_t *
 epro_tree_parse_numbers(const char *text, size_t len,
     const epro_numbers_t *nums, epro_alloc_t *a)
 {
-    cJSON  *root;
+    (void) nums;
 
-    root = (cJSON *) epro_tree_parse(text, len, a);
-
-    /* the scan and cJSON meet the numbers in the same order */
-
-    if (root == NULL
-        || (nums->n && epro_tree_spans(root, nums, 0) != nums->n))
-    {
-        return NULL;
-    }
-
-    return (epro_node_t *) root;
+    return epro_tree_parse(text, len, a);
 }
 
 
-/* depth first, in document order: k spans used before n, the count after */
-
-static size_t
-epro_tree_spans(cJSON *n, const epro_numbers_t *nums, size_t k)
+static epro_node_t *
+epro_tree_value(epro_tree_t *t)
 {
-    cJSON  *c;
+    size_t        n;
+    epro_node_t  *node;
 
-    if ((n->type & 0xff) == cJSON_Number) {
-        if (k < nums->n) {
-            n->valuestring = (char *) nums->span[k].data;
-            n->valueint = (int) nums->span[k].len;
+    epro_tree_ws(t);
+
+    if (t->p == t->end) {
+        return NULL;
+    }
+
+    node = t->a->alloc(t->a->ctx, sizeof(epro_node_t));
+    if (node == NULL) {
+        return NULL;
+    }
+
+    memset(node, 0, sizeof(epro_node_t));
+
+    switch (*t->p) {
+
+    case '{':
+    case '[':
+        node->type = (*t->p == '{') ? EPRO_NODE_OBJECT : EPRO_NODE_ARRAY;
+        t->p++;
+
+        if (++t->depth > EPRO_MAX_DEPTH
+            || epro_tree_members(t, node, node->type == EPRO_NODE_OBJECT)
+               != EPRO_OK)
+        {
+            return NULL;
         }
 
-        return k + 1;
+        t->depth--;
+
+        return node;
+
+    case '"':
+        node->type = EPRO_NODE_STRING;
+        node->str = epro_tree_string(t);
+
+        return node->str ? node : NULL;
+
+    case 't':
+    case 'f':
+    case 'n':
+        node->type = (*t->p == 't') ? EPRO_NODE_TRUE
+                     : (*t->p == 'f') ? EPRO_NODE_FALSE : EPRO_NODE_NULL;
+        n = (*t->p == 'f') ? 5 : 4;
+
+        if ((size_t) (t->end - t->p) < n
+            || memcmp(t->p, (*t->p == 't') ? "true"
+                            : (*t->p == 'f') ? "false" : "null", n) != 0)
+        {
+            return NULL;
+        }
+
+        t->p += n;
+
+        return node;
+
+    default:
+        return (epro_tree_number(t, node) == EPRO_OK) ? node : NULL;
+    }
+}
+
+
+/* after the '{' or '[': the members or elements and the closing bracket */
+
+static int
+epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
+{
+    const char    *key;
+    epro_node_t  **next, *c;
+
+    next = &n->child;
+    epro_tree_ws(t);
+
+    if (t->p < t->end && *t->p == (object ? '}' : ']')) {
+        t->p++;
+        return EPRO_OK;
     }
 
-    for (c = n->child; c; c = c->next) {
-        k = epro_tree_spans(c, nums, k);
+    for ( ;; ) {
+        key = NULL;
+
+        if (object) {
+            epro_tree_ws(t);
+
+            if (t->p == t->end || *t->p != '"') {
+                return EPRO_ERROR;
+            }
+
+            key = epro_tree_string(t);
+            epro_tree_ws(t);
+
+            if (key == NULL || t->p == t->end || *t->p != ':') {
+                return EPRO_ERROR;
+            }
+
+            t->p++;
+        }
+
+        c = epro_tree_value(t);
+        if (c == NULL) {
+            return EPRO_ERROR;
+        }
+
+        c->key = key;
+        *next = c;
+        next = &c->next;
+
+        epro_tree_ws(t);
+
+        if (t->p == t->end) {
+            return EPRO_ERROR;
+        }
+
+        if (*t->p == ',') {
+            t->p++;
+            continue;
+        }
+
+        if (*t->p != (object ? '}' : ']')) {
+            return EPRO_ERROR;
+        }
+
+        t->p++;
+
+        return EPRO_OK;
+    }
+}
+
+
+/* at the '"': the value, NUL-terminated, unescaped if need be */
+
+static const char *
+epro_tree_string(epro_tree_t *t)
+{
+    char        *d;
+    const char  *p, *start, *esc;
+
+    start = ++t->p;
+    esc = NULL;
+
+    for (p = start; p < t->end && *p != '"'; p++) {
+        if (*p == '\\') {
+            esc = esc ? esc : p;
+
+            if (++p == t->end) {
+                return NULL;
+            }
+        }
     }
 
-    return k;
+    if (p == t->end) {
+        return NULL;
+    }
+
+    t->p = p + 1;
+
+    d = t->a->alloc(t->a->ctx, p - start + 1);
+    if (d == NULL) {
+        return NULL;
+    }
+
+    if (esc == NULL) {
+        memcpy(d, start, p - start);
+        d[p - start] = '\0';
+
+        return d;
+    }
+
+    memcpy(d, start, esc - start);
+
+    return epro_tree_unescape(esc, p, d + (esc - start)) ? d : NULL;
+}
+
+
+/* the rest of a string from its first escape into d (the text is longer) */
+
+static const char *
+epro_tree_unescape(const char *p, const char *end, char *d)
+{
+    char      *start;
+    unsigned   c, lo;
+
+    start = d;
+
+    while (p < end) {
+        if (*p != '\\') {
+            *d++ = *p++;
+            continue;
+        }
+
+        switch (p[1]) {
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u': c = 0x10000; break;
+        default: c = (unsigned char) p[1]; break;
+        }
+
+        if (c != 0x10000) {
+            *d++ = (char) c;
+            p += 2;
+            continue;
+        }
+
+        if (end - p < 6 || (c = epro_tree_hex4(p + 2)) > 0xffff || c == 0) {
+            return NULL;
+        }
+
+        p += 6;
+
+        if (c >= 0xd800 && c <= 0xdbff) {
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u') {
+                return NULL;
+            }
+
+            lo = epro_tree_hex4(p + 2);
+
+            if (lo < 0xdc00 || lo > 0xdfff) {
+                return NULL;
+            }
+
+            c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+            p += 6;
+
+        } else if (c >= 0xdc00 && c <= 0xdfff) {
+            return NULL;
+        }
+
+        if (c < 0x80) {
+            *d++ = (char) c;
+
+        } else if (c < 0x800) {
+            *d++ = (char) (0xc0 | (c >> 6));
+            *d++ = (char) (0x80 | (c & 0x3f));
+
+        } else if (c < 0x10000) {
+            *d++ = (char) (0xe0 | (c >> 12));
+            *d++ = (char) (0x80 | ((c >> 6) & 0x3f));
+            *d++ = (char) (0x80 | (c & 0x3f));
+
+        } else {
+            *d++ = (char) (0xf0 | (c >> 18));
+            *d++ = (char) (0x80 | ((c >> 12) & 0x3f));
+            *d++ = (char) (0x80 | ((c >> 6) & 0x3f));
+            *d++ = (char) (0x80 | (c & 0x3f));
+        }
+    }
+
+    *d = '\0';
+
+    return start;
+}
+
+
+/* the four hex digits' value, or 0x10000 */
+
+static unsigned
+epro_tree_hex4(const char *p)
+{
+    int       i;
+    unsigned  c, v;
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = (unsigned char) p[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            c = (c | 0x20) - 'a' + 10;
+
+        } else {
+            return 0x10000;
+        }
+
+        v = v << 4 | c;
+    }
+
+    return v;
+}
+
+
+/* the text as written; the value by strtod() of a NUL-terminated copy */
+
+static int
+epro_tree_number(epro_tree_t *t, epro_node_t *n)
+{
+    char        *e, buf[EPRO_MAX_NUMBER_BYTES + 1];
+    size_t       len;
+    const char  *p;
+
+    for (p = t->p; p < t->end; p++) {
+        if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == '+'
+              || *p == '.' || *p == 'e' || *p == 'E'))
+        {
+            break;
+        }
+    }
+
+    len = p - t->p;
+
+    if (len == 0 || len > EPRO_MAX_NUMBER_BYTES) {
+        return EPRO_ERROR;
+    }
+
+    memcpy(buf, t->p, len);
+    buf[len] = '\0';
+
+    n->num = strtod(buf, &e);
+
+    if (e != buf + len) {
+        return EPRO_ERROR;
+    }
+
+    n->type = EPRO_NODE_NUMBER;
+    n->str = t->p;
+    n->len = len;
+    t->p = p;
+
+    return EPRO_OK;
+}
+
+
+static void
+epro_tree_ws(epro_tree_t *t)
+{
+    while (t->p < t->end
+           && (*t->p == ' ' || *t->p == '\t' || *t->p == '\n'
+               || *t->p == '\r'))
+    {
+        t->p++;
+    }
 }
 
 
 epro_node_type_e
 epro_node_type(const epro_node_t *n)
 {
-    return (epro_node_type_e) epro_tree_types[n->json.type & 0xff];
+    return n->type;
 }
 
 
 epro_node_t *
 epro_node_child(const epro_node_t *n)
 {
-    return (epro_node_t *) n->json.child;
+    return n->child;
 }
 
 
 epro_node_t *
 epro_node_next(const epro_node_t *n)
 {
-    return (epro_node_t *) n->json.next;
+    return n->next;
 }
 
 
 const char *
 epro_node_key(const epro_node_t *n)
 {
-    return n->json.string;
+    return n->key;
 }
 
 
 const char *
 epro_node_string(const epro_node_t *n)
 {
-    return (n != NULL && (n->json.type & 0xff) == cJSON_String)
-           ? n->json.valuestring : NULL;
+    return (n != NULL && n->type == EPRO_NODE_STRING) ? n->str : NULL;
 }
 
 
 double
 epro_node_number(const epro_node_t *n)
 {
-    return n->json.valuedouble;
+    return n->num;
 }
 
 
 const char *
 epro_node_text(const epro_node_t *n, size_t *len)
 {
-    if ((n->json.type & 0xff) != cJSON_Number
-        || n->json.valuestring == NULL)
-    {
+    if (n->type != EPRO_NODE_NUMBER) {
         return NULL;
     }
 
-    *len = (size_t) n->json.valueint;
+    *len = n->len;
 
-    return n->json.valuestring;
+    return n->str;
 }
 
 
 epro_node_t *
 epro_node_member(const epro_node_t *obj, const char *key)
 {
-    const cJSON  *m;
+    epro_node_t  *m;
 
-    for (m = obj->json.child; m; m = m->next) {
-        if (m->string && strcmp(m->string, key) == 0) {
-            return (epro_node_t *) m;
+    for (m = obj->child; m; m = m->next) {
+        if (m->key && strcmp(m->key, key) == 0) {
+            return m;
         }
     }
 
@@ -184,29 +504,13 @@ size_t
 epro_node_count(const epro_node_t *n)
 {
     size_t        count;
-    const cJSON  *m;
+    epro_node_t  *m;
 
     count = 0;
 
-    for (m = n->json.child; m; m = m->next) {
+    for (m = n->child; m; m = m->next) {
         count++;
     }
 
     return count;
-}
-
-
-static void *
-epro_tree_malloc(size_t size)
-{
-    return epro_tree_alloc->alloc(epro_tree_alloc->ctx, size);
-}
-
-
-static void
-epro_tree_free(void *p)
-{
-    if (epro_tree_alloc && epro_tree_alloc->free) {
-        epro_tree_alloc->free(epro_tree_alloc->ctx, p);
-    }
 }

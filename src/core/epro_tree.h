@@ -1,13 +1,12 @@
 
 /*
  * A parsed JSON document, for the parsers of the core (the native
- * contract, instrument definitions, FHIR resources).  cJSON builds it;
- * this header and epro_tree.c are the only place that knows, so the tree
- * can change underneath without touching a parser.
+ * contract, instrument definitions, FHIR resources), built by
+ * epro_tree.c in the caller's allocator.
  *
- * The text must have passed epro_json_check() first: the tree takes any
- * syntax cJSON takes, the strict check is what refuses the rest.  Strings
- * are NUL-terminated (the strict check refuses U+0000), keys too.
+ * The text must have passed epro_json_check() first: the builder checks
+ * nothing the strict check does.  Strings are NUL-terminated (the strict
+ * check refuses U+0000), keys too.
  */
 
 
@@ -36,8 +35,8 @@ typedef enum {
 epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
 
 /*
- * The same, and each number node gets its text as written from nums,
- * which epro_json_check_numbers() filled from the same text.
+ * The same; nums, which epro_json_check_numbers() filled from the same
+ * text, holds the spans the numbers' texts have in any tree.
  */
 epro_node_t *epro_tree_parse_numbers(const char *text, size_t len,
     const epro_numbers_t *nums, epro_alloc_t *a);
@@ -55,10 +54,7 @@ const char *epro_node_key(const epro_node_t *n);
 const char *epro_node_string(const epro_node_t *n);
 double epro_node_number(const epro_node_t *n);
 
-/*
- * A number's text as written (not NUL-terminated), or NULL: not a number,
- * or a tree from epro_tree_parse() that has no texts.
- */
+/* a number's text as written (not NUL-terminated), or NULL: not a number */
 const char *epro_node_text(const epro_node_t *n, size_t *len);
 
 /* the first member of an object with that name, or NULL */

@@ -20,6 +20,11 @@
  * strict or known), the clock checks on: that may only add errors, never
  * remove any or change a 400, and its problem+json is checked too.
  *
+ * A body that passes the strict check is also built into the core's JSON
+ * tree and compared with cJSON's tree of it (cJSON is the reference here
+ * only): the same types, names, strings and numbers, in the same order;
+ * each number's text is what the strict scan noted.
+ *
  * Any broken invariant aborts, which libFuzzer reports as a crash.
  *
  *   test/fuzz/run.sh [seconds]
@@ -30,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "epro_core.h"
 #include "epro_tree.h"
@@ -53,6 +60,10 @@ static void fuzz_check_column(const epro_buf_t *b, uint32_t oid,
 static void fuzz_check_binary(const epro_buf_t *b, uint32_t oid,
     const epro_str_t *want, size_t n);
 static uint32_t fuzz_get32(const char *p);
+static void fuzz_check_tree(const uint8_t *data, size_t size,
+    epro_alloc_t *a);
+static int fuzz_same_tree(const epro_node_t *n, const cJSON *c,
+    const epro_numbers_t *nums, size_t *k);
 static void fuzz_check_problem(epro_request_t *req, epro_alloc_t *a);
 static int fuzz_is(const epro_node_t *n, epro_node_type_e type);
 static int fuzz_has_error(const epro_request_t *req, const epro_error_t *e);
@@ -194,9 +205,114 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_problem(&req2, &a);
     }
 
+    fuzz_check_tree(data, size, &a);
+
     fuzz_arena_release(&fuzz_arena);
 
     return 0;
+}
+
+
+static void
+fuzz_check_tree(const uint8_t *data, size_t size, epro_alloc_t *a)
+{
+    size_t           count, k;
+    cJSON           *c;
+    epro_str_t       span;
+    epro_node_t     *n;
+    epro_request_t   chk;
+    epro_numbers_t   nums;
+
+    memset(&chk, 0, sizeof(epro_request_t));
+    memset(&nums, 0, sizeof(epro_numbers_t));
+
+    if (epro_json_check_numbers((const char *) data, size, &span, 1, &count,
+                                &chk, &nums, a)
+        != EPRO_OK)
+    {
+        return;
+    }
+
+    n = epro_tree_parse_numbers((const char *) data, size, &nums, a);
+    fuzz_assert(n != NULL);
+
+    c = cJSON_ParseWithLength((const char *) data, size);
+    fuzz_assert(c != NULL);
+
+    k = 0;
+    fuzz_assert(fuzz_same_tree(n, c, &nums, &k));
+    fuzz_assert(k == nums.n);
+
+    cJSON_Delete(c);
+}
+
+
+static int
+fuzz_same_tree(const epro_node_t *n, const cJSON *c,
+    const epro_numbers_t *nums, size_t *k)
+{
+    size_t              len;
+    const char         *text, *key;
+    const cJSON        *cc;
+    epro_node_t        *m;
+    epro_node_type_e    t;
+
+    static const epro_node_type_e  types[] = {
+        [cJSON_False] = EPRO_NODE_FALSE, [cJSON_True] = EPRO_NODE_TRUE,
+        [cJSON_NULL] = EPRO_NODE_NULL, [cJSON_Number] = EPRO_NODE_NUMBER,
+        [cJSON_String] = EPRO_NODE_STRING, [cJSON_Array] = EPRO_NODE_ARRAY,
+        [cJSON_Object] = EPRO_NODE_OBJECT
+    };
+
+    t = epro_node_type(n);
+
+    if ((c->type & 0xff) > cJSON_Object || types[c->type & 0xff] != t) {
+        return 0;
+    }
+
+    switch (t) {
+
+    case EPRO_NODE_NUMBER:
+        text = epro_node_text(n, &len);
+
+        if (epro_node_number(n) != c->valuedouble || text == NULL
+            || *k >= nums->n || nums->span[*k].data != text
+            || nums->span[*k].len != len)
+        {
+            return 0;
+        }
+
+        (*k)++;
+
+        return 1;
+
+    case EPRO_NODE_STRING:
+        return strcmp(epro_node_string(n), c->valuestring) == 0;
+
+    case EPRO_NODE_ARRAY:
+    case EPRO_NODE_OBJECT:
+        cc = c->child;
+
+        for (m = epro_node_child(n); m; m = epro_node_next(m)) {
+            key = epro_node_key(m);
+
+            if (cc == NULL
+                || (t == EPRO_NODE_OBJECT
+                    ? key == NULL || strcmp(key, cc->string) != 0
+                    : key != NULL)
+                || !fuzz_same_tree(m, cc, nums, k))
+            {
+                return 0;
+            }
+
+            cc = cc->next;
+        }
+
+        return cc == NULL;
+
+    default:
+        return epro_node_string(n) == NULL;
+    }
 }
 
 

@@ -8,7 +8,7 @@
  * the others; "make asan" under ASan and UBSan):
  *
  *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
- *       ../../src/core/epro_*.c harness.c test_fhir.c -lcjson -lm \
+ *       ../../src/core/epro_*.c harness.c test_fhir.c -lm \
  *       -o test_fhir
  *   ./test_fhir
  *
@@ -1854,9 +1854,9 @@ test_datatypes(void)
 
 
 /*
- * Numbers as written (issue 11): cJSON keeps a double only, so "1.0"
- * passed as an integer and "1.50" as one decimal place before the tree
- * kept each number's text.
+ * Numbers as written (issue 11): a tree that kept a double only (cJSON's,
+ * before the module built its own) passed "1.0" as an integer and "1.50"
+ * as one decimal place; the tree keeps each number's text.
  */
 
 static void
