@@ -399,7 +399,7 @@ class Bench:
                                             "epro_fhir_out.c",
                                             "epro_fhir_q.c",
                                             "epro_sha1.c")] \
-            + ["-lcjson", "-lm", "-o", self.core_bench]
+            + ["-lm", "-o", self.core_bench]
         sh(cmd)
         r["commands"]["core_build"] = quote(cmd).replace(REPO + "/", "")
         self.malloc_so = os.path.join(self.tmp, "malloc_count.so")

@@ -4,7 +4,7 @@
  *   gcc -O2 -g -I src/core bench/core_bench.c src/core/epro_json.c \
  *       src/core/epro_parse.c src/core/epro_encode.c src/core/epro_instr.c \
  *       src/core/epro_tree.c src/core/epro_fhir.c src/core/epro_fhir_q.c \
- *       src/core/epro_sha1.c -lcjson -lm -o core_bench
+ *       src/core/epro_sha1.c -lm -o core_bench
  *   core_bench [-t seconds] [-c] NAME:BODY[:INSTRUMENTS[:strict|known|off]]
  *       ... NAME:BODY:QUESTIONNAIRE[,QUESTIONNAIRE...]:fhir ...
  *

@@ -926,8 +926,9 @@ def render(res, runs):
     L.append("## Core micro-benchmark (plain C, no nginx)\n")
     L.append("`bench/core_bench.c` with src/core/epro_json.c, "
              "epro_parse.c, epro_encode.c, epro_instr.c, epro_tree.c, "
-             "-lcjson -lm, -O2: epro_parse "
-             "(strict scan, cJSON into an arena like the request pool, "
+             "-lm, -O2: epro_parse "
+             "(strict scan, the JSON tree into an arena like the request "
+             "pool, "
              "contract, clock, instruments with the strict policy when "
              "definitions are given) then UUIDv7 ids and epro_rows_add + "
              "epro_rows_finish into reused batch buffers. Median of 7 "

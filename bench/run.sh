@@ -26,7 +26,6 @@ for t in gcc hey wrk h2load python3 /usr/sbin/nginx \
          /usr/sbin/pgbouncer node npm; do
     command -v "$t" > /dev/null 2>&1 || need+=("$t")
 done
-[ -f /usr/include/cjson/cJSON.h ] || need+=(cjson)
 
 if [ "${#need[@]}" -gt 0 ] || ! command -v perf > /dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then

@@ -14,7 +14,7 @@ out=${EPRO_BUILD_DIR:-$repo/build}/deb
 
 if [ "$(id -u)" = 0 ]; then
     need=()
-    for p in dpkg-dev debhelper nginx-dev libpq-dev libcjson-dev; do
+    for p in dpkg-dev debhelper nginx-dev libpq-dev; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
             || need+=("$p")
     done

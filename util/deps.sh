@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(
     build-essential ca-certificates curl procps perl
     nginx nginx-dev libpcre2-dev libpcre3-dev zlib1g-dev libssl-dev
-    libcjson-dev libpq-dev postgresql-15 postgresql-client-15
+    libpq-dev postgresql-15 postgresql-client-15
+    libcjson-dev                # the fuzzer's reference JSON tree only
     libdbd-pg-perl libjson-pp-perl libtest-base-perl libtext-diff-perl
     libipc-run-perl liburi-perl libwww-perl libhttp-message-perl
     libio-socket-ssl-perl openssl psmisc hey wrk make

@@ -50,7 +50,7 @@ fuzz() {
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
         -fno-omit-frame-pointer -I"$src" "$@" \
         "$src"/epro_*.c "$repo/test/fuzz/fuzz_$name.c" \
-        -lcjson -lm -o "$dir/fuzz_$name"
+        -lcjson -lm -o "$dir/fuzz_$name"    # cJSON: fuzz_core's reference
 
     # a fresh copy of the seeds: what the run finds stays under build/
     rm -rf "$dir/corpus" "$dir/artifacts"

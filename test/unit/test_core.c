@@ -8,7 +8,7 @@
  *   cc -std=c99 -Wall -Wextra -Werror -g -I../../src/core \
  *       ../../src/core/epro_json.c ../../src/core/epro_parse.c \
  *       ../../src/core/epro_encode.c ../../src/core/epro_instr.c \
- *       ../../src/core/epro_tree.c harness.c test_core.c -lcjson -lm \
+ *       ../../src/core/epro_tree.c harness.c test_core.c -lm \
  *       -o test_core
  *   ./test_core
  *
