@@ -80,14 +80,11 @@ sub create {
 # GETs every uri at once, each on its own connection; [status, body] each
 sub get_many {
     my (@uris) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $Test::Nginx::Util::ServerPort;
     my (%buf, %idx);
     my $sel = IO::Select->new;
 
     for my $i (0 .. $#uris) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $port, Proto => 'tcp')
-            or die "connect: $!";
+        my $s = Epro::server_connect();
         syswrite($s, "GET $uris[$i] HTTP/1.0\r\nHost: localhost\r\n\r\n");
         $idx{$s} = $i;
         $buf{$s} = '';

@@ -52,6 +52,7 @@ use Time::HiRes ();
 use Exporter 'import';
 our @EXPORT = qw(db sql uuid phq9 conninfo post_many no_error_log_default);
 our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only
+                    server_connect
                     response http_get http_post hold_room metrics
                     metrics_of delta req_key only_ok wait_log wait_ready
                     log_line elapsed_ok db_connect many_ok one_id_ok
@@ -118,14 +119,11 @@ sub fhir_env {
 # test; returns [status, body] for each, in order.  For --- post_check.
 sub post_many {
     my ($uri, @bodies) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $Test::Nginx::Util::ServerPort;
     my (%out, %buf, %idx);
     my $sel = IO::Select->new;
 
     for my $i (0 .. $#bodies) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $port, Proto => 'tcp')
-            or die "connect: $!";
+        my $s = server_connect();
         my $b = $bodies[$i];
         my $req = "POST $uri HTTP/1.0\r\nHost: localhost\r\n"
                 . "Content-Type: application/json\r\n"
@@ -296,12 +294,20 @@ sub poison_ok {
 # http() is both.
 sub send_only {
     my ($req) = @_;
+    my $s = server_connect();
+
+    print $s $req;
+    return $s;
+}
+
+# A connection to the nginx under test.  Under valgrind it may not
+# listen yet when --- init or --- seed runs: a refused connection is
+# retried for up to 10 s, as Test::Nginx's own client does.
+sub server_connect {
     my $port = $ENV{TEST_NGINX_SERVER_PORT}
                || $Test::Nginx::Util::ServerPort;
     my $s;
 
-    # nginx under valgrind may not listen yet when --- init runs: retry
-    # a refused connection for a while, as Test::Nginx's client does
     for my $try (1 .. 40) {
         $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                    PeerPort => $port, Proto => 'tcp',
@@ -311,7 +317,6 @@ sub send_only {
     }
 
     die "connect: $!" if !$s;
-    print $s $req;
     return $s;
 }
 
