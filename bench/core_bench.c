@@ -250,21 +250,14 @@ do_parse(bench_t *b)
 static int
 do_check(bench_t *b)
 {
-    size_t          count;
-    epro_numbers_t  nums;
+    size_t  count;
 
     arena_reset(&b->arena);
     memset(&b->req, 0, sizeof(epro_request_t));
 
-    if (b->fhir) {
-        memset(&nums, 0, sizeof(epro_numbers_t));
-
-        return epro_json_check_numbers(b->body, b->len, b->spans, 1, &count,
-                                       &b->req, &nums, &b->pool);
-    }
-
-    return epro_json_check(b->body, b->len, b->spans, b->spans_n, &count,
-                           &b->req, &b->pool);
+    return epro_json_check(b->body, b->len, b->spans,
+                           b->fhir ? 1 : b->spans_n, &count, &b->req,
+                           &b->pool);
 }
 
 

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 
 #define EPRO_MAX_DEPTH          16
@@ -222,7 +223,9 @@ int epro_json_check(const char *p, size_t len, epro_str_t *spans,
  * The same check, also noting the text of every number in document order
  * (FHIR keeps a number as written: "1.50", "1.0" and "1e2" are not "1.5",
  * "1" and "100" there).  The spans come from a and point into p; the scan
- * that checks the numbers notes them, so no second pass reads the body.
+ * that checks the numbers notes them.  The tree records each number's
+ * text itself; the fuzzer (test/fuzz/fuzz_core.c) holds the two against
+ * each other.
  */
 typedef struct {
     epro_str_t     *span;
@@ -322,6 +325,40 @@ int epro_problem_json(epro_buf_t *b, int status, const char *type,
 
 /* UTF-8 helpers */
 size_t epro_utf8_chars(const char *s, size_t len);
+
+
+/*
+ * The first '"' or '\\' at or after p, or end: for walkers of text that
+ * passed the strict check, where a string ends at its first unescaped
+ * quote.  Eight bytes at a time while a word holds neither (the "has a
+ * zero byte" test of the word xor'ed with each).
+ */
+static inline const char *
+epro_json_quote_or_escape(const char *p, const char *end)
+{
+    uint64_t  w, q, b;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+        q = w ^ (0x0101010101010101ULL * '"');
+        b = w ^ (0x0101010101010101ULL * '\\');
+
+        if ((((q - 0x0101010101010101ULL) & ~q)
+             | ((b - 0x0101010101010101ULL) & ~b))
+            & 0x8080808080808080ULL)
+        {
+            break;
+        }
+
+        p += 8;
+    }
+
+    while (p < end && *p != '"' && *p != '\\') {
+        p++;
+    }
+
+    return p;
+}
 
 
 #endif /* _EPRO_CORE_H_INCLUDED_ */

@@ -174,7 +174,6 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     const char          *s;
     epro_str_t           span;
     epro_fr_ctx_t        ctx;
-    epro_numbers_t       nums;
     epro_request_t       chk;
     const epro_node_t   *root, *m;
 
@@ -186,10 +185,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     ctx.base = EPRO_FR_QR;
 
     memset(&chk, 0, sizeof(epro_request_t));
-    memset(&nums, 0, sizeof(epro_numbers_t));
-
-    rc = epro_json_check_numbers(body, len, &span, 1, &count, &chk, &nums,
-                                 a);
+    rc = epro_json_check(body, len, &span, 1, &count, &chk, a);
 
     if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
         return EPRO_NOMEM;
@@ -208,7 +204,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         goto failed;
     }
 
-    root = epro_tree_parse_numbers(body, len, &nums, a);
+    root = epro_tree_parse(body, len, a);
     if (root == NULL) {
         return EPRO_NOMEM;
     }

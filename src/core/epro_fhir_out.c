@@ -21,6 +21,7 @@
 
 
 static const char *epro_fo_skip(const char *p, const char *end);
+static const char *epro_fo_string(const char *p, const char *end);
 static const char *epro_fo_space(const char *p, const char *end);
 static const char *epro_fo_member(const char *p, const char *end,
     epro_str_t *key, epro_str_t *val);
@@ -403,13 +404,16 @@ epro_fhir_number_text(char *out, double v)
 }
 
 
-/* the end of the value at p */
+/*
+ * The end of the value at p.  Inside a container only quotes and brackets
+ * matter, and a string ends at its first unescaped quote: the text passed
+ * the strict check, so a backslash always has a byte after it.
+ */
 
 static const char *
 epro_fo_skip(const char *p, const char *end)
 {
-    size_t       depth;
-    const char  *q, *r, *s;
+    size_t  depth;
 
     depth = 0;
 
@@ -417,28 +421,7 @@ epro_fo_skip(const char *p, const char *end)
         switch (*p) {
 
         case '"':
-            /* memchr to each quote: an even run of backslashes before it
-             * (none, mostly) ends the string */
-
-            for (s = ++p; p < end; p = q + 1) {
-                q = memchr(p, '"', end - p);
-
-                if (q == NULL) {
-                    p = end;
-                    break;
-                }
-
-                for (r = q; r > s && r[-1] == '\\'; r--) {
-                    /* void */
-                }
-
-                if ((q - r) % 2 == 0) {
-                    p = q;
-                    break;
-                }
-            }
-
-            p++;
+            p = epro_fo_string(p + 1, end);
 
             if (depth == 0) {
                 return p;
@@ -481,9 +464,36 @@ epro_fo_skip(const char *p, const char *end)
         default:
             p++;
         }
+
+        if (depth == 0) {
+            continue;
+        }
+
+        while (p < end && *p != '"' && *p != '{' && *p != '['
+               && *p != '}' && *p != ']')
+        {
+            p++;
+        }
     }
 
     return end;
+}
+
+
+/* past the closing quote of the string whose bytes start at p */
+
+static const char *
+epro_fo_string(const char *p, const char *end)
+{
+    for ( ;; ) {
+        p = epro_json_quote_or_escape(p, end);
+
+        if (end - p < 2 || *p == '"') {
+            return (p < end) ? p + 1 : end;
+        }
+
+        p += 2;
+    }
 }
 
 

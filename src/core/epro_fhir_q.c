@@ -116,7 +116,6 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
     char               *copy;
     size_t              i, count, n0;
     const char         *type;
-    epro_numbers_t      nums;
     epro_request_t      chk;
     const epro_node_t  *root, *entry, *e, *res;
 
@@ -137,10 +136,7 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
     memcpy(copy, text, len);
     text = copy;
 
-    memset(&nums, 0, sizeof(epro_numbers_t));
-
-    rc = epro_json_check_numbers(text, len, NULL, 0, &count, &chk, &nums,
-                                 a);
+    rc = epro_json_check(text, len, NULL, 0, &count, &chk, a);
 
     if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
         return epro_fq_nomem(err, errlen);
@@ -152,7 +148,7 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
                             chk.errors[0].message);
     }
 
-    root = epro_tree_parse_numbers(text, len, &nums, a);
+    root = epro_tree_parse(text, len, a);
     if (root == NULL) {
         return epro_fq_nomem(err, errlen);
     }

@@ -38,9 +38,20 @@ typedef struct {
 } epro_tree_t;
 
 
-static epro_node_t *epro_tree_value(epro_tree_t *t);
+/* a string's bytes between its quotes; esc: its first backslash or NULL */
+
+typedef struct {
+    const char         *start;
+    const char         *end;
+    const char         *esc;
+} epro_tree_span_t;
+
+
+static epro_node_t *epro_tree_value(epro_tree_t *t,
+    const epro_tree_span_t *key);
 static int epro_tree_members(epro_tree_t *t, epro_node_t *n, int object);
-static const char *epro_tree_string(epro_tree_t *t);
+static int epro_tree_span(epro_tree_t *t, epro_tree_span_t *s);
+static char *epro_tree_copy(const epro_tree_span_t *s, char *d);
 static const char *epro_tree_unescape(const char *p, const char *end,
     char *d);
 static int epro_tree_number(epro_tree_t *t, epro_node_t *n);
@@ -59,7 +70,7 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
     t.a = a;
     t.depth = 0;
 
-    root = epro_tree_value(&t);
+    root = epro_tree_value(&t, NULL);
 
     if (root == NULL) {
         return NULL;
@@ -72,25 +83,18 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
 
 
 /*
- * Every number of a tree has its text; nums, which the strict check
- * filled from the same text, holds the same spans.
+ * One allocation per node: the node, then its member name's bytes, then a
+ * string value's, each NUL-terminated (a body makes thousands of nodes,
+ * and the allocator is a call through a pointer).
  */
 
-epro_node_t *
-epro_tree_parse_numbers(const char *text, size_t len,
-    const epro_numbers_t *nums, epro_alloc_t *a)
-{
-    (void) nums;
-
-    return epro_tree_parse(text, len, a);
-}
-
-
 static epro_node_t *
-epro_tree_value(epro_tree_t *t)
+epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
 {
-    size_t        n;
-    epro_node_t  *node;
+    char              *d, c;
+    size_t             n, size;
+    epro_node_t       *node;
+    epro_tree_span_t   str;
 
     epro_tree_ws(t);
 
@@ -98,18 +102,45 @@ epro_tree_value(epro_tree_t *t)
         return NULL;
     }
 
-    node = t->a->alloc(t->a->ctx, sizeof(epro_node_t));
+    c = *t->p;
+    size = sizeof(epro_node_t) + (key ? key->end - key->start + 1 : 0);
+
+    if (c == '"') {
+        if (epro_tree_span(t, &str) != EPRO_OK) {
+            return NULL;
+        }
+
+        size += str.end - str.start + 1;
+    }
+
+    node = t->a->alloc(t->a->ctx, size);
     if (node == NULL) {
         return NULL;
     }
 
-    memset(node, 0, sizeof(epro_node_t));
+    node->next = NULL;
+    node->child = NULL;
+    node->key = NULL;
+    node->str = NULL;
+    node->len = 0;
+    node->num = 0;
 
-    switch (*t->p) {
+    d = (char *) (node + 1);
+
+    if (key) {
+        node->key = d;
+        d = epro_tree_copy(key, d);
+
+        if (d == NULL) {
+            return NULL;
+        }
+    }
+
+    switch (c) {
 
     case '{':
     case '[':
-        node->type = (*t->p == '{') ? EPRO_NODE_OBJECT : EPRO_NODE_ARRAY;
+        node->type = (c == '{') ? EPRO_NODE_OBJECT : EPRO_NODE_ARRAY;
         t->p++;
 
         if (++t->depth > EPRO_MAX_DEPTH
@@ -124,10 +155,11 @@ epro_tree_value(epro_tree_t *t)
         return node;
 
     case '"':
+        /* t->p is past the string already */
         node->type = EPRO_NODE_STRING;
-        node->str = epro_tree_string(t);
+        node->str = d;
 
-        return node->str ? node : NULL;
+        return epro_tree_copy(&str, d) ? node : NULL;
 
     case 't':
     case 'f':
@@ -158,8 +190,8 @@ epro_tree_value(epro_tree_t *t)
 static int
 epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
 {
-    const char    *key;
-    epro_node_t  **next, *c;
+    epro_node_t       **next, *c;
+    epro_tree_span_t    key;
 
     next = &n->child;
     epro_tree_ws(t);
@@ -170,31 +202,29 @@ epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
     }
 
     for ( ;; ) {
-        key = NULL;
-
         if (object) {
             epro_tree_ws(t);
 
-            if (t->p == t->end || *t->p != '"') {
+            if (t->p == t->end || *t->p != '"'
+                || epro_tree_span(t, &key) != EPRO_OK)
+            {
                 return EPRO_ERROR;
             }
 
-            key = epro_tree_string(t);
             epro_tree_ws(t);
 
-            if (key == NULL || t->p == t->end || *t->p != ':') {
+            if (t->p == t->end || *t->p != ':') {
                 return EPRO_ERROR;
             }
 
             t->p++;
         }
 
-        c = epro_tree_value(t);
+        c = epro_tree_value(t, object ? &key : NULL);
         if (c == NULL) {
             return EPRO_ERROR;
         }
 
-        c->key = key;
         *next = c;
         next = &c->next;
 
@@ -220,48 +250,65 @@ epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
 }
 
 
-/* at the '"': the value, NUL-terminated, unescaped if need be */
+/* at the '"': the string's span, and t->p past its closing quote */
 
-static const char *
-epro_tree_string(epro_tree_t *t)
+static int
+epro_tree_span(epro_tree_t *t, epro_tree_span_t *s)
 {
-    char        *d;
-    const char  *p, *start, *esc;
+    const char  *p;
 
-    start = ++t->p;
-    esc = NULL;
+    p = ++t->p;
+    s->start = p;
+    s->esc = NULL;
 
-    for (p = start; p < t->end && *p != '"'; p++) {
-        if (*p == '\\') {
-            esc = esc ? esc : p;
+    for ( ;; ) {
+        p = epro_json_quote_or_escape(p, t->end);
 
-            if (++p == t->end) {
-                return NULL;
-            }
+        if (p == t->end) {
+            return EPRO_ERROR;
         }
+
+        if (*p == '"') {
+            break;
+        }
+
+        s->esc = s->esc ? s->esc : p;
+
+        if (t->end - p < 2) {
+            return EPRO_ERROR;
+        }
+
+        p += 2;
     }
 
-    if (p == t->end) {
-        return NULL;
-    }
-
+    s->end = p;
     t->p = p + 1;
 
-    d = t->a->alloc(t->a->ctx, p - start + 1);
-    if (d == NULL) {
-        return NULL;
+    return EPRO_OK;
+}
+
+
+/* the span's value at d, NUL-terminated: the byte after it, or NULL */
+
+static char *
+epro_tree_copy(const epro_tree_span_t *s, char *d)
+{
+    size_t  n;
+
+    if (s->esc == NULL) {
+        n = s->end - s->start;
+        memcpy(d, s->start, n);
+        d[n] = '\0';
+
+        return d + n + 1;
     }
 
-    if (esc == NULL) {
-        memcpy(d, start, p - start);
-        d[p - start] = '\0';
+    memcpy(d, s->start, s->esc - s->start);
+    d += s->esc - s->start;
 
-        return d;
-    }
+    d = (char *) epro_tree_unescape(s->esc, s->end, d);
 
-    memcpy(d, start, esc - start);
-
-    return epro_tree_unescape(esc, p, d + (esc - start)) ? d : NULL;
+    return d ? d + strlen(d) + 1 : NULL;
 }
 
 

@@ -34,13 +34,6 @@ typedef enum {
 /* NULL: out of memory (or text that did not pass the strict check) */
 epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
 
-/*
- * The same; nums, which epro_json_check_numbers() filled from the same
- * text, holds the spans the numbers' texts have in any tree.
- */
-epro_node_t *epro_tree_parse_numbers(const char *text, size_t len,
-    const epro_numbers_t *nums, epro_alloc_t *a);
-
 epro_node_type_e epro_node_type(const epro_node_t *n);
 
 /* the first element or member, and the one after n; NULL at the end */

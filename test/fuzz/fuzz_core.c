@@ -233,7 +233,7 @@ fuzz_check_tree(const uint8_t *data, size_t size, epro_alloc_t *a)
         return;
     }
 
-    n = epro_tree_parse_numbers((const char *) data, size, &nums, a);
+    n = epro_tree_parse((const char *) data, size, a);
     fuzz_assert(n != NULL);
 
     c = cJSON_ParseWithLength((const char *) data, size);

@@ -715,16 +715,12 @@ fuzz_tree(const char *p, size_t len, epro_alloc_t *a)
     epro_str_t       span;
     epro_node_t     *n;
     epro_request_t   chk;
-    epro_numbers_t   nums;
 
     memset(&chk, 0, sizeof(epro_request_t));
-    memset(&nums, 0, sizeof(epro_numbers_t));
-
-    fuzz_assert(epro_json_check_numbers(p, len, &span, 1, &count, &chk,
-                                        &nums, a)
+    fuzz_assert(epro_json_check(p, len, &span, 1, &count, &chk, a)
                 == EPRO_OK);
 
-    n = epro_tree_parse_numbers(p, len, &nums, a);
+    n = epro_tree_parse(p, len, a);
     fuzz_assert(n != NULL);
 
     return n;
