@@ -228,8 +228,10 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         goto failed;
     }
 
-    return epro_fhir_check_node(req, root, span.data, span.len, EPRO_FR_QR,
-                                a);
+    rc = epro_fhir_check_node(req, root, span.data, span.len, EPRO_FR_QR, a);
+    req->root = root;
+
+    return rc;
 
 failed:
 
@@ -440,6 +442,7 @@ epro_fr_reset(epro_fhir_request_t *req, const char *base)
     req->nfound = 0;
     req->nstructure = 0;
     req->truncated = 0;
+    req->root = NULL;
 }
 
 

@@ -194,6 +194,10 @@ typedef struct {
     double                   score;
     unsigned                 has_score:1;
 
+    /* a QuestionnaireResponse body's tree, until the allocator's memory
+     * goes (epro_fhir_resource_head() finds the members by it) */
+    const struct epro_node_s *root;
+
     epro_fhir_issue_t        issues[EPRO_MAX_ERRORS];
     size_t                   nissues;
     size_t                   nfound;    /* all found, beyond the cap too */
@@ -386,11 +390,11 @@ int epro_fhir_forgive_unknown(epro_fhir_request_t *req);
 int epro_fhir_outcome_one(epro_buf_t *b, const char *severity,
     const char *code, const char *diagnostics, epro_alloc_t *a);
 int epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
-    const char *id, const char *updated, epro_fhir_parts_t *parts,
-    epro_alloc_t *a);
+    const struct epro_node_s *root, const char *id, const char *updated,
+    epro_fhir_parts_t *parts, epro_alloc_t *a);
 int epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
-    const char *id, const char *updated, epro_fhir_parts_t *parts,
-    epro_alloc_t *a);
+    const struct epro_node_s *root, const char *id, const char *updated,
+    epro_fhir_parts_t *parts, epro_alloc_t *a);
 size_t epro_fhir_number_text(char *out, double v);
 
 /* spans of a text that passed the strict check (see epro_fhir_out.c) */

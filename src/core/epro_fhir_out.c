@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "epro_fhir.h"
+#include "epro_tree.h"
 
 
 static const char *epro_fo_skip(const char *p, const char *end);
@@ -27,6 +28,9 @@ static const char *epro_fo_member(const char *p, const char *end,
     epro_str_t *key, epro_str_t *val);
 static const char *epro_fo_key(const char *p, const char *end,
     epro_str_t *key);
+static const char *epro_fo_next(const char *p, const char *end,
+    const epro_node_t *root, const epro_node_t **node, epro_str_t *key,
+    epro_str_t *val);
 static int epro_fo_key_is(const epro_str_t *key, const char *name);
 static int epro_fo_add(epro_buf_t *b, const char *s, size_t n, int *first,
     epro_alloc_t *a);
@@ -152,18 +156,21 @@ epro_fhir_outcome_one(epro_buf_t *b, const char *severity, const char *code,
  * them: the resource is the head, ',' and each run, then "}\n".  So the
  * glue can send the body's own bytes.  parts->at and parts->n: where
  * ,"lastUpdated":"..." is in the head, so that a caller may cut it out.
+ * root: the body's tree (epro_fhir_request_t's), which spares a walk of
+ * each member's value, or NULL (a stored payload read back).
  * A resource the check accepted has each element once, so its kept
  * members make at most EPRO_FHIR_RUNS runs; EPRO_ERROR for more.
  */
 
 int
 epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
-    const char *id, const char *updated, epro_fhir_parts_t *parts,
-    epro_alloc_t *a)
+    const epro_node_t *root, const char *id, const char *updated,
+    epro_fhir_parts_t *parts, epro_alloc_t *a)
 {
-    int          first, kept;
-    const char  *p, *q, *end, *qend;
-    epro_str_t   key, val, mkey, mval, *run;
+    int                 first, kept;
+    const char         *p, *q, *end, *qend;
+    epro_str_t          key, val, mkey, mval, *run;
+    const epro_node_t  *node;
 
     end = body + len;
     parts->nruns = 0;
@@ -183,8 +190,11 @@ epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
     kept = 0;
     run = NULL;
 
-    for (q = p; (q = epro_fo_member(q, end, &key, &val)) != NULL; ) {
+    node = root ? epro_node_child(root) : NULL;
 
+    for (q = p; (q = epro_fo_next(q, end, root, &node, &key, &val)) != NULL;
+         /* void */)
+    {
         if (epro_fo_key_is(&key, "meta") && val.data[0] == '{') {
             qend = val.data + val.len;
 
@@ -253,8 +263,8 @@ epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
 
 int
 epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
-    const char *id, const char *updated, epro_fhir_parts_t *parts,
-    epro_alloc_t *a)
+    const epro_node_t *root, const char *id, const char *updated,
+    epro_fhir_parts_t *parts, epro_alloc_t *a)
 {
     int     rc;
     size_t  i;
@@ -263,7 +273,7 @@ epro_fhir_resource_json(epro_buf_t *b, const char *body, size_t len,
         return EPRO_NOMEM;
     }
 
-    rc = epro_fhir_resource_head(b, body, len, id, updated, parts, a);
+    rc = epro_fhir_resource_head(b, body, len, root, id, updated, parts, a);
     if (rc != EPRO_OK) {
         return rc;
     }
@@ -539,6 +549,33 @@ epro_fo_member(const char *p, const char *end, epro_str_t *key,
     val->len = q - p;
 
     return (q > p) ? q : NULL;
+}
+
+
+/*
+ * The next member, as epro_fo_member() gives it; with the body's tree
+ * (root), the value's end is the node's, so no value is walked.
+ */
+
+static const char *
+epro_fo_next(const char *p, const char *end, const epro_node_t *root,
+    const epro_node_t **node, epro_str_t *key, epro_str_t *val)
+{
+    const char  *q;
+
+    if (root == NULL) {
+        return epro_fo_member(p, end, key, val);
+    }
+
+    if (*node == NULL || (q = epro_fo_key(p, end, key)) == NULL) {
+        return NULL;
+    }
+
+    val->data = q;
+    val->len = epro_node_end(*node) - q;
+    *node = epro_node_next(*node);
+
+    return q + val->len;
 }
 
 

@@ -25,6 +25,7 @@ struct epro_node_s {
     const char         *key;        /* a member's name */
     const char         *str;        /* a string's value, a number's text */
     size_t              len;        /* of a number's text */
+    const char         *end;        /* the text after a member's value */
     double              num;
     epro_node_type_e    type;
 };
@@ -123,6 +124,7 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
     node->key = NULL;
     node->str = NULL;
     node->len = 0;
+    node->end = NULL;
     node->num = 0;
 
     d = (char *) (node + 1);
@@ -225,6 +227,7 @@ epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
             return EPRO_ERROR;
         }
 
+        c->end = t->p;
         *next = c;
         next = &c->next;
 
@@ -560,4 +563,11 @@ epro_node_count(const epro_node_t *n)
     }
 
     return count;
+}
+
+
+const char *
+epro_node_end(const epro_node_t *n)
+{
+    return n->end;
 }

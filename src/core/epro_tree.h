@@ -36,6 +36,9 @@ epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
 
 epro_node_type_e epro_node_type(const epro_node_t *n);
 
+/* a member's or element's end in the text parsed: just after its value */
+const char *epro_node_end(const epro_node_t *n);
+
 /* the first element or member, and the one after n; NULL at the end */
 epro_node_t *epro_node_child(const epro_node_t *n);
 epro_node_t *epro_node_next(const epro_node_t *n);

@@ -800,8 +800,9 @@ ngx_http_epro_fhir_keep(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx,
 
     ngx_memzero(&b, sizeof(epro_buf_t));
 
-    if (epro_fhir_resource_head(&b, sub->payload.data, sub->payload.len, id,
-                                received, &ctx->parts, &alloc)
+    if (epro_fhir_resource_head(&b, sub->payload.data, sub->payload.len,
+                                ctx->fhir->root, id, received, &ctx->parts,
+                                &alloc)
         != EPRO_OK)
     {
         return NGX_ERROR;

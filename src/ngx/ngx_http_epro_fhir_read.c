@@ -256,8 +256,8 @@ ngx_http_epro_fhir_read_answer(ngx_http_epro_ctx_t *ctx, ngx_int_t status)
     id[EPRO_UUID_LEN] = '\0';
 
     if (epro_fhir_resource_head(&b, (char *) row->payload.data,
-                                row->payload.len, id, updated, &ctx->parts,
-                                &alloc)
+                                row->payload.len, NULL, id, updated,
+                                &ctx->parts, &alloc)
         != EPRO_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

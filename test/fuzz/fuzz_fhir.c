@@ -582,11 +582,22 @@ fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
     at = n = (size_t) -1;
 
     fuzz_assert(epro_fhir_resource_json(&b, req->sub.payload.data,
-                                        req->sub.payload.len, id,
+                                        req->sub.payload.len, NULL, id,
                                         FUZZ_UPDATED, &parts, a)
                 == EPRO_OK);
     at = parts.at;
     n = parts.n;
+
+    /* a create finds the members by the body's tree: the same bytes */
+
+    fuzz_assert(req->root != NULL);
+    memset(&b2, 0, sizeof(epro_buf_t));
+    fuzz_assert(epro_fhir_resource_json(&b2, req->sub.payload.data,
+                                        req->sub.payload.len, req->root, id,
+                                        FUZZ_UPDATED, &parts, a)
+                == EPRO_OK);
+    fuzz_assert(b2.len == b.len && memcmp(b2.data, b.data, b.len) == 0
+                && parts.at == at && parts.n == n);
 
     /* the runs the glue sends without a copy are the body's own bytes */
 
@@ -616,7 +627,7 @@ fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
 
     memset(&b2, 0, sizeof(epro_buf_t));
     fuzz_assert(epro_fhir_resource_json(&b2, req->sub.payload.data,
-                                        req->sub.payload.len, id, NULL,
+                                        req->sub.payload.len, NULL, id, NULL,
                                         &parts, a)
                 == EPRO_OK);
     fuzz_assert(parts.n == 0 && b2.len + sizeof(",\"lastUpdated\":\""

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "epro_fhir.h"
+#include "epro_tree.h"
 #include "harness.h"
 
 
@@ -31,8 +32,8 @@ static epro_alloc_t  alloc = { arena_alloc, arena_free, &arena };
  */
 
 static void
-check_parts(int line, const char *in, size_t len, const char *updated,
-    const char *whole, size_t wlen)
+check_parts(int line, const char *in, size_t len, const epro_node_t *root,
+    const char *updated, const char *whole, size_t wlen)
 {
     int                 rc;
     size_t              i;
@@ -42,7 +43,8 @@ check_parts(int line, const char *in, size_t len, const char *updated,
     memset(&head, 0, sizeof(head));
     memset(&joined, 0, sizeof(joined));
 
-    rc = epro_fhir_resource_head(&head, in, len, ID, updated, &parts, &alloc);
+    rc = epro_fhir_resource_head(&head, in, len, root, ID, updated, &parts,
+                                 &alloc);
 
     if (!check(__FILE__, line, rc == EPRO_OK, "resource_head rc %d", rc)) {
         return;
@@ -72,14 +74,36 @@ check_resource(int line, const char *body, const char *updated,
 {
     int                 rc;
     char               *in;
+    size_t              count;
     epro_buf_t          b;
+    epro_node_t        *root;
+    epro_request_t      chk;
     epro_fhir_parts_t   parts;
 
     memset(&b, 0, sizeof(b));
+    memset(&chk, 0, sizeof(chk));
     in = exact_copy(body, strlen(body));
 
-    rc = epro_fhir_resource_json(&b, in, strlen(body), ID, updated, &parts,
-                                 &alloc);
+    /* the members found by the body's tree (a create), and by walking
+     * the text (a read) */
+
+    root = NULL;
+
+    if (epro_json_check(in, strlen(body), NULL, 0, &count, &chk, &alloc)
+        == EPRO_OK)
+    {
+        root = epro_tree_parse(in, strlen(body), &alloc);
+    }
+
+    check(__FILE__, line, root != NULL, "the body parses");
+
+    if (root != NULL) {
+        check_parts(line, in, strlen(body), root, updated, want,
+                    strlen(want));
+    }
+
+    rc = epro_fhir_resource_json(&b, in, strlen(body), NULL, ID, updated,
+                                 &parts, &alloc);
 
     if (!check(__FILE__, line, rc == EPRO_OK, "resource_json rc %d", rc)) {
         return;
@@ -88,7 +112,7 @@ check_resource(int line, const char *body, const char *updated,
     check_mem(__FILE__, line, "resource", b.data, b.len, want, strlen(want));
     check_mem(__FILE__, line, "lastUpdated span", b.data + parts.at, parts.n,
               cut, strlen(cut));
-    check_parts(line, in, strlen(body), updated, b.data, b.len);
+    check_parts(line, in, strlen(body), NULL, updated, b.data, b.len);
 }
 
 
@@ -149,13 +173,13 @@ test_runs(void)
         "\"id\":4,\"e\":5}";
 
     memset(&b, 0, sizeof(b));
-    rc = epro_fhir_resource_head(&b, three, sizeof(three) - 1, ID, NULL,
+    rc = epro_fhir_resource_head(&b, three, sizeof(three) - 1, NULL, ID, NULL,
                                  &parts, &alloc);
     CHECK_INT("head rc", rc, EPRO_OK);
     CHECK_INT("runs", parts.nruns, 4);
     check_mem(AT, "run 1", parts.run[1].data, parts.run[1].len,
               "\"b\":2, \"c\":3", 12);
-    check_parts(__LINE__, three, sizeof(three) - 1, NULL,
+    check_parts(__LINE__, three, sizeof(three) - 1, NULL, NULL,
                 QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"versionId\":\"1\"},"
                 "\"a\":1,\"b\":2, \"c\":3,\"d\":4,\"e\":5}\n",
                 sizeof(QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"versionId\":"
@@ -163,7 +187,7 @@ test_runs(void)
                 - 1);
 
     memset(&b, 0, sizeof(b));
-    rc = epro_fhir_resource_head(&b, five, sizeof(five) - 1, ID, NULL,
+    rc = epro_fhir_resource_head(&b, five, sizeof(five) - 1, NULL, ID, NULL,
                                  &parts, &alloc);
     CHECK_INT("five runs", rc, EPRO_ERROR);
 }
@@ -239,7 +263,7 @@ test_nomem(void)
     memset(&b, 0, sizeof(b));
     arena.fail_after = 0;
 
-    rc = epro_fhir_resource_json(&b, body, sizeof(body) - 1, ID, T, &parts,
+    rc = epro_fhir_resource_json(&b, body, sizeof(body) - 1, NULL, ID, T, &parts,
                                  &alloc);
     CHECK_INT("resource_json without memory", rc, EPRO_NOMEM);
 
