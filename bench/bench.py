@@ -1483,6 +1483,8 @@ http {{
             "instruments-200.json" % (b, b),
             "fhir-phq9 (FHIR R4, PHQ-9 Questionnaire):%s/fhir-phq9.json:%s:"
             "fhir" % (b, FHIR_PHQ9),
+            "fhir-bundle100 (transaction of 100 PHQ-9):%s/fhir-bundle100.json:"
+            "%s:fhir" % (b, FHIR_PHQ9),
         ]
         cmd = [self.core_bench, "-t", str(self.cfg["core_seconds"])] + cases
         out = sh(cmd)

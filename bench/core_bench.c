@@ -222,6 +222,7 @@ typedef struct {
     epro_str_t                *spans;
     const epro_fhir_set_t     *fhir;        /* NULL: the native contract */
     epro_fhir_request_t        freq;
+    epro_fhir_bundle_t         fbundle;     /* a Bundle body's entries */
 } bench_t;
 
 
@@ -232,6 +233,8 @@ do_parse(bench_t *b)
 
     if (b->fhir) {
         b->freq.set = b->fhir;
+        b->freq.bundle = &b->fbundle;
+        b->fbundle.max_entries = 1000;
         return epro_fhir_parse(&b->freq, b->body, b->len, &b->pool);
     }
 
@@ -268,6 +271,24 @@ do_encode(bench_t *b)
     epro_submission_t  sub;
 
     epro_rows_reset(&b->rows);
+
+    for (i = 0; b->fhir && b->fbundle.found && i < b->fbundle.nentries;
+         i++)
+    {
+        sub = b->fbundle.entries[i].req.sub;
+
+        if (sub.id[0] == '\0') {
+            epro_uuid_v7(sub.id, (uint64_t) b->now_ms, b->rnd);
+        }
+
+        if (epro_rows_add(&b->rows, &sub, b->received, &b->heap) != EPRO_OK) {
+            return -1;
+        }
+    }
+
+    if (b->fhir && b->fbundle.found) {
+        return epro_rows_finish(&b->rows, &b->heap);
+    }
 
     if (b->fhir) {
         sub = b->freq.sub;
@@ -553,7 +574,8 @@ main(int argc, char **argv)
         printf("%s\t%lu\t%lu\t%d\t%ld\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t"
                "%lu\n",
                name, (unsigned long) b.len,
-               (unsigned long) (b.fhir ? (status == EPRO_OK) : b.req.nsubs),
+               (unsigned long) (b.fhir ? (b.fbundle.found ? b.fbundle.nentries
+                                 : (status == EPRO_OK)) : b.req.nsubs),
                status, it_parse, c_ns, p_ns, e_ns, total,
                total / (double) b.len, (double) b.len / total * 1e3,
                (unsigned long) b.arena.total);

@@ -214,7 +214,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     s = m ? epro_node_string(m) : NULL;
 
     if (s != NULL && req->bundle != NULL && strcmp(s, "Bundle") == 0) {
-        return epro_fhir_bundle_check(req, root, body, len, a);
+        return epro_fhir_bundle_check(req, root, a);
     }
 
     if (s == NULL || strcmp(s, EPRO_FR_QR) != 0) {

@@ -282,8 +282,7 @@ struct epro_fhir_bundle_s {
 };
 
 int epro_fhir_bundle_check(epro_fhir_request_t *req,
-    const struct epro_node_s *root, const char *body, size_t len,
-    epro_alloc_t *a);
+    const struct epro_node_s *root, epro_alloc_t *a);
 
 /*
  * A transaction refused as a whole: every entry's issues (and their

@@ -119,7 +119,7 @@ static int epro_fb_add(epro_buf_t *b, const char *s, epro_alloc_t *a);
 
 int
 epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
-    const char *body, size_t len, epro_alloc_t *a)
+    epro_alloc_t *a)
 {
     int                  rc;
     char                 msg[96];
@@ -127,7 +127,7 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
     const char          *s;
     epro_str_t          *spans;
     epro_fhir_bundle_t  *bundle;
-    const epro_node_t   *top[EPRO_FB_NTOP], *e;
+    const epro_node_t   *top[EPRO_FB_NTOP], *e, *t;
 
     bundle = req->bundle;
     bundle->found = 1;
@@ -200,16 +200,17 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
 
     memset(bundle->entries, 0, n * sizeof(epro_fhir_entry_t));
 
-    if (epro_fhir_json_resources(body, len, spans, n) != n) {
-        /* the scanner and the tree disagree: never on a checked text */
-        return EPRO_NOMEM;
-    }
-
     bundle->nentries = n;
 
     for (k = 0, e = epro_node_child(top[EPRO_FB_ENTRY]); e;
          k++, e = epro_node_next(e))
     {
+        /* the resource's text as sent, where the tree has it */
+
+        t = epro_node_member(e, "resource");
+        spans[k].data = t ? epro_node_span(t, &spans[k].len) : NULL;
+        spans[k].len = t ? spans[k].len : 0;
+
         bundle->entries[k].req.set = req->set;
 
         rc = epro_fb_entry_check(&bundle->entries[k], e, &spans[k], k, a);

@@ -25,7 +25,8 @@ struct epro_node_s {
     const char         *key;        /* a member's name */
     const char         *str;        /* a string's value, a number's text */
     size_t              len;        /* of a number's text */
-    const char         *end;        /* the text after a member's value */
+    const char         *at;         /* the value's text */
+    const char         *end;        /* just after it */
     double              num;
     epro_node_type_e    type;
 };
@@ -77,6 +78,7 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
         return NULL;
     }
 
+    root->end = t.p;
     epro_tree_ws(&t);
 
     return (t.p == t.end) ? root : NULL;
@@ -94,6 +96,7 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
 {
     char              *d, c;
     size_t             n, size;
+    const char        *at;
     epro_node_t       *node;
     epro_tree_span_t   str;
 
@@ -103,7 +106,8 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
         return NULL;
     }
 
-    c = *t->p;
+    at = t->p;
+    c = *at;
     size = sizeof(epro_node_t) + (key ? key->end - key->start + 1 : 0);
 
     if (c == '"') {
@@ -124,6 +128,7 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
     node->key = NULL;
     node->str = NULL;
     node->len = 0;
+    node->at = at;
     node->end = NULL;
     node->num = 0;
 
@@ -570,4 +575,13 @@ const char *
 epro_node_end(const epro_node_t *n)
 {
     return n->end;
+}
+
+
+const char *
+epro_node_span(const epro_node_t *n, size_t *len)
+{
+    *len = n->end - n->at;
+
+    return n->at;
 }

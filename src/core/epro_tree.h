@@ -36,7 +36,8 @@ epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
 
 epro_node_type_e epro_node_type(const epro_node_t *n);
 
-/* a member's or element's end in the text parsed: just after its value */
+/* a value's bytes in the text parsed, and where they end */
+const char *epro_node_span(const epro_node_t *n, size_t *len);
 const char *epro_node_end(const epro_node_t *n);
 
 /* the first element or member, and the one after n; NULL at the end */

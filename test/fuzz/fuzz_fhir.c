@@ -361,6 +361,7 @@ fuzz_bundle(const epro_fhir_request_t *req, const epro_fhir_bundle_t *bundle,
     char                      base[48];
     size_t                    i, k, n;
     epro_buf_t                b;
+    epro_str_t               *spans;
     epro_fhir_request_t       top, alone;
     epro_fhir_reply_entry_t  *re;
     const epro_fhir_request_t *en;
@@ -384,6 +385,14 @@ fuzz_bundle(const epro_fhir_request_t *req, const epro_fhir_bundle_t *bundle,
 
     re = a->alloc(a->ctx, (bundle->nentries + 1) * sizeof(*re));
     fuzz_assert(re != NULL);
+
+    /* the resources' texts by a walk of the body, against the tree's */
+
+    spans = a->alloc(a->ctx, (bundle->nentries + 1) * sizeof(epro_str_t));
+    fuzz_assert(spans != NULL);
+    fuzz_assert(epro_fhir_json_resources((const char *) data, size, spans,
+                                         bundle->nentries)
+                == bundle->nentries);
 
     for (k = 0; k < bundle->nentries; k++) {
         en = &bundle->entries[k].req;
@@ -421,6 +430,9 @@ fuzz_bundle(const epro_fhir_request_t *req, const epro_fhir_bundle_t *bundle,
             fuzz_assert(en->status != EPRO_OK);
             continue;
         }
+
+        fuzz_assert(en->sub.payload.data == spans[k].data
+                    && en->sub.payload.len == spans[k].len);
 
         /* the entry's resource alone: the same check, another prefix */
 

@@ -3085,6 +3085,52 @@ test_nomem(void)
 /* ------------------------------------------------------------------ */
 
 
+/* each value's bytes in the text: what the FHIR glue sends back as sent */
+
+static void
+test_tree_spans(void)
+{
+    size_t              i, len;
+    const char         *at;
+    epro_node_t        *root, *n;
+
+    static const char  text[] =
+        " {\"a\" : [1.50, \"x\\\"y\\\\\" ,{}], \"b\":{\"c\":true},"
+        "\"\\u0064\":null}\n";
+    static const char *const  want[] = {
+        "[1.50, \"x\\\"y\\\\\" ,{}]", "{\"c\":true}", "null"
+    };
+
+    root = epro_tree_parse(text, sizeof(text) - 1, &alloc);
+    CHECK(json_is(root, EPRO_NODE_OBJECT));
+
+    if (root == NULL) {
+        return;
+    }
+
+    at = epro_node_span(root, &len);
+    check_mem(AT, "root", at, len, text + 1, sizeof(text) - 3);
+
+    for (i = 0, n = epro_node_child(root); n && i < NELTS(want);
+         i++, n = epro_node_next(n))
+    {
+        at = epro_node_span(n, &len);
+        check_mem(AT, "member", at, len, want[i], strlen(want[i]));
+        CHECK(epro_node_end(n) == at + len);
+    }
+
+    CHECK(i == NELTS(want) && n == NULL);
+
+    n = epro_node_child(epro_node_child(root));
+    at = epro_node_span(n, &len);
+    check_mem(AT, "a[0]", at, len, "1.50", 4);
+    at = epro_node_span(epro_node_next(n), &len);
+    check_mem(AT, "a[1]", at, len, "\"x\\\"y\\\\\"", 8);
+
+    arena_release(&arena);
+}
+
+
 int
 main(void)
 {
@@ -3125,6 +3171,7 @@ main(void)
     test_rows_end_to_end();
     test_json_string();
     test_problem_json();
+    test_tree_spans();
     test_errors();
     test_nomem();
 
