@@ -263,8 +263,8 @@ test_nomem(void)
     memset(&b, 0, sizeof(b));
     arena.fail_after = 0;
 
-    rc = epro_fhir_resource_json(&b, body, sizeof(body) - 1, NULL, ID, T, &parts,
-                                 &alloc);
+    rc = epro_fhir_resource_json(&b, body, sizeof(body) - 1, NULL, ID, T,
+                                 &parts, &alloc);
     CHECK_INT("resource_json without memory", rc, EPRO_NOMEM);
 
     rc = epro_fhir_outcome_one(&b, "error", "x", "y", &alloc);
