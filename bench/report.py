@@ -937,10 +937,14 @@ def render(res, runs):
              "are conf/instruments.json plus one 200-item instrument "
              "describing answers200.json. The fhir-phq9 case (with "
              "epro_fhir.c, epro_fhir_q.c, epro_sha1.c) is `epro_submit "
-             "fhir`'s path: epro_fhir_parse (strict scan noting the "
-             "numbers' texts, the tree, R4 structure, the PHQ-9 "
-             "Questionnaire's rules, the mapping, the flattened answers, "
-             "the score) then the id and epro_rows_add.\n")
+             "fhir`'s path: epro_fhir_parse (strict scan, the tree, R4 "
+             "structure, the PHQ-9 Questionnaire's rules, the mapping, "
+             "the flattened answers, the score) then the id and "
+             "epro_rows_add; fhir-bundle100 the same for the HTTP case's "
+             "transaction Bundle of 100 responses (us/submission per "
+             "entry). One second for all cases at the start of the run: "
+             "wall-clock figures that move by a third between runs; "
+             "bench/NOTES.md gives callgrind's instruction counts.\n")
     L.append(core_table(res))
     L.append("")
 
