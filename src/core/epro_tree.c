@@ -78,7 +78,6 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
         return NULL;
     }
 
-    root->end = t.p;
     epro_tree_ws(&t);
 
     return (t.p == t.end) ? root : NULL;
@@ -129,7 +128,6 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
     node->str = NULL;
     node->len = 0;
     node->at = at;
-    node->end = NULL;
     node->num = 0;
 
     d = (char *) (node + 1);
@@ -158,15 +156,18 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
         }
 
         t->depth--;
-
-        return node;
+        break;
 
     case '"':
         /* t->p is past the string already */
         node->type = EPRO_NODE_STRING;
         node->str = d;
 
-        return epro_tree_copy(&str, d) ? node : NULL;
+        if (epro_tree_copy(&str, d) == NULL) {
+            return NULL;
+        }
+
+        break;
 
     case 't':
     case 'f':
@@ -183,12 +184,17 @@ epro_tree_value(epro_tree_t *t, const epro_tree_span_t *key)
         }
 
         t->p += n;
-
-        return node;
+        break;
 
     default:
-        return (epro_tree_number(t, node) == EPRO_OK) ? node : NULL;
+        if (epro_tree_number(t, node) != EPRO_OK) {
+            return NULL;
+        }
     }
+
+    node->end = t->p;
+
+    return node;
 }
 
 
@@ -232,7 +238,6 @@ epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
             return EPRO_ERROR;
         }
 
-        c->end = t->p;
         *next = c;
         next = &c->next;
 
