@@ -3,7 +3,8 @@
 # resource, byte for byte what the create answered; 404 OperationOutcome
 # for an unknown id, a native row, another version, an id that is not a
 # lower-case UUID (those without a query), a resource of another patient
-# under epro_bind; 304 for If-None-Match; HEAD; 405 for other methods;
+# under epro_bind; 304 for If-None-Match, and for If-Modified-Since as
+# the location's if_modified_since says; HEAD; 405 for other methods;
 # 503 with Retry-After within epro_pg_timeout when the database does not
 # answer; many reads at once share SELECTs (epro_lookups_total).
 #
@@ -20,6 +21,7 @@ use Epro qw(:DEFAULT :t);
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes ();
+use Time::Local ();
 
 fhir_env();
 
@@ -29,6 +31,22 @@ $Epro::DefaultConfig = <<'EOF';
     location = /t { return 200 "ok\n"; }
 
     location /fhir/ {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+    }
+
+    location /fhir-before/ {
+        if_modified_since before;
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+    }
+
+    location /fhir-off/ {
+        if_modified_since off;
         epro_submit fhir;
         epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
         epro_study T-STUDY;
@@ -75,6 +93,24 @@ sub create {
     die "create $n: $r->{status} $r->{body}\n" if $r->{status} != 201;
 
     return $r->{body};
+}
+
+# the HTTP dates one second before and one day after the HTTP date $lm
+sub around {
+    my ($lm) = @_;
+    my @mon = qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec);
+    my @day = qw(Sun Mon Tue Wed Thu Fri Sat);
+    my %m = map { $mon[$_] => $_ } 0 .. 11;
+    my ($d, $b, $y, $hh, $mm, $ss)
+        = $lm =~ /(\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT/
+        or die "Last-Modified: $lm\n";
+    my $t = Time::Local::timegm($ss, $mm, $hh, $d, $m{$b}, $y);
+
+    return map {
+        my @g = gmtime $_;
+        sprintf('%s, %02d %s %d %02d:%02d:%02d GMT', $day[$g[6]], $g[3],
+                $mon[$g[4]], $g[5] + 1900, $g[2], $g[1], $g[0]);
+    } $t - 1, $t + 86400;
 }
 
 # GETs every uri at once, each on its own connection; [status, body] each
@@ -520,3 +556,50 @@ Content-Type: application/fhir+json
 ["Location: http://localhost:\\d+/fhir/QuestionnaireResponse/" . Epro::sid(23) . "/_history/1",
  "Location: http://localhost:\\d+/fhir/QuestionnaireResponse/" . Epro::sid(24) . "/_history/1",
  "ETag: W/\"1\"", "ETag: W/\"1\""]
+
+
+
+=== TEST 24: If-Modified-Since (if_modified_since exact, nginx's default): 304 at the Last-Modified time, 200 at another or an invalid one; If-None-Match decides when both are sent
+--- init
+main::create(25);
+--- request
+GET /t
+--- post_check
+my $uri = '/fhir/QuestionnaireResponse/' . Epro::sid(25);
+my $lm = Epro::http_get($uri)->{headers}{'last-modified'};
+my ($old, $new) = main::around($lm);
+my $n = 0;
+for my $t ([$lm, 304], [$new, 200], [$old, 200], ['yesterday', 200],
+           ["$lm\r\nIf-None-Match: W/\"2\"", 200],
+           ["$old\r\nIf-None-Match: W/\"1\"", 304])
+{
+    my $r = Epro::http("GET $uri HTTP/1.0\r\nHost: localhost\r\n"
+                       . "If-Modified-Since: $t->[0]\r\n\r\n");
+    $n++;
+    is($r->{status}, $t->[1], "If-Modified-Since $n: $t->[1]");
+    is($r->{body}, '', "If-Modified-Since $n: no body") if $t->[1] == 304;
+    is($r->{headers}{etag}, 'W/"1"', "If-Modified-Since $n: the ETag");
+}
+
+
+
+=== TEST 25: if_modified_since before: 304 at or after the Last-Modified time; off: If-Modified-Since is not evaluated
+--- init
+main::create(26);
+--- request
+GET /t
+--- post_check
+my $id = Epro::sid(26);
+my $lm = Epro::http_get("/fhir/QuestionnaireResponse/$id")
+             ->{headers}{'last-modified'};
+my ($old, $new) = main::around($lm);
+my $n = 0;
+for my $t (['fhir-before', $lm, 304], ['fhir-before', $new, 304],
+           ['fhir-before', $old, 200], ['fhir-off', $lm, 200])
+{
+    my $r = Epro::http("GET /$t->[0]/QuestionnaireResponse/$id HTTP/1.0\r\n"
+                       . "Host: localhost\r\n"
+                       . "If-Modified-Since: $t->[1]\r\n\r\n");
+    $n++;
+    is($r->{status}, $t->[2], "$t->[0] $n: $t->[2]");
+}

@@ -6,8 +6,8 @@
 # (no search).
 #
 # /fhir/ has the shipped conf/fhir/ (EQ-5D-5L, GAD-7, PHQ-9), /plain/
-# no Questionnaires, /bound/ an epro_bind whose variable is empty unless
-# X-User is sent.
+# no Questionnaires, /no-ims/ none and if_modified_since off, /bound/ an
+# epro_bind whose variable is empty unless X-User is sent.
 #
 # "--- cs": the body is strict JSON, a CapabilityStatement, and each line
 # "POINTER JSON" holds there: POINTER a path of member names and array
@@ -37,6 +37,13 @@ $Epro::DefaultConfig = <<'EOF';
         epro_submit fhir;
         epro_questionnaires $TEST_NGINX_EPRO_FHIR_SHIPPED;
         epro_bind subjectId $http_x_user;
+    }
+
+    location /no-ims/ {
+        if_modified_since off;
+        epro_submit fhir;
+        epro_study S;
+        epro_visit V;
     }
 
     location = /exact/QuestionnaireResponse {
@@ -109,6 +116,7 @@ Content-Type: application/fhir+json; charset=utf-8
 /rest/0/resource/0/type "QuestionnaireResponse"
 /rest/0/resource/0/interaction [{"code":"create"},{"code":"read"},{"code":"vread"}]
 /rest/0/resource/0/conditionalCreate true
+/rest/0/resource/0/conditionalRead "full-support"
 /rest/0/resource/0/versioning "versioned"
 /rest/0/resource/0/readHistory false
 /rest/0/resource/0/updateCreate false
@@ -155,6 +163,7 @@ GET /plain/metadata
 /rest/0/resource/0/extension null
 /rest/0/resource/0/documentation "Responses are taken without a Questionnaire check."
 /rest/0/resource/0/conditionalCreate true
+/rest/0/resource/0/conditionalRead "full-support"
 
 
 
@@ -348,3 +357,13 @@ If-None-Match: *
 --- error_code: 200
 --- cs
 /kind "instance"
+
+
+
+=== TEST 25: if_modified_since off: reads answer If-None-Match only (conditionalRead not-match)
+--- request
+GET /no-ims/metadata
+--- error_code: 200
+--- cs
+/rest/0/resource/0/conditionalRead "not-match"
+/rest/0/resource/0/conditionalCreate true

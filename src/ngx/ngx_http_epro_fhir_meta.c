@@ -23,7 +23,7 @@
 static ngx_int_t ngx_http_epro_fhir_meta_add(epro_buf_t *b, const char *s,
     epro_alloc_t *a);
 static ngx_int_t ngx_http_epro_fhir_meta_resource(epro_buf_t *b,
-    ngx_http_epro_loc_conf_t *elcf, epro_alloc_t *a);
+    ngx_http_epro_loc_conf_t *elcf, ngx_uint_t ims, epro_alloc_t *a);
 static ngx_int_t ngx_http_epro_fhir_meta_url(ngx_http_request_t *r,
     ngx_str_t *url);
 static ngx_int_t ngx_http_epro_fhir_meta_format(ngx_http_request_t *r);
@@ -58,11 +58,16 @@ static ngx_str_t  ngx_http_epro_fhir_meta_types[] = {
 ngx_int_t
 ngx_http_epro_fhir_meta_init(ngx_conf_t *cf, ngx_http_epro_loc_conf_t *elcf)
 {
-    char            date[EPRO_TIME_LEN + 1];
-    size_t          count, len;
-    epro_buf_t      b;
-    epro_alloc_t    alloc;
-    epro_request_t  req;
+    char                       date[EPRO_TIME_LEN + 1];
+    size_t                     count, len;
+    epro_buf_t                 b;
+    epro_alloc_t               alloc;
+    epro_request_t             req;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    /* merged already: nginx merges the core module's first */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     alloc.alloc = ngx_http_epro_fhir_meta_palloc;
     alloc.free = NULL;
@@ -102,7 +107,11 @@ ngx_http_epro_fhir_meta_init(ngx_conf_t *cf, ngx_http_epro_loc_conf_t *elcf)
                                     "\"rest\":[{\"mode\":\"server\","
                                     "\"resource\":[", &alloc)
         != NGX_OK
-        || ngx_http_epro_fhir_meta_resource(&b, elcf, &alloc) != NGX_OK
+        || ngx_http_epro_fhir_meta_resource(&b, elcf,
+                                            clcf->if_modified_since
+                                            != NGX_HTTP_IMS_OFF,
+                                            &alloc)
+           != NGX_OK
         || ngx_http_epro_fhir_meta_add(&b, "],\"interaction\":["
                                        "{\"code\":\"transaction\"},"
                                        "{\"code\":\"batch\"}]}]}\n", &alloc)
@@ -149,12 +158,14 @@ ngx_http_epro_fhir_meta_init(ngx_conf_t *cf, ngx_http_epro_loc_conf_t *elcf)
  * _history/1 reads it: "versioned", without history.  R4 has no element
  * for the Questionnaires a server takes responses to (profile and
  * supportedProfile are StructureDefinitions): each is an extension with
- * its canonical, and the documentation names them for people.
+ * its canonical, and the documentation names them for people.  A read
+ * answers If-None-Match, and If-Modified-Since unless the location has
+ * if_modified_since off (ims 0).
  */
 
 static ngx_int_t
 ngx_http_epro_fhir_meta_resource(epro_buf_t *b,
-    ngx_http_epro_loc_conf_t *elcf, epro_alloc_t *a)
+    ngx_http_epro_loc_conf_t *elcf, ngx_uint_t ims, epro_alloc_t *a)
 {
     size_t            i, n;
     epro_buf_t        doc;
@@ -214,14 +225,22 @@ ngx_http_epro_fhir_meta_resource(epro_buf_t *b,
         return NGX_ERROR;
     }
 
-    return ngx_http_epro_fhir_meta_add(b, ",\"interaction\":["
-                                       "{\"code\":\"create\"},"
-                                       "{\"code\":\"read\"},"
-                                       "{\"code\":\"vread\"}],"
-                                       "\"versioning\":\"versioned\","
-                                       "\"readHistory\":false,"
-                                       "\"updateCreate\":false,"
-                                       "\"conditionalCreate\":true}", a);
+    if (ngx_http_epro_fhir_meta_add(b, ",\"interaction\":["
+                                    "{\"code\":\"create\"},"
+                                    "{\"code\":\"read\"},"
+                                    "{\"code\":\"vread\"}],"
+                                    "\"versioning\":\"versioned\","
+                                    "\"readHistory\":false,"
+                                    "\"updateCreate\":false,"
+                                    "\"conditionalCreate\":true,"
+                                    "\"conditionalRead\":", a)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_epro_fhir_meta_add(b, ims ? "\"full-support\"}"
+                                              : "\"not-match\"}", a);
 }
 
 

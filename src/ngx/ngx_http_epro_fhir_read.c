@@ -33,6 +33,8 @@ static ngx_int_t ngx_http_epro_fhir_read_missing(ngx_http_epro_ctx_t *ctx);
 static ngx_int_t ngx_http_epro_fhir_read_unavailable(
     ngx_http_epro_ctx_t *ctx);
 static ngx_uint_t ngx_http_epro_fhir_read_bound(ngx_http_epro_ctx_t *ctx);
+static ngx_uint_t ngx_http_epro_fhir_read_fresh(ngx_http_request_t *r,
+    time_t updated);
 static ngx_uint_t ngx_http_epro_fhir_read_has(ngx_http_request_t *r);
 static void *ngx_http_epro_fhir_read_palloc(void *ctx, size_t size);
 
@@ -211,6 +213,7 @@ ngx_http_epro_fhir_read_answer(ngx_http_epro_ctx_t *ctx, ngx_int_t status)
 {
     char                        updated[32];
     char                        id[EPRO_UUID_LEN + 1];
+    time_t                      modified;
     int64_t                     ms;
     epro_buf_t                  b;
     epro_alloc_t                alloc;
@@ -268,8 +271,10 @@ ngx_http_epro_fhir_read_answer(ngx_http_epro_ctx_t *ctx, ngx_int_t status)
 
     ngx_http_epro_metrics_read(ctx->lookup->db->index, 1);
 
-    return ngx_http_epro_reply_read(ctx, (time_t) (ms / 1000),
-                                    ngx_http_epro_fhir_read_has(r));
+    modified = (time_t) (ms / 1000);
+
+    return ngx_http_epro_reply_read(ctx, modified,
+                                    ngx_http_epro_fhir_read_fresh(r, modified));
 }
 
 
@@ -348,6 +353,43 @@ ngx_http_epro_fhir_read_bound(ngx_http_epro_ctx_t *ctx)
     }
 
     return 1;
+}
+
+
+/*
+ * The client's copy is current: If-None-Match says so, or, when there is
+ * none (RFC 9110, 13.1.3), If-Modified-Since as the location's
+ * if_modified_since has nginx answer it for a file: exact (the default)
+ * or before; an invalid date is ignored.
+ */
+
+static ngx_uint_t
+ngx_http_epro_fhir_read_fresh(ngx_http_request_t *r, time_t updated)
+{
+    time_t                     ims;
+    ngx_table_elt_t           *h;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (r->headers_in.if_none_match) {
+        return ngx_http_epro_fhir_read_has(r);
+    }
+
+    h = r->headers_in.if_modified_since;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (h == NULL || clcf->if_modified_since == NGX_HTTP_IMS_OFF) {
+        return 0;
+    }
+
+    ims = ngx_parse_http_time(h->value.data, h->value.len);
+
+    if (ims == NGX_ERROR) {
+        return 0;
+    }
+
+    return ims == updated
+           || (clcf->if_modified_since == NGX_HTTP_IMS_BEFORE
+               && ims > updated);
 }
 
 
