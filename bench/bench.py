@@ -15,7 +15,9 @@ on 127.0.0.1:18500 (2 workers) serving
                  sending them
   /fhir/QuestionnaireResponse  epro_submit fhir with conf/fhir (issue 11):
                  the "module fhir" case, a US-Core-shaped PHQ-9 response
-                 with a fresh identifier per request (bench/post_unique.lua)
+                 with a fresh identifier per request (bench/post_unique.lua),
+                 against "module single-id" on /submit: the native
+                 submission with a fresh submissionId by the same script
   /fhir/QuestionnaireResponse/<id>  the read case (issue 12): GETs of
                  READ_N resources stored before it (bench/get_ids.lua),
                  beside /ok-read/<id> (return 200, the ceiling) and pgbench
@@ -95,6 +97,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 # rows per request of each body
 BODIES = {
     "single": ("single.json", 1),
+    "single-id": ("single-id.json", 1),
     "single-instr": ("single-instr.json", 1),
     "array100": ("array100.json", 100),
     "array100-instr": ("array100-instr.json", 100),
@@ -170,7 +173,7 @@ POOL_16K = "request_pool_size 16k;"
 # these are measured again in alternating rounds at wrk c=200, each round
 # in the reverse order of the one before (A B .. then .. B A), and the
 # report takes the median of the rounds' ratios.  (baseline, candidate)
-PAIRS = [(("module", "single"), ("module fhir", "fhir-phq9")),
+PAIRS = [(("module", "single-id"), ("module fhir", "fhir-phq9")),
          (("module", "single"), ("module two databases", "single")),
          (("module", "single"), ("module two databases pool=2", "single")),
          (("module", "single"), ("module bind+columns", "single")),
@@ -884,15 +887,17 @@ http {{
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         return p.returncode, out, err, cpu
 
-    def wrk_unique(self, cmd):
-        """A wrk command of post.lua made one of post_unique.lua: the FHIR
-        body with a UUID of its own per request (a new nonce per run),
-        sent as application/fhir+json (to return 201 as well: the same
-        bytes on the wire)."""
+    def wrk_unique(self, cmd, body):
+        """A wrk command of post.lua made one of post_unique.lua: the body
+        with a UUID of its own per request (a new nonce per run) in place
+        of FHIR_ID, the FHIR body sent as application/fhir+json (to
+        return 201 as well: the same bytes on the wire)."""
         cmd = list(cmd)
         cmd[cmd.index(os.path.join(BENCH, "post.lua"))] = \
             os.path.join(BENCH, "post_unique.lua")
-        return cmd + [FHIR_ID, os.urandom(4).hex(), FHIR_TYPE]
+        return cmd + [FHIR_ID, os.urandom(4).hex(),
+                      "application/json" if body == "single-id"
+                      else FHIR_TYPE]
 
     def drain(self, before, timeout=30):
         """Waits until every queued batch is answered: the row count stops
@@ -953,8 +958,8 @@ http {{
             if target == BIND:
                 for h in BIND_HEADERS:
                     cmd[1:1] = ["-H", h]
-            if body == "fhir-phq9":
-                cmd = self.wrk_unique(cmd)
+            if body in ("fhir-phq9", "single-id"):
+                cmd = self.wrk_unique(cmd, body)
             elif body == "fhir-bundle100":
                 cmd.append(FHIR_TYPE)
             limit, interrupt = cfg["wrk_seconds"] + 45, False
@@ -1808,7 +1813,8 @@ http {{
                 cmd = self.wrk_unique([
                     "wrk", "-t2", "-c50", "-d%ds" % seconds, "--timeout",
                     "30s", "-s", os.path.join(BENCH, "post.lua"),
-                    self.url(target), "--", self.body_path("fhir-phq9")])
+                    self.url(target), "--", self.body_path("fhir-phq9")],
+                    "fhir-phq9")
                 rc, out, err, _ = self.run_tool(cmd, seconds + 45)
                 return cmd, parse_wrk(out)["status"]
 
@@ -1932,13 +1938,14 @@ http {{
                     and self.module_knows("epro_fhir_bundles_total"):
                 self.http_case("wrk", BUNDLE, "fhir-bundle100", conc)
             if self.has_fhir and conc in self.cfg["fhir_conc"]:
+                self.http_case("wrk", "module", "single-id", conc)
                 self.http_case("wrk", FHIR, "fhir-phq9", conc)
                 self.http_case("wrk", "return 201", "fhir-phq9", conc)
         # the FHIR comparison at a concurrency the run has not had (a smoke
         # run's c=1000): the module's two paths only
         for conc in self.cfg["fhir_conc"]:
             if self.has_fhir and conc not in self.cfg["conc"]:
-                self.http_case("wrk", "module", "single", conc)
+                self.http_case("wrk", "module", "single-id", conc)
                 self.http_case("wrk", FHIR, "fhir-phq9", conc)
         h2 = self.cfg["h2"]
         if h2:

@@ -2,6 +2,10 @@
 
 single.json          one PHQ-9 submission padded with a free-text item to
                      ~1 KB (for the location without instrument definitions)
+single-id.json       single.json with a client submissionId (FHIR_ID, which
+                     bench/post_unique.lua replaces per request): the
+                     native side of the FHIR ratio, whose body carries an
+                     identifier too
 single-instr.json    the same PHQ-9 submission without the free text (~0.3 KB),
                      valid under conf/instruments.json (strict policy)
 array100.json        an array of 100 submissions like single.json (~100 KB)
@@ -22,8 +26,9 @@ fhir-bundle100.json  a FHIR transaction Bundle of 100 such responses
 fhir-row-*           one Bundle entry's row for pgbench's FHIR rows: the
                      payload and the answers column
 
-No body carries a submissionId: the module makes a fresh UUIDv7 per
-submission, so hey's and wrk's identical bodies all become new rows.
+No other native body carries a submissionId: the module makes a fresh
+UUIDv7 per submission, so hey's and wrk's identical bodies all become new
+rows.
 Deterministic (no randomness): the same bytes every run.
 """
 
@@ -255,6 +260,8 @@ def write_all(out, conf_instruments):
     os.makedirs(out, exist_ok=True)
     files = {
         "single.json": dump(submission(0, True)),
+        "single-id.json": dump(dict({"submissionId": FHIR_ID},
+                                    **submission(0, True))),
         "single-instr.json": dump(submission(0, False)),
         "array100.json": "[" + ",".join(dump(submission(i, True))
                                          for i in range(100)) + "]",
