@@ -7,8 +7,7 @@
  * transaction-response or batch-response Bundle.
  *
  * Each entry keeps its resource's text exactly as sent as its payload:
- * the tree has no spans, so they are found again in the body, which
- * passed the strict check, by the scanner of epro_fhir_out.c.
+ * its node's span in the body (epro_node_span).
  */
 
 
@@ -100,7 +99,7 @@ static const epro_fb_status_t  epro_fb_statuses[] = {
 
 
 static int epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
-    const epro_str_t *span, size_t k, epro_alloc_t *a);
+    size_t k, epro_alloc_t *a);
 static int epro_fb_members(epro_fhir_request_t *req, const epro_node_t *n,
     const char *path, const char *const *names,
     const epro_fhir_prim_e *types, const epro_node_t **found,
@@ -125,9 +124,8 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
     char                 msg[96];
     size_t               k, n;
     const char          *s;
-    epro_str_t          *spans;
     epro_fhir_bundle_t  *bundle;
-    const epro_node_t   *top[EPRO_FB_NTOP], *e, *t;
+    const epro_node_t   *top[EPRO_FB_NTOP], *e;
 
     bundle = req->bundle;
     bundle->found = 1;
@@ -191,10 +189,9 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
         return EPRO_OK;
     }
 
-    spans = a->alloc(a->ctx, n * sizeof(epro_str_t));
     bundle->entries = a->alloc(a->ctx, n * sizeof(epro_fhir_entry_t));
 
-    if (spans == NULL || bundle->entries == NULL) {
+    if (bundle->entries == NULL) {
         return EPRO_NOMEM;
     }
 
@@ -205,15 +202,9 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
     for (k = 0, e = epro_node_child(top[EPRO_FB_ENTRY]); e;
          k++, e = epro_node_next(e))
     {
-        /* the resource's text as sent, where the tree has it */
-
-        t = epro_node_member(e, "resource");
-        spans[k].data = t ? epro_node_span(t, &spans[k].len) : NULL;
-        spans[k].len = t ? spans[k].len : 0;
-
         bundle->entries[k].req.set = req->set;
 
-        rc = epro_fb_entry_check(&bundle->entries[k], e, &spans[k], k, a);
+        rc = epro_fb_entry_check(&bundle->entries[k], e, k, a);
         if (rc != EPRO_OK) {
             return rc;
         }
@@ -223,18 +214,18 @@ epro_fhir_bundle_check(epro_fhir_request_t *req, const epro_node_t *root,
 }
 
 
-/* one entry, span its resource's text (data NULL: none): EPRO_OK (its own
- * status says the rest) or EPRO_NOMEM */
+/* one entry: EPRO_OK (its own status says the rest) or EPRO_NOMEM */
 
 static int
-epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
-    const epro_str_t *span, size_t k, epro_alloc_t *a)
+epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e, size_t k,
+    epro_alloc_t *a)
 {
     int                   rc;
     char                 *base, path[EPRO_FB_BASE_LEN];
-    const char           *s;
+    size_t                len;
+    const char           *s, *text;
     epro_fhir_request_t  *req;
-    const epro_node_t    *m[EPRO_FB_NENTRY], *t;
+    const epro_node_t    *m[EPRO_FB_NENTRY], *res, *t;
 
     req = &en->req;
 
@@ -256,14 +247,17 @@ epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
         return rc;
     }
 
-    t = epro_node_member(e, "resource");
-    t = (t && epro_node_type(t) == EPRO_NODE_OBJECT)
-        ? epro_node_member(t, "resourceType") : NULL;
+    res = epro_node_member(e, "resource");
+    t = (res && epro_node_type(res) == EPRO_NODE_OBJECT)
+        ? epro_node_member(res, "resourceType") : NULL;
     s = t ? epro_node_string(t) : NULL;
 
-    if (s && strcmp(s, "QuestionnaireResponse") == 0 && span->data) {
-        rc = epro_fhir_check_node(req, epro_node_member(e, "resource"),
-                                  span->data, span->len, base, a);
+    if (s && strcmp(s, "QuestionnaireResponse") == 0) {
+        /* the resource's text as sent, where the tree has it */
+
+        text = epro_node_span(res, &len);
+
+        rc = epro_fhir_check_node(req, res, text, len, base, a);
         if (rc == EPRO_NOMEM) {
             return rc;
         }
@@ -292,7 +286,7 @@ epro_fb_entry_check(epro_fhir_entry_t *en, const epro_node_t *e,
         return EPRO_NOMEM;
     }
 
-    if (epro_node_member(e, "resource") == NULL
+    if (res == NULL
         && epro_fb_issue(req, a, 1, "required", base, NULL,
                          "resource is required") != EPRO_OK)
     {
