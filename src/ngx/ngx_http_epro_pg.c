@@ -238,10 +238,13 @@ typedef char  ngx_http_epro_pg_names_check_t
 
 
 /*
- * The rows of a batch arrive as one text array per column; WITH ORDINALITY
- * numbers them.  A row is inserted if it is the first of its id in the
- * batch and the id was new; the result names the others, the duplicates,
- * so that the usual answer is no row at all (nothing for libpq to build).
+ * The rows of a batch arrive as one array per column, unnested WITH
+ * ORDINALITY straight into the INSERT: the function scan already gives
+ * the rows in their order, so nothing sorts or keeps them a second time.
+ * A row is inserted if it is the first of its id in the batch and the id
+ * was new; the result names the others, the duplicates, found again from
+ * the ids alone, so that the usual answer is no row at all (nothing for
+ * libpq to build).
  */
 
 static const char  ngx_http_epro_pg_setup_fmt[] =
@@ -255,11 +258,23 @@ static const char  ngx_http_epro_pg_timeout_fmt[] =
 
 /*
  * The INSERT in pieces: after each, the extra columns of epro_column, if
- * any (their arrays, their names in u, in the table, then in u again).
+ * any (their names in the table, in u, their arrays, then in u again).
  */
 
+static const char  ngx_http_epro_pg_sql_insert[] =
+    "WITH ins AS (INSERT INTO %V (submission_id, study_id, site_id, "
+    "subject_id, visit_name, instrument, collected_at, received_at, answers, "
+    "payload, client_addr, fhir_status, score";
+
+static const char  ngx_http_epro_pg_sql_select[] =
+    ") "
+    "SELECT submission_id, study_id, site_id, subject_id, visit_name, "
+    "instrument, collected_at, received_at, "
+    "coalesce(answers, payload::jsonb -> 'answers'), "
+    "payload, client_addr, fhir_status, score";
+
 static const char  ngx_http_epro_pg_sql_unnest[] =
-    "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], "
     "$4::text[], $5::text[], $6::text[], $7::timestamptz[], "
     "$8::timestamptz[], $9::text[], $10::inet[], $11::jsonb[], "
     "$12::text[], $13::numeric[]";
@@ -270,24 +285,13 @@ static const char  ngx_http_epro_pg_sql_u[] =
     "instrument, collected_at, received_at, payload, client_addr, answers, "
     "fhir_status, score";
 
-static const char  ngx_http_epro_pg_sql_insert[] =
-    ", n)), "
-    "ins AS (INSERT INTO %V (submission_id, study_id, site_id, subject_id, "
-    "visit_name, instrument, collected_at, received_at, answers, payload, "
-    "client_addr, fhir_status, score";
-
-static const char  ngx_http_epro_pg_sql_select[] =
-    ") "
-    "SELECT submission_id, study_id, site_id, subject_id, visit_name, "
-    "instrument, collected_at, received_at, "
-    "coalesce(answers, payload::jsonb -> 'answers'), "
-    "payload, client_addr, fhir_status, score";
-
 static const char  ngx_http_epro_pg_sql_end[] =
-    " FROM u ORDER BY n "
-    "ON CONFLICT (submission_id) DO NOTHING RETURNING submission_id) "
-    "SELECT n FROM u EXCEPT "
-    "SELECT min(u.n) FROM ins JOIN u USING (submission_id) "
+    ", n) ORDER BY n "
+    "ON CONFLICT (submission_id) DO NOTHING RETURNING submission_id), "
+    "i AS (SELECT * FROM unnest($1::uuid[]) WITH ORDINALITY "
+    "AS i(submission_id, n)) "
+    "SELECT n FROM i EXCEPT "
+    "SELECT min(i.n) FROM ins JOIN i USING (submission_id) "
     "GROUP BY submission_id";
 
 /*
@@ -303,7 +307,7 @@ static const char  ngx_http_epro_pg_sql_read[] =
     "subject_id, study_id, site_id FROM %V "
     "WHERE submission_id = ANY($1::uuid[]) AND fhir_status IS NOT NULL%Z";
 
-/* an extra column: its array, its name in u, in the table, in u */
+/* an extra column: its array, its name in u, its name in the table */
 static const char  ngx_http_epro_pg_sql_param_fmt[] = ", $%ui::text[]";
 static const char  ngx_http_epro_pg_sql_alias_fmt[] = ", epro_c%ui";
 static const char  ngx_http_epro_pg_sql_column_fmt[] = ", %V";
@@ -357,6 +361,20 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
         }
 
         t->sql.data = p;
+        p = ngx_sprintf(p, ngx_http_epro_pg_sql_insert, &t->name);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_sql_column_fmt,
+                            &t->columns[k]);
+        }
+
+        p = ngx_cpymem(p, ngx_http_epro_pg_sql_select,
+                       sizeof(ngx_http_epro_pg_sql_select) - 1);
+
+        for (k = 0; k < t->ncolumns; k++) {
+            p = ngx_sprintf(p, ngx_http_epro_pg_sql_alias_fmt, k + 1);
+        }
+
         p = ngx_cpymem(p, ngx_http_epro_pg_sql_unnest,
                        sizeof(ngx_http_epro_pg_sql_unnest) - 1);
 
@@ -367,20 +385,6 @@ ngx_http_epro_pg_sql(ngx_conf_t *cf, ngx_http_epro_db_t *db)
 
         p = ngx_cpymem(p, ngx_http_epro_pg_sql_u,
                        sizeof(ngx_http_epro_pg_sql_u) - 1);
-
-        for (k = 0; k < t->ncolumns; k++) {
-            p = ngx_sprintf(p, ngx_http_epro_pg_sql_alias_fmt, k + 1);
-        }
-
-        p = ngx_sprintf(p, ngx_http_epro_pg_sql_insert, &t->name);
-
-        for (k = 0; k < t->ncolumns; k++) {
-            p = ngx_sprintf(p, ngx_http_epro_pg_sql_column_fmt,
-                            &t->columns[k]);
-        }
-
-        p = ngx_cpymem(p, ngx_http_epro_pg_sql_select,
-                       sizeof(ngx_http_epro_pg_sql_select) - 1);
 
         for (k = 0; k < t->ncolumns; k++) {
             p = ngx_sprintf(p, ngx_http_epro_pg_sql_alias_fmt, k + 1);
