@@ -9,8 +9,8 @@
  *       ... NAME:BODY:QUESTIONNAIRE[,QUESTIONNAIRE...]:fhir ...
  *
  * A case ending in ":fhir" is a FHIR R4 QuestionnaireResponse checked the
- * way `epro_submit fhir` does it (epro_fhir_parse: strict JSON scan that
- * also notes the numbers' texts, the tree, R4 structure, the
+ * way `epro_submit fhir` does it (epro_fhir_parse: the JSON tree built
+ * under the strict scan's rules, R4 structure, the
  * Questionnaire's rules, the mapping, the flattened answers and the
  * score), against the Questionnaires (files, each one or a Bundle) loaded
  * onto the heap like the configuration; encode is the id and

@@ -325,6 +325,7 @@ int epro_problem_json(epro_buf_t *b, int status, const char *type,
 
 /* UTF-8 helpers */
 size_t epro_utf8_chars(const char *s, size_t len);
+size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 
 
 /*
@@ -354,6 +355,44 @@ epro_json_quote_or_escape(const char *p, const char *end)
     }
 
     while (p < end && *p != '"' && *p != '\\') {
+        p++;
+    }
+
+    return p;
+}
+
+
+/*
+ * Skips the plain bytes of a string: printable ASCII but '"' and '\\'.
+ * Eight at a time while none of a word is anything else (a byte below
+ * 0x20, a '"' or '\\' by the "has a zero byte" test of the word xor'ed
+ * with it, or one with the top bit set); false alarms only end the fast
+ * path early.  Most of a body's bytes are in strings: the strict scan and
+ * the tree's builder both read them here.
+ */
+static inline const unsigned char *
+epro_json_plain(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t  w, q, b;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+        q = w ^ (0x0101010101010101ULL * '"');
+        b = w ^ (0x0101010101010101ULL * '\\');
+
+        if ((((w - 0x0101010101010101ULL * 0x20) & ~w)
+             | ((q - 0x0101010101010101ULL) & ~q)
+             | ((b - 0x0101010101010101ULL) & ~b)
+             | w)
+            & 0x8080808080808080ULL)
+        {
+            break;
+        }
+
+        p += 8;
+    }
+
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
         p++;
     }
 

@@ -184,14 +184,22 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     ctx.a = a;
     ctx.base = EPRO_FR_QR;
 
-    memset(&chk, 0, sizeof(epro_request_t));
-    rc = epro_json_check(body, len, &span, 1, &count, &chk, a);
+    /*
+     * The tree is built under the strict scan's rules; only a body it
+     * refuses is scanned, for the error's byte and path (text the scan
+     * passes fails the tree only for want of memory).
+     */
 
-    if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
-        return EPRO_NOMEM;
-    }
+    root = epro_tree_parse(body, len, a);
 
-    if (rc != EPRO_OK) {
+    if (root == NULL) {
+        memset(&chk, 0, sizeof(epro_request_t));
+        rc = epro_json_check(body, len, NULL, 0, &count, &chk, a);
+
+        if (rc == EPRO_OK || rc == EPRO_NOMEM || chk.nerrors == 0) {
+            return EPRO_NOMEM;
+        }
+
         snprintf(msg, sizeof(msg), "%s%s%s", chk.errors[0].path,
                  chk.errors[0].path[0] ? ": " : "", chk.errors[0].message);
 
@@ -204,10 +212,7 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
         goto failed;
     }
 
-    root = epro_tree_parse(body, len, a);
-    if (root == NULL) {
-        return EPRO_NOMEM;
-    }
+    span.data = epro_node_span(root, &span.len);
 
     m = (epro_node_type(root) == EPRO_NODE_OBJECT)
         ? epro_node_member(root, "resourceType") : NULL;

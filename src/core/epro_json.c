@@ -50,8 +50,6 @@ static int epro_scan_value(epro_scan_t *s);
 static int epro_scan_object(epro_scan_t *s);
 static int epro_scan_array(epro_scan_t *s);
 static int epro_scan_string(epro_scan_t *s);
-static const unsigned char *epro_scan_plain(const unsigned char *p,
-    const unsigned char *end);
 static int epro_scan_number(epro_scan_t *s);
 static int epro_scan_note(epro_scan_t *s, const unsigned char *start);
 static int epro_scan_fail(epro_scan_t *s, const char *what);
@@ -59,7 +57,6 @@ static void epro_scan_invalid(epro_scan_t *s, const char *what);
 static void epro_scan_path(epro_scan_t *s, char *path, size_t size);
 static size_t epro_path_key(char *path, size_t n, size_t size,
     const char *key, size_t len);
-static size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 static int epro_hex4(const unsigned char *p, unsigned *v);
 static int epro_verror(epro_request_t *req, epro_alloc_t *a,
     const char *path, const char *fmt, va_list args);
@@ -367,7 +364,7 @@ epro_scan_string(epro_scan_t *s)
     s->p++;
 
     while (s->p < s->end) {
-        p = epro_scan_plain(s->p, s->end);
+        p = epro_json_plain(s->p, s->end);
         s->p = p;
 
         if (p == s->end) {
@@ -445,50 +442,6 @@ epro_scan_string(epro_scan_t *s)
     }
 
     return epro_scan_fail(s, "unterminated string");
-}
-
-
-/*
- * Skips the plain bytes of a string: printable ASCII but '"' and '\\'.
- * Eight at a time while none of a word is anything else (a byte below
- * 0x20, a '"' or '\\' by the "has a zero byte" test of the word xor'ed
- * with it, or one with the top bit set); false alarms only end the fast
- * path early.  Most of a body's bytes are in strings.
- */
-
-static const unsigned char *
-epro_scan_plain(const unsigned char *p, const unsigned char *end)
-{
-    uint64_t  w, q, b;
-
-#define EPRO_ONES   0x0101010101010101ULL
-#define EPRO_HIGHS  0x8080808080808080ULL
-
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
-        q = w ^ (EPRO_ONES * '"');
-        b = w ^ (EPRO_ONES * '\\');
-
-        if ((((w - EPRO_ONES * 0x20) & ~w)
-             | ((q - EPRO_ONES) & ~q)
-             | ((b - EPRO_ONES) & ~b)
-             | w)
-            & EPRO_HIGHS)
-        {
-            break;
-        }
-
-        p += 8;
-    }
-
-#undef EPRO_ONES
-#undef EPRO_HIGHS
-
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
-        p++;
-    }
-
-    return p;
 }
 
 
@@ -770,7 +723,7 @@ epro_path_key(char *path, size_t n, size_t size, const char *key,
 
 /* length of one valid UTF-8 sequence (RFC 3629), 0 if invalid */
 
-static size_t
+size_t
 epro_utf8_seq(const unsigned char *p, const unsigned char *end)
 {
     size_t    n, i;

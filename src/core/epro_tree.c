@@ -1,10 +1,11 @@
 
 /*
- * The JSON tree of epro_tree.h, built in one pass over text that
- * epro_json_check() passed: the checks are done, so the builder only
- * takes the text apart.  It stays safe on any text (it never reads past
- * len and gives NULL for what it does not expect), but what it accepts
- * beyond strict JSON is nobody's contract.
+ * The JSON tree of epro_tree.h, built in one pass that also holds the
+ * text to RFC 8259 exactly as epro_json_check() does: it accepts what the
+ * strict scan accepts and nothing else (test/fuzz/fuzz_core.c compares
+ * the two on every input).  It only says no (NULL, as when memory runs
+ * out); a caller that must say why asks epro_json_check(), so a FHIR
+ * body, whose answer needs no spans from the scan, is read once.
  *
  * Nodes, names and string values go to the caller's allocator (the
  * request's arena); a string without escapes is one memcpy.  A number
@@ -57,6 +58,7 @@ static char *epro_tree_copy(const epro_tree_span_t *s, char *d);
 static const char *epro_tree_unescape(const char *p, const char *end,
     char *d);
 static int epro_tree_number(epro_tree_t *t, epro_node_t *n);
+static int epro_tree_digit(const char *p, const char *end);
 static void epro_tree_ws(epro_tree_t *t);
 static unsigned epro_tree_hex4(const char *p);
 
@@ -263,21 +265,27 @@ epro_tree_members(epro_tree_t *t, epro_node_t *n, int object)
 }
 
 
-/* at the '"': the string's span, and t->p past its closing quote */
+/*
+ * At the '"': the string's span, and t->p past its closing quote.  Raw
+ * control characters and invalid UTF-8 end it; its escapes are checked
+ * as they are unescaped (epro_tree_unescape).
+ */
 
 static int
 epro_tree_span(epro_tree_t *t, epro_tree_span_t *s)
 {
-    const char  *p;
+    size_t                n;
+    const unsigned char  *p, *end;
 
-    p = ++t->p;
-    s->start = p;
+    p = (const unsigned char *) ++t->p;
+    end = (const unsigned char *) t->end;
+    s->start = t->p;
     s->esc = NULL;
 
     for ( ;; ) {
-        p = epro_json_quote_or_escape(p, t->end);
+        p = epro_json_plain(p, end);
 
-        if (p == t->end) {
+        if (p == end) {
             return EPRO_ERROR;
         }
 
@@ -285,17 +293,31 @@ epro_tree_span(epro_tree_t *t, epro_tree_span_t *s)
             break;
         }
 
-        s->esc = s->esc ? s->esc : p;
+        if (*p == '\\') {
+            s->esc = s->esc ? s->esc : (const char *) p;
 
-        if (t->end - p < 2) {
+            if (end - p < 2) {
+                return EPRO_ERROR;
+            }
+
+            p += 2;
+            continue;
+        }
+
+        if (*p < 0x20) {
             return EPRO_ERROR;
         }
 
-        p += 2;
+        n = epro_utf8_seq(p, end);
+        if (n == 0) {
+            return EPRO_ERROR;
+        }
+
+        p += n;
     }
 
-    s->end = p;
-    t->p = p + 1;
+    s->end = (const char *) p;
+    t->p = (const char *) p + 1;
 
     return EPRO_OK;
 }
@@ -348,7 +370,8 @@ epro_tree_unescape(const char *p, const char *end, char *d)
         case 'r': c = '\r'; break;
         case 't': c = '\t'; break;
         case 'u': c = 0x10000; break;
-        default: c = (unsigned char) p[1]; break;
+        case '"': case '\\': case '/': c = (unsigned char) p[1]; break;
+        default: return NULL;
         }
 
         if (c != 0x10000) {
@@ -437,26 +460,71 @@ epro_tree_hex4(const char *p)
 }
 
 
-/* the text as written; the value by strtod() of a NUL-terminated copy */
+/*
+ * RFC 8259's number, as long as PostgreSQL's numeric and a double both
+ * hold it (the strict scan's limits); the text as written, the value by
+ * strtod() of a NUL-terminated copy.
+ */
 
 static int
 epro_tree_number(epro_tree_t *t, epro_node_t *n)
 {
     char        *e, buf[EPRO_MAX_NUMBER_BYTES + 1];
+    long         exp;
     size_t       len;
-    const char  *p;
+    const char  *p, *end;
 
-    for (p = t->p; p < t->end; p++) {
-        if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == '+'
-              || *p == '.' || *p == 'e' || *p == 'E'))
-        {
-            break;
+    p = t->p;
+    end = t->end;
+    exp = 0;
+
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (!epro_tree_digit(p, end)) {
+        return EPRO_ERROR;
+    }
+
+    if (*p++ != '0') {
+        while (epro_tree_digit(p, end)) {
+            p++;
+        }
+    }
+
+    if (p < end && *p == '.') {
+        if (!epro_tree_digit(++p, end)) {
+            return EPRO_ERROR;
+        }
+
+        while (epro_tree_digit(p, end)) {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (!epro_tree_digit(p, end)) {
+            return EPRO_ERROR;
+        }
+
+        while (epro_tree_digit(p, end)) {
+            if (exp < 100000) {
+                exp = exp * 10 + (*p - '0');
+            }
+
+            p++;
         }
     }
 
     len = p - t->p;
 
-    if (len == 0 || len > EPRO_MAX_NUMBER_BYTES) {
+    if (len > EPRO_MAX_NUMBER_BYTES || exp > 308) {
         return EPRO_ERROR;
     }
 
@@ -475,6 +543,13 @@ epro_tree_number(epro_tree_t *t, epro_node_t *n)
     t->p = p;
 
     return EPRO_OK;
+}
+
+
+static int
+epro_tree_digit(const char *p, const char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
 }
 
 

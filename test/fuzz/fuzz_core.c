@@ -20,8 +20,9 @@
  * strict or known), the clock checks on: that may only add errors, never
  * remove any or change a 400, and its problem+json is checked too.
  *
- * A body that passes the strict check is also built into the core's JSON
- * tree and compared with cJSON's tree of it (cJSON is the reference here
+ * The core's JSON tree is built of every input: it must refuse exactly
+ * the inputs the strict check refuses.  A body that passes is compared
+ * with cJSON's tree of it (cJSON is the reference here
  * only): the same types, names, strings and numbers, in the same order;
  * each number's text is what the strict scan noted.
  *
@@ -226,14 +227,18 @@ fuzz_check_tree(const uint8_t *data, size_t size, epro_alloc_t *a)
     memset(&chk, 0, sizeof(epro_request_t));
     memset(&nums, 0, sizeof(epro_numbers_t));
 
+    /* the tree refuses exactly what the strict scan refuses */
+
+    n = epro_tree_parse((const char *) data, size, a);
+
     if (epro_json_check_numbers((const char *) data, size, &span, 1, &count,
                                 &chk, &nums, a)
         != EPRO_OK)
     {
+        fuzz_assert(n == NULL);
         return;
     }
 
-    n = epro_tree_parse((const char *) data, size, a);
     fuzz_assert(n != NULL);
 
     c = cJSON_ParseWithLength((const char *) data, size);

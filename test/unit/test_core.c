@@ -384,6 +384,15 @@ test_json_case(const json_case_t *c)
         dump_errors(&req);
     }
 
+    /* the tree refuses exactly what the strict check refuses */
+
+    check(__FILE__, c->line,
+          (epro_tree_parse(exact_copy(c->body, c->len), c->len, &alloc)
+           != NULL) == (c->status == EPRO_OK),
+          "epro_tree_parse() %s what epro_json_check() %s",
+          c->status == EPRO_OK ? "refuses" : "accepts",
+          c->status == EPRO_OK ? "accepts" : "refuses");
+
     if (c->status != EPRO_OK) {
         check_int(__FILE__, c->line, "req.status", req.status, c->status);
         check(__FILE__, c->line, req.nerrors >= 1,
@@ -454,6 +463,9 @@ test_json_depth(void)
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
         CHECK_INT("arrays nested this deep", outcome(rc, &req),
                   depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_STATUS_BAD_JSON);
+        CHECK_INT("arrays nested this deep: the tree",
+                  epro_tree_parse(b.data, b.len, &alloc) != NULL,
+                  depth <= EPRO_MAX_DEPTH);
 
         /* objects, with a scalar at the bottom */
         memset(&b, 0, sizeof(b));
@@ -465,6 +477,9 @@ test_json_depth(void)
         rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
         CHECK_INT("objects nested this deep", outcome(rc, &req),
                   depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_STATUS_BAD_JSON);
+        CHECK_INT("objects nested this deep: the tree",
+                  epro_tree_parse(b.data, b.len, &alloc) != NULL,
+                  depth <= EPRO_MAX_DEPTH);
 
         /* mixed, and unterminated: still a 400 either way */
         memset(&b, 0, sizeof(b));
