@@ -1,7 +1,7 @@
 
 /*
- * The native contract: the strict check, the JSON tree in the caller's
- * allocator, then the submission rules.
+ * The native contract: the JSON tree, built under the strict check's
+ * rules, in the caller's allocator, then the submission rules.
  */
 
 
@@ -72,10 +72,9 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 {
     int                rc;
     char               nth[24];
-    size_t             i, count, nspans, max;
+    size_t             i, count, max;
     epro_where_t       top;
     epro_node_t       *root, *item;
-    epro_str_t        *spans;
     epro_node_type_e   type;
     epro_submission_t *subs;
 
@@ -90,37 +89,20 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
     max = req->max_submissions ? req->max_submissions : 1;
 
     /*
-     * Room for a few elements first: most bodies are one submission, and
-     * a pool grows by blocks.  A longer array is scanned once more.
+     * The tree is built under the strict scan's rules; only a body it
+     * refuses is scanned, for the errors' bytes and paths (text the scan
+     * passes fails the tree only for want of memory).
      */
-
-    nspans = (max < 8) ? max : 8;
-
-    for ( ;; ) {
-        spans = a->alloc(a->ctx, nspans * sizeof(epro_str_t));
-        if (spans == NULL) {
-            return EPRO_NOMEM;
-        }
-
-        rc = epro_json_check(body, len, spans, nspans, &count, req, a);
-        if (rc != EPRO_OK) {
-            return rc;
-        }
-
-        if (count <= nspans || nspans == max) {
-            break;
-        }
-
-        nspans = (count < max) ? count : max;
-    }
 
     root = epro_tree_parse(body, len, a);
 
     if (root == NULL) {
-        return EPRO_NOMEM;
+        rc = epro_json_check(body, len, NULL, 0, &count, req, a);
+        return (rc == EPRO_OK) ? EPRO_NOMEM : rc;
     }
 
     type = epro_node_type(root);
+    count = (type == EPRO_NODE_ARRAY) ? epro_node_count(root) : 1;
 
     if (type == EPRO_NODE_ARRAY) {
         if (count == 0) {
@@ -172,7 +154,7 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
             top.key = nth;
         }
 
-        subs[i].payload = spans[i];
+        subs[i].payload.data = epro_node_span(item, &subs[i].payload.len);
 
         rc = epro_check_submission(req, a, item, &subs[i], &top);
         if (rc == EPRO_NOMEM) {
