@@ -2,11 +2,14 @@
 /*
  * Strict RFC 8259 checker, buffers and JSON output helpers.
  *
- * Every body passes through this scanner before the tree is built
- * (epro_tree.c checks nothing: "-01", "2.", raw control characters, bad
- * \u escapes and bytes after the value are refused here).  It also
- * remembers where each top-level array element starts and
- * ends, which is the submission's text "as sent".
+ * The scanner is the reference for what strict means ("-01", "2.", raw
+ * control characters, bad \u escapes, bytes after the value), and the
+ * one that says why: a request body is built into the tree first
+ * (epro_tree.c refuses exactly what this scanner refuses, fuzz_core
+ * checks it) and scanned here only when the tree refused it, for the
+ * byte and path of every error.  Instruments and Questionnaires are
+ * scanned before their tree is built.  It can also remember where each
+ * top-level array element starts and ends.
  */
 
 

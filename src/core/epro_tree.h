@@ -4,9 +4,10 @@
  * contract, instrument definitions, FHIR resources), built by
  * epro_tree.c in the caller's allocator.
  *
- * The text must have passed epro_json_check() first: the builder checks
- * nothing the strict check does.  Strings are NUL-terminated (the strict
- * check refuses U+0000), keys too.
+ * The builder refuses (NULL) exactly the text epro_json_check() refuses,
+ * and NULL too when memory runs out: a caller that must tell the two
+ * apart, or say what is wrong, asks epro_json_check().  Strings are
+ * NUL-terminated (strict JSON has no U+0000), keys too.
  */
 
 
