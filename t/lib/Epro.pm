@@ -179,8 +179,15 @@ sub sid {
     return sprintf '%s-%04d-4000-a000-%012d', $run, $file, $n;
 }
 
+# a process's own ids: its pid and a counter, whose part beyond 100 000
+# goes to the fourth group (a load of more than 100 000 ids made the
+# same id twice when the counter wrapped, and the second looked like a
+# duplicate the server had invented)
 sub uuid {
-    return sid(500_000_000_000 + $$ * 100_000 + ++$seq % 100_000);
+    $seq++;
+    return sprintf '%s-%04d-4000-a%03x-%012d', $run, $file,
+                   int($seq / 100_000) % 0x1000,
+                   500_000_000_000 + $$ * 100_000 + $seq % 100_000;
 }
 
 # the 201 body naming @ids

@@ -41,9 +41,9 @@ use EproHost qw(free_port children gone);
 use parent 'Exporter';
 our @EXPORT = qw(free_port tmpdir as_pg pg_ctl pg_sh pg_track pg_dbh
                  pg_stop_all private_pg body port load outcomes
-                 all_stored_once aside aside_wait fork_load load_wait
-                 hold_lock lock_wait workers_of gone master log_lines
-                 log_count);
+                 all_stored_once dups_after_unknown_only aside aside_wait
+                 fork_load load_wait hold_lock lock_wait workers_of gone
+                 master log_lines log_count);
 
 our $Repo = Cwd::getcwd();
 our $Bin = $ENV{PG_BIN} || '/usr/lib/postgresql/15/bin';
@@ -185,6 +185,7 @@ sub load {
     my (%o) = @_;
     my $ids = $o{ids} || [];
     my @todo = map { [$_, 0] } @$ids;
+    my %made = map { $_ => 1 } @$ids;
     my (%seen, %ok_at, %dup, %by, %body, @events);
     my @at = sort { $a->[0] <=> $b->[0] } @{ $o{at} || [] };
     my $sel_r = IO::Select->new;
@@ -220,6 +221,7 @@ sub load {
         # keep $o{clients} busy with new ids
         while ($more && @todo + $running < $o{clients}) {
             my $id = uuid();
+            die "load: the id $id was made twice\n" if $made{$id}++;
             push @$ids, $id;
             push @todo, [$id, 0];
         }
@@ -337,6 +339,20 @@ sub all_stored_once {
               "$name: every acknowledged id is stored");
     is_deeply([grep { $rows{$_} != 1 } keys %rows], [],
               "$name: no id stored twice");
+}
+
+# A 503 says "nothing stored": an id answered "duplicates" must have
+# met a 504 or a lost connection before (the outcome of its first try
+# was unknown).
+sub dups_after_unknown_only {
+    my ($res) = @_;
+    my @bad = grep { !grep { /^(?:504|conn)/ } @{ $res->{seen}{$_} } }
+              sort keys %{ $res->{dup} };
+
+    is(scalar @bad, 0,
+       'only retries after a 504 or a lost connection were duplicates')
+        or diag(join "\n", map { "$_: " . join '->', @{ $res->{seen}{$_} } }
+                            grep { defined } @bad[0 .. 9]);
 }
 
 # Runs $code in a child (for blocking work: locks, pg_ctl, a load); the
