@@ -327,6 +327,17 @@ int epro_problem_json(epro_buf_t *b, int status, const char *type,
 size_t epro_utf8_chars(const char *s, size_t len);
 size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 
+/*
+ * RFC 8259's number at *p, before end; *p moves past it.  EPRO_ERROR:
+ * no number, *why says which rule broke at *p.  EPRO_JSON_RANGE: a
+ * number, but longer than EPRO_MAX_NUMBER_BYTES or with an exponent over
+ * 308, more than PostgreSQL's numeric and a double both hold.  The strict
+ * scan and the tree's builder both read numbers here.
+ */
+#define EPRO_JSON_RANGE  1
+
+int epro_json_number(const char **p, const char *end, const char **why);
+
 
 /*
  * The first '"' or '\\' at or after p, or end: for walkers of text that

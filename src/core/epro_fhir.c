@@ -170,12 +170,12 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
 {
     int                  rc;
     char                 msg[EPRO_FHIR_PATH_MAX];
-    size_t               count;
     const char          *s;
     epro_str_t           span;
     epro_fr_ctx_t        ctx;
+    epro_node_t         *root;
     epro_request_t       chk;
-    const epro_node_t   *root, *m;
+    const epro_node_t   *m;
 
     epro_fr_reset(req, EPRO_FR_QR);
 
@@ -184,22 +184,15 @@ epro_fhir_parse(epro_fhir_request_t *req, const char *body, size_t len,
     ctx.a = a;
     ctx.base = EPRO_FR_QR;
 
-    /*
-     * The tree is built under the strict scan's rules; only a body it
-     * refuses is scanned, for the error's byte and path (text the scan
-     * passes fails the tree only for want of memory).
-     */
+    memset(&chk, 0, sizeof(epro_request_t));
 
-    root = epro_tree_parse(body, len, a);
+    rc = epro_json_tree(body, len, &chk, a, &root);
 
-    if (root == NULL) {
-        memset(&chk, 0, sizeof(epro_request_t));
-        rc = epro_json_check(body, len, NULL, 0, &count, &chk, a);
+    if (rc == EPRO_NOMEM) {
+        return EPRO_NOMEM;
+    }
 
-        if (rc == EPRO_OK || rc == EPRO_NOMEM || chk.nerrors == 0) {
-            return EPRO_NOMEM;
-        }
-
+    if (rc != EPRO_OK) {
         snprintf(msg, sizeof(msg), "%s%s%s", chk.errors[0].path,
                  chk.errors[0].path[0] ? ": " : "", chk.errors[0].message);
 

@@ -114,10 +114,11 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
     int                 rc;
     char                where[EPRO_FQ_WHERE_MAX];
     char               *copy;
-    size_t              i, count, n0;
+    size_t              i, n0;
     const char         *type;
+    epro_node_t        *root;
     epro_request_t      chk;
-    const epro_node_t  *root, *entry, *e, *res;
+    const epro_node_t  *entry, *e, *res;
 
     memset(&chk, 0, sizeof(epro_request_t));
     n0 = set->n;
@@ -136,9 +137,9 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
     memcpy(copy, text, len);
     text = copy;
 
-    rc = epro_json_check(text, len, NULL, 0, &count, &chk, a);
+    rc = epro_json_tree(text, len, &chk, a, &root);
 
-    if (rc == EPRO_NOMEM || (rc != EPRO_OK && chk.nerrors == 0)) {
+    if (rc == EPRO_NOMEM) {
         return epro_fq_nomem(err, errlen);
     }
 
@@ -146,11 +147,6 @@ epro_fhir_load(epro_fhir_set_t *set, const char *text, size_t len,
         return epro_fq_fail(err, errlen, "%s%s%s", chk.errors[0].path,
                             chk.errors[0].path[0] ? ": " : "",
                             chk.errors[0].message);
-    }
-
-    root = epro_tree_parse(text, len, a);
-    if (root == NULL) {
-        return epro_fq_nomem(err, errlen);
     }
 
     type = NULL;

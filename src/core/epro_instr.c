@@ -44,7 +44,7 @@ epro_instruments_load(epro_instruments_t *set, const char *text,
 {
     int                 rc;
     char                where[96], iwhere[128];
-    size_t              i, j, n, count;
+    size_t              i, j, n;
     const char         *str;
     epro_node_t        *root, *list, *def, *items, *item, *v;
     epro_request_t      req;
@@ -63,20 +63,18 @@ epro_instruments_load(epro_instruments_t *set, const char *text,
         return EPRO_ERROR;
     }
 
-    rc = epro_json_check(text, len, NULL, 0, &count, &req, a);
+    rc = epro_json_tree(text, len, &req, a, &root);
 
-    if (rc != EPRO_OK) {
-        epro_def_error(err, errlen, "%s%s%s",
-                       req.nerrors ? req.errors[0].path : "",
-                       req.nerrors && req.errors[0].path[0] ? ": " : "",
-                       req.nerrors ? req.errors[0].message : "out of memory");
-        return rc;
-    }
-
-    root = epro_tree_parse(text, len, a);
-    if (root == NULL) {
+    if (rc == EPRO_NOMEM) {
         epro_def_error(err, errlen, "out of memory");
         return EPRO_NOMEM;
+    }
+
+    if (rc != EPRO_OK) {
+        epro_def_error(err, errlen, "%s%s%s", req.errors[0].path,
+                       req.errors[0].path[0] ? ": " : "",
+                       req.errors[0].message);
+        return EPRO_ERROR;
     }
 
     if (epro_node_type(root) != EPRO_NODE_OBJECT) {

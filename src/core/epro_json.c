@@ -451,73 +451,107 @@ epro_scan_string(epro_scan_t *s)
 static int
 epro_scan_number(epro_scan_t *s)
 {
-    long                  exp;
+    int                   rc;
+    const char           *p, *why;
     const unsigned char  *start;
 
     start = s->p;
-    exp = 0;
+    p = (const char *) start;
 
-    if (*s->p == '-') {
-        s->p++;
+    rc = epro_json_number(&p, (const char *) s->end, &why);
+    s->p = (const unsigned char *) p;
+
+    if (rc == EPRO_ERROR) {
+        return epro_scan_fail(s, why);
     }
 
-    if (s->p == s->end || *s->p < '0' || *s->p > '9') {
-        return epro_scan_fail(s, "invalid number");
-    }
-
-    if (*s->p == '0') {
-        s->p++;
-
-        if (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-            return epro_scan_fail(s, "invalid number: leading zero");
-        }
-
-    } else {
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-            s->p++;
-        }
-    }
-
-    if (s->p < s->end && *s->p == '.') {
-        s->p++;
-
-        if (s->p == s->end || *s->p < '0' || *s->p > '9') {
-            return epro_scan_fail(s, "invalid number: no digit after '.'");
-        }
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-            s->p++;
-        }
-    }
-
-    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-        s->p++;
-
-        if (s->p < s->end && (*s->p == '+' || *s->p == '-')) {
-            s->p++;
-        }
-
-        if (s->p == s->end || *s->p < '0' || *s->p > '9') {
-            return epro_scan_fail(s, "invalid number: empty exponent");
-        }
-
-        while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-            if (exp < 100000) {
-                exp = exp * 10 + (*s->p - '0');
-            }
-
-            s->p++;
-        }
-    }
-
-    /* PostgreSQL's numeric and a double must both hold it */
-
-    if (s->p - start > EPRO_MAX_NUMBER_BYTES || exp > 308) {
+    if (rc == EPRO_JSON_RANGE) {
         epro_scan_invalid(s, "number is out of range");
     }
 
     if (s->numbers) {
         return epro_scan_note(s, start);
+    }
+
+    return EPRO_OK;
+}
+
+
+int
+epro_json_number(const char **pp, const char *end, const char **why)
+{
+    long         exp;
+    const char  *p, *start;
+
+    start = *pp;
+    p = start;
+    exp = 0;
+
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (p == end || *p < '0' || *p > '9') {
+        *pp = p;
+        *why = "invalid number";
+        return EPRO_ERROR;
+    }
+
+    if (*p++ == '0') {
+        if (p < end && *p >= '0' && *p <= '9') {
+            *pp = p;
+            *why = "invalid number: leading zero";
+            return EPRO_ERROR;
+        }
+
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && *p == '.') {
+        p++;
+
+        if (p == end || *p < '0' || *p > '9') {
+            *pp = p;
+            *why = "invalid number: no digit after '.'";
+            return EPRO_ERROR;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == end || *p < '0' || *p > '9') {
+            *pp = p;
+            *why = "invalid number: empty exponent";
+            return EPRO_ERROR;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (exp < 100000) {
+                exp = exp * 10 + (*p - '0');
+            }
+
+            p++;
+        }
+    }
+
+    *pp = p;
+
+    /* PostgreSQL's numeric and a double must both hold it */
+
+    if (p - start > EPRO_MAX_NUMBER_BYTES || exp > 308) {
+        return EPRO_JSON_RANGE;
     }
 
     return EPRO_OK;

@@ -88,17 +88,9 @@ epro_parse(epro_request_t *req, const char *body, size_t len,
 
     max = req->max_submissions ? req->max_submissions : 1;
 
-    /*
-     * The tree is built under the strict scan's rules; only a body it
-     * refuses is scanned, for the errors' bytes and paths (text the scan
-     * passes fails the tree only for want of memory).
-     */
-
-    root = epro_tree_parse(body, len, a);
-
-    if (root == NULL) {
-        rc = epro_json_check(body, len, NULL, 0, &count, req, a);
-        return (rc == EPRO_OK) ? EPRO_NOMEM : rc;
+    rc = epro_json_tree(body, len, req, a, &root);
+    if (rc != EPRO_OK) {
+        return rc;
     }
 
     type = epro_node_type(root);

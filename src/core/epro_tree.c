@@ -4,8 +4,8 @@
  * text to RFC 8259 exactly as epro_json_check() does: it accepts what the
  * strict scan accepts and nothing else (test/fuzz/fuzz_core.c compares
  * the two on every input).  It only says no (NULL, as when memory runs
- * out); a caller that must say why asks epro_json_check(), so a FHIR
- * body, whose answer needs no spans from the scan, is read once.
+ * out); epro_json_tree() asks epro_json_check() why only then, so a
+ * body that passes is read once.
  *
  * Nodes, names and string values go to the caller's allocator (the
  * request's arena); a string without escapes is one memcpy.  A number
@@ -58,7 +58,6 @@ static char *epro_tree_copy(const epro_tree_span_t *s, char *d);
 static const char *epro_tree_unescape(const char *p, const char *end,
     char *d);
 static int epro_tree_number(epro_tree_t *t, epro_node_t *n);
-static int epro_tree_digit(const char *p, const char *end);
 static void epro_tree_ws(epro_tree_t *t);
 static unsigned epro_tree_hex4(const char *p);
 
@@ -83,6 +82,27 @@ epro_tree_parse(const char *text, size_t len, epro_alloc_t *a)
     epro_tree_ws(&t);
 
     return (t.p == t.end) ? root : NULL;
+}
+
+
+int
+epro_json_tree(const char *text, size_t len, epro_request_t *req,
+    epro_alloc_t *a, epro_node_t **root)
+{
+    int     rc;
+    size_t  count;
+
+    *root = epro_tree_parse(text, len, a);
+
+    if (*root != NULL) {
+        return EPRO_OK;
+    }
+
+    /* text the scan passes failed the tree only for want of memory */
+
+    rc = epro_json_check(text, len, NULL, 0, &count, req, a);
+
+    return (rc == EPRO_ERROR && req->nerrors > 0) ? EPRO_ERROR : EPRO_NOMEM;
 }
 
 
@@ -461,72 +481,25 @@ epro_tree_hex4(const char *p)
 
 
 /*
- * RFC 8259's number, as long as PostgreSQL's numeric and a double both
- * hold it (the strict scan's limits); the text as written, the value by
- * strtod() of a NUL-terminated copy.
+ * A number as the strict scan reads it (epro_json_number(): RFC 8259, and
+ * what PostgreSQL's numeric and a double both hold); the text as written,
+ * the value by strtod() of a NUL-terminated copy.
  */
 
 static int
 epro_tree_number(epro_tree_t *t, epro_node_t *n)
 {
     char        *e, buf[EPRO_MAX_NUMBER_BYTES + 1];
-    long         exp;
     size_t       len;
-    const char  *p, *end;
+    const char  *p, *why;
 
     p = t->p;
-    end = t->end;
-    exp = 0;
 
-    if (p < end && *p == '-') {
-        p++;
-    }
-
-    if (!epro_tree_digit(p, end)) {
+    if (epro_json_number(&p, t->end, &why) != EPRO_OK) {
         return EPRO_ERROR;
-    }
-
-    if (*p++ != '0') {
-        while (epro_tree_digit(p, end)) {
-            p++;
-        }
-    }
-
-    if (p < end && *p == '.') {
-        if (!epro_tree_digit(++p, end)) {
-            return EPRO_ERROR;
-        }
-
-        while (epro_tree_digit(p, end)) {
-            p++;
-        }
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-
-        if (p < end && (*p == '+' || *p == '-')) {
-            p++;
-        }
-
-        if (!epro_tree_digit(p, end)) {
-            return EPRO_ERROR;
-        }
-
-        while (epro_tree_digit(p, end)) {
-            if (exp < 100000) {
-                exp = exp * 10 + (*p - '0');
-            }
-
-            p++;
-        }
     }
 
     len = p - t->p;
-
-    if (len > EPRO_MAX_NUMBER_BYTES || exp > 308) {
-        return EPRO_ERROR;
-    }
 
     memcpy(buf, t->p, len);
     buf[len] = '\0';
@@ -543,13 +516,6 @@ epro_tree_number(epro_tree_t *t, epro_node_t *n)
     t->p = p;
 
     return EPRO_OK;
-}
-
-
-static int
-epro_tree_digit(const char *p, const char *end)
-{
-    return p < end && *p >= '0' && *p <= '9';
 }
 
 

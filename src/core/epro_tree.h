@@ -5,9 +5,9 @@
  * epro_tree.c in the caller's allocator.
  *
  * The builder refuses (NULL) exactly the text epro_json_check() refuses,
- * and NULL too when memory runs out: a caller that must tell the two
- * apart, or say what is wrong, asks epro_json_check().  Strings are
- * NUL-terminated (strict JSON has no U+0000), keys too.
+ * and NULL too when memory runs out: epro_json_tree() tells the two apart
+ * and says what is wrong.  Strings are NUL-terminated (strict JSON has no
+ * U+0000), keys too.
  */
 
 
@@ -34,6 +34,14 @@ typedef enum {
 
 /* NULL: out of memory (or text that did not pass the strict check) */
 epro_node_t *epro_tree_parse(const char *text, size_t len, epro_alloc_t *a);
+
+/*
+ * The tree of a whole text under the strict check: EPRO_OK and *root;
+ * EPRO_ERROR and, in req, the one error epro_json_check() finds (its
+ * byte and path; the scan runs only for a refused text); EPRO_NOMEM.
+ */
+int epro_json_tree(const char *text, size_t len, epro_request_t *req,
+    epro_alloc_t *a, epro_node_t **root);
 
 epro_node_type_e epro_node_type(const epro_node_t *n);
 
