@@ -330,8 +330,9 @@ size_t epro_utf8_seq(const unsigned char *p, const unsigned char *end);
 /*
  * RFC 8259's number at *p, before end; *p moves past it.  EPRO_ERROR:
  * no number, *why says which rule broke at *p.  EPRO_JSON_RANGE: a
- * number, but longer than EPRO_MAX_NUMBER_BYTES or with an exponent over
- * 308, more than PostgreSQL's numeric and a double both hold.  The strict
+ * number, but longer than EPRO_MAX_NUMBER_BYTES, with an exponent over
+ * 308, or beyond a double's largest (10e308): more than PostgreSQL's
+ * numeric and a double both hold.  The strict
  * scan and the tree's builder both read numbers here.
  */
 #define EPRO_JSON_RANGE  1

@@ -13,8 +13,10 @@
  */
 
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "epro_core.h"
@@ -480,12 +482,15 @@ epro_scan_number(epro_scan_t *s)
 int
 epro_json_number(const char **pp, const char *end, const char **why)
 {
+    int          negative;
+    char         buf[EPRO_MAX_NUMBER_BYTES + 1];
     long         exp;
     const char  *p, *start;
 
     start = *pp;
     p = start;
     exp = 0;
+    negative = 0;
 
     if (p < end && *p == '-') {
         p++;
@@ -528,7 +533,7 @@ epro_json_number(const char **pp, const char *end, const char **why)
         p++;
 
         if (p < end && (*p == '+' || *p == '-')) {
-            p++;
+            negative = (*p++ == '-');
         }
 
         if (p == end || *p < '0' || *p > '9') {
@@ -548,10 +553,23 @@ epro_json_number(const char **pp, const char *end, const char **why)
 
     *pp = p;
 
-    /* PostgreSQL's numeric and a double must both hold it */
+    /*
+     * PostgreSQL's numeric and a double must both hold it.  Under 64
+     * bytes a number reaches DBL_MAX (1.8e308) only with an exponent of
+     * 245 or more: only those are converted to see ("10e308" is one).
+     */
 
     if (p - start > EPRO_MAX_NUMBER_BYTES || exp > 308) {
         return EPRO_JSON_RANGE;
+    }
+
+    if (exp >= 245 && !negative) {
+        memcpy(buf, start, p - start);
+        buf[p - start] = '\0';
+
+        if (isinf(strtod(buf, NULL))) {
+            return EPRO_JSON_RANGE;
+        }
     }
 
     return EPRO_OK;
