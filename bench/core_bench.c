@@ -218,8 +218,6 @@ typedef struct {
     epro_request_t             req;
     char                       received[EPRO_TIME_LEN + 1];
     unsigned char              rnd[10];
-    size_t                     spans_n;
-    epro_str_t                *spans;
     const epro_fhir_set_t     *fhir;        /* NULL: the native contract */
     epro_fhir_request_t        freq;
     epro_fhir_bundle_t         fbundle;     /* a Bundle body's entries */
@@ -253,14 +251,10 @@ do_parse(bench_t *b)
 static int
 do_check(bench_t *b)
 {
-    size_t  count;
-
     arena_reset(&b->arena);
     memset(&b->req, 0, sizeof(epro_request_t));
 
-    return epro_json_check(b->body, b->len, b->spans,
-                           b->fhir ? 1 : b->spans_n, &count, &b->req,
-                           &b->pool);
+    return epro_json_check(b->body, b->len, &b->req, &b->pool);
 }
 
 
@@ -479,8 +473,6 @@ main(int argc, char **argv)
         b.heap.ctx = NULL;
         b.now_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         b.policy = EPRO_POLICY_OFF;
-        b.spans_n = 100;
-        b.spans = malloc(b.spans_n * sizeof(epro_str_t));
         memset(b.rnd, 0x5a, sizeof(b.rnd));
 
         epro_unix_to_rfc3339(b.received, ts.tv_sec, 123);

@@ -212,12 +212,12 @@ typedef struct {
  * EPRO_ERROR with one error in req and req->status set to
  * EPRO_STATUS_BAD_JSON (syntax, depth, bytes after the value) or
  * EPRO_STATUS_INVALID (a string that is not valid UTF-8, contains U+0000 or
- * an unpaired surrogate, or a number out of range).  On EPRO_OK, spans[]
- * receives the byte span of each element of a top-level array (up to
- * nspans; *count gets the real number), or of the top-level value itself.
+ * an unpaired surrogate, or a number out of range).  The parsers get
+ * their tree from epro_json_tree() (epro_tree.h), which holds the text to
+ * the same rules and asks this scan only why a text was refused.
  */
-int epro_json_check(const char *p, size_t len, epro_str_t *spans,
-    size_t nspans, size_t *count, epro_request_t *req, epro_alloc_t *a);
+int epro_json_check(const char *p, size_t len, epro_request_t *req,
+    epro_alloc_t *a);
 
 /*
  * The same check, also noting the text of every number in document order
@@ -233,9 +233,8 @@ typedef struct {
     size_t          cap;
 } epro_numbers_t;
 
-int epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
-    size_t nspans, size_t *count, epro_request_t *req, epro_numbers_t *nums,
-    epro_alloc_t *a);
+int epro_json_check_numbers(const char *p, size_t len, epro_request_t *req,
+    epro_numbers_t *nums, epro_alloc_t *a);
 
 /*
  * Parse (strict check, JSON tree, contract); fills req.  EPRO_ERROR: the

@@ -41,9 +41,6 @@ typedef struct {
     epro_frame_t         frames[EPRO_MAX_DEPTH + 1];
     epro_request_t      *req;
     epro_alloc_t        *alloc;
-    epro_str_t          *spans;
-    size_t               nspans;
-    size_t               count;
     epro_numbers_t      *numbers;   /* NULL: not wanted */
     int                  failed;    /* a syntax error ends the scan */
     int                  invalid;   /* a content error does not */
@@ -72,22 +69,19 @@ static int epro_problem_add(epro_buf_t *b, const char *text, const char *s,
 
 
 int
-epro_json_check(const char *p, size_t len, epro_str_t *spans, size_t nspans,
-    size_t *count, epro_request_t *req, epro_alloc_t *a)
+epro_json_check(const char *p, size_t len, epro_request_t *req,
+    epro_alloc_t *a)
 {
-    return epro_json_check_numbers(p, len, spans, nspans, count, req, NULL,
-                                   a);
+    return epro_json_check_numbers(p, len, req, NULL, a);
 }
 
 
 int
-epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
-    size_t nspans, size_t *count, epro_request_t *req, epro_numbers_t *nums,
-    epro_alloc_t *a)
+epro_json_check_numbers(const char *p, size_t len, epro_request_t *req,
+    epro_numbers_t *nums, epro_alloc_t *a)
 {
-    int                   rc;
-    epro_scan_t           s;
-    const unsigned char  *value;
+    int           rc;
+    epro_scan_t   s;
 
     memset(&s, 0, sizeof(epro_scan_t));
     s.start = (const unsigned char *) p;
@@ -95,8 +89,6 @@ epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
     s.end = s.start + len;
     s.req = req;
     s.alloc = a;
-    s.spans = spans;
-    s.nspans = nspans;
     s.numbers = nums;
 
     if (nums) {
@@ -113,20 +105,9 @@ epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
         return epro_scan_fail(&s, "the body is empty");
     }
 
-    value = s.p;
-
     rc = epro_scan_value(&s);
     if (rc != EPRO_OK) {
         return rc;
-    }
-
-    if (*value != '[') {
-        if (nspans > 0) {
-            spans[0].data = (const char *) value;
-            spans[0].len = s.p - value;
-        }
-
-        s.count = 1;
     }
 
     while (s.p < s.end
@@ -138,8 +119,6 @@ epro_json_check_numbers(const char *p, size_t len, epro_str_t *spans,
     if (s.p != s.end) {
         return epro_scan_fail(&s, "unexpected data after the JSON value");
     }
-
-    *count = s.count;
 
     if (s.nomem) {
         return EPRO_NOMEM;
@@ -301,9 +280,8 @@ epro_scan_object(epro_scan_t *s)
 static int
 epro_scan_array(epro_scan_t *s)
 {
-    int                   rc;
-    epro_frame_t         *f;
-    const unsigned char  *elt;
+    int            rc;
+    epro_frame_t  *f;
 
     if (s->depth == EPRO_MAX_DEPTH) {
         return epro_scan_fail(s, "nesting is too deep");
@@ -323,20 +301,9 @@ epro_scan_array(epro_scan_t *s)
     }
 
     for ( ;; ) {
-        elt = s->p;
-
         rc = epro_scan_value(s);
         if (rc != EPRO_OK) {
             return rc;
-        }
-
-        if (s->depth == 1) {
-            if (s->count < s->nspans) {
-                s->spans[s->count].data = (const char *) elt;
-                s->spans[s->count].len = s->p - elt;
-            }
-
-            s->count++;
         }
 
         epro_scan_ws(s);

@@ -89,8 +89,7 @@ int
 epro_json_tree(const char *text, size_t len, epro_request_t *req,
     epro_alloc_t *a, epro_node_t **root)
 {
-    int     rc;
-    size_t  count;
+    int  rc;
 
     *root = epro_tree_parse(text, len, a);
 
@@ -100,7 +99,7 @@ epro_json_tree(const char *text, size_t len, epro_request_t *req,
 
     /* text the scan passes failed the tree only for want of memory */
 
-    rc = epro_json_check(text, len, NULL, 0, &count, req, a);
+    rc = epro_json_check(text, len, req, a);
 
     return (rc == EPRO_ERROR && req->nerrors > 0) ? EPRO_ERROR : EPRO_NOMEM;
 }

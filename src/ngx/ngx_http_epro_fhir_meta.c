@@ -59,7 +59,7 @@ ngx_int_t
 ngx_http_epro_fhir_meta_init(ngx_conf_t *cf, ngx_http_epro_loc_conf_t *elcf)
 {
     char                       date[EPRO_TIME_LEN + 1];
-    size_t                     count, len;
+    size_t                     len;
     epro_buf_t                 b;
     epro_alloc_t               alloc;
     epro_request_t             req;
@@ -139,7 +139,7 @@ ngx_http_epro_fhir_meta_init(ngx_conf_t *cf, ngx_http_epro_loc_conf_t *elcf)
         return NGX_ERROR;
     }
 
-    if (epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc)
+    if (epro_json_check(b.data, b.len, &req, &alloc)
         != EPRO_OK)
     {
         ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,

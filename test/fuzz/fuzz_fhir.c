@@ -567,13 +567,11 @@ fuzz_more(const epro_fhir_request_t *full, const epro_fhir_request_t *none)
 static void
 fuzz_check_json(const char *p, size_t len, epro_alloc_t *a)
 {
-    size_t          count;
-    epro_str_t      span;
     epro_request_t  chk;
 
     memset(&chk, 0, sizeof(epro_request_t));
 
-    fuzz_assert(epro_json_check(p, len, &span, 1, &count, &chk, a)
+    fuzz_assert(epro_json_check(p, len, &chk, a)
                 == EPRO_OK);
 }
 
@@ -734,13 +732,11 @@ fuzz_check_resource(const epro_fhir_request_t *req, epro_alloc_t *a)
 static epro_node_t *
 fuzz_tree(const char *p, size_t len, epro_alloc_t *a)
 {
-    size_t           count;
-    epro_str_t       span;
     epro_node_t     *n;
     epro_request_t   chk;
 
     memset(&chk, 0, sizeof(epro_request_t));
-    fuzz_assert(epro_json_check(p, len, &span, 1, &count, &chk, a)
+    fuzz_assert(epro_json_check(p, len, &chk, a)
                 == EPRO_OK);
 
     n = epro_tree_parse(p, len, a);

@@ -381,16 +381,14 @@ test_json_case(const json_case_t *c)
 {
     int              rc;
     sb_t             b = { NULL, 0, 0 };
-    size_t           count, lead, trail;
-    const char      *path;
-    epro_str_t       spans[4];
+    size_t           lead, trail, len;
+    const char      *path, *text, *at;
+    epro_node_t     *root;
     epro_request_t   req;
 
     memset(&req, 0, sizeof(req));
-    count = 12345;
 
-    rc = epro_json_check(exact_copy(c->body, c->len), c->len, spans,
-                         NELTS(spans), &count, &req, &alloc);
+    rc = epro_json_check(exact_copy(c->body, c->len), c->len, &req, &alloc);
 
     if (!check_int(__FILE__, c->line, "epro_json_check()",
                    outcome(rc, &req), c->status)) {
@@ -399,9 +397,10 @@ test_json_case(const json_case_t *c)
 
     /* the tree refuses exactly what the strict check refuses */
 
-    check(__FILE__, c->line,
-          (epro_tree_parse(exact_copy(c->body, c->len), c->len, &alloc)
-           != NULL) == (c->status == EPRO_OK),
+    text = exact_copy(c->body, c->len);
+    root = epro_tree_parse(text, c->len, &alloc);
+
+    check(__FILE__, c->line, (root != NULL) == (c->status == EPRO_OK),
           "epro_tree_parse() %s what epro_json_check() %s",
           c->status == EPRO_OK ? "refuses" : "accepts",
           c->status == EPRO_OK ? "accepts" : "refuses");
@@ -412,8 +411,8 @@ test_json_case(const json_case_t *c)
               "want at least one error, got %lu",
               (unsigned long) req.nerrors);
 
-    } else if (rc == EPRO_OK && c->body[strspn(c->body, " \t\r\n")] != '[') {
-        /* a scalar or an object: one span, the value without blanks */
+    } else if (root != NULL) {
+        /* the root's span: the value without the blanks around it */
 
         lead = strspn(c->body, " \t\r\n");
         for (trail = 0; trail < c->len - lead; trail++) {
@@ -422,8 +421,10 @@ test_json_case(const json_case_t *c)
             }
         }
 
-        check_int(__FILE__, c->line, "count", count, 1);
-        check_mem(__FILE__, c->line, "spans[0]", spans[0].data, spans[0].len,
+        at = epro_node_span(root, &len);
+        check(__FILE__, c->line, at == text + lead,
+              "the root's span starts at byte %ld", (long) (at - text));
+        check_mem(__FILE__, c->line, "the root's span", at, len,
                   c->body + lead, c->len - lead - trail);
     }
 
@@ -462,7 +463,7 @@ test_json_depth(void)
 {
     int             rc;
     sb_t            b;
-    size_t          count, depth;
+    size_t          depth;
     epro_request_t  req;
 
     for (depth = EPRO_MAX_DEPTH - 1; depth <= EPRO_MAX_DEPTH + 2; depth++) {
@@ -473,7 +474,7 @@ test_json_depth(void)
         sb_rep(&b, "]", depth);
 
         memset(&req, 0, sizeof(req));
-        rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
+        rc = epro_json_check(b.data, b.len, &req, &alloc);
         CHECK_INT("arrays nested this deep", outcome(rc, &req),
                   depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_STATUS_BAD_JSON);
         CHECK_INT("arrays nested this deep: the tree",
@@ -487,7 +488,7 @@ test_json_depth(void)
         sb_rep(&b, "}", depth);
 
         memset(&req, 0, sizeof(req));
-        rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
+        rc = epro_json_check(b.data, b.len, &req, &alloc);
         CHECK_INT("objects nested this deep", outcome(rc, &req),
                   depth <= EPRO_MAX_DEPTH ? EPRO_OK : EPRO_STATUS_BAD_JSON);
         CHECK_INT("objects nested this deep: the tree",
@@ -500,7 +501,7 @@ test_json_depth(void)
         sb_rep(&b, "[", depth % 2);
 
         memset(&req, 0, sizeof(req));
-        rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
+        rc = epro_json_check(b.data, b.len, &req, &alloc);
         CHECK_INT("unterminated nesting", outcome(rc, &req),
                   EPRO_STATUS_BAD_JSON);
 
@@ -532,7 +533,7 @@ test_json_string_bytes(void)
 {
     int             rc, want;
     char            body[32];
-    size_t          k, b, n, count;
+    size_t          k, b, n;
     epro_request_t  req;
 
     for (k = 0; k < 18; k++) {
@@ -560,8 +561,7 @@ test_json_string_bytes(void)
             }
 
             memset(&req, 0, sizeof(req));
-            rc = epro_json_check(exact_copy(body, n), n, NULL, 0, &count,
-                                 &req, &alloc);
+            rc = epro_json_check(exact_copy(body, n), n, &req, &alloc);
 
             if (!check_int(AT, "byte in a string", outcome(rc, &req), want)) {
                 fprintf(stderr, "    byte 0x%02x at %lu\n", (unsigned) b,
@@ -574,15 +574,14 @@ test_json_string_bytes(void)
 }
 
 
-/* byte spans of the elements of a top-level array */
+/* byte spans of the elements of a top-level array, in the tree */
 
 static void
-test_json_spans(void)
+test_tree_array_spans(void)
 {
-    int              rc;
-    size_t           i, count;
-    epro_str_t       spans[8];
-    epro_request_t   req;
+    size_t         i, len;
+    const char    *at;
+    epro_node_t   *root, *n;
 
     static const char  body[] =
         " [ {\"a\":1} ,\n\t\"x\\\"]\" , [1,[2,{}]] ,null,-0.5e3 ] ";
@@ -591,38 +590,32 @@ test_json_spans(void)
         "{\"a\":1}", "\"x\\\"]\"", "[1,[2,{}]]", "null", "-0.5e3"
     };
 
-    memset(&req, 0, sizeof(req));
-    rc = epro_json_check(body, sizeof(body) - 1, spans, NELTS(spans), &count,
-                         &req, &alloc);
+    root = epro_tree_parse(body, sizeof(body) - 1, &alloc);
+    CHECK(root != NULL && epro_node_type(root) == EPRO_NODE_ARRAY);
 
-    CHECK_INT("epro_json_check()", rc, EPRO_OK);
-    CHECK_INT("count", count, NELTS(want));
-
-    for (i = 0; i < NELTS(want) && i < count; i++) {
-        check_mem(AT, want[i], spans[i].data, spans[i].len, want[i],
-                  strlen(want[i]));
+    if (root == NULL) {
+        return;
     }
 
-    /* fewer spans than elements: the count is still the real one */
+    CHECK_INT("elements", epro_node_count(root), NELTS(want));
 
-    for (i = 0; i < NELTS(spans); i++) {
-        spans[i].data = NULL;
-        spans[i].len = 777;
+    for (i = 0, n = epro_node_child(root); i < NELTS(want) && n;
+         i++, n = epro_node_next(n))
+    {
+        at = epro_node_span(n, &len);
+        check_mem(AT, want[i], at, len, want[i], strlen(want[i]));
+        CHECK(epro_node_end(n) == at + len);
     }
-
-    rc = epro_json_check(body, sizeof(body) - 1, spans, 2, &count, &req,
-                         &alloc);
-
-    CHECK_INT("epro_json_check()", rc, EPRO_OK);
-    CHECK_INT("count", count, NELTS(want));
-    check_mem(AT, "spans[1]", spans[1].data, spans[1].len, want[1],
-              strlen(want[1]));
-    CHECK(spans[2].data == NULL && spans[2].len == 777);
 
     /* an empty array */
-    rc = epro_json_check(" [ ] ", 5, spans, 2, &count, &req, &alloc);
-    CHECK_INT("epro_json_check([])", rc, EPRO_OK);
-    CHECK_INT("count of []", count, 0);
+
+    root = epro_tree_parse(" [ ] ", 5, &alloc);
+    CHECK(root != NULL && epro_node_count(root) == 0);
+
+    if (root != NULL) {
+        at = epro_node_span(root, &len);
+        check_mem(AT, "[]", at, len, "[ ]", 3);
+    }
 
     arena_release(&arena);
 }
@@ -661,7 +654,7 @@ static void
 test_json_paths(void)
 {
     int             rc;
-    size_t          i, count;
+    size_t          i;
     epro_request_t  req;
 
     const json_path_case_t  *c;
@@ -670,8 +663,7 @@ test_json_paths(void)
         c = &json_path_cases[i];
 
         memset(&req, 0, sizeof(req));
-        rc = epro_json_check(c->body, strlen(c->body), NULL, 0, &count, &req,
-                             &alloc);
+        rc = epro_json_check(c->body, strlen(c->body), &req, &alloc);
 
         check_int(__FILE__, c->line, "epro_json_check()",
                   outcome(rc, &req), c->status);
@@ -1545,7 +1537,7 @@ test_long_paths(void)
 {
     int              rc;
     sb_t             b, m, key;
-    size_t           i, count;
+    size_t           i;
     const char      *path;
     epro_request_t   req;
 
@@ -1589,8 +1581,7 @@ test_long_paths(void)
     sb_rep(&b, "}", EPRO_MAX_DEPTH - 1);
 
     memset(&req, 0, sizeof(req));
-    rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
-                         &req, &alloc);
+    rc = epro_json_check(exact_copy(b.data, b.len), b.len, &req, &alloc);
     CHECK_INT("epro_json_check()", outcome(rc, &req), EPRO_STATUS_INVALID);
     path = first_path(&req);
     CHECK(strncmp(path, "/k~1~0k~1~0", 11) == 0);
@@ -1599,8 +1590,7 @@ test_long_paths(void)
     b.data[b.len - EPRO_MAX_DEPTH] = ',';
 
     memset(&req, 0, sizeof(req));
-    rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
-                         &req, &alloc);
+    rc = epro_json_check(exact_copy(b.data, b.len), b.len, &req, &alloc);
     CHECK_INT("epro_json_check()", outcome(rc, &req), EPRO_STATUS_BAD_JSON);
 
     /* array indexes all the way down */
@@ -1613,8 +1603,7 @@ test_long_paths(void)
     sb_add(&b, "01");
 
     memset(&req, 0, sizeof(req));
-    rc = epro_json_check(exact_copy(b.data, b.len), b.len, NULL, 0, &count,
-                         &req, &alloc);
+    rc = epro_json_check(exact_copy(b.data, b.len), b.len, &req, &alloc);
     CHECK_INT("epro_json_check()", outcome(rc, &req), EPRO_STATUS_BAD_JSON);
     path = first_path(&req);
     CHECK(strncmp(path, "/12/12/12/12", 12) == 0);
@@ -2620,7 +2609,7 @@ test_json_string(void)
 {
     int              rc;
     char            *in;
-    size_t           i, k, n, count;
+    size_t           i, k, n;
     const char      *str;
     epro_buf_t       b;
     epro_node_t     *v;
@@ -2659,7 +2648,7 @@ test_json_string(void)
                                       &alloc);
         CHECK_INT("epro_buf_add_json_string()", rc, EPRO_OK);
 
-        rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
+        rc = epro_json_check(b.data, b.len, &req, &alloc);
         if (!check(AT, rc == EPRO_OK, "output %s is not valid JSON (%d)",
                    b.data, rc))
         {
@@ -2728,7 +2717,7 @@ test_json_string(void)
             break;
         }
 
-        rc = epro_json_check(b.data, b.len, NULL, 0, &count, &req, &alloc);
+        rc = epro_json_check(b.data, b.len, &req, &alloc);
 
         if (!check_loop(AT, outcome(rc, &req)
                            == (nul ? EPRO_STATUS_INVALID : EPRO_OK),
@@ -2831,7 +2820,7 @@ static void
 test_problem_json(void)
 {
     int              rc;
-    size_t           i, count;
+    size_t           i;
     epro_buf_t       b;
     epro_node_t     *root, *errors, *e;
     epro_request_t   req, chk;
@@ -2851,7 +2840,7 @@ test_problem_json(void)
 
     memset(&chk, 0, sizeof(chk));
     CHECK_INT("strict check of the output",
-              epro_json_check(b.data, b.len, NULL, 0, &count, &chk, &alloc),
+              epro_json_check(b.data, b.len, &chk, &alloc),
               EPRO_OK);
 
     root = epro_tree_parse(b.data, b.len, &alloc);
@@ -2942,7 +2931,7 @@ test_problem_json(void)
                   EPRO_OK);
 
         memset(&chk, 0, sizeof(chk));
-        rc = epro_json_check(b.data, b.len, NULL, 0, &count, &chk, &alloc);
+        rc = epro_json_check(b.data, b.len, &chk, &alloc);
         check_int(__FILE__, bodies[i].line, "strict check of the output",
                   rc, EPRO_OK);
 
@@ -3173,7 +3162,7 @@ main(void)
 
     test_json_depth();
     test_json_string_bytes();
-    test_json_spans();
+    test_tree_array_spans();
     test_json_paths();
 
     for (i = 0; i < NELTS(contract_cases); i++) {

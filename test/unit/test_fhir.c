@@ -1590,9 +1590,8 @@ static void
 test_every_issue(void)
 {
     int                  rc;
-    size_t               i, count;
+    size_t               i;
     sb_t                 b;
-    epro_str_t           span;
     epro_buf_t           out;
     epro_request_t       chk;
     epro_fhir_request_t  req;
@@ -1645,8 +1644,8 @@ test_every_issue(void)
               EPRO_OK);
 
     memset(&chk, 0, sizeof(epro_request_t));
-    CHECK_INT("outcome is JSON", epro_json_check(out.data, out.len, &span, 1,
-                                                 &count, &chk, &req_alloc),
+    CHECK_INT("outcome is JSON", epro_json_check(out.data, out.len, &chk,
+                                                 &req_alloc),
               EPRO_OK);
     CHECK(strstr(out.data, "{\"severity\":\"information\",\"code\":"
                            "\"too-costly\",\"diagnostics\":\"12 more issues "
@@ -2024,9 +2023,7 @@ bench_run(const char *what, const char *copy, size_t len, long n, int full)
 {
     int                  rc;
     long                 i;
-    size_t               count;
     double               ns;
-    epro_str_t           span;
     bench_pool_t         bp;
     epro_alloc_t         a;
     struct timespec      t0, t1;
@@ -2057,7 +2054,7 @@ bench_run(const char *what, const char *copy, size_t len, long n, int full)
 
         } else {
             memset(&chk, 0, sizeof(epro_request_t));
-            rc = epro_json_check(copy, len, &span, 1, &count, &chk, &a);
+            rc = epro_json_check(copy, len, &chk, &a);
         }
     }
 

@@ -74,7 +74,6 @@ check_resource(int line, const char *body, const char *updated,
 {
     int                 rc;
     char               *in;
-    size_t              count;
     epro_buf_t          b;
     epro_node_t        *root;
     epro_request_t      chk;
@@ -89,7 +88,7 @@ check_resource(int line, const char *body, const char *updated,
 
     root = NULL;
 
-    if (epro_json_check(in, strlen(body), NULL, 0, &count, &chk, &alloc)
+    if (epro_json_check(in, strlen(body), &chk, &alloc)
         == EPRO_OK)
     {
         root = epro_tree_parse(in, strlen(body), &alloc);
