@@ -76,7 +76,7 @@ db()->do("CREATE OR REPLACE TRIGGER t_008_syncrep AFTER INSERT ON "
 our %Id = map { $_ => uuid() }
     qw(down full1 full2 lock1 lock2 abort queued inflight late cancel1
        cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
-       room7 room8 room9 room10 sync1 sync2);
+       room7 room8 room9 room10 room11 room12 sync1 sync2);
 
 our ($Lock, $Sock, $Pos);
 
@@ -773,5 +773,42 @@ if ($req_idx == 2) {
 008-SECRET
 canceling wait
 reconnecting
+[error]
+[alert]
+
+
+
+=== TEST 19: the first in line for room leaves: the one behind it, which fits, gets in at once (not after epro_pg_timeout, nor when the room is freed)
+--- http_config eval
+"epro_pg_conninfo \"" . Epro::conninfo() . " application_name=t008_room2\";
+epro_table t_008_room;
+epro_pg_pool_size 1;
+epro_pg_timeout 5s;
+epro_queue_max_bytes 1000;"
+--- init
+Epro::wait_ready(1);
+--- post_check
+my ($b1, $b2) = map { main::secret($main::Id{$_}) } qw(room11 room12);
+# the first holds room for its body (~330 bytes) while it uploads
+my $first = hold_room($b1);
+# this one would not fit beside it (900 bytes), the next one would
+my $big = main::expect_room('x' x 900);
+my $second = main::expect_room($b2);
+Time::HiRes::sleep(0.2);
+is(main::read_for($second, 0.1), '', 'behind the big one, it waits');
+close $big;
+like(main::read_for($second, 1), qr{^HTTP/1\.1 100 Continue\r\n\r\n\z},
+     'the big one gone: 100 Continue at once');
+print $second $b2;
+like(main::read_for($second, 3, 1),
+     qr{^HTTP/1\.1 201 .*\r\n\r\n\Q${\ main::created(1, 0, $main::Id{room12}) }\E\z}s,
+     'and 201 while the first still uploads');
+print $first substr($b1, 10);
+like(main::read_for($first, 3, 1), qr{^HTTP/1\.1 201 }, 'the first: 201');
+is(main::rows('t_008_room', $main::Id{room12}), "1\n", 'stored once');
+--- no_error_log
+008-SECRET
+refusing requests
+exited on signal
 [error]
 [alert]

@@ -27,3 +27,32 @@ poison_ok('t_009_poison');
 POISON
 --- error_log
 SQLSTATE 23514, constraint t_009_poison_subject_id_check
+
+
+
+=== TEST 2: the poisoned request's client left while its batch waited: the one that stayed is sent again alone and gets 201 (the bad row is not its own); the poisoned row, answered to nobody, is not stored
+--- http_config
+    epro_table t_009_poison;
+    epro_pg_pool_size 1;
+    epro_batch_max_delay 1s;
+--- post_check
+my ($bad, $good) = (uuid(), uuid());
+my $s = http_post(phq9(id => $bad, subject => 'POISON'), send_only => 1);
+Time::HiRes::sleep(0.2);
+my $g = http_post(phq9(id => $good, subject => 'SUBJ-STAYED'),
+                  send_only => 1);
+Time::HiRes::sleep(0.3);
+close $s;
+my $r = response($g);
+is($r->{status}, 201, 'the request that stayed: 201');
+like($r->{body}, qr/\Q$good\E/, 'naming its id');
+is(sql('SELECT count(*) FROM t_009_poison WHERE submission_id = ?', $good),
+   "1\n", 'its row stored');
+is(sql('SELECT count(*) FROM t_009_poison WHERE submission_id = ?', $bad),
+   "0\n", 'the poisoned row not');
+--- error_log eval
+[qr/client left before the commit of 1 row\(s\)/,
+ qr/SQLSTATE 23514, constraint t_009_poison_subject_id_check/]
+--- no_error_log
+[alert]
+POISON

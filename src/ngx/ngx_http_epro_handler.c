@@ -949,7 +949,8 @@ ngx_http_epro_cleanup(void *data)
     if (ctx->waiter.batch) {
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "epro: client left before the commit of %uz row(s); "
-                      "they are still committed", ctx->req.nsubs);
+                      "they are still committed, unless the database "
+                      "refuses their batch", ctx->req.nsubs);
 
         ngx_http_epro_queue_cancel(&ctx->waiter);
 

@@ -162,6 +162,9 @@ typedef struct {
     unsigned                     warned:1;
     /* busy with a lookup, not a batch */
     unsigned                     lookup:1;
+    /* busy: an error libpq raised itself (no SQLSTATE from the server,
+       as out of memory for a result): the server may still commit */
+    unsigned                     local:1;
 } ngx_http_epro_pg_conn_t;
 
 
@@ -736,6 +739,8 @@ ngx_http_epro_pg_begin(ngx_http_epro_pg_conn_t *pc, void *data,
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_busy);
     pc->failed = 0;
     pc->warned = 0;
+    pc->local = 0;
+    pc->sqlstate[0] = '\0';
     pc->sent = ngx_current_msec;
     pc->log.action = action;
 
@@ -1208,6 +1213,10 @@ ngx_http_epro_pg_result(ngx_http_epro_pg_conn_t *pc, PGresult *res)
     ngx_cpystrn((u_char *) pc->sqlstate,
                 (u_char *) (field ? field : "?????"), sizeof(pc->sqlstate));
 
+    if (field == NULL) {
+        pc->local = 1;
+    }
+
     ngx_http_epro_metrics_db_error(pc->pg->conf->index, pc->sqlstate);
 
     if (pc->state == ngx_http_epro_pg_preparing) {
@@ -1276,7 +1285,12 @@ ngx_http_epro_pg_prepared(ngx_http_epro_pg_conn_t *pc)
 }
 
 
-/* rolled back: nothing of the batch is stored */
+/*
+ * The batch ended in an error and the transaction is idle: PostgreSQL
+ * rolled it back, nothing is stored, if the error was the server's.  An
+ * error libpq raised itself, or none at all, says nothing of the commit
+ * (the server went on to the Sync): outcome unknown.
+ */
 
 static void
 ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
@@ -1285,6 +1299,16 @@ ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
     ngx_http_epro_pg_outcome_e   outcome;
 
     data = pc->data;
+
+    if (pc->local || pc->sqlstate[0] == '\0') {
+        outcome = NGX_HTTP_EPRO_PG_UNKNOWN;
+
+    } else if (ngx_http_epro_pg_row_error(pc->sqlstate)) {
+        outcome = NGX_HTTP_EPRO_PG_REFUSED;
+
+    } else {
+        outcome = NGX_HTTP_EPRO_PG_FAILED;
+    }
 
     if (pc->result) {
         PQclear(pc->result);
@@ -1295,15 +1319,13 @@ ngx_http_epro_pg_rolled_back(ngx_http_epro_pg_conn_t *pc)
     pc->data = NULL;
     pc->failed = 0;
     pc->warned = 0;
+    pc->local = 0;
     ngx_http_epro_pg_state(pc, ngx_http_epro_pg_idle);
     pc->log.action = NULL;
 
     if (pc->deadline.timer_set) {
         ngx_del_timer(&pc->deadline);
     }
-
-    outcome = ngx_http_epro_pg_row_error(pc->sqlstate)
-              ? NGX_HTTP_EPRO_PG_REFUSED : NGX_HTTP_EPRO_PG_FAILED;
 
     pc->pg->done(data, outcome, pc->sqlstate, NULL);
     pc->pg->ready(pc->pg->ctx);

@@ -335,6 +335,9 @@ ngx_http_epro_queue_release(ngx_http_epro_waiter_t *w)
         w->waiting = 0;
         eq->nwaiting--;
         ngx_http_epro_metrics_room(eq->conf->index, 0, -1);
+
+        /* the next one may fit where this one did not */
+        ngx_http_epro_queue_wake(eq);
     }
 
     if (w->reserved == 0) {
@@ -485,7 +488,11 @@ ngx_http_epro_queue_lookup_cancel(ngx_http_epro_lookup_t *l)
 }
 
 
-/* the request is gone: its rows stay in the batch and still commit */
+/*
+ * The request is gone: its rows stay in the batch and still commit,
+ * unless PostgreSQL refuses the batch; then only the rows of the requests
+ * still waiting are sent again (nobody was told the others were stored).
+ */
 
 void
 ngx_http_epro_queue_cancel(ngx_http_epro_waiter_t *w)
@@ -810,7 +817,8 @@ ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
 {
     ngx_http_epro_batch_t  *b = data;
 
-    ngx_http_epro_queue_t  *eq;
+    ngx_http_epro_queue_t   *eq;
+    ngx_http_epro_waiter_t  *w;
 
     eq = b->owner;
 
@@ -821,8 +829,23 @@ ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
         return;
 
     case NGX_HTTP_EPRO_PG_REFUSED:
-        if (b->alone
-            || ngx_queue_head(&b->waiters) == ngx_queue_last(&b->waiters))
+
+        /*
+         * The bad row is a request's own only if the batch holds nothing
+         * else: a request gone while queued left its rows behind.
+         */
+
+        if (b->alone || ngx_queue_empty(&b->waiters)) {
+            ngx_http_epro_queue_finish(eq, b, NGX_HTTP_EPRO_UNPROCESSABLE,
+                                       sqlstate, NULL);
+            return;
+        }
+
+        w = ngx_queue_data(ngx_queue_head(&b->waiters),
+                           ngx_http_epro_waiter_t, queue);
+
+        if (ngx_queue_head(&b->waiters) == ngx_queue_last(&b->waiters)
+            && w->nrows == b->rows.nrows)
         {
             ngx_http_epro_queue_finish(eq, b, NGX_HTTP_EPRO_UNPROCESSABLE,
                                        sqlstate, NULL);
