@@ -585,7 +585,27 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_epro_loc_conf_t  *conf = child;
 
     ngx_str_t                   name;
+    ngx_http_core_loc_conf_t   *clcf;
     ngx_http_epro_main_conf_t  *emcf;
+
+    /*
+     * An "if" or "limit_except" block in an epro_submit location is the
+     * same endpoint, unless it has an epro_submit of its own: nginx runs
+     * the location's handler with an if block's configuration, and a
+     * limit_except block's handler (none unless given, as proxy_pass
+     * does) for the methods it limits.
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->noname && !conf->submit && prev->submit) {
+        conf->submit = prev->submit;
+        conf->fhir = prev->fhir;
+
+        if (clcf->handler == NULL) {
+            clcf->handler = ngx_http_epro_handler;
+        }
+    }
 
     ngx_conf_merge_uint_value(conf->max_submissions, prev->max_submissions,
                               100);

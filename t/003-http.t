@@ -4,6 +4,11 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Epro;
 use EproCheck;
+use Digest::MD5 ();
+
+# TEST 24's mirror stores here
+db()->do('CREATE TABLE IF NOT EXISTS t_003_mirror '
+         . '(LIKE epro_submissions INCLUDING ALL)');
 
 no_error_log_default("[warn]\n[error]\n[alert]");
 no_shuffle();
@@ -380,5 +385,74 @@ sub_json(submissionId => '"@ID17@"') . "\n"
 --- sql
 SELECT payload FROM epro_submissions WHERE submission_id = '@ID17@'
 --- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 24: a mirror subrequest into an epro_submit location reads the main request's body and leaves it whole: the proxied copy (over 4 KB, so a buffer of its own) is stored as sent too
+--- config
+    location = /m {
+        mirror /epro_m;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/s;
+    }
+
+    location = /epro_m {
+        internal;
+        epro_table t_003_mirror;
+        epro_submit;
+    }
+
+    location = /s {
+        epro_submit;
+    }
+--- raw_request eval
+post(sub_json(submissionId => '"@ID18@"', answers => '{"q1":"' . ('m' x 3000) . '","q2":"' . ('n' x 3000) . '"}'), uri => '/m')
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID18@"]}
+--- post_check
+# the mirror's answer is not waited for: its row may come a little later
+for (1 .. 50) {
+    last if sql('SELECT count(*) FROM t_003_mirror WHERE submission_id = ?',
+                sid(18)) eq "1\n";
+    Time::HiRes::sleep(0.1);
+}
+--- sql
+SELECT 'main', md5(payload) FROM epro_submissions WHERE submission_id = '@ID18@'
+UNION ALL
+SELECT 'mirror', md5(payload) FROM t_003_mirror WHERE submission_id = '@ID18@'
+--- sql_result eval
+my $md5 = Digest::MD5::md5_hex(Epro::subst(sub_json(submissionId => '"@ID18@"', answers => '{"q1":"' . ('m' x 3000) . '","q2":"' . ('n' x 3000) . '"}')));
+"main|$md5\nmirror|$md5\n"
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 25: an "if" block inside the location is the same endpoint: the request it matches is stored like the others (nginx runs the location's handler with the block's configuration)
+--- config
+    location = /s {
+        epro_submit;
+
+        if ($http_x_debug) {
+            set $debug 1;
+        }
+    }
+--- more_headers
+Content-Type: application/json
+X-Debug: 1
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID19@"')
+--- error_code: 201
+--- response_body
+{"accepted":1,"duplicates":0,"ids":["@ID19@"]}
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID19@'
+--- sql_result
+1
+--- no_error_log
+exited on signal
 [error]
 [alert]

@@ -1026,3 +1026,111 @@ Content-Type: application/fhir+json
 --- response_body_like eval
 ['^\{"resourceType":"QuestionnaireResponse","id":"@ID1@","meta":\{"versionId":"1","lastUpdated":"[^"]+"\},"identifier":\{"system":"urn:t","value":"@ID1@"\},"questionnaire":"http://t/q\|1",.*"item":\[.*\]\}$',
  '^\{"resourceType":"QuestionnaireResponse","id":"@ID1@","meta":\{"versionId":"1"\},"identifier":\{"system":"urn:t","value":"@ID1@"\},"questionnaire":"http://t/q\|1",.*"item":\[.*\]\}$']
+
+
+
+=== TEST 60: a retry with If-Match or If-Unmodified-Since is still the retry's 200 (nginx's not_modified filter does not make it 412)
+--- request eval
+[tpost($::MIN_OK), tpost($::MIN_OK), tpost($::MIN_OK)]
+--- more_headers eval
+["Content-Type: application/fhir+json",
+ "Content-Type: application/fhir+json\nIf-Match: W/\"1\"",
+ "Content-Type: application/fhir+json\n"
+     . "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:01 GMT"]
+--- error_code eval
+[201, 200, 200]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse","id":"@ID1@"',
+ '^\{"resourceType":"QuestionnaireResponse","id":"@ID1@"',
+ '^\{"resourceType":"QuestionnaireResponse","id":"@ID1@"']
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 61: a regex location (no FHIR base): its Location is the URI escaped again, so a %0D%0A in the URI cannot add a header
+--- config
+    location ~ ^/rfhir/ {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+    }
+--- raw_request eval
+my $b = Epro::subst(tq($::MIN_OK));
+"POST /rfhir/x%0d%0aSet-Cookie:%20pwned=1%0d%0aX:%20y HTTP/1.1\r\n"
+. "Host: localhost\r\nConnection: close\r\n"
+. "Content-Type: application/fhir+json\r\nPrefer: return=minimal\r\n"
+. "Content-Length: " . length($b) . "\r\n\r\n$b"
+--- error_code: 201
+--- response_headers_like
+Location: ^http://localhost(?::\d+)?/rfhir/x%0D%0ASet-Cookie:%20pwned=1%0D%0AX:%20y/[0-9a-f-]{36}/_history/1$
+--- raw_response_headers_unlike: \r\n(?:Set-Cookie|X):
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 62: an "if" block inside the location is the same endpoint (nginx runs the location's handler with the block's configuration)
+--- config
+    location = /t/QuestionnaireResponse {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+
+        if ($http_x_debug) {
+            set $debug 1;
+        }
+    }
+--- request eval
+[map { Epro::subst(tpost($::MIN_OK, id => $_)) } 621 .. 622]
+--- more_headers eval
+["Content-Type: application/fhir+json\nX-Debug: 1",
+ "Content-Type: application/fhir+json"]
+--- error_code eval
+[201, 201]
+--- response_body_like eval
+['^\{"resourceType":"QuestionnaireResponse",',
+ '^\{"resourceType":"QuestionnaireResponse",']
+--- post_check
+is(sql('SELECT count(*) FROM epro_submissions WHERE submission_id = ? '
+       . "AND visit_name = 'T-VISIT'", sid(621 + $req_idx)), "1\n",
+   "request $req_idx stored with the location's values");
+--- no_error_log
+exited on signal
+[error]
+[alert]
+
+
+
+=== TEST 63: a "limit_except" block inside the location: the methods it limits run the location's handler too (as proxy_pass does)
+--- config
+    location = /t/QuestionnaireResponse {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+
+        # POST is not GET: it runs in this block's configuration
+        limit_except GET {
+            allow 127.0.0.1;
+            deny all;
+        }
+    }
+--- request eval
+Epro::subst(tpost($::MIN_OK, id => 631))
+--- more_headers
+Content-Type: application/fhir+json
+--- error_code: 201
+--- response_body_like: ^\{"resourceType":"QuestionnaireResponse",
+--- sql
+SELECT count(*) FROM epro_submissions
+WHERE submission_id = '@ID631@' AND visit_name = 'T-VISIT'
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]

@@ -201,7 +201,9 @@ ngx_http_epro_body_drop(ngx_http_request_t *r)
 
     rb = r->request_body;
 
-    if (rb == NULL || rb->rest != 0) {
+    /* a subrequest (mirror) reads its parent's body: not ours to free */
+
+    if (rb == NULL || rb->rest != 0 || r != r->main) {
         return;
     }
 

@@ -378,6 +378,15 @@ ngx_http_epro_reply_chain(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
 
+    /*
+     * Our answers are not a static file's: nginx's not_modified filter,
+     * seeing no ETag of its own (ours is a list header), would turn a 200
+     * for an If-Match W/"1" or If-Unmodified-Since into 412.  The read
+     * answers If-None-Match itself.
+     */
+
+    r->disable_not_modified = 1;
+
     if (status == NGX_HTTP_EPRO_UNPROCESSABLE) {
         /* nginx 1.22 has no status line for 422 */
         ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Content");
@@ -616,8 +625,11 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
 
     uri = ctx->base.data ? &ctx->base : &r->uri;
 
+    /* r->uri is decoded: escaped again, a %0D%0A in it ends no line */
+
     len = uri->len + sizeof("/QuestionnaireResponse/") - 1 + EPRO_UUID_LEN
-          + sizeof("/_history/1") - 1;
+          + sizeof("/_history/1") - 1
+          + 2 * ngx_escape_uri(NULL, uri->data, uri->len, NGX_ESCAPE_URI);
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -632,7 +644,7 @@ ngx_http_epro_reply_fhir_created(ngx_http_epro_ctx_t *ctx,
     h->hash = 1;
     ngx_str_set(&h->key, "Location");
     h->value.data = p;
-    p = ngx_cpymem(p, uri->data, uri->len);
+    p = (u_char *) ngx_escape_uri(p, uri->data, uri->len, NGX_ESCAPE_URI);
     p = ctx->base.data
         ? ngx_cpymem(p, "/QuestionnaireResponse/",
                      sizeof("/QuestionnaireResponse/") - 1)
@@ -886,14 +898,6 @@ ngx_http_epro_reply_read(ngx_http_epro_ctx_t *ctx, time_t updated,
     ngx_http_request_t  *r;
 
     r = ctx->request;
-
-    /*
-     * The read answers If-None-Match itself; nginx's not_modified filter
-     * would see no ETag of its own (ours is a list header) and answer
-     * If-Match W/"1" or If-Unmodified-Since with 412.
-     */
-
-    r->disable_not_modified = 1;
 
     if (ngx_http_epro_reply_header(r, "ETag", "W/\"1\"") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
