@@ -15,7 +15,7 @@
 
 /* parse arena: chunk size, and what is kept between bodies */
 #define NGX_HTTP_EPRO_CHUNK       (64 * 1024)
-#define NGX_HTTP_EPRO_ARENA_KEEP  (1024 * 1024)
+#define NGX_HTTP_EPRO_ARENA_KEEP  (2 * 1024 * 1024)
 
 
 typedef struct ngx_http_epro_body_chunk_s  ngx_http_epro_body_chunk_t;
