@@ -76,7 +76,8 @@ db()->do("CREATE OR REPLACE TRIGGER t_008_syncrep AFTER INSERT ON "
 our %Id = map { $_ => uuid() }
     qw(down full1 full2 lock1 lock2 abort queued inflight late cancel1
        cancel2 kill warn refuse down2 room1 room2 room3 room4 room5 room6
-       room7 room8 room9 room10 room11 room12 sync1 sync2);
+       room7 room8 room9 room10 room11 room12 sync1 sync2 late1 late2
+       late3);
 
 our ($Lock, $Sock, $Pos);
 
@@ -811,4 +812,37 @@ is(main::rows('t_008_room', $main::Id{room12}), "1\n", 'stored once');
 refusing requests
 exited on signal
 [error]
+[alert]
+
+
+
+=== TEST 20: no database: each batch gets its 503 epro_pg_timeout after its oldest request, also one behind a younger batch (the remainder of an expired batch, at the head of the queue)
+--- http_config
+    epro_pg_conninfo "host=127.0.0.1 port=1 dbname=epro user=epro";
+    epro_pg_timeout 1s;
+--- config
+    location = /s { epro_submit; }
+    location = /s2 { epro_table t_008_late; epro_submit; }
+--- post_check
+# A opens a batch of /s's table, B one of /s2's, C joins A's: at 1 s A
+# gets 503 and C goes on in a batch of its own (it came at 0.6 s), which
+# is then the first in the queue; B's must still end at 1.3 s
+my $a = http_post(main::secret($main::Id{late1}), send_only => 1);
+Time::HiRes::sleep(0.3);
+my $t = Time::HiRes::time();
+my $b = http_post(main::secret($main::Id{late2}), send_only => 1,
+                  uri => '/s2');
+Time::HiRes::sleep(0.3);
+my $c = http_post(main::secret($main::Id{late3}), send_only => 1);
+my $r = Epro::response($b);
+my $waited = Time::HiRes::time() - $t;
+is($r->{status}, 503, 'B: 503');
+my $max = $ENV{TEST_NGINX_USE_VALGRIND} ? 2.5 : 1.2;
+ok($waited > 0.9 && $waited < $max,
+   sprintf('B waited %.2f s (epro_pg_timeout 1 s, not its batch\'s turn '
+           . 'behind C)', $waited));
+is(Epro::response($a)->{status}, 503, 'A: 503');
+is(Epro::response($c)->{status}, 503, 'C: 503');
+--- no_error_log
+008-SECRET
 [alert]

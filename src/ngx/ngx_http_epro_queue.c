@@ -728,7 +728,7 @@ ngx_http_epro_queue_queued(ngx_http_epro_queue_t *eq, ngx_int_t rows,
 static void
 ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq)
 {
-    ngx_msec_t              wait;
+    ngx_msec_t              wait, oldest;
     ngx_queue_t            *q;
     ngx_http_epro_batch_t  *b;
 
@@ -791,12 +791,28 @@ ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq)
         return;
     }
 
-    /* the oldest batch waits for a connection up to epro_pg_timeout */
+    /*
+     * A batch waits for a connection up to epro_pg_timeout: the timer is
+     * the oldest's, which need not be the first (a split's batches and an
+     * expired batch's remainder go to the head).
+     */
 
     q = ngx_queue_head(&eq->pending);
     b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+    oldest = b->created;
 
-    wait = b->created + eq->conf->timeout - ngx_current_msec;
+    for (q = ngx_queue_next(q);
+         q != ngx_queue_sentinel(&eq->pending);
+         q = ngx_queue_next(q))
+    {
+        b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
+
+        if ((ngx_msec_int_t) (b->created - oldest) < 0) {
+            oldest = b->created;
+        }
+    }
+
+    wait = oldest + eq->conf->timeout - ngx_current_msec;
 
     ngx_add_timer(&eq->timer, (ngx_msec_int_t) wait > 0 ? wait : 1);
 }
@@ -1056,7 +1072,7 @@ static void
 ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
 {
     ngx_uint_t               refused;
-    ngx_queue_t             *q;
+    ngx_queue_t             *q, *prev;
     ngx_http_epro_batch_t   *b, *nb;
     ngx_http_epro_queue_t   *eq;
     ngx_http_epro_waiter_t  *w;
@@ -1064,22 +1080,27 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
     eq = ev->data;
     refused = 0;
 
-    while (!ngx_queue_empty(&eq->pending)) {
-        q = ngx_queue_head(&eq->pending);
+    /* every batch that waited epro_pg_timeout, wherever it is */
+
+    q = ngx_queue_head(&eq->pending);
+
+    while (q != ngx_queue_sentinel(&eq->pending)) {
         b = ngx_queue_data(q, ngx_http_epro_batch_t, queue);
 
         if ((ngx_msec_int_t) (ngx_current_msec - b->created)
             < (ngx_msec_int_t) eq->conf->timeout)
         {
-            break;
+            q = ngx_queue_next(q);
+            continue;
         }
 
+        prev = ngx_queue_prev(q);
         ngx_queue_remove(q);
         ngx_http_epro_queue_queued(eq, -(ngx_int_t) b->rows.nrows, 0);
 
         /*
          * Each request waits epro_pg_timeout from its own arrival: those
-         * that joined the batch late go on in a new one, at the head.
+         * that joined the batch late go on in a new one, in its place.
          */
 
         nb = NULL;
@@ -1099,7 +1120,7 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
 
                     if (nb) {
                         nb->created = w->queued;
-                        ngx_queue_insert_head(&eq->pending, &nb->queue);
+                        ngx_queue_insert_after(prev, &nb->queue);
                     }
                 }
 
@@ -1121,11 +1142,10 @@ ngx_http_epro_queue_expire_handler(ngx_event_t *ev)
         if (nb && nb->rows.nrows == 0) {
             ngx_queue_remove(&nb->queue);
             ngx_http_epro_queue_recycle(eq, nb);
+            nb = NULL;
         }
 
-        if (nb) {
-            break;
-        }
+        q = ngx_queue_next(nb ? &nb->queue : prev);
     }
 
     if (refused) {
