@@ -499,6 +499,16 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_init_uint_value(db->statement, emcf->statement);
 
         db->named = emcf->named;
+
+        /* 0 would end every batch and connection attempt at once */
+
+        if (db->timeout == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the timeout of the database \"%V\" is 0: "
+                               "\"epro_pg_timeout\" and \"timeout=\" must "
+                               "be longer", &db->name);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (emcf->enabled || emcf->metrics) {
@@ -590,21 +600,31 @@ ngx_http_epro_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /*
      * An "if" or "limit_except" block in an epro_submit location is the
-     * same endpoint, unless it has an epro_submit of its own: nginx runs
-     * the location's handler with an if block's configuration, and a
-     * limit_except block's handler (none unless given, as proxy_pass
-     * does) for the methods it limits.
+     * same endpoint (and FHIR base), unless it has a content handler of
+     * its own: nginx runs the location's handler with an if block's
+     * configuration, and a limit_except block's handler (none unless
+     * given, as proxy_pass does) for the methods it limits.
      */
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (clcf->noname && !conf->submit && prev->submit) {
+    if (clcf->noname && clcf->handler == NULL && !conf->submit
+        && prev->submit)
+    {
         conf->submit = prev->submit;
         conf->fhir = prev->fhir;
+        conf->location = prev->location;
+        clcf->handler = ngx_http_epro_handler;
 
-        if (clcf->handler == NULL) {
-            clcf->handler = ngx_http_epro_handler;
-        }
+    } else if (conf->submit && !clcf->exact_match && !clcf->named
+               && !clcf->noname
+#if (NGX_PCRE)
+               && clcf->regex == NULL
+#endif
+              )
+    {
+        /* a prefix location: its name is the FHIR base */
+        conf->location = clcf->name;
     }
 
     ngx_conf_merge_uint_value(conf->max_submissions, prev->max_submissions,
@@ -758,9 +778,13 @@ ngx_http_epro_submit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         elcf->fhir = 1;
     }
 
-    elcf->submit = 1;
-
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_epro_status_handler) {
+        return "cannot be used with \"epro_status\" in one location";
+    }
+
+    elcf->submit = 1;
     clcf->handler = ngx_http_epro_handler;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
@@ -1314,11 +1338,18 @@ ngx_http_epro_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_epro_main_conf_t  *emcf;
 
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /* one content handler a location: the other would be unreachable */
+
+    if (clcf->handler == ngx_http_epro_handler) {
+        return "cannot be used with \"epro_submit\" in one location";
+    }
+
+    clcf->handler = ngx_http_epro_status_handler;
+
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_epro_module);
     emcf->metrics = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_epro_status_handler;
 
     return NGX_CONF_OK;
 }

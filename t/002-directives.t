@@ -551,3 +551,59 @@ GET /s
 --- suppress_stderr
 --- error_log eval
 qr/\[emerg\] .*"epro_pg_statement" directive is not allowed here/
+
+
+
+=== TEST 39: epro_pg_timeout 0 would end every batch at once: nginx -t refuses it
+--- http_config
+    epro_pg_timeout 0;
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*the timeout of the database "default" is 0/
+
+
+
+=== TEST 40: timeout=0 on an epro_database line: refused the same way
+--- http_config
+    epro_database other "host=127.0.0.1 port=1 dbname=x" timeout=0;
+--- config
+    location = /o { epro_pass other; epro_submit; }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*the timeout of the database "other" is 0/
+
+
+
+=== TEST 41: epro_submit and epro_status in one location: refused (one of them could never answer)
+--- config
+    location = /both {
+        epro_submit;
+        epro_status;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_status" directive cannot be used with "epro_submit" in one location/
+
+
+
+=== TEST 42: the same the other way round
+--- config
+    location = /both {
+        epro_status;
+        epro_submit;
+    }
+--- request
+GET /s
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*"epro_submit" directive cannot be used with "epro_status" in one location/

@@ -456,3 +456,35 @@ SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID19@'
 exited on signal
 [error]
 [alert]
+
+
+
+=== TEST 26: an "if" block with a content handler of its own (proxy_pass) is not the endpoint: its answer passes untouched
+--- config
+    location = /s {
+        epro_submit;
+
+        if ($http_x_legacy) {
+            rewrite ^ /legacy break;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+        }
+    }
+
+    location = /legacy {
+        return 409 "legacy says conflict\n";
+    }
+--- more_headers
+Content-Type: application/json
+X-Legacy: 1
+--- request eval
+"POST /s\n" . sub_json(submissionId => '"@ID20@"')
+--- error_code: 409
+--- response_body
+legacy says conflict
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID20@'
+--- sql_result
+0
+--- no_error_log
+[error]
+[alert]

@@ -1134,3 +1134,44 @@ WHERE submission_id = '@ID631@' AND visit_name = 'T-VISIT'
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 64: a prefix location keeps its FHIR base in an "if" or "limit_except" block: the Location is [base]/QuestionnaireResponse/<id>, a URI below the base that is no FHIR interaction is 404
+--- config
+    location /fb/ {
+        epro_submit fhir;
+        epro_questionnaires $TEST_NGINX_EPRO_FHIR_TEST;
+        epro_study T-STUDY;
+        epro_visit T-VISIT;
+
+        if ($http_x_debug) {
+            set $debug 1;
+        }
+
+        limit_except GET {
+            allow 127.0.0.1;
+            deny all;
+        }
+    }
+--- request eval
+[Epro::subst(tpost($::MIN_OK, id => 641)) =~ s{^POST /t/}{POST /fb/}r,
+ Epro::subst(tpost($::MIN_OK, id => 642)) =~ s{^POST /t/QuestionnaireResponse}{POST /fb/Patient}r,
+ "GET /fb/Patient/1"]
+--- more_headers eval
+["Content-Type: application/fhir+json\nX-Debug: 1\nPrefer: return=minimal",
+ "Content-Type: application/fhir+json\nX-Debug: 1",
+ "X-Debug: 1"]
+--- error_code eval
+[201, 404, 404]
+--- response_headers_like eval
+["Location: ^http://localhost(?::\\d+)?/fb/QuestionnaireResponse/[0-9a-f-]{36}/_history/1\$",
+ "",
+ ""]
+--- sql
+SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID642@'
+--- sql_result
+0
+--- no_error_log
+[error]
+[alert]

@@ -279,34 +279,33 @@ ngx_http_epro_fhir_route(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
 
 
 /*
- * A prefix location's name, without its trailing '/', is the FHIR base;
- * NGX_DECLINED: an exact, regex or unnamed location, whose URIs give no
- * base.
+ * A prefix location's name, without its trailing '/', is the FHIR base
+ * (an if or limit_except block in it has its base); NGX_DECLINED: an
+ * exact, regex or named location, whose URIs give no base.
  */
 
 static ngx_int_t
 ngx_http_epro_fhir_base(ngx_http_request_t *r, ngx_str_t *base)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                 *name;
+    ngx_http_epro_loc_conf_t  *elcf;
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_epro_module);
+    name = &elcf->location;
 
     base->data = r->uri.data;
     base->len = 0;
 
-    if (clcf->exact_match || clcf->named || clcf->noname
-#if (NGX_PCRE)
-        || clcf->regex
-#endif
-        || r->uri.len < clcf->name.len
-        || ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) != 0)
+    if (name->len == 0
+        || r->uri.len < name->len
+        || ngx_strncmp(r->uri.data, name->data, name->len) != 0)
     {
         return NGX_DECLINED;
     }
 
-    base->len = clcf->name.len;
+    base->len = name->len;
 
-    if (base->len && clcf->name.data[base->len - 1] == '/') {
+    if (name->data[base->len - 1] == '/') {
         base->len--;
     }
 

@@ -79,6 +79,8 @@ typedef struct {
 
     /* epro_submit fhir: a FHIR QuestionnaireResponse intake */
     ngx_flag_t                 fhir;
+    ngx_str_t                  location;   /* a prefix location's name, the
+                                              base; empty: none */
     epro_fhir_set_t           *questionnaires;
     ngx_uint_t                 q_policy;
     ngx_uint_t                 q_effective_policy;
