@@ -100,6 +100,16 @@ static const epro_fhir_prim_e  epro_fr_top_types[] = {
     EPRO_FP_OBJECT, EPRO_FP_OBJECT, EPRO_FP_ARRAY
 };
 
+/* R4 Meta and Narrative: their elements are not read, only held to R4 */
+static const char *const  epro_fr_meta[] = {
+    "id", "extension", "versionId", "lastUpdated", "source", "profile",
+    "security", "tag", NULL
+};
+
+static const char *const  epro_fr_text[] = {
+    "id", "extension", "status", "div", NULL
+};
+
 static const char *const  epro_fr_statuses[] = {
     "in-progress", "completed", "amended", "entered-in-error", "stopped",
     NULL
@@ -452,7 +462,7 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
     int                 rc;
     char                path[EPRO_FHIR_PATH_MAX];
     size_t              k;
-    const char         *msg;
+    const char         *msg, *key;
     const epro_node_t  *e, *t;
 
     epro_fr_join(path, ctx->base, epro_fr_top[i]);
@@ -502,6 +512,17 @@ epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
         }
 
         return EPRO_OK;
+
+    case EPRO_FR_META:
+    case EPRO_FR_TEXT:
+        msg = epro_fhir_members(m, (i == EPRO_FR_META) ? epro_fr_meta
+                                                       : epro_fr_text, &key);
+        if (msg == NULL) {
+            return EPRO_OK;
+        }
+
+        return (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
+                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
 
     case EPRO_FR_IDENTIFIER:
         return epro_fr_identifier(ctx, m, path);
@@ -1176,6 +1197,10 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
             && v->kind == EPRO_FV_STRING)
         {
             want = EPRO_FV_STRING;
+
+        } else if (o == NULL && it->noptions == 0) {
+            /* no answerOption (open-choice may have none): any Coding */
+            want = EPRO_FV_CODING;
 
         } else if (o == NULL) {
             for (i = 0; i < it->noptions; i++) {

@@ -1780,6 +1780,7 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
 const char *
 epro_fhir_extensions(const epro_node_t *n)
 {
+    unsigned            bit, seen;
     const char         *key;
     const epro_node_t  *e, *m;
 
@@ -1798,17 +1799,67 @@ epro_fhir_extensions(const epro_node_t *n)
             return "an extension has a url";
         }
 
+        seen = 0;
+
         for (m = epro_node_child(e); m; m = epro_node_next(m)) {
             key = epro_node_key(m);
 
-            if (strcmp(key, "url") != 0 && strcmp(key, "id") != 0
-                && strcmp(key, "extension") != 0
-                && strncmp(key, "value", 5) != 0)
-            {
+            bit = (strcmp(key, "url") == 0) ? 1
+                  : (strcmp(key, "id") == 0) ? 2
+                  : (strcmp(key, "extension") == 0) ? 4
+                  : (strncmp(key, "value", 5) == 0) ? 8 : 0;
+
+            if (bit == 0) {
                 return "an extension has only id, extension, url and "
                        "value[x]";
             }
+
+            if (seen & bit) {
+                return "an extension has each element, and one value[x], "
+                       "once";
+            }
+
+            seen |= bit;
         }
+
+        if ((seen & 12) == 12) {
+            return "an extension has a value[x] or extensions, not both "
+                   "(ext-1)";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * An object whose members are among names (at most 32), each once: NULL,
+ * or what is wrong with *member.
+ */
+
+const char *
+epro_fhir_members(const epro_node_t *n, const char *const *names,
+    const char **member)
+{
+    int                 i;
+    uint32_t            seen;
+    const epro_node_t  *m;
+
+    seen = 0;
+
+    for (m = epro_node_child(n); m; m = epro_node_next(m)) {
+        *member = epro_node_key(m);
+        i = epro_fhir_name(names, *member);
+
+        if (i < 0) {
+            return "unknown element";
+        }
+
+        if (seen & (1u << i)) {
+            return "duplicate element";
+        }
+
+        seen |= 1u << i;
     }
 
     return NULL;

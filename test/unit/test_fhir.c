@@ -946,6 +946,29 @@ test_valueset(void)
               && has_issue(&req, "QuestionnaireResponse.item[0].answer[0]"
                            ".valueCoding", "code-invalid", "not one of"));
     }
+
+    /* an open-choice item with no answerOption: any Coding, or text */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://vs\","
+              "\"item\":[{\"linkId\":\"a\",\"type\":\"open-choice\"}]}",
+              err, sizeof(err));
+    CHECK_INT("open-choice without answerOption", rc, EPRO_OK);
+
+    if (rc == EPRO_OK) {
+        rc = parse(&req, &set, VS_R(
+            A("a", "\"valueCoding\":{\"system\":\"s\",\"code\":\"x\"}")));
+        CHECK_INT("open-choice without options: a Coding", rc, EPRO_OK);
+
+        rc = parse(&req, &set, VS_R(A("a", "\"valueString\":\"free\"")));
+        CHECK_INT("open-choice without options: text", rc, EPRO_OK);
+
+        rc = parse(&req, &set, VS_R(A("a", "\"valueInteger\":3")));
+        CHECK(rc == EPRO_ERROR
+              && has_issue(&req, "QuestionnaireResponse.item[0].answer[0]"
+                           ".valueInteger", "value", "takes a valueCoding"));
+    }
 }
 
 
@@ -1073,6 +1096,25 @@ test_response_invalid(void)
           S400, QP ".status", "structure", "duplicate element" },
         { __LINE__, QR_HEAD("done") "}", S400, QP ".status",
           "code-invalid", "must be one of in-progress" },
+        { __LINE__, QR_HEAD("completed") ",\"meta\":{\"source\":\"a\","
+                    "\"source\":\"b\"}}", S400, QP ".meta.source",
+          "structure", "duplicate element" },
+        { __LINE__, QR_HEAD("completed") ",\"meta\":{\"bogus\":1}}", S400,
+          QP ".meta.bogus", "structure", "unknown element" },
+        { __LINE__, QR_HEAD("completed") ",\"text\":{\"status\":"
+                    "\"generated\",\"div\":\"<div/>\",\"div\":\"x\"}}",
+          S400, QP ".text.div", "structure", "duplicate element" },
+        { __LINE__, QR_HEAD("completed") ",\"extension\":[{\"url\":"
+                    "\"http://x\",\"url\":\"http://y\"}]}", S400,
+          QP ".extension", "structure", "each element" },
+        { __LINE__, QR_HEAD("completed") ",\"extension\":[{\"url\":"
+                    "\"http://x\",\"valueString\":\"a\","
+                    "\"valueInteger\":1}]}", S400,
+          QP ".extension", "structure", "one value[x]" },
+        { __LINE__, QR_HEAD("completed") ",\"extension\":[{\"url\":"
+                    "\"http://x\",\"valueString\":\"a\",\"extension\":"
+                    "[{\"url\":\"http://z\",\"valueString\":\"b\"}]}]}",
+          S400, QP ".extension", "structure", "(ext-1)" },
         { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
                     "\"questionnaire\":\"http://t/q|1\"}", S400,
           QP ".status", "required", "status is required" },
