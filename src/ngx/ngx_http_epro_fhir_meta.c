@@ -323,10 +323,6 @@ ngx_http_epro_fhir_metadata(ngx_http_request_t *r, ngx_http_epro_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* no validators: nginx's filter would answer If-None-Match: * 304 */
-
-    r->disable_not_modified = 1;
-
     return ngx_http_epro_reply_send(r, NGX_HTTP_OK,
                                     &ngx_http_epro_fhir_meta_type, &b);
 }

@@ -793,8 +793,8 @@ ngx_http_epro_queue_dispatch(ngx_http_epro_queue_t *eq)
 
     /*
      * A batch waits for a connection up to epro_pg_timeout: the timer is
-     * the oldest's, which need not be the first (a split's batches and an
-     * expired batch's remainder go to the head).
+     * the oldest's, which need not be the first (a split's batches go to
+     * the head).  The list is a few batches long.
      */
 
     q = ngx_queue_head(&eq->pending);
@@ -847,22 +847,17 @@ ngx_http_epro_queue_done(void *data, ngx_http_epro_pg_outcome_e outcome,
     case NGX_HTTP_EPRO_PG_REFUSED:
 
         /*
-         * The bad row is a request's own only if the batch holds nothing
-         * else: a request gone while queued left its rows behind.
+         * The bad row is a request's own only if all the batch's rows are
+         * its (a request gone while queued left its rows behind); else
+         * each request still waiting is sent again alone.
          */
 
-        if (b->alone || ngx_queue_empty(&b->waiters)) {
-            ngx_http_epro_queue_finish(eq, b, NGX_HTTP_EPRO_UNPROCESSABLE,
-                                       sqlstate, NULL);
-            return;
-        }
+        w = ngx_queue_empty(&b->waiters)
+            ? NULL
+            : ngx_queue_data(ngx_queue_head(&b->waiters),
+                             ngx_http_epro_waiter_t, queue);
 
-        w = ngx_queue_data(ngx_queue_head(&b->waiters),
-                           ngx_http_epro_waiter_t, queue);
-
-        if (ngx_queue_head(&b->waiters) == ngx_queue_last(&b->waiters)
-            && w->nrows == b->rows.nrows)
-        {
+        if (b->alone || w == NULL || w->nrows == b->rows.nrows) {
             ngx_http_epro_queue_finish(eq, b, NGX_HTTP_EPRO_UNPROCESSABLE,
                                        sqlstate, NULL);
             return;

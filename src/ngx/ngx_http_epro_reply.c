@@ -381,8 +381,9 @@ ngx_http_epro_reply_chain(ngx_http_request_t *r, ngx_uint_t status,
     /*
      * Our answers are not a static file's: nginx's not_modified filter,
      * seeing no ETag of its own (ours is a list header), would turn a 200
-     * for an If-Match W/"1" or If-Unmodified-Since into 412.  The read
-     * answers If-None-Match itself.
+     * for an If-Match W/"1" or If-Unmodified-Since into 412, and the
+     * metadata's for If-None-Match: * into 304.  The read answers
+     * If-None-Match itself.
      */
 
     r->disable_not_modified = 1;
