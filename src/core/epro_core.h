@@ -16,7 +16,11 @@
 #include <string.h>
 
 
-#define EPRO_MAX_DEPTH          16
+/*
+ * JSON nesting, counting the outer value: a nested question takes four
+ * levels (item, its object, answer, its object), a Bundle three more
+ */
+#define EPRO_MAX_DEPTH          64
 #define EPRO_MAX_ERRORS         20
 #define EPRO_MAX_FIELD_CHARS    64
 #define EPRO_MAX_ITEM_CHARS     64

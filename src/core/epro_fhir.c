@@ -1120,7 +1120,9 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         }
     }
 
-    if (items) {
+    /* even without items: what the answer's children require is missing */
+
+    if (items || it->first >= 0) {
         return epro_fr_items(ctx, items, (int32_t) (it - ctx->q->items),
                              path, off);
     }

@@ -1278,6 +1278,10 @@ test_response_invalid(void)
                        "\"why\"}]}]}"),
           S422, QP ".item[2].answer[0].item[0]", "required",
           "\"why\" is required" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"nq\",\"answer\":[{"
+                       "\"valueString\":\"no\"}]}"),
+          S422, QP ".item[2].answer[0]", "required",
+          "item \"why\" is required" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"i\",\"answer\":["
                        "{\"valueInteger\":1},{\"valueInteger\":2}]}"),
           S422, QP ".item[2]", "structure",
@@ -1895,6 +1899,78 @@ test_datatypes(void)
 
 
 /*
+ * Deep Questionnaires: a chain of questions, each nested in the answer of
+ * the one before, as deep as EPRO_MAX_DEPTH lets a response be (four
+ * levels a question); one more question is a 400 naming the nesting.
+ */
+
+static void
+test_deep(void)
+{
+    int                  rc;
+    char                 err[256];
+    size_t               n, k;
+    sb_t                 q, r, key;
+    epro_fhir_set_t      set;
+    epro_fhir_request_t  req;
+
+    for (n = (EPRO_MAX_DEPTH - 1) / 4; n <= (EPRO_MAX_DEPTH - 1) / 4 + 1;
+         n++)
+    {
+        memset(&q, 0, sizeof(sb_t));
+        memset(&r, 0, sizeof(sb_t));
+        memset(&key, 0, sizeof(sb_t));
+
+        sb_add(&q, "{\"resourceType\":\"Questionnaire\",\"url\":"
+               "\"http://deep\",\"item\":[");
+        sb_add(&r, "{\"resourceType\":\"QuestionnaireResponse\","
+               "\"questionnaire\":\"http://deep\",\"status\":"
+               "\"completed\",\"subject\":{\"reference\":"
+               "\"Patient/p\"},\"authored\":\"2026-11-27T08:15:00Z\","
+               "\"item\":[");
+
+        for (k = 0; k < n; k++) {
+            sb_addf(&q, "%s{\"linkId\":\"q%lu\",\"type\":\"integer\","
+                    "\"required\":true", k ? ",\"item\":[" : "",
+                    (unsigned long) k);
+            sb_addf(&r, "%s{\"linkId\":\"q%lu\",\"answer\":[{"
+                    "\"valueInteger\":%lu", k ? ",\"item\":[" : "",
+                    (unsigned long) k, (unsigned long) k);
+            sb_addf(&key, "%sq%lu", k ? "." : "", (unsigned long) k);
+        }
+
+        sb_add(&q, "}");
+        sb_rep(&q, "]}", n);
+        sb_add(&r, "}]}");
+        sb_rep(&r, "]}]}", n - 1);
+        sb_add(&r, "]}");
+
+        memset(&set, 0, sizeof(epro_fhir_set_t));
+        rc = load(&set, q.data, err, sizeof(err));
+
+        if (!check_loop(AT, rc == EPRO_OK, "%lu deep: load: %s",
+                        (unsigned long) n, err))
+        {
+            continue;
+        }
+
+        rc = parse(&req, &set, r.data);
+
+        if (4 * n + 1 <= EPRO_MAX_DEPTH) {
+            check_loop(AT, rc == EPRO_OK
+                           && strstr(req.answers.data, key.data) != NULL,
+                       "%lu questions deep: rc %d", (unsigned long) n, rc);
+
+        } else {
+            check_loop(AT, rc == EPRO_ERROR && req.status == S400
+                           && has_issue(&req, "", "structure", "too deep"),
+                       "%lu questions deep: rc %d", (unsigned long) n, rc);
+        }
+    }
+}
+
+
+/*
  * Numbers as written (issue 11): a tree that kept a double only (cJSON's,
  * before the module built its own) passed "1.0" as an integer and "1.50"
  * as one decimal place; the tree keeps each number's text.
@@ -2393,6 +2469,7 @@ main(int argc, char **argv)
     test_sha1();
     test_uuid_v5();
     test_datatypes();
+    test_deep();
     test_load_shipped();
     test_load_errors();
     test_load_more();
