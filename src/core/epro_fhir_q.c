@@ -88,6 +88,10 @@ static void epro_fq_path(char *out, const char *fmt, ...);
 static int epro_fq_digits(const char *s, size_t n, unsigned *v);
 static int epro_fq_date(const char *s, size_t len);
 static int epro_fq_time(const char *s, size_t len);
+static int epro_fq_when(const epro_str_t *a, const epro_str_t *b);
+static int64_t epro_fq_utc(const char *s, size_t len, size_t *frac);
+static int epro_fq_fraction(const char *a, size_t na, const char *b,
+    size_t nb);
 
 
 static const char *const  epro_fq_types[] = {
@@ -2087,11 +2091,24 @@ epro_fhir_compare(const epro_fhir_value_t *a, const epro_fhir_value_t *b)
             return EPRO_FHIR_INCOMPARABLE;
         }
 
-        break;
+        return epro_fq_when(&a->str, &b->str);
+
+    case EPRO_FV_TIME:
+        if (b->kind != EPRO_FV_TIME) {
+            return EPRO_FHIR_INCOMPARABLE;
+        }
+
+        c = memcmp(a->str.data, b->str.data, 8);
+
+        if (c != 0) {
+            return (c < 0) ? -1 : 1;
+        }
+
+        return epro_fq_fraction(a->str.data + 8, a->str.len - 8,
+                                b->str.data + 8, b->str.len - 8);
 
     case EPRO_FV_STRING:
     case EPRO_FV_URI:
-    case EPRO_FV_TIME:
         if (b->kind != a->kind) {
             return EPRO_FHIR_INCOMPARABLE;
         }
@@ -2102,8 +2119,6 @@ epro_fhir_compare(const epro_fhir_value_t *a, const epro_fhir_value_t *b)
         return EPRO_FHIR_INCOMPARABLE;
     }
 
-    /* ISO 8601 of one precision and one zone orders as text */
-
     n = (a->str.len < b->str.len) ? a->str.len : b->str.len;
     c = memcmp(a->str.data, b->str.data, n);
 
@@ -2112,6 +2127,113 @@ epro_fhir_compare(const epro_fhir_value_t *a, const epro_fhir_value_t *b)
     }
 
     return (c < 0) ? -1 : (c > 0);
+}
+
+
+/*
+ * Dates and dateTimes as FHIRPath orders them: two with a time of day are
+ * instants (their offsets applied, then their fractions); otherwise the
+ * dates are compared at the precision both have, and equal there with
+ * different precisions they are incomparable ("2026" and "2026-11").
+ */
+
+static int
+epro_fq_when(const epro_str_t *a, const epro_str_t *b)
+{
+    int      c;
+    size_t   na, nb, fa, fb;
+    int64_t  ta, tb;
+
+    if (a->len > 10 && b->len > 10) {
+        ta = epro_fq_utc(a->data, a->len, &fa);
+        tb = epro_fq_utc(b->data, b->len, &fb);
+
+        if (ta != tb) {
+            return (ta < tb) ? -1 : 1;
+        }
+
+        return epro_fq_fraction(a->data + 19, fa, b->data + 19, fb);
+    }
+
+    na = (a->len < 10) ? a->len : 10;
+    nb = (b->len < 10) ? b->len : 10;
+
+    c = memcmp(a->data, b->data, (na < nb) ? na : nb);
+
+    if (c != 0) {
+        return (c < 0) ? -1 : 1;
+    }
+
+    return (a->len == b->len) ? 0 : EPRO_FHIR_INCOMPARABLE;
+}
+
+
+/* a valid dateTime with a time: seconds since 1970 UTC; frac: ".ddd"'s */
+
+static int64_t
+epro_fq_utc(const char *s, size_t len, size_t *frac)
+{
+    size_t    i;
+    int64_t   days, t, off;
+    unsigned  y, m, d, h, mi, sec, oh, om;
+
+    (void) epro_fq_digits(s, 4, &y);
+    (void) epro_fq_digits(s + 5, 2, &m);
+    (void) epro_fq_digits(s + 8, 2, &d);
+    (void) epro_fq_digits(s + 11, 2, &h);
+    (void) epro_fq_digits(s + 14, 2, &mi);
+    (void) epro_fq_digits(s + 17, 2, &sec);
+
+    for (i = 19; i < len && s[i] != 'Z' && s[i] != '+' && s[i] != '-'; i++)
+    {
+        /* void */
+    }
+
+    *frac = i - 19;
+    off = 0;
+
+    if (i < len && s[i] != 'Z') {
+        (void) epro_fq_digits(s + i + 1, 2, &oh);
+        (void) epro_fq_digits(s + i + 4, 2, &om);
+
+        off = (int64_t) (oh * 60 + om) * 60;
+        off = (s[i] == '-') ? -off : off;
+    }
+
+    /* days from the civil date, March-based years (H. Hinnant's way) */
+
+    if (m <= 2) {
+        y--;
+    }
+
+    t = (int64_t) y / 400;
+    days = (int64_t) (y - t * 400) * 365 + (y - t * 400) / 4
+           - (y - t * 400) / 100
+           + (153 * (int64_t) (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    days += t * 146097 - 719468;
+
+    return days * 86400 + h * 3600 + mi * 60 + sec - off;
+}
+
+
+/* ".5" and ".50" are equal, "" is ".0" */
+
+static int
+epro_fq_fraction(const char *a, size_t na, const char *b, size_t nb)
+{
+    char    ca, cb;
+    size_t  i;
+
+    for (i = 1; i < na || i < nb; i++) {
+        ca = (i < na) ? a[i] : '0';
+        cb = (i < nb) ? b[i] : '0';
+
+        if (ca != cb) {
+            return (ca < cb) ? -1 : 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -1867,7 +1867,8 @@ test_shipped_responses(void)
 static void
 test_datatypes(void)
 {
-    size_t  i;
+    size_t             i;
+    epro_fhir_value_t  a, b;
 
     static const struct {
         const char  *s;
@@ -1885,9 +1886,58 @@ test_datatypes(void)
         { "", 0 },
     };
 
+#define DT  EPRO_FV_DATETIME
+#define DA  EPRO_FV_DATE
+#define TM  EPRO_FV_TIME
+#define IC  EPRO_FHIR_INCOMPARABLE
+
+    /* instants with their offsets; dates at the precision both have */
+
+    static const struct {
+        epro_fhir_kind_e   ka;
+        const char        *a;
+        epro_fhir_kind_e   kb;
+        const char        *b;
+        int                c;
+    } when[] = {
+        { DT, "2026-11-27T08:15:00Z", DT, "2026-11-27T09:15:00+01:00", 0 },
+        { DT, "2026-11-27T08:15:00Z", DT, "2026-11-27T08:15:00-01:00", -1 },
+        { DT, "2026-11-28T00:30:00+14:00", DT, "2026-11-27T10:00:00Z", 1 },
+        { DT, "2026-11-27T23:30:00-10:00", DT, "2026-11-28T09:00:00Z", 1 },
+        { DT, "2024-03-01T00:00:00+00:00", DT, "2024-02-29T23:59:59Z", 1 },
+        { DT, "1970-01-01T00:00:00Z", DT, "1969-12-31T23:59:59.9Z", 1 },
+        { DT, "2026-11-27T08:15:00.5Z", DT, "2026-11-27T08:15:00.50Z", 0 },
+        { DT, "2026-11-27T08:15:00Z", DT, "2026-11-27T08:15:00.001Z", -1 },
+        { DT, "2026-11-27T08:15:00.01Z", DT, "2026-11-27T08:15:00.009Z",
+          1 },
+        { DT, "2026-11-27", DA, "2026-11-27", 0 },
+        { DA, "2026-11", DA, "2026-12-01", -1 },
+        { DA, "2026", DA, "2026-11", IC },
+        { DT, "2026-11-27T08:15:00Z", DA, "2026-11-27", IC },
+        { DT, "2026-11-27T08:15:00Z", DA, "2026-11-26", 1 },
+        { TM, "08:15:00", TM, "08:15:00.0", 0 },
+        { TM, "08:15:00.25", TM, "08:15:00.3", -1 },
+        { TM, "09:00:00", TM, "08:59:59.999", 1 },
+    };
+
     for (i = 0; i < NELTS(dt); i++) {
         check_loop(AT, (epro_fhir_datetime_valid(dt[i].s, strlen(dt[i].s))
                         == 0) == dt[i].ok, "dateTime \"%s\"", dt[i].s);
+    }
+
+    for (i = 0; i < NELTS(when); i++) {
+        memset(&a, 0, sizeof(epro_fhir_value_t));
+        memset(&b, 0, sizeof(epro_fhir_value_t));
+        a.kind = when[i].ka;
+        a.str.data = when[i].a;
+        a.str.len = strlen(when[i].a);
+        b.kind = when[i].kb;
+        b.str.data = when[i].b;
+        b.str.len = strlen(when[i].b);
+
+        check_loop(AT, epro_fhir_compare(&a, &b) == when[i].c,
+                   "compare \"%s\" \"%s\": %d", when[i].a, when[i].b,
+                   epro_fhir_compare(&a, &b));
     }
 
     CHECK_INT("places 1.25", epro_fhir_places(1.25), 2);
