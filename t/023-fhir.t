@@ -1175,3 +1175,62 @@ SELECT count(*) FROM epro_submissions WHERE submission_id = '@ID642@'
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 65: enableWhen in a repeating group reads the same repetition (g3 needs g1 > 5 in its own g)
+--- request eval
+tpost("$::B_TRUE,"
+      . '{"linkId":"g","item":[' . A('g1', '"valueInteger":1') . ']},'
+      . '{"linkId":"g","item":[' . A('g1', '"valueInteger":9') . ','
+      . A('g3', '"valueString":"x"') . ']}')
+--- error_code: 201
+--- sql
+SELECT answers -> 'g.g1', answers -> 'g.g3' FROM epro_submissions
+WHERE submission_id = '@ID1@'
+--- sql_result
+[1, 9]|["x"]
+
+
+
+=== TEST 66: enableWhen in a repeating group: g3 answered in the repetition whose g1 is 1 is disabled, whatever another g holds
+--- request eval
+tpost("$::B_TRUE,"
+      . '{"linkId":"g","item":[' . A('g1', '"valueInteger":9') . ']},'
+      . '{"linkId":"g","item":[' . A('g1', '"valueInteger":1') . ','
+      . A('g3', '"valueString":"x"') . ']}')
+--- error_code: 422
+--- fhir_issues
+QuestionnaireResponse.item[2].item[1] business-rule
+
+
+
+=== TEST 67: an answer Coding matches an option on system and code: a system the option lacks is not that option
+--- request eval
+tpost("$::MIN_OK,"
+      . A('oc', '"valueCoding":{"system":"http://s","code":"k"}'))
+--- error_code: 422
+--- fhir_issues
+QuestionnaireResponse.item[2].answer[0].valueCoding code-invalid
+
+
+
+=== TEST 68: an answer without value[x] (R4 0..1), holding nested items, is stored
+--- request eval
+tpost("$::MIN_OK,"
+      . '{"linkId":"nq","answer":[{"item":['
+      . A('why', '"valueString":"x"') . ']}]}')
+--- error_code: 201
+--- sql
+SELECT answers FROM epro_submissions WHERE submission_id = '@ID1@'
+--- sql_result
+{"b": true, "g.g1": [1], "nq.why": "x"}
+
+
+
+=== TEST 69: an answer without the nested item its question requires (status completed) is a 422 naming the answer
+--- request eval
+tpost("$::MIN_OK," . '{"linkId":"nq","answer":[{"valueString":"no"}]}')
+--- error_code: 422
+--- fhir_issues
+QuestionnaireResponse.item[2].answer[0] required

@@ -5,10 +5,12 @@
  * FHIRPath expression; then the mapping to a submission, the flattened
  * answers and the score; and the OperationOutcome of the issues.
  *
- * Two walks over the items: the first only notes each linkId's first
- * answers (enableWhen may look at any item, even a later one), the second
+ * Two walks over the items: the first counts the answers, the second
  * checks everything.  Each item is found by its linkId's hash: linear in
- * the body.
+ * the body.  An enableWhen looks for its question's answers where the
+ * reference validator does: in the instance of the innermost item that
+ * holds both (the same repetition of a group), else in the whole
+ * response.
  */
 
 
@@ -42,7 +44,9 @@ typedef struct {
     epro_fhir_request_t *req;
     epro_alloc_t        *a;
     const epro_fhir_q_t *q;
-    const epro_node_t  **ans;       /* per item: its first answer list */
+    const epro_node_t   *root;      /* the response's items */
+    const epro_node_t   *inst[EPRO_FHIR_MAX_LEVELS];  /* the walk's path */
+    const void         **at;        /* per item: where enabled[] holds */
     uint32_t            *mark;      /* per item: the stamp it was seen in */
     unsigned char       *enabled;   /* per item: 0 not known, 1 yes, 2 no */
     int32_t             *head;      /* per item: its values, in order */
@@ -136,7 +140,7 @@ static int epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
     const char *path);
 static int epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
     const char *path);
-static size_t epro_fr_collect(epro_fr_ctx_t *ctx, const epro_node_t *list);
+static size_t epro_fr_collect(const epro_node_t *list);
 static int epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list,
     int32_t parent, const char *base, unsigned off);
 static int epro_fr_item(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
@@ -150,7 +154,15 @@ static int epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     unsigned depth);
 static int epro_fr_enabled_now(epro_fr_ctx_t *ctx,
     const epro_fhir_item_t *it, unsigned depth);
-static int epro_fr_condition(epro_fr_ctx_t *ctx,
+static int epro_fr_find(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
+    const epro_node_t *e, int32_t up, const int32_t *chain, unsigned depth,
+    int *has);
+static int epro_fr_match(const epro_fhir_enable_t *en, const epro_node_t *e,
+    int *has);
+static const epro_node_t *epro_fr_list(const epro_node_t *n,
+    const char *name);
+static int32_t epro_fr_scope(const epro_fhir_q_t *q, int32_t a, int32_t b);
+static int epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     const epro_fhir_enable_t *en, unsigned depth);
 static const epro_node_t *epro_fr_value_node(const epro_node_t *answer,
     epro_fhir_kind_e *kind, int *count);
@@ -359,25 +371,25 @@ epro_fhir_check_node(epro_fhir_request_t *req, const epro_node_t *root,
         req->questionnaire = ctx.q;
         n = ctx.q->nitems;
 
-        ctx.ans = a->alloc(a->ctx, n * sizeof(epro_node_t *));
+        ctx.at = a->alloc(a->ctx, n * sizeof(void *));
         ctx.mark = a->alloc(a->ctx, n * sizeof(uint32_t));
         ctx.head = a->alloc(a->ctx, n * sizeof(int32_t));
         ctx.tail = a->alloc(a->ctx, n * sizeof(int32_t));
         ctx.enabled = a->alloc(a->ctx, n);
 
-        if (ctx.ans == NULL || ctx.mark == NULL || ctx.head == NULL
+        if (ctx.at == NULL || ctx.mark == NULL || ctx.head == NULL
             || ctx.tail == NULL || ctx.enabled == NULL)
         {
             return EPRO_NOMEM;
         }
 
-        memset(ctx.ans, 0, n * sizeof(epro_node_t *));
         memset(ctx.enabled, 0, n);
         memset(ctx.mark, 0, n * sizeof(uint32_t));
         memset(ctx.head, 0xff, n * sizeof(int32_t));
 
         if (top[EPRO_FR_ITEM]) {
-            ctx.maxrecs = epro_fr_collect(&ctx, top[EPRO_FR_ITEM]);
+            ctx.root = top[EPRO_FR_ITEM];
+            ctx.maxrecs = epro_fr_collect(top[EPRO_FR_ITEM]);
 
             ctx.recs = a->alloc(a->ctx, (ctx.maxrecs + 1)
                                         * sizeof(epro_fr_rec_t));
@@ -645,15 +657,13 @@ epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
 }
 
 
-/* the first walk: each linkId's first answers, and how many there are */
+/* the first walk: how many answers there are */
 
 static size_t
-epro_fr_collect(epro_fr_ctx_t *ctx, const epro_node_t *list)
+epro_fr_collect(const epro_node_t *list)
 {
-    size_t                   n;
-    const char              *id;
-    const epro_node_t       *e, *v, *ans, *a;
-    const epro_fhir_item_t  *it;
+    size_t              n;
+    const epro_node_t  *e, *v, *ans, *a;
 
     n = 0;
 
@@ -666,8 +676,6 @@ epro_fr_collect(epro_fr_ctx_t *ctx, const epro_node_t *list)
             continue;
         }
 
-        v = epro_node_member(e, "linkId");
-        id = v ? epro_node_string(v) : NULL;
         ans = epro_node_member(e, "answer");
 
         if (ans && epro_node_type(ans) == EPRO_NODE_ARRAY) {
@@ -678,22 +686,16 @@ epro_fr_collect(epro_fr_ctx_t *ctx, const epro_node_t *list)
                     v = epro_node_member(a, "item");
 
                     if (v) {
-                        n += epro_fr_collect(ctx, v);
+                        n += epro_fr_collect(v);
                     }
                 }
-            }
-
-            it = id ? epro_fhir_item(ctx->q, id, strlen(id)) : NULL;
-
-            if (it && ctx->ans[it - ctx->q->items] == NULL) {
-                ctx->ans[it - ctx->q->items] = ans;
             }
         }
 
         v = epro_node_member(e, "item");
 
         if (v) {
-            n += epro_fr_collect(ctx, v);
+            n += epro_fr_collect(v);
         }
     }
 
@@ -715,7 +717,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
     size_t                   k;
     int64_t                  last;
     int32_t                  c, idx;
-    uint32_t                 my;
+    uint32_t                 my, lvl;
     unsigned                 seen, bad;
     const char              *key, *msg, *id;
     const epro_node_t       *e, *m, *f[8];
@@ -736,6 +738,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
     my = ++ctx->stamp;
     last = -1;
     up = (parent >= 0) ? &q->items[parent] : NULL;
+    lvl = up ? up->depth + 1 : 0;
 
     for (k = 0, e = list ? epro_node_child(list) : NULL;
          e;
@@ -888,6 +891,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
             continue;
         }
 
+        ctx->inst[lvl] = e;
+
         rc = epro_fr_item(ctx, it, f[6], f[7], path,
                           off || !epro_fr_enabled(ctx, it, 0));
         if (rc != EPRO_OK) {
@@ -903,6 +908,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
 
     for (c = up ? up->first : q->first; c >= 0; c = q->items[c].next) {
         it = &q->items[c];
+        ctx->inst[lvl] = NULL;
 
         if (!it->required || ctx->mark[c] == my
             || !epro_fr_enabled(ctx, it, 0))
@@ -1091,16 +1097,11 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         }
     }
 
+    /* R4: value[x] 0..1; an answer of nested items alone counts too */
+
     vn = epro_fr_value_node(e, &kind, &count);
 
-    if (vn == NULL) {
-        if (epro_fr_issue(ctx, 0, "required", path, NULL, "an answer has a "
-                          "value[x]") != EPRO_OK)
-        {
-            return EPRO_NOMEM;
-        }
-
-    } else {
+    if (vn != NULL) {
         member = NULL;
         msg = epro_fhir_value(vn, kind, &v, &member);
         epro_fr_join(sub, path, epro_node_key(vn));
@@ -1330,34 +1331,54 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
 
 /*
- * An item is enabled by its enableWhen and by its ancestors'; a question
- * that is disabled has no answer for the items that depend on it.  The
- * depth bounds a cycle of enableWhen, which R4 does not forbid.  The
- * answers are those of the whole response: each item is evaluated once,
- * however many times a repeating group holds it.
+ * An item is enabled by its enableWhen and by its ancestors' (the walk
+ * passes "off" down); a question that is disabled has no answer for the
+ * items that depend on it (R4's comment on enableWhen; the reference
+ * validator does not follow it).  The depth bounds a cycle of enableWhen,
+ * which R4 does not forbid.  Known results are kept per item with the
+ * instance they depend on: that of the innermost item its conditions
+ * share with their questions.
  */
 
 static int
 epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     unsigned depth)
 {
-    int     r;
-    size_t  i;
+    int          r;
+    size_t       i, k;
+    int32_t      self, scope, s;
+    const void  *at;
 
     if (it->nenable == 0) {
         return 1;
     }
 
-    i = (size_t) (it - ctx->q->items);
+    self = (int32_t) (it - ctx->q->items);
+    scope = -1;
 
-    if (depth == 0 && ctx->enabled[i]) {
+    for (k = 0; k < it->nenable; k++) {
+        s = epro_fr_scope(ctx->q, self, it->enable[k].target);
+
+        if (s >= 0 && (scope < 0 || ctx->q->items[s].depth
+                                    > ctx->q->items[scope].depth))
+        {
+            scope = s;
+        }
+    }
+
+    at = (scope < 0) ? (const void *) ctx
+                     : (const void *) ctx->inst[ctx->q->items[scope].depth];
+    i = (size_t) self;
+
+    if (depth == 0 && at != NULL && ctx->enabled[i] && ctx->at[i] == at) {
         return ctx->enabled[i] == 1;
     }
 
     r = epro_fr_enabled_now(ctx, it, depth);
 
-    if (depth == 0) {
+    if (depth == 0 && at != NULL) {
         ctx->enabled[i] = r ? 1 : 2;
+        ctx->at[i] = at;
     }
 
     return r;
@@ -1372,7 +1393,7 @@ epro_fr_enabled_now(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     size_t  k;
 
     for (k = 0; k < it->nenable; k++) {
-        r = epro_fr_condition(ctx, &it->enable[k], depth);
+        r = epro_fr_condition(ctx, it, &it->enable[k], depth);
 
         if (it->enable_any && r) {
             return 1;
@@ -1387,102 +1408,236 @@ epro_fr_enabled_now(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 }
 
 
-/* R4: an item without an answer matches nothing but "exists false" */
+/*
+ * One enableWhen of the item "it" at the walk's path: its question's
+ * answers in the instance of the innermost item holding both, found down
+ * the question's ancestors from there (every repetition on the way; any
+ * answer that matches will do).  R4: an item without an answer matches
+ * nothing but "exists false".
+ */
 
 static int
-epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
-    unsigned depth)
+epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
+    const epro_fhir_enable_t *en, unsigned depth)
 {
-    int                      c, count, has;
-    int32_t                  up;
-    epro_fhir_kind_e         kind;
-    epro_fhir_value_t        v;
-    const epro_node_t       *list, *e, *vn;
-    const epro_fhir_item_t  *q;
+    int                  r, has;
+    int32_t              scope, c, chain[EPRO_FHIR_MAX_LEVELS];
+    uint32_t             from, n;
+    const epro_node_t   *saved[EPRO_FHIR_MAX_LEVELS];
+    const epro_fhir_q_t *q;
 
-    list = ctx->ans[en->target];
+    q = ctx->q;
+    scope = epro_fr_scope(q, (int32_t) (it - q->items), en->target);
     has = 0;
 
-    /* the question, or a group above it, may be disabled itself */
+    if (scope == en->target) {
+        /* the question holds the item: its answers in this instance */
 
-    for (up = en->target; list && up >= 0; up = q->parent) {
-        q = &ctx->q->items[up];
+        r = epro_fr_match(en, ctx->inst[q->items[scope].depth], &has);
 
-        if (q->nenable
-            && (depth >= 8 || !epro_fr_enabled(ctx, q, depth + 1)))
-        {
-            list = NULL;
-        }
-    }
-
-    for (e = list ? epro_node_child(list) : NULL; e; e = epro_node_next(e)) {
-        if (epro_node_type(e) != EPRO_NODE_OBJECT) {
-            continue;
+    } else {
+        for (c = en->target; c != scope; c = q->items[c].parent) {
+            chain[q->items[c].depth] = c;
         }
 
-        vn = epro_fr_value_node(e, &kind, &count);
+        /* the search goes down the levels of the item's own path: kept */
 
-        if (vn == NULL || epro_fhir_value(vn, kind, &v, NULL) != NULL) {
-            continue;
-        }
+        from = (scope >= 0) ? q->items[scope].depth + 1 : 0;
+        n = q->items[en->target].depth + 1 - from;
 
-        has = 1;
-        c = epro_fhir_compare(&v, &en->answer);
+        memcpy(&saved[from], &ctx->inst[from], n * sizeof(epro_node_t *));
 
-        switch (en->op) {
+        r = epro_fr_find(ctx, en, (scope >= 0) ? ctx->inst[from - 1] : NULL,
+                         scope, chain, depth, &has);
 
-        case EPRO_FHIR_EQ:
-            if (c == 0) {
-                return 1;
-            }
-
-            break;
-
-        case EPRO_FHIR_NE:
-            if (c == -1 || c == 1 || c == EPRO_FHIR_UNEQUAL) {
-                return 1;
-            }
-
-            break;
-
-        case EPRO_FHIR_GT:
-            if (c == 1) {
-                return 1;
-            }
-
-            break;
-
-        case EPRO_FHIR_LT:
-            if (c == -1) {
-                return 1;
-            }
-
-            break;
-
-        case EPRO_FHIR_GE:
-            if (c == 0 || c == 1) {
-                return 1;
-            }
-
-            break;
-
-        case EPRO_FHIR_LE:
-            if (c == 0 || c == -1) {
-                return 1;
-            }
-
-            break;
-
-        default:
-            break;
-        }
+        memcpy(&ctx->inst[from], &saved[from], n * sizeof(epro_node_t *));
     }
 
     if (en->op == EPRO_FHIR_EXISTS) {
         return has == (en->answer.num != 0);
     }
 
+    return r;
+}
+
+
+/*
+ * The items of the next level of the question's ancestors below the
+ * instance e of item up (-1: the response): a group's items, a
+ * question's answers' items.  Each one enabled is looked into.
+ */
+
+static int
+epro_fr_find(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
+    const epro_node_t *e, int32_t up, const int32_t *chain, unsigned depth,
+    int *has)
+{
+    int32_t                  k;
+    const char              *id;
+    const epro_node_t       *list, *a, *m;
+    const epro_fhir_item_t  *it;
+
+    k = (up >= 0) ? (int32_t) ctx->q->items[up].depth + 1 : 0;
+    it = &ctx->q->items[chain[k]];
+    a = NULL;
+
+    if (up < 0) {
+        list = ctx->root;
+
+    } else if (ctx->q->items[up].type == EPRO_FHIR_GROUP) {
+        list = epro_fr_list(e, "item");
+
+    } else {
+        a = epro_fr_list(e, "answer");
+        a = a ? epro_node_child(a) : NULL;
+        list = a ? epro_fr_list(a, "item") : NULL;
+    }
+
+    for ( ;; ) {
+        for (m = list ? epro_node_child(list) : NULL;
+             m;
+             m = epro_node_next(m))
+        {
+            id = (epro_node_type(m) == EPRO_NODE_OBJECT)
+                 ? epro_node_string(epro_node_member(m, "linkId")) : NULL;
+
+            if (id == NULL || strcmp(id, it->link_id.data) != 0) {
+                continue;
+            }
+
+            ctx->inst[k] = m;
+
+            if (it->nenable
+                && (depth >= 8 || !epro_fr_enabled(ctx, it, depth + 1)))
+            {
+                continue;
+            }
+
+            if ((chain[k] == en->target) ? epro_fr_match(en, m, has)
+                : epro_fr_find(ctx, en, m, chain[k], chain, depth, has))
+            {
+                return 1;
+            }
+        }
+
+        if (a == NULL || (a = epro_node_next(a)) == NULL) {
+            return 0;
+        }
+
+        list = epro_fr_list(a, "item");
+    }
+}
+
+
+/* the answers of one instance of the question against the condition */
+
+static int
+epro_fr_match(const epro_fhir_enable_t *en, const epro_node_t *e, int *has)
+{
+    int                 c, r, count;
+    epro_fhir_kind_e    kind;
+    epro_fhir_value_t   v;
+    const epro_node_t  *list, *a, *vn;
+
+    list = epro_fr_list(e, "answer");
+
+    for (a = list ? epro_node_child(list) : NULL; a; a = epro_node_next(a)) {
+        if (epro_node_type(a) != EPRO_NODE_OBJECT) {
+            continue;
+        }
+
+        *has = 1;
+        vn = epro_fr_value_node(a, &kind, &count);
+
+        if (vn == NULL || epro_fhir_value(vn, kind, &v, NULL) != NULL) {
+            continue;
+        }
+
+        /* an expected Coding without a system takes the code of any */
+
+        if (kind == EPRO_FV_CODING && en->answer.kind == EPRO_FV_CODING
+            && en->answer.system.data == NULL)
+        {
+            v.system.data = NULL;
+            v.system.len = 0;
+        }
+
+        c = epro_fhir_compare(&v, &en->answer);
+
+        switch (en->op) {
+
+        case EPRO_FHIR_EQ:
+            r = (c == 0);
+            break;
+
+        case EPRO_FHIR_NE:
+            r = (c == -1 || c == 1 || c == EPRO_FHIR_UNEQUAL);
+            break;
+
+        case EPRO_FHIR_GT:
+            r = (c == 1);
+            break;
+
+        case EPRO_FHIR_LT:
+            r = (c == -1);
+            break;
+
+        case EPRO_FHIR_GE:
+            r = (c == 0 || c == 1);
+            break;
+
+        case EPRO_FHIR_LE:
+            r = (c == 0 || c == -1);
+            break;
+
+        default:
+            r = 0;
+            break;
+        }
+
+        if (r) {
+            return 1;
+        }
+    }
+
     return 0;
+}
+
+
+static const epro_node_t *
+epro_fr_list(const epro_node_t *n, const char *name)
+{
+    const epro_node_t  *m;
+
+    if (n == NULL || epro_node_type(n) != EPRO_NODE_OBJECT) {
+        return NULL;
+    }
+
+    m = epro_node_member(n, name);
+
+    return (m && epro_node_type(m) == EPRO_NODE_ARRAY) ? m : NULL;
+}
+
+
+/* the innermost item holding both (or being one of them), -1: none */
+
+static int32_t
+epro_fr_scope(const epro_fhir_q_t *q, int32_t a, int32_t b)
+{
+    while (a != b) {
+        if (a < 0 || b < 0) {
+            return -1;
+        }
+
+        if (q->items[a].depth >= q->items[b].depth) {
+            a = q->items[a].parent;
+
+        } else {
+            b = q->items[b].parent;
+        }
+    }
+
+    return a;
 }
 
 

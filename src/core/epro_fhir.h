@@ -35,6 +35,9 @@
 #define EPRO_FHIR_NAMESPACE     "99a8785b-07a4-4684-87a3-74f8c93bbe31"
 
 #define EPRO_FHIR_PATH_MAX      320
+
+/* items nest two JSON levels at least: no item is deeper than this */
+#define EPRO_FHIR_MAX_LEVELS    (EPRO_MAX_DEPTH / 2 + 1)
 #define EPRO_FHIR_MAX_LINKID    255
 
 
@@ -118,6 +121,7 @@ typedef struct {
     int32_t             first;      /* first child, -1: none */
     int32_t             next;       /* next sibling, -1: none */
     uint32_t            pos;        /* among its siblings */
+    uint32_t            depth;      /* 0 at the top */
     epro_fhir_option_t *options;
     size_t              noptions;
     epro_fhir_enable_t *enable;

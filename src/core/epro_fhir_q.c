@@ -526,6 +526,7 @@ epro_fq_item(epro_fq_load_t *ld, const epro_node_t *node, int32_t parent,
     self = (int32_t) ld->n++;
     it = &ld->q->items[self];
     it->parent = parent;
+    it->depth = (parent >= 0) ? ld->q->items[parent].depth + 1 : 0;
     it->first = -1;
     it->next = -1;
     it->pos = pos;
@@ -2066,16 +2067,17 @@ epro_fhir_compare(const epro_fhir_value_t *a, const epro_fhir_value_t *b)
             return EPRO_FHIR_INCOMPARABLE;
         }
 
-        /* a Coding without a system matches on its code alone */
+        /* system and code, as the reference validator's answerOption */
 
         if (a->str.data == NULL || b->str.data == NULL
             || a->str.len != b->str.len
-            || memcmp(a->str.data, b->str.data, a->str.len) != 0)
+            || memcmp(a->str.data, b->str.data, a->str.len) != 0
+            || (a->system.data == NULL) != (b->system.data == NULL))
         {
             return EPRO_FHIR_UNEQUAL;
         }
 
-        if (a->system.data && b->system.data
+        if (a->system.data
             && (a->system.len != b->system.len
                 || memcmp(a->system.data, b->system.data, a->system.len)
                    != 0))

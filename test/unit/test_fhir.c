@@ -872,16 +872,39 @@ test_response_valid(void)
     CHECK_S("subject by identifier", req.sub.subject, "S-1");
     CHECK(req.has_score && req.score == 0);
 
-    /* a Coding matches on system and code; a Coding of an option
-     * without a system matches on the code */
+    /* a Coding matches an option on system and code, both or neither
+     * with a system (the reference validator's checkCodingOption) */
 
     rc = parse(&req, &test_set, QR(MIN_OK ","
-                                   A("oc", "\"valueCoding\":{\"system\":"
-                                     "\"http://any\",\"code\":\"k\"}")));
+                                   A("oc", "\"valueCoding\":{\"code\":"
+                                     "\"k\"}")));
     CHECK_INT("open-choice coding", rc, EPRO_OK);
     if (rc != EPRO_OK) {
         dump_issues(&req);
     }
+
+    rc = parse(&req, &test_set, QR(MIN_OK ","
+                                   A("oc", "\"valueCoding\":{\"system\":"
+                                     "\"http://any\",\"code\":\"k\"}")));
+    CHECK(rc == EPRO_ERROR
+          && has_issue(&req, QP ".item[2].answer[0].valueCoding",
+                       "code-invalid", "is not one of the answerOptions"));
+
+    /* an answer without value[x] (R4: 0..1), its nested items only */
+
+    rc = parse(&req, &test_set, QR(MIN_OK ",{\"linkId\":\"nq\",\"answer\":"
+                                   "[{\"item\":[" A("why", "\"valueString\":"
+                                   "\"x\"") "]}]}"));
+    CHECK_INT("an answer of items alone", rc, EPRO_OK);
+    CHECK(rc != EPRO_OK || strstr(req.answers.data, "\"nq.why\":\"x\"")
+                           != NULL);
+
+    rc = parse(&req, &test_set, QR(MIN_OK ","
+                                   A("c", "\"valueCoding\":{\"code\":"
+                                     "\"a\"}")));
+    CHECK(rc == EPRO_ERROR
+          && has_issue(&req, QP ".item[2].answer[0].valueCoding",
+                       "code-invalid", "is not one of the answerOptions"));
 }
 
 
@@ -1359,9 +1382,10 @@ test_response_invalid(void)
           S422, QP ".item[2].answer[0].modifierExtension",
           "not-supported", "modifierExtension" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
-                       "\"item\":[" A("x", "\"valueString\":\"x\"") "]}]}"),
-          S422, QP ".item[2].answer[0]", "required",
-          "an answer has a value[x]" },
+                       "\"item\":[" A("why", "\"valueString\":\"x\"")
+                       "]}]}"),
+          S422, QP ".item[2].answer[0].item[0]", "structure",
+          "\"why\" is not an item of \"s\"" },
         { __LINE__, QR(MIN_OK "," A("tot", "\"valueDecimal\":1")),
           S422, QP ".item[2].answer[0].valueDecimal",
           "business-rule", "the total sent, 1, is not the sum of the "
@@ -1628,6 +1652,102 @@ test_enable_when(void)
                            "item \"r\" is required")))
     {
         dump_issues(&req);
+    }
+
+    /*
+     * In a repeating group a question's answers are those of the same
+     * repetition (the reference validator's getCommonGroup); a question
+     * outside the group is looked for in the whole response, and a
+     * question nesting the item in its answers is its own instance.
+     */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":\"http://r\","
+              "\"item\":[{\"linkId\":\"all\",\"type\":\"boolean\"},"
+              "{\"linkId\":\"g\",\"type\":\"group\",\"repeats\":true,"
+              "\"item\":[{\"linkId\":\"has\",\"type\":\"boolean\"},"
+              "{\"linkId\":\"what\",\"type\":\"string\",\"required\":true,"
+              "\"enableWhen\":[" EW("has", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"note\",\"type\":\"string\",\"enableWhen\":["
+              EW("all", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"n\",\"type\":\"integer\",\"repeats\":true,"
+              "\"item\":[{\"linkId\":\"big\",\"type\":\"string\","
+              "\"enableWhen\":[" EW("n", ">", "\"answerInteger\":5") "]}]}]},"
+              "{\"linkId\":\"any\",\"type\":\"string\",\"enableWhen\":["
+              EW("has", "=", "\"answerBoolean\":true") "]}]}",
+              err, sizeof(err));
+    CHECK_INT("repeating group enableWhen", rc, EPRO_OK);
+
+#define R_R(items)                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\","                          \
+    "\"questionnaire\":\"http://r\",\"status\":\"completed\","              \
+    "\"subject\":{\"reference\":\"Patient/p\"},"                            \
+    "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":[" items "]}"
+#define R_G(items)  "{\"linkId\":\"g\",\"item\":[" items "]}"
+#define HAS(v)      A("has", "\"valueBoolean\":" #v)
+#define WHAT        A("what", "\"valueString\":\"x\"")
+
+    {
+        static const struct {
+            int          line;
+            const char  *body;
+            const char  *expr;      /* NULL: valid */
+            const char  *text;
+        } r[] = {
+            { __LINE__, R_R(R_G(HAS(false)) "," R_G(HAS(true) "," WHAT)),
+              NULL, NULL },
+            { __LINE__, R_R(R_G(HAS(true) "," WHAT) "," R_G(HAS(false))),
+              NULL, NULL },
+            { __LINE__, R_R(R_G(HAS(true) "," WHAT) ","
+                            R_G(HAS(false) "," WHAT)),
+              "QuestionnaireResponse.item[1].item[1]",
+              "\"what\" is answered but disabled" },
+            { __LINE__, R_R(R_G(HAS(false)) "," R_G(HAS(true))),
+              "QuestionnaireResponse.item[1]", "item \"what\" is required" },
+            { __LINE__, R_R(R_G(HAS(true) "," WHAT) "," R_G(HAS(true))),
+              "QuestionnaireResponse.item[1]", "item \"what\" is required" },
+            { __LINE__, R_R(A("all", "\"valueBoolean\":true") ","
+                            R_G(A("note", "\"valueString\":\"x\"")) ","
+                            R_G(A("note", "\"valueString\":\"y\""))),
+              NULL, NULL },
+            { __LINE__, R_R(R_G(HAS(false)) ","
+                            R_G(A("note", "\"valueString\":\"y\""))),
+              "QuestionnaireResponse.item[1].item[0]",
+              "\"note\" is answered but disabled" },
+            { __LINE__, R_R(R_G(HAS(false)) "," R_G(HAS(true) "," WHAT) ","
+                            A("any", "\"valueString\":\"x\"")),
+              NULL, NULL },
+            { __LINE__, R_R(R_G(HAS(false)) "," R_G(HAS(false)) ","
+                            A("any", "\"valueString\":\"x\"")),
+              "QuestionnaireResponse.item[2]",
+              "\"any\" is answered but disabled" },
+            { __LINE__, R_R(R_G("{\"linkId\":\"n\",\"answer\":["
+                                "{\"valueInteger\":9,\"item\":["
+                                A("big", "\"valueString\":\"x\"") "]},"
+                                "{\"valueInteger\":1}]}")),
+              NULL, NULL },
+            { __LINE__, R_R(R_G("{\"linkId\":\"n\",\"answer\":["
+                                "{\"valueInteger\":1,\"item\":["
+                                A("big", "\"valueString\":\"x\"") "]}]}")
+                            "," R_G("{\"linkId\":\"n\",\"answer\":["
+                                    "{\"valueInteger\":9}]}")),
+              "QuestionnaireResponse.item[0].item[0].answer[0].item[0]",
+              "\"big\" is answered but disabled" },
+        };
+
+        for (i = 0; i < NELTS(r); i++) {
+            rc = parse(&req, &set, r[i].body);
+
+            if (!check(__FILE__, r[i].line, r[i].expr == NULL
+                       ? rc == EPRO_OK
+                       : rc == EPRO_ERROR && req.nfound == 1
+                         && has_issue(&req, r[i].expr, NULL, r[i].text),
+                       "repeating group: rc %d", rc))
+            {
+                dump_issues(&req);
+            }
+        }
     }
 }
 
