@@ -338,6 +338,9 @@ typedef enum {
     EPRO_FP_BOOLEAN,
     EPRO_FP_DECIMAL,
     EPRO_FP_INTEGER,
+    EPRO_FP_INSTANT,
+    EPRO_FP_UNSIGNED,
+    EPRO_FP_BASE64,
     EPRO_FP_OBJECT,
     EPRO_FP_ARRAY
 } epro_fhir_prim_e;

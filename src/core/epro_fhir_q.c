@@ -1649,7 +1649,7 @@ epro_fhir_kind(const char *key, const char *prefix)
 const char *
 epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
 {
-    size_t       i, len;
+    size_t       i, k, len;
     double       d;
     const char  *s;
 
@@ -1665,6 +1665,7 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
                ? NULL : "must be a number";
 
     case EPRO_FP_INTEGER:
+    case EPRO_FP_UNSIGNED:
         if (epro_node_type(n) != EPRO_NODE_NUMBER) {
             return "must be an integer (32 bits)";
         }
@@ -1693,6 +1694,10 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
         }
 
         d = epro_node_number(n);
+
+        if (p == EPRO_FP_UNSIGNED && d < 0) {
+            return "must be an unsignedInt (not negative)";
+        }
 
         return (d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0)
                ? NULL : "must be an integer (32 bits)";
@@ -1760,6 +1765,31 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
         return epro_fhir_datetime_valid(s, len) == 0
                ? NULL : "must be a dateTime (YYYY, YYYY-MM, YYYY-MM-DD or "
                         "YYYY-MM-DDThh:mm:ss[.s] with Z or +hh:mm)";
+
+    case EPRO_FP_INSTANT:
+        return (len > 10 && epro_fhir_datetime_valid(s, len) == 0)
+               ? NULL : "must be an instant (YYYY-MM-DDThh:mm:ss[.s] with "
+                        "Z or +hh:mm)";
+
+    case EPRO_FP_BASE64:
+        /* R4: groups of 4 of A-Z a-z 0-9 + / =, white space between */
+
+        for (i = 0, k = 0; i < len; i++) {
+            if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+                || (s[i] >= '0' && s[i] <= '9') || s[i] == '+'
+                || s[i] == '/' || s[i] == '=')
+            {
+                k++;
+
+            } else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n'
+                       && s[i] != '\r')
+            {
+                break;
+            }
+        }
+
+        return (i == len && k > 0 && k % 4 == 0)
+               ? NULL : "must be base64Binary";
 
     case EPRO_FP_DATE:
         return epro_fq_date(s, len) == 0
