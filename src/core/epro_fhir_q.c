@@ -2005,6 +2005,12 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
 
     for (m = epro_node_child(n); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
+
+        if (key[0] == '_' && epro_fhir_name(names, key + 1) >= 0) {
+            /* FHIR JSON's "_x": a response's tables check it */
+            continue;
+        }
+
         i = epro_fhir_name(names, key);
 
         if (member) {

@@ -1567,6 +1567,171 @@ test_response_datatypes(void)
 }
 
 
+/* FHIR JSON's "_x": the id and extensions of a primitive x */
+
+#define PX   "{\"extension\":[{\"url\":\"http://x\",\"valueString\":\"a\"}]}"
+
+static void
+test_primitive_extensions(void)
+{
+    int                  rc;
+    char                 want[256];
+    epro_fhir_request_t  req;
+
+    static const bad_t  t[] = {
+
+        /* only beside a primitive */
+
+        { __LINE__, QRI(",\"_subject\":" PX), S400, QP "._subject",
+          "structure", "only a primitive" },
+        { __LINE__, QRI(",\"_item\":" PX), S400, QP "._item",
+          "structure", "only a primitive" },
+        { __LINE__, QRI(",\"_resourceType\":" PX), S400,
+          QP "._resourceType", "structure", "only a primitive" },
+        { __LINE__, QRI(",\"_foo\":" PX), S400, QP "._foo", "structure",
+          "unknown element" },
+        { __LINE__, QRI(",\"__status\":" PX), S400, QP ".__status",
+          "structure", "unknown element" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"_answer\":" PX "}"),
+          S400, QP ".item[2]._answer", "structure", "only a primitive" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"_id\":" PX "}"),
+          S400, QP ".item[2]._id", "structure", "only a primitive" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"code\":\"a\"},"
+                                    "\"_valueCoding\":" PX)),
+          S400, QP ".item[2].answer[0]._valueCoding", "structure",
+          "only a primitive" },
+        { __LINE__, QRI(",\"identifier\":{\"_period\":" PX "}"), S400,
+          QP ".identifier._period", "structure", "only a primitive" },
+
+        /* once, an object of id and extensions */
+
+        { __LINE__, QRI(",\"_status\":" PX ",\"_status\":" PX), S400,
+          QP "._status", "structure", "duplicate element" },
+        { __LINE__, QRI(",\"_status\":\"x\""), S400, QP "._status",
+          "structure", "must be a non-empty object" },
+        { __LINE__, QRI(",\"_status\":{}"), S400, QP "._status",
+          "structure", "must be a non-empty object" },
+        { __LINE__, QRI(",\"_status\":[" PX "]"), S400, QP "._status",
+          "structure", "must be a non-empty object" },
+        { __LINE__, QRI(",\"_status\":{\"value\":\"x\"}"), S400,
+          QP "._status.value", "structure", "unknown element" },
+        { __LINE__, QRI(",\"_status\":{\"id\":1}"), S400,
+          QP "._status.id", "structure", "must be a non-empty string" },
+        { __LINE__, QRI(",\"_status\":{\"extension\":[{}]}"), S400,
+          QP "._status.extension", "structure", "an extension is an object" },
+        { __LINE__, QRI(",\"_status\":{\"_id\":\"a\"}"), S400,
+          QP "._status._id", "structure", "only a primitive" },
+        { __LINE__, QRI(",\"identifier\":{\"period\":{\"_start\":1}}"),
+          S400, QP ".identifier.period._start", "structure",
+          "must be a non-empty object" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
+                                    "\"_valueString\":{\"url\":\"u\"}")),
+          S400, QP ".item[2].answer[0]._valueString.url", "structure",
+          "unknown element" },
+
+        /* beside a list: as long as it, of those or nulls */
+
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",\"http://q\"],"
+                        "\"_profile\":[null]}"), S400,
+          QP ".meta._profile", "structure", "must be as long as profile" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\"],"
+                        "\"_profile\":" PX "}"), S400,
+          QP ".meta._profile", "structure", "must be a non-empty array" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",\"http://q\"],"
+                        "\"_profile\":[null,1]}"), S400,
+          QP ".meta._profile[1]", "structure", "must be a non-empty object" },
+
+        /* an answer's value[x] is one, "_valueX" too */
+
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
+                                    "\"_valueInteger\":" PX)),
+          S400, QP ".item[2].answer[0]._valueInteger", "structure",
+          "only one value[x]" },
+
+        /* "_x" without x: what is required still is */
+
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\",\"_status\":" PX ","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", S400,
+          QP ".status", "required", "status is required" },
+        { __LINE__, QR(MIN_OK ",{\"_linkId\":" PX ",\"answer\":[{"
+                       "\"valueString\":\"x\"}]}"),
+          S400, QP ".item[2]", "required", "linkId is required" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"_authored\":" PX "}", S422,
+          QP ".authored", "required", "authored is required" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
+                       "\"_valueString\":" PX "}]}"),
+          S422, QP ".item[2].answer[0]", "required",
+          "an answer has a value[x]" },
+    };
+
+    check_bad(t, NELTS(t));
+
+    /* everywhere a primitive is; the answers and score as without */
+
+#define PX_ITEMS(px)                                                        \
+    "{\"linkId\":\"b\"" px(linkId) px(text) ",\"text\":\"B?\","             \
+    "\"definition\":\"http://d\"" px(definition) ",\"answer\":[{"           \
+    "\"valueBoolean\":true" px(valueBoolean) "}]},"                         \
+    "{\"linkId\":\"g\",\"item\":[{\"linkId\":\"g1\",\"answer\":[{"          \
+    "\"valueInteger\":1" px(valueInteger) "}]}]},"                          \
+    "{\"linkId\":\"dt\",\"answer\":[{\"valueDate\":\"2020-01-01\""          \
+    px(valueDate) "}]},"                                                    \
+    "{\"linkId\":\"s\",\"answer\":[{\"valueString\":\"x\""                  \
+    px(valueString) "}]},"                                                  \
+    "{\"linkId\":\"c\",\"answer\":[{\"valueCoding\":{\"system\":"           \
+    "\"http://s\"" px(system) ",\"code\":\"b\"" px(code) "}}]}"
+
+#define PX_ON(name)     ",\"_" #name "\":" PX
+#define PX_OFF(name)    ""
+
+#define PX_TOP(px)                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"x\"" px(id)      \
+    ",\"implicitRules\":\"http://r\"" px(implicitRules)                     \
+    ",\"language\":\"en\"" px(language)                                     \
+    ",\"meta\":{\"versionId\":\"1\"" px(versionId)                          \
+    ",\"profile\":[\"http://p\",\"http://q\"]"                              \
+    ",\"_profile\":[null,{\"id\":\"p2\"}]},"                                \
+    "\"text\":{\"status\":\"generated\"" px(status)                         \
+    ",\"div\":\"<div/>\"" px(div) "},"                                      \
+    "\"identifier\":{\"system\":\"urn:s\"" px(system)                       \
+    ",\"value\":\"v\"" px(value) ",\"period\":{\"start\":\"2026\""          \
+    px(start) "}},"                                                         \
+    "\"questionnaire\":\"http://t/q|1\"" px(questionnaire)                  \
+    ",\"status\":\"completed\"" px(status)                                  \
+    ",\"subject\":{\"reference\":\"Patient/p1\"" px(reference)              \
+    ",\"display\":\"P\"" px(display) "},"                                   \
+    "\"authored\":\"2026-11-27T08:15:00Z\"" px(authored)                    \
+    ",\"item\":[" PX_ITEMS(px) "]}"
+
+    rc = parse(&req, &test_set, PX_TOP(PX_OFF));
+    CHECK_INT("without _x", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    snprintf(want, sizeof(want), "%.*s", (int) req.answers.len,
+             req.answers.data ? req.answers.data : "");
+    CHECK(req.has_score && req.score == 2);
+
+    rc = parse(&req, &test_set, PX_TOP(PX_ON));
+    CHECK_INT("with _x", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    CHECK_S("the same answers", req.answers, want);
+    CHECK(req.has_score && req.score == 2);
+    CHECK_S("status", req.fhir_status, "completed");
+    CHECK_STR("collected", req.sub.collected, "2026-11-27T08:15:00Z");
+}
+
+
 static void
 test_enable_when(void)
 {
@@ -2582,6 +2747,7 @@ main(int argc, char **argv)
     test_response_mapping();
     test_response_invalid();
     test_response_datatypes();
+    test_primitive_extensions();
     test_number_text();
     test_enable_when();
     test_every_issue();
