@@ -125,6 +125,8 @@ struct epro_fr_elem_s {
 #define EPRO_FR_EXT     EPRO_FR_E("extension", EPRO_FR_EXTS, EPRO_FP_ARRAY)
 #define EPRO_FR_END     EPRO_FR_E(NULL, 0, 0)
 
+#define EPRO_FR_ONE     ((size_t) -1)   /* not in an array */
+
 
 static const char *const  epro_fr_uses[] = {
     "usual", "official", "temp", "secondary", "old", NULL
@@ -290,7 +292,8 @@ static int epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
 static int epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
     const epro_fr_elem_t *el, const char *path);
 static int epro_fr_one(epro_fr_ctx_t *ctx, const epro_node_t *v,
-    const epro_fr_elem_t *el, const char *path);
+    const epro_fr_elem_t *el, const char *path, const char *name,
+    size_t k);
 static int epro_fr_pext(epro_fr_ctx_t *ctx, const epro_node_t *m,
     const epro_node_t *n, const epro_fr_elem_t *el, const char *path);
 static int epro_fr_find(const epro_fr_elem_t *el, const char *key);
@@ -739,13 +742,11 @@ epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
     const epro_fr_elem_t *el, const char *path)
 {
     int                 rc, ret;
-    char                sub[EPRO_FHIR_PATH_MAX];
     size_t              k;
     const epro_node_t  *e;
 
     if (!el->many) {
-        epro_fr_join(sub, path, el->name);
-        return epro_fr_one(ctx, m, el, sub);
+        return epro_fr_one(ctx, m, el, path, el->name, EPRO_FR_ONE);
     }
 
     if (epro_fhir_primitive(m, EPRO_FP_ARRAY) != NULL) {
@@ -757,9 +758,7 @@ epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
     ret = EPRO_OK;
 
     for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
-        epro_fr_index(sub, path, el->name, k);
-
-        rc = epro_fr_one(ctx, e, el, sub);
+        rc = epro_fr_one(ctx, e, el, path, el->name, k);
 
         if (rc == EPRO_NOMEM) {
             return rc;
@@ -774,45 +773,54 @@ epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
 }
 
 
+/*
+ * A value of el at path "." name, and "[" k "]" but for EPRO_FR_ONE.
+ * The path is made only for a datatype's members or an issue.
+ */
+
 static int
 epro_fr_one(epro_fr_ctx_t *ctx, const epro_node_t *v,
-    const epro_fr_elem_t *el, const char *path)
+    const epro_fr_elem_t *el, const char *path, const char *name, size_t k)
 {
-    char         codes[128];
+    char         sub[EPRO_FHIR_PATH_MAX], codes[128];
     size_t       i, n;
     const char  *msg;
 
-    if (el->kind == EPRO_FR_EXTS) {
-        msg = epro_fhir_extensions(v);
+    msg = (el->kind == EPRO_FR_EXTS) ? epro_fhir_extensions(v)
+                                     : epro_fhir_primitive(v, el->prim);
+
+    if (msg == NULL && el->kind != EPRO_FR_TYPE
+        && (el->codes == NULL
+            || epro_fhir_name(el->codes, epro_node_string(v)) >= 0))
+    {
+        return EPRO_OK;
+    }
+
+    if (k == EPRO_FR_ONE) {
+        epro_fr_join(sub, path, name);
 
     } else {
-        msg = epro_fhir_primitive(v, el->prim);
+        epro_fr_index(sub, path, name, k);
     }
 
     if (msg == NULL && el->kind == EPRO_FR_TYPE) {
-        return epro_fr_object(ctx, v, el->type, path, NULL, NULL);
+        return epro_fr_object(ctx, v, el->type, sub, NULL, NULL);
     }
 
-    if (msg == NULL && el->codes
-        && epro_fhir_name(el->codes, epro_node_string(v)) < 0)
-    {
-        /* the codes are short: each fits */
+    if (msg == NULL) {
+        /* not one of the codes, which are short: each fits */
 
         for (i = 0, n = 0; el->codes[i] && n + 40 < sizeof(codes); i++) {
             n += snprintf(codes + n, sizeof(codes) - n, "%s%s",
                           i ? ", " : "", el->codes[i]);
         }
 
-        return (epro_fr_issue(ctx, 1, "structure", path, NULL,
+        return (epro_fr_issue(ctx, 1, "structure", sub, NULL,
                               "must be one of %s", codes) != EPRO_OK)
                ? EPRO_NOMEM : EPRO_ERROR;
     }
 
-    if (msg == NULL) {
-        return EPRO_OK;
-    }
-
-    return (epro_fr_issue(ctx, 1, "structure", path, NULL, "%s", msg)
+    return (epro_fr_issue(ctx, 1, "structure", sub, NULL, "%s", msg)
             != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
 }
 
@@ -828,7 +836,6 @@ epro_fr_pext(epro_fr_ctx_t *ctx, const epro_node_t *m, const epro_node_t *n,
     const epro_fr_elem_t *el, const char *path)
 {
     int                 rc, ret;
-    char                sub[EPRO_FHIR_PATH_MAX];
     size_t              k;
     const char         *key;
     const epro_node_t  *e, *x;
@@ -836,8 +843,7 @@ epro_fr_pext(epro_fr_ctx_t *ctx, const epro_node_t *m, const epro_node_t *n,
     key = epro_node_key(m);
 
     if (!el->many) {
-        epro_fr_join(sub, path, key);
-        return epro_fr_one(ctx, m, &epro_fr_pext_t, sub);
+        return epro_fr_one(ctx, m, &epro_fr_pext_t, path, key, EPRO_FR_ONE);
     }
 
     if (epro_node_type(m) != EPRO_NODE_ARRAY || epro_node_child(m) == NULL) {
@@ -853,9 +859,7 @@ epro_fr_pext(epro_fr_ctx_t *ctx, const epro_node_t *m, const epro_node_t *n,
             continue;
         }
 
-        epro_fr_index(sub, path, key, k);
-
-        rc = epro_fr_one(ctx, e, &epro_fr_pext_t, sub);
+        rc = epro_fr_one(ctx, e, &epro_fr_pext_t, path, key, k);
 
         if (rc == EPRO_NOMEM) {
             return rc;
