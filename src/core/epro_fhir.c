@@ -88,30 +88,185 @@ enum {
 };
 
 
-static const char *const  epro_fr_top[] = {
-    "resourceType", "id", "meta", "implicitRules", "language", "text",
-    "contained", "extension", "modifierExtension", "identifier", "basedOn",
-    "partOf", "questionnaire", "status", "subject", "encounter",
-    "authored", "author", "source", "item", NULL
+/*
+ * The R4 elements of the resource and of the datatypes it holds, as
+ * tables: each element a primitive (FHIR JSON allows a "_name" sibling
+ * beside it), a JSON value without one (an element's id), a datatype,
+ * extensions, or the caller's to check further (items, answers,
+ * contained).  many: 0..*, an array of them.
+ */
+
+typedef enum {
+    EPRO_FR_PRIM = 0,
+    EPRO_FR_PLAIN,
+    EPRO_FR_TYPE,
+    EPRO_FR_EXTS,
+    EPRO_FR_OWN
+} epro_fr_kind_e;
+
+
+typedef struct epro_fr_elem_s  epro_fr_elem_t;
+
+struct epro_fr_elem_s {
+    const char              *name;
+    unsigned char            kind;      /* epro_fr_kind_e */
+    unsigned char            prim;      /* epro_fhir_prim_e */
+    unsigned char            many;
+    unsigned char            required;
+    const epro_fr_elem_t    *type;      /* EPRO_FR_TYPE: its elements */
+    const char *const       *codes;     /* a required binding, or NULL */
 };
 
-/* EPRO_FP_ARRAY of references, of extensions, of items: see below */
-static const epro_fhir_prim_e  epro_fr_top_types[] = {
-    EPRO_FP_STRING, EPRO_FP_ID, EPRO_FP_OBJECT, EPRO_FP_URI, EPRO_FP_CODE,
-    EPRO_FP_OBJECT, EPRO_FP_ARRAY, EPRO_FP_ARRAY, EPRO_FP_ARRAY,
-    EPRO_FP_OBJECT, EPRO_FP_ARRAY, EPRO_FP_ARRAY, EPRO_FP_URI,
-    EPRO_FP_CODE, EPRO_FP_OBJECT, EPRO_FP_OBJECT, EPRO_FP_DATETIME,
-    EPRO_FP_OBJECT, EPRO_FP_OBJECT, EPRO_FP_ARRAY
+
+#define EPRO_FR_E(name, kind, prim)                                         \
+    { name, kind, prim, 0, 0, NULL, NULL }
+#define EPRO_FR_P(name, prim)       EPRO_FR_E(name, EPRO_FR_PRIM, prim)
+#define EPRO_FR_T(name, type, many)                                         \
+    { name, EPRO_FR_TYPE, EPRO_FP_OBJECT, many, 0, type, NULL }
+#define EPRO_FR_CODE(name, codes, req)                                      \
+    { name, EPRO_FR_PRIM, EPRO_FP_CODE, 0, req, NULL, codes }
+#define EPRO_FR_ID      EPRO_FR_E("id", EPRO_FR_PLAIN, EPRO_FP_ID)
+#define EPRO_FR_EXT     EPRO_FR_E("extension", EPRO_FR_EXTS, EPRO_FP_ARRAY)
+#define EPRO_FR_END     EPRO_FR_E(NULL, 0, 0)
+
+#define EPRO_FR_ONE     ((size_t) -1)   /* not in an array */
+
+
+static const char *const  epro_fr_uses[] = {
+    "usual", "official", "temp", "secondary", "old", NULL
 };
 
-/* R4 Meta and Narrative: their elements are not read, only held to R4 */
-static const char *const  epro_fr_meta[] = {
-    "id", "extension", "versionId", "lastUpdated", "source", "profile",
-    "security", "tag", NULL
+static const char *const  epro_fr_narrative[] = {
+    "generated", "extensions", "additional", "empty", NULL
 };
 
-static const char *const  epro_fr_text[] = {
-    "id", "extension", "status", "div", NULL
+static const char *const  epro_fr_comparators[] = {
+    "<", "<=", ">=", ">", NULL
+};
+
+/* "_x": what extends a primitive x */
+static const epro_fr_elem_t  epro_fr_pext_e[] = {
+    EPRO_FR_E("id", EPRO_FR_PLAIN, EPRO_FP_STRING), EPRO_FR_EXT, EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_pext_t =
+    EPRO_FR_T("_", epro_fr_pext_e, 0);
+
+static const epro_fr_elem_t  epro_fr_coding_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("system", EPRO_FP_URI),
+    EPRO_FR_P("version", EPRO_FP_STRING), EPRO_FR_P("code", EPRO_FP_CODE),
+    EPRO_FR_P("display", EPRO_FP_STRING),
+    EPRO_FR_P("userSelected", EPRO_FP_BOOLEAN), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_concept_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_T("coding", epro_fr_coding_e, 1),
+    EPRO_FR_P("text", EPRO_FP_STRING), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_period_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("start", EPRO_FP_DATETIME),
+    EPRO_FR_P("end", EPRO_FP_DATETIME), EPRO_FR_END
+};
+
+/* Reference and Identifier hold each other */
+static const epro_fr_elem_t  epro_fr_reference_e[7];
+
+static const epro_fr_elem_t  epro_fr_identifier_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_CODE("use", epro_fr_uses, 0),
+    EPRO_FR_T("type", epro_fr_concept_e, 0),
+    EPRO_FR_P("system", EPRO_FP_URI), EPRO_FR_P("value", EPRO_FP_STRING),
+    EPRO_FR_T("period", epro_fr_period_e, 0),
+    EPRO_FR_T("assigner", epro_fr_reference_e, 0), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_reference_e[7] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("reference", EPRO_FP_STRING),
+    EPRO_FR_P("type", EPRO_FP_URI),
+    EPRO_FR_T("identifier", epro_fr_identifier_e, 0),
+    EPRO_FR_P("display", EPRO_FP_STRING), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_quantity_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("value", EPRO_FP_DECIMAL),
+    EPRO_FR_CODE("comparator", epro_fr_comparators, 0),
+    EPRO_FR_P("unit", EPRO_FP_STRING), EPRO_FR_P("system", EPRO_FP_URI),
+    EPRO_FR_P("code", EPRO_FP_CODE), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_attachment_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("contentType", EPRO_FP_CODE),
+    EPRO_FR_P("language", EPRO_FP_CODE), EPRO_FR_P("data", EPRO_FP_BASE64),
+    EPRO_FR_P("url", EPRO_FP_URI), EPRO_FR_P("size", EPRO_FP_UNSIGNED),
+    EPRO_FR_P("hash", EPRO_FP_BASE64), EPRO_FR_P("title", EPRO_FP_STRING),
+    EPRO_FR_P("creation", EPRO_FP_DATETIME), EPRO_FR_END
+};
+
+/* Meta and Narrative: not read, only held to R4 */
+static const epro_fr_elem_t  epro_fr_meta_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("versionId", EPRO_FP_ID),
+    EPRO_FR_P("lastUpdated", EPRO_FP_INSTANT),
+    EPRO_FR_P("source", EPRO_FP_URI),
+    { "profile", EPRO_FR_PRIM, EPRO_FP_URI, 1, 0, NULL, NULL },
+    EPRO_FR_T("security", epro_fr_coding_e, 1),
+    EPRO_FR_T("tag", epro_fr_coding_e, 1), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_narrative_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_CODE("status", epro_fr_narrative, 1),
+    { "div", EPRO_FR_PRIM, EPRO_FP_STRING, 0, 1, NULL, NULL }, EPRO_FR_END
+};
+
+/* in the order of EPRO_FR_RESOURCE_TYPE... */
+static const epro_fr_elem_t  epro_fr_qr_e[] = {
+    EPRO_FR_E("resourceType", EPRO_FR_PLAIN, EPRO_FP_STRING),
+    EPRO_FR_P("id", EPRO_FP_ID), EPRO_FR_T("meta", epro_fr_meta_e, 0),
+    EPRO_FR_P("implicitRules", EPRO_FP_URI),
+    EPRO_FR_P("language", EPRO_FP_CODE),
+    EPRO_FR_T("text", epro_fr_narrative_e, 0),
+    EPRO_FR_E("contained", EPRO_FR_OWN, EPRO_FP_ARRAY), EPRO_FR_EXT,
+    EPRO_FR_E("modifierExtension", EPRO_FR_EXTS, EPRO_FP_ARRAY),
+    EPRO_FR_T("identifier", epro_fr_identifier_e, 0),
+    EPRO_FR_T("basedOn", epro_fr_reference_e, 1),
+    EPRO_FR_T("partOf", epro_fr_reference_e, 1),
+    EPRO_FR_P("questionnaire", EPRO_FP_URI),
+    EPRO_FR_P("status", EPRO_FP_CODE),
+    EPRO_FR_T("subject", epro_fr_reference_e, 0),
+    EPRO_FR_T("encounter", epro_fr_reference_e, 0),
+    EPRO_FR_P("authored", EPRO_FP_DATETIME),
+    EPRO_FR_T("author", epro_fr_reference_e, 0),
+    EPRO_FR_T("source", epro_fr_reference_e, 0),
+    EPRO_FR_E("item", EPRO_FR_OWN, EPRO_FP_ARRAY), EPRO_FR_END
+};
+
+static const epro_fr_elem_t  epro_fr_item_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT,
+    EPRO_FR_E("modifierExtension", EPRO_FR_EXTS, EPRO_FP_ARRAY),
+    EPRO_FR_P("linkId", EPRO_FP_STRING), EPRO_FR_P("definition", EPRO_FP_URI),
+    EPRO_FR_P("text", EPRO_FP_STRING),
+    EPRO_FR_E("answer", EPRO_FR_OWN, EPRO_FP_ARRAY),
+    EPRO_FR_E("item", EPRO_FR_OWN, EPRO_FP_ARRAY), EPRO_FR_END
+};
+
+/* the value[x] at EPRO_FR_VALUE + their epro_fhir_kind_e */
+#define EPRO_FR_VALUE  3
+
+static const epro_fr_elem_t  epro_fr_answer_e[] = {
+    EPRO_FR_ID, EPRO_FR_EXT,
+    EPRO_FR_E("modifierExtension", EPRO_FR_EXTS, EPRO_FP_ARRAY),
+    EPRO_FR_E("item", EPRO_FR_OWN, EPRO_FP_ARRAY),
+    EPRO_FR_P("valueBoolean", EPRO_FP_BOOLEAN),
+    EPRO_FR_P("valueDecimal", EPRO_FP_DECIMAL),
+    EPRO_FR_P("valueInteger", EPRO_FP_INTEGER),
+    EPRO_FR_P("valueDate", EPRO_FP_DATE),
+    EPRO_FR_P("valueDateTime", EPRO_FP_DATETIME),
+    EPRO_FR_P("valueTime", EPRO_FP_TIME),
+    EPRO_FR_P("valueString", EPRO_FP_STRING),
+    EPRO_FR_P("valueUri", EPRO_FP_URI),
+    EPRO_FR_T("valueCoding", epro_fr_coding_e, 0),
+    EPRO_FR_T("valueQuantity", epro_fr_quantity_e, 0),
+    EPRO_FR_T("valueAttachment", epro_fr_attachment_e, 0),
+    EPRO_FR_T("valueReference", epro_fr_reference_e, 0), EPRO_FR_END
 };
 
 static const char *const  epro_fr_statuses[] = {
@@ -134,12 +289,18 @@ static const char *const  epro_fr_type_names[] = {
 };
 
 
-static int epro_fr_top_member(epro_fr_ctx_t *ctx, int i,
-    const epro_node_t *m);
-static int epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
-    const char *path);
-static int epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
-    const char *path);
+static int epro_fr_top_more(epro_fr_ctx_t *ctx, const epro_node_t **top);
+static int epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const epro_fr_elem_t *el, const char *path, const epro_node_t **f,
+    uint32_t *seen);
+static int epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
+    const epro_fr_elem_t *el, const char *path);
+static int epro_fr_one(epro_fr_ctx_t *ctx, const epro_node_t *v,
+    const epro_fr_elem_t *el, const char *path, const char *name,
+    size_t k);
+static int epro_fr_pext(epro_fr_ctx_t *ctx, const epro_node_t *m,
+    const epro_node_t *n, const epro_fr_elem_t *el, const char *path);
+static int epro_fr_find(const epro_fr_elem_t *el, const char *key);
 static size_t epro_fr_collect(const epro_node_t *list);
 static int epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list,
     int32_t parent, const char *base, unsigned off);
@@ -154,7 +315,7 @@ static int epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     unsigned depth);
 static int epro_fr_enabled_now(epro_fr_ctx_t *ctx,
     const epro_fhir_item_t *it, unsigned depth);
-static int epro_fr_find(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
+static int epro_fr_search(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
     const epro_node_t *e, int32_t up, const int32_t *chain, unsigned depth,
     int *has);
 static int epro_fr_match(const epro_fhir_enable_t *en, const epro_node_t *e,
@@ -270,13 +431,13 @@ int
 epro_fhir_check_node(epro_fhir_request_t *req, const epro_node_t *root,
     const char *payload, size_t plen, const char *base, epro_alloc_t *a)
 {
-    int                  rc, i;
+    int                  rc;
     char                 msg[EPRO_FHIR_PATH_MAX], path[EPRO_FHIR_PATH_MAX];
     size_t               n;
-    unsigned             seen;
-    const char          *key, *s;
+    uint32_t             seen;
+    const char          *s;
     epro_fr_ctx_t        ctx;
-    const epro_node_t   *m, *top[EPRO_FR_NTOP];
+    const epro_node_t   *top[EPRO_FR_NTOP];
 
     epro_fr_reset(req, base);
 
@@ -291,34 +452,11 @@ epro_fhir_check_node(epro_fhir_request_t *req, const epro_node_t *root,
     /* every element known, once, of its datatype */
 
     memset(top, 0, sizeof(top));
-    seen = 0;
 
-    for (m = epro_node_child(root); m; m = epro_node_next(m)) {
-        key = epro_node_key(m);
-        i = epro_fhir_name(epro_fr_top, key);
+    rc = epro_fr_object(&ctx, root, epro_fr_qr_e, base, top, &seen);
 
-        if (i < 0 || (seen & (1u << i))) {
-            if (epro_fr_issue(&ctx, 1, "structure", ctx.base, key, i < 0
-                              ? "unknown element" : "duplicate element")
-                != EPRO_OK)
-            {
-                return EPRO_NOMEM;
-            }
-
-            continue;
-        }
-
-        seen |= 1u << i;
-
-        rc = epro_fr_top_member(&ctx, i, m);
-
-        if (rc == EPRO_NOMEM) {
-            return rc;
-        }
-
-        if (rc == EPRO_OK) {
-            top[i] = m;
-        }
+    if (rc == EPRO_NOMEM || epro_fr_top_more(&ctx, top) == EPRO_NOMEM) {
+        return EPRO_NOMEM;
     }
 
     if (!(seen & (1u << EPRO_FR_STATUS))) {
@@ -466,132 +604,52 @@ epro_fr_reset(epro_fhir_request_t *req, const char *base)
 }
 
 
-/* one element of the resource: EPRO_OK, EPRO_ERROR (reported), NOMEM */
+/* what the table does not say: status, contained, modifierExtension */
 
 static int
-epro_fr_top_member(epro_fr_ctx_t *ctx, int i, const epro_node_t *m)
+epro_fr_top_more(epro_fr_ctx_t *ctx, const epro_node_t **top)
 {
-    int                 rc;
     char                path[EPRO_FHIR_PATH_MAX];
     size_t              k;
-    const char         *msg, *key;
     const epro_node_t  *e, *t;
 
-    epro_fr_join(path, ctx->base, epro_fr_top[i]);
-
-    if (i == EPRO_FR_EXTENSION || i == EPRO_FR_MODIFIER_EXTENSION) {
-        msg = epro_fhir_extensions(m);
-
-    } else {
-        msg = epro_fhir_primitive(m, epro_fr_top_types[i]);
-    }
-
-    if (msg == NULL && i == EPRO_FR_STATUS
-        && epro_fhir_name(epro_fr_statuses, epro_node_string(m)) < 0)
+    if (top[EPRO_FR_STATUS]
+        && epro_fhir_name(epro_fr_statuses,
+                          epro_node_string(top[EPRO_FR_STATUS])) < 0)
     {
-        msg = "must be one of in-progress, completed, amended, "
-              "entered-in-error, stopped";
-    }
+        top[EPRO_FR_STATUS] = NULL;
 
-    if (msg != NULL) {
-        return (epro_fr_issue(ctx, 1, i == EPRO_FR_STATUS ? "code-invalid"
-                                                          : "structure",
-                              path, NULL, "%s", msg) != EPRO_OK)
-               ? EPRO_NOMEM : EPRO_ERROR;
-    }
-
-    switch (i) {
-
-    case EPRO_FR_MODIFIER_EXTENSION:
-        /* a modifier not understood changes the meaning: refuse it */
-        return (epro_fr_issue(ctx, 0, "not-supported", path, NULL, "no "
-                              "modifierExtension is understood here")
-                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
-
-    case EPRO_FR_CONTAINED:
-        for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
-            t = (epro_node_type(e) == EPRO_NODE_OBJECT)
-                ? epro_node_member(e, "resourceType") : NULL;
-
-            if (t == NULL || epro_fhir_primitive(t, EPRO_FP_CODE) != NULL) {
-                epro_fr_index(path, ctx->base, "contained", k);
-
-                return (epro_fr_issue(ctx, 1, "structure", path, NULL,
-                                      "must be "
-                                      "a resource (with a resourceType)")
-                        != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
-            }
+        if (epro_fr_issue(ctx, 1, "code-invalid", ctx->base, "status",
+                          "must be one of in-progress, completed, amended, "
+                          "entered-in-error, stopped") != EPRO_OK)
+        {
+            return EPRO_NOMEM;
         }
-
-        return EPRO_OK;
-
-    case EPRO_FR_META:
-    case EPRO_FR_TEXT:
-        msg = epro_fhir_members(m, (i == EPRO_FR_META) ? epro_fr_meta
-                                                       : epro_fr_text, &key);
-        if (msg == NULL) {
-            return EPRO_OK;
-        }
-
-        return (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
-                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
-
-    case EPRO_FR_IDENTIFIER:
-        return epro_fr_identifier(ctx, m, path);
-
-    case EPRO_FR_BASED_ON:
-    case EPRO_FR_PART_OF:
-        for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
-            epro_fr_index(path, ctx->base, epro_fr_top[i], k);
-
-            rc = epro_fr_reference(ctx, e, path);
-            if (rc != EPRO_OK) {
-                return rc;
-            }
-        }
-
-        return EPRO_OK;
-
-    case EPRO_FR_SUBJECT:
-    case EPRO_FR_ENCOUNTER:
-    case EPRO_FR_AUTHOR:
-    case EPRO_FR_SOURCE:
-        return epro_fr_reference(ctx, m, path);
-
-    default:
-        return EPRO_OK;
-    }
-}
-
-
-static int
-epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
-    const char *path)
-{
-    int                 rc;
-    char                sub[EPRO_FHIR_PATH_MAX];
-    const char         *msg, *member;
-    epro_fhir_value_t   v;
-
-    member = NULL;
-    msg = epro_fhir_value(n, EPRO_FV_REFERENCE, &v, &member);
-
-    if (msg != NULL) {
-        epro_fr_path(sub, "%s%s%s", path, member ? "." : "",
-                 member ? member : "");
-
-        return (epro_fr_issue(ctx, 1, "structure", sub, NULL, "%s", msg)
-                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
     }
 
-    n = epro_node_member(n, "identifier");
+    /* a modifier not understood changes the meaning: refuse it */
 
-    if (n) {
-        epro_fr_path(sub, "%s.identifier", path);
+    if (top[EPRO_FR_MODIFIER_EXTENSION]
+        && epro_fr_issue(ctx, 0, "not-supported", ctx->base,
+                         "modifierExtension", "no modifierExtension is "
+                         "understood here") != EPRO_OK)
+    {
+        return EPRO_NOMEM;
+    }
 
-        rc = epro_fr_identifier(ctx, n, sub);
-        if (rc != EPRO_OK) {
-            return rc;
+    e = top[EPRO_FR_CONTAINED] ? epro_node_child(top[EPRO_FR_CONTAINED])
+                               : NULL;
+
+    for (k = 0; e; k++, e = epro_node_next(e)) {
+        t = (epro_node_type(e) == EPRO_NODE_OBJECT)
+            ? epro_node_member(e, "resourceType") : NULL;
+
+        if (t == NULL || epro_fhir_primitive(t, EPRO_FP_CODE) != NULL) {
+            epro_fr_index(path, ctx->base, "contained", k);
+
+            return (epro_fr_issue(ctx, 1, "structure", path, NULL, "must be "
+                                  "a resource (with a resourceType)")
+                    != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
         }
     }
 
@@ -599,47 +657,48 @@ epro_fr_reference(epro_fr_ctx_t *ctx, const epro_node_t *n,
 }
 
 
+/*
+ * The members of the object n, of the elements el, at path: each known,
+ * once, of its type; "_x" only beside a primitive x.  f[i] gets el[i]'s
+ * member if it is right (f may be NULL), *seen a bit for each present.
+ * EPRO_OK, EPRO_ERROR (reported) or EPRO_NOMEM.
+ */
+
 static int
-epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
-    const char *path)
+epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const epro_fr_elem_t *el, const char *path, const epro_node_t **f,
+    uint32_t *seen)
 {
-    int                 i, rc;
-    unsigned            seen;
-    const char         *msg, *key;
+    int                 i, rc, ret;
+    uint32_t            got, ext, bit;
+    const char         *key, *name, *msg;
+    epro_fhir_kind_e    k;
     const epro_node_t  *m;
 
-    static const char *const  names[] = {
-        "id", "extension", "use", "type", "system", "value", "period",
-        "assigner", NULL
-    };
-
-    static const epro_fhir_prim_e  types[] = {
-        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_CODE, EPRO_FP_OBJECT,
-        EPRO_FP_URI, EPRO_FP_STRING, EPRO_FP_OBJECT, EPRO_FP_OBJECT
-    };
-
-    msg = epro_fhir_primitive(n, EPRO_FP_OBJECT);
-
-    if (msg != NULL) {
-        return (epro_fr_issue(ctx, 1, "structure", path, NULL, "%s", msg)
-                != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
-    }
-
-    seen = 0;
-    rc = EPRO_OK;
+    got = 0;
+    ext = 0;
+    ret = EPRO_OK;
 
     for (m = epro_node_child(n); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
-        i = epro_fhir_name(names, key);
+        name = key + (key[0] == '_');
 
-        if (i < 0 || (seen & (1u << i))) {
-            msg = (i < 0) ? "unknown element" : "duplicate element";
+        /* the twelve value[x] of an answer share five bytes: by kind */
 
-        } else {
-            seen |= 1u << i;
-            msg = (types[i] == EPRO_FP_ARRAY)
-                  ? epro_fhir_extensions(m)
-                  : epro_fhir_primitive(m, types[i]);
+        k = (el == epro_fr_answer_e) ? epro_fhir_kind(name, "value")
+                                     : EPRO_FV_NONE;
+        i = k ? EPRO_FR_VALUE + (int) k : epro_fr_find(el, name);
+        bit = (i < 0) ? 0 : 1u << i;
+        msg = NULL;
+
+        if (i < 0) {
+            msg = "unknown element";
+
+        } else if (key[0] == '_' && el[i].kind != EPRO_FR_PRIM) {
+            msg = "unknown element (only a primitive has a \"_\" sibling)";
+
+        } else if (((key[0] == '_') ? ext : got) & bit) {
+            msg = "duplicate element";
         }
 
         if (msg != NULL) {
@@ -649,11 +708,212 @@ epro_fr_identifier(epro_fr_ctx_t *ctx, const epro_node_t *n,
                 return EPRO_NOMEM;
             }
 
-            rc = EPRO_ERROR;
+            ret = EPRO_ERROR;
+            continue;
+        }
+
+        if (key[0] == '_') {
+            ext |= bit;
+            rc = epro_fr_pext(ctx, m, n, &el[i], path);
+
+        } else {
+            got |= bit;
+            rc = epro_fr_element(ctx, m, &el[i], path);
+
+            if (rc == EPRO_OK && f != NULL) {
+                f[i] = m;
+            }
+        }
+
+        if (rc == EPRO_NOMEM) {
+            return rc;
+        }
+
+        if (rc != EPRO_OK) {
+            ret = EPRO_ERROR;
         }
     }
 
-    return rc;
+    for (i = 0; el[i].name; i++) {
+        if (el[i].required && !(got & (1u << i))) {
+            if (epro_fr_issue(ctx, 1, "required", path, el[i].name,
+                              "%s is required", el[i].name) != EPRO_OK)
+            {
+                return EPRO_NOMEM;
+            }
+
+            ret = EPRO_ERROR;
+        }
+    }
+
+    if (seen != NULL) {
+        *seen = got;
+    }
+
+    return ret;
+}
+
+
+/* the member m of the element el: an array of them if it repeats */
+
+static int
+epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
+    const epro_fr_elem_t *el, const char *path)
+{
+    int                 rc, ret;
+    size_t              k;
+    const epro_node_t  *e;
+
+    if (!el->many) {
+        return epro_fr_one(ctx, m, el, path, el->name, EPRO_FR_ONE);
+    }
+
+    if (epro_fhir_primitive(m, EPRO_FP_ARRAY) != NULL) {
+        return (epro_fr_issue(ctx, 1, "structure", path, el->name,
+                              "must be a non-empty array") != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    ret = EPRO_OK;
+
+    for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
+        rc = epro_fr_one(ctx, e, el, path, el->name, k);
+
+        if (rc == EPRO_NOMEM) {
+            return rc;
+        }
+
+        if (rc != EPRO_OK) {
+            ret = EPRO_ERROR;
+        }
+    }
+
+    return ret;
+}
+
+
+/*
+ * A value of el at path "." name, and "[" k "]" but for EPRO_FR_ONE.
+ * The path is made only for a datatype's members or an issue.
+ */
+
+static int
+epro_fr_one(epro_fr_ctx_t *ctx, const epro_node_t *v,
+    const epro_fr_elem_t *el, const char *path, const char *name, size_t k)
+{
+    char         sub[EPRO_FHIR_PATH_MAX], codes[128];
+    size_t       i, n;
+    const char  *msg;
+
+    msg = (el->kind == EPRO_FR_EXTS) ? epro_fhir_extensions(v)
+                                     : epro_fhir_primitive(v, el->prim);
+
+    if (msg == NULL && el->kind != EPRO_FR_TYPE
+        && (el->codes == NULL
+            || epro_fhir_name(el->codes, epro_node_string(v)) >= 0))
+    {
+        return EPRO_OK;
+    }
+
+    if (k == EPRO_FR_ONE) {
+        epro_fr_join(sub, path, name);
+
+    } else {
+        epro_fr_index(sub, path, name, k);
+    }
+
+    if (msg == NULL && el->kind == EPRO_FR_TYPE) {
+        return epro_fr_object(ctx, v, el->type, sub, NULL, NULL);
+    }
+
+    if (msg == NULL) {
+        /* not one of the codes, which are short: each fits */
+
+        for (i = 0, n = 0; el->codes[i] && n + 40 < sizeof(codes); i++) {
+            n += snprintf(codes + n, sizeof(codes) - n, "%s%s",
+                          i ? ", " : "", el->codes[i]);
+        }
+
+        return (epro_fr_issue(ctx, 1, "structure", sub, NULL,
+                              "must be one of %s", codes) != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    return (epro_fr_issue(ctx, 1, "structure", sub, NULL, "%s", msg)
+            != EPRO_OK) ? EPRO_NOMEM : EPRO_ERROR;
+}
+
+
+/*
+ * "_x" in the object n, FHIR JSON's extensions of its primitive x, el:
+ * {id, extension}; if x repeats, an array of those or nulls as long as
+ * x's.
+ */
+
+static int
+epro_fr_pext(epro_fr_ctx_t *ctx, const epro_node_t *m, const epro_node_t *n,
+    const epro_fr_elem_t *el, const char *path)
+{
+    int                 rc, ret;
+    size_t              k;
+    const char         *key;
+    const epro_node_t  *e, *x;
+
+    key = epro_node_key(m);
+
+    if (!el->many) {
+        return epro_fr_one(ctx, m, &epro_fr_pext_t, path, key, EPRO_FR_ONE);
+    }
+
+    if (epro_node_type(m) != EPRO_NODE_ARRAY || epro_node_child(m) == NULL) {
+        return (epro_fr_issue(ctx, 1, "structure", path, key, "must be a "
+                              "non-empty array") != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    ret = EPRO_OK;
+
+    for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
+        if (epro_node_type(e) == EPRO_NODE_NULL) {
+            continue;
+        }
+
+        rc = epro_fr_one(ctx, e, &epro_fr_pext_t, path, key, k);
+
+        if (rc == EPRO_NOMEM) {
+            return rc;
+        }
+
+        if (rc != EPRO_OK) {
+            ret = EPRO_ERROR;
+        }
+    }
+
+    x = epro_node_member(n, el->name);
+
+    if (x && epro_node_type(x) == EPRO_NODE_ARRAY && epro_node_count(x) != k)
+    {
+        return (epro_fr_issue(ctx, 1, "structure", path, key, "must be as "
+                              "long as %s", el->name) != EPRO_OK)
+               ? EPRO_NOMEM : EPRO_ERROR;
+    }
+
+    return ret;
+}
+
+
+static int
+epro_fr_find(const epro_fr_elem_t *el, const char *key)
+{
+    int  i;
+
+    for (i = 0; el[i].name; i++) {
+        if (el[i].name[0] == key[0] && strcmp(el[i].name, key) == 0) {
+            return i;
+        }
+    }
+
+    return -1;
 }
 
 
@@ -712,27 +972,17 @@ static int
 epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
     const char *base, unsigned off)
 {
-    int                      rc, i;
+    int                      rc;
     char                     path[EPRO_FHIR_PATH_MAX];
     size_t                   k;
     int64_t                  last;
     int32_t                  c, idx;
-    uint32_t                 my, lvl;
-    unsigned                 seen, bad;
-    const char              *key, *msg, *id;
-    const epro_node_t       *e, *m, *f[8];
+    uint32_t                 my, seen, lvl;
+    unsigned                 bad;
+    const char              *msg, *id;
+    const epro_node_t       *e, *f[8];
     const epro_fhir_item_t  *it, *up;
     const epro_fhir_q_t     *q;
-
-    static const char *const  names[] = {
-        "id", "extension", "modifierExtension", "linkId", "definition",
-        "text", "answer", "item", NULL
-    };
-
-    static const epro_fhir_prim_e  types[] = {
-        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_ARRAY, EPRO_FP_STRING,
-        EPRO_FP_URI, EPRO_FP_STRING, EPRO_FP_ARRAY, EPRO_FP_ARRAY
-    };
 
     q = ctx->q;
     my = ++ctx->stamp;
@@ -758,42 +1008,20 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
         }
 
         memset(f, 0, sizeof(f));
-        seen = 0;
-        bad = 0;
 
-        for (m = epro_node_child(e); m; m = epro_node_next(m)) {
-            key = epro_node_key(m);
-            i = epro_fhir_name(names, key);
+        rc = epro_fr_object(ctx, e, epro_fr_item_e, path, f, &seen);
+        if (rc == EPRO_NOMEM) {
+            return rc;
+        }
 
-            if (i < 0 || (seen & (1u << i))) {
-                msg = (i < 0) ? "unknown element" : "duplicate element";
+        bad = (rc != EPRO_OK);
 
-            } else {
-                seen |= 1u << i;
-                msg = (i == 1 || i == 2) ? epro_fhir_extensions(m)
-                                         : epro_fhir_primitive(m, types[i]);
-            }
-
-            if (msg != NULL) {
-                if (epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
+        if (f[2] && epro_fr_issue(ctx, 0, "not-supported", path,
+                                  "modifierExtension", "no "
+                                  "modifierExtension is understood here")
                     != EPRO_OK)
-                {
-                    return EPRO_NOMEM;
-                }
-
-                bad = 1;
-                continue;
-            }
-
-            f[i] = m;
-
-            if (i == 2
-                && epro_fr_issue(ctx, 0, "not-supported", path, key, "no "
-                                 "modifierExtension is understood here")
-                   != EPRO_OK)
-            {
-                return EPRO_NOMEM;
-            }
+        {
+            return EPRO_NOMEM;
         }
 
         if (f[6] && f[7]) {
@@ -1029,13 +1257,14 @@ static int
 epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
     const epro_node_t *e, const char *path, unsigned off)
 {
-    int                 rc, count;
+    int                 rc;
     char                sub[EPRO_FHIR_PATH_MAX];
-    unsigned            seen;
-    const char         *key, *msg, *member;
-    epro_fhir_kind_e    kind;
+    unsigned            two;
+    const char         *key;
+    epro_fhir_kind_e    kind, k;
     epro_fhir_value_t   v;
-    const epro_node_t  *m, *vn, *items;
+    const epro_node_t  *m, *vn, *items, *f[EPRO_FR_VALUE + EPRO_FV_REFERENCE
+                                            + 1];
 
     if (epro_node_type(e) != EPRO_NODE_OBJECT || epro_node_child(e) == NULL)
     {
@@ -1044,80 +1273,59 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
                ? EPRO_NOMEM : EPRO_OK;
     }
 
-    seen = 0;
-    items = NULL;
-    msg = NULL;
+    memset(f, 0, sizeof(f));
+
+    rc = epro_fr_object(ctx, e, epro_fr_answer_e, path, f, NULL);
+    if (rc == EPRO_NOMEM) {
+        return rc;
+    }
+
+    if (f[2] && epro_fr_issue(ctx, 0, "not-supported", path,
+                              "modifierExtension", "no modifierExtension "
+                              "is understood here") != EPRO_OK)
+    {
+        return EPRO_NOMEM;
+    }
+
+    /*
+     * R4: value[x] 0..1 (an answer of nested items alone counts too), and
+     * a "_valueX" is one: one kind only
+     */
+
+    kind = EPRO_FV_NONE;
+    two = 0;
 
     for (m = epro_node_child(e); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
+        k = epro_fhir_kind(key + (key[0] == '_'), "value");
 
-        if (strcmp(key, "id") == 0) {
-            msg = (seen & 1) ? "duplicate element"
-                             : epro_fhir_primitive(m, EPRO_FP_ID);
-            seen |= 1;
-
-        } else if (strcmp(key, "extension") == 0) {
-            msg = (seen & 2) ? "duplicate element" : epro_fhir_extensions(m);
-            seen |= 2;
-
-        } else if (strcmp(key, "modifierExtension") == 0) {
-            msg = (seen & 4) ? "duplicate element" : epro_fhir_extensions(m);
-            seen |= 4;
-
-            if (msg == NULL
-                && epro_fr_issue(ctx, 0, "not-supported", path, key, "no "
-                                 "modifierExtension is understood here")
-                   != EPRO_OK)
-            {
-                return EPRO_NOMEM;
-            }
-
-        } else if (strcmp(key, "item") == 0) {
-            msg = (seen & 8) ? "duplicate element"
-                             : epro_fhir_primitive(m, EPRO_FP_ARRAY);
-            seen |= 8;
-
-            if (msg == NULL) {
-                items = m;
-            }
-
-        } else if (epro_fhir_kind(key, "value") == EPRO_FV_NONE) {
-            msg = "unknown element";
-
-        } else {
-            msg = (seen & 16) ? "only one value[x] per answer" : NULL;
-            seen |= 16;
+        if (kind == EPRO_FV_NONE || k == EPRO_FV_NONE || k == kind) {
+            kind = (kind == EPRO_FV_NONE) ? k : kind;
+            continue;
         }
 
-        if (msg != NULL
-            && epro_fr_issue(ctx, 1, "structure", path, key, "%s", msg)
-               != EPRO_OK)
+        if (epro_fr_issue(ctx, 1, "structure", path, key,
+                          "only one value[x] per answer") != EPRO_OK)
         {
             return EPRO_NOMEM;
         }
+
+        two = 1;
+        break;
     }
 
-    /* R4: value[x] 0..1; an answer of nested items alone counts too */
+    items = f[3];
 
-    vn = epro_fr_value_node(e, &kind, &count);
+    /* held to R4 by the table when it is there: only read here */
 
-    if (vn != NULL) {
-        member = NULL;
-        msg = epro_fhir_value(vn, kind, &v, &member);
+    vn = (kind != EPRO_FV_NONE) ? f[EPRO_FR_VALUE + kind] : NULL;
+
+    if (vn != NULL && !two && !off && epro_fhir_read(vn, kind, &v) == 0) {
         epro_fr_join(sub, path, epro_node_key(vn));
 
-        if (msg != NULL) {
-            if (epro_fr_issue(ctx, 1, "structure", sub, member, "%s", msg)
-                != EPRO_OK)
-            {
-                return EPRO_NOMEM;
-            }
-
-        } else if (count == 1 && !off) {
-            rc = epro_fr_check(ctx, it, &v, sub);
-            if (rc != EPRO_OK) {
-                return rc;
-            }
+        rc = epro_fr_check(ctx, it, &v, sub);
+        if (rc != EPRO_OK) {
+            return rc;
         }
     }
 
@@ -1447,8 +1655,9 @@ epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
 
         memcpy(&saved[from], &ctx->inst[from], n * sizeof(epro_node_t *));
 
-        r = epro_fr_find(ctx, en, (scope >= 0) ? ctx->inst[from - 1] : NULL,
-                         scope, chain, depth, &has);
+        r = epro_fr_search(ctx, en,
+                           (scope >= 0) ? ctx->inst[from - 1] : NULL,
+                           scope, chain, depth, &has);
 
         memcpy(&ctx->inst[from], &saved[from], n * sizeof(epro_node_t *));
     }
@@ -1468,7 +1677,7 @@ epro_fr_condition(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
  */
 
 static int
-epro_fr_find(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
+epro_fr_search(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
     const epro_node_t *e, int32_t up, const int32_t *chain, unsigned depth,
     int *has)
 {
@@ -1514,7 +1723,7 @@ epro_fr_find(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
             }
 
             if ((chain[k] == en->target) ? epro_fr_match(en, m, has)
-                : epro_fr_find(ctx, en, m, chain[k], chain, depth, has))
+                : epro_fr_search(ctx, en, m, chain[k], chain, depth, has))
             {
                 return 1;
             }
@@ -1549,7 +1758,7 @@ epro_fr_match(const epro_fhir_enable_t *en, const epro_node_t *e, int *has)
         *has = 1;
         vn = epro_fr_value_node(a, &kind, &count);
 
-        if (vn == NULL || epro_fhir_value(vn, kind, &v, NULL) != NULL) {
+        if (vn == NULL || epro_fhir_read(vn, kind, &v) != 0) {
             continue;
         }
 

@@ -342,6 +342,9 @@ typedef enum {
     EPRO_FP_BOOLEAN,
     EPRO_FP_DECIMAL,
     EPRO_FP_INTEGER,
+    EPRO_FP_INSTANT,
+    EPRO_FP_UNSIGNED,
+    EPRO_FP_BASE64,
     EPRO_FP_OBJECT,
     EPRO_FP_ARRAY
 } epro_fhir_prim_e;
@@ -355,6 +358,8 @@ struct epro_node_s;
 
 const char *epro_fhir_value(const struct epro_node_s *node,
     epro_fhir_kind_e kind, epro_fhir_value_t *v, const char **member);
+int epro_fhir_read(const struct epro_node_s *node, epro_fhir_kind_e kind,
+    epro_fhir_value_t *v);
 int epro_fhir_compare(const epro_fhir_value_t *a,
     const epro_fhir_value_t *b);
 int epro_fhir_datetime_valid(const char *s, size_t len);

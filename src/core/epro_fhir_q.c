@@ -1654,7 +1654,7 @@ epro_fhir_kind(const char *key, const char *prefix)
 const char *
 epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
 {
-    size_t       i, len;
+    size_t       i, k, len;
     double       d;
     const char  *s;
 
@@ -1670,6 +1670,7 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
                ? NULL : "must be a number";
 
     case EPRO_FP_INTEGER:
+    case EPRO_FP_UNSIGNED:
         if (epro_node_type(n) != EPRO_NODE_NUMBER) {
             return "must be an integer (32 bits)";
         }
@@ -1698,6 +1699,10 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
         }
 
         d = epro_node_number(n);
+
+        if (p == EPRO_FP_UNSIGNED && d < 0) {
+            return "must be an unsignedInt (not negative)";
+        }
 
         return (d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0)
                ? NULL : "must be an integer (32 bits)";
@@ -1765,6 +1770,31 @@ epro_fhir_primitive(const epro_node_t *n, epro_fhir_prim_e p)
         return epro_fhir_datetime_valid(s, len) == 0
                ? NULL : "must be a dateTime (YYYY, YYYY-MM, YYYY-MM-DD or "
                         "YYYY-MM-DDThh:mm:ss[.s] with Z or +hh:mm)";
+
+    case EPRO_FP_INSTANT:
+        return (len > 10 && epro_fhir_datetime_valid(s, len) == 0)
+               ? NULL : "must be an instant (YYYY-MM-DDThh:mm:ss[.s] with "
+                        "Z or +hh:mm)";
+
+    case EPRO_FP_BASE64:
+        /* R4: groups of 4 of A-Z a-z 0-9 + / =, white space between */
+
+        for (i = 0, k = 0; i < len; i++) {
+            if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+                || (s[i] >= '0' && s[i] <= '9') || s[i] == '+'
+                || s[i] == '/' || s[i] == '=')
+            {
+                k++;
+
+            } else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n'
+                       && s[i] != '\r')
+            {
+                break;
+            }
+        }
+
+        return (i == len && k > 0 && k % 4 == 0)
+               ? NULL : "must be base64Binary";
 
     case EPRO_FP_DATE:
         return epro_fq_date(s, len) == 0
@@ -1980,6 +2010,12 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
 
     for (m = epro_node_child(n); m; m = epro_node_next(m)) {
         key = epro_node_key(m);
+
+        if (key[0] == '_' && epro_fhir_name(names, key + 1) >= 0) {
+            /* FHIR JSON's "_x": a response's tables check it */
+            continue;
+        }
+
         i = epro_fhir_name(names, key);
 
         if (member) {
@@ -2028,6 +2064,81 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
     }
 
     return NULL;
+}
+
+
+/*
+ * The same value read only, as a response's tables held it to R4 already:
+ * -1 if a JSON type does not fit (a response that fails anyway).
+ */
+
+int
+epro_fhir_read(const epro_node_t *n, epro_fhir_kind_e kind,
+    epro_fhir_value_t *v)
+{
+    epro_node_type_e    t;
+    const epro_node_t  *m;
+
+    memset(v, 0, sizeof(epro_fhir_value_t));
+    v->kind = kind;
+    t = epro_node_type(n);
+
+    switch (kind) {
+
+    case EPRO_FV_BOOLEAN:
+        v->num = (t == EPRO_NODE_TRUE);
+        return (t == EPRO_NODE_TRUE || t == EPRO_NODE_FALSE) ? 0 : -1;
+
+    case EPRO_FV_DECIMAL:
+    case EPRO_FV_INTEGER:
+        if (t != EPRO_NODE_NUMBER) {
+            return -1;
+        }
+
+        v->num = epro_node_number(n);
+        v->text.data = epro_node_text(n, &v->text.len);
+        return 0;
+
+    case EPRO_FV_CODING:
+        if (t != EPRO_NODE_OBJECT) {
+            return -1;
+        }
+
+        m = epro_node_member(n, "system");
+        v->system.data = epro_node_string(m);
+        v->system.len = v->system.data ? strlen(v->system.data) : 0;
+
+        n = epro_node_member(n, "code");
+        break;
+
+    case EPRO_FV_QUANTITY:
+        m = (t == EPRO_NODE_OBJECT) ? epro_node_member(n, "value") : NULL;
+
+        if (m == NULL || epro_node_type(m) != EPRO_NODE_NUMBER) {
+            return (t == EPRO_NODE_OBJECT) ? 0 : -1;
+        }
+
+        v->num = epro_node_number(m);
+        v->text.data = epro_node_text(m, &v->text.len);
+        return 0;
+
+    case EPRO_FV_ATTACHMENT:
+    case EPRO_FV_REFERENCE:
+        return (t == EPRO_NODE_OBJECT) ? 0 : -1;
+
+    case EPRO_FV_NONE:
+        return -1;
+
+    default:
+        break;
+    }
+
+    /* a string, or a Coding's code (a Coding may have none) */
+
+    v->str.data = epro_node_string(n);
+    v->str.len = v->str.data ? strlen(v->str.data) : 0;
+
+    return (v->str.data || kind == EPRO_FV_CODING) ? 0 : -1;
 }
 
 

@@ -786,6 +786,37 @@ typedef struct {
 } bad_t;
 
 
+/* each body refused with its status and an issue at expr */
+
+static void
+check_bad(const bad_t *t, size_t n)
+{
+    int                  rc;
+    size_t               i;
+    epro_fhir_request_t  req;
+
+    for (i = 0; i < n; i++) {
+        rc = parse(&req, &test_set, t[i].body);
+
+        if (!check(__FILE__, t[i].line,
+                   rc == EPRO_ERROR && req.status == t[i].status
+                   && has_issue(&req, t[i].expr, t[i].code, t[i].text),
+                   "rc %d status %d, want %d with %s [%s] \"%s\"", rc,
+                   req.status, t[i].status, t[i].expr, t[i].code,
+                   t[i].text))
+        {
+            dump_issues(&req);
+        }
+
+        check_loop(__FILE__, t[i].line,
+                   req.answers.data == NULL && req.nissues >= 1
+                   && req.nfound >= req.nissues
+                   && (req.status == S400) == (req.nstructure > 0),
+                   "the failed request's fields");
+    }
+}
+
+
 static void
 test_response_valid(void)
 {
@@ -1096,10 +1127,6 @@ test_response_mapping(void)
 static void
 test_response_invalid(void)
 {
-    int                  rc;
-    size_t               i;
-    epro_fhir_request_t  req;
-
     static const bad_t  t[] = {
 
         /* JSON and R4 structure: 400 */
@@ -1392,25 +1419,346 @@ test_response_invalid(void)
           "answers' weights, 0" },
     };
 
-    for (i = 0; i < NELTS(t); i++) {
-        rc = parse(&req, &test_set, t[i].body);
+    check_bad(t, NELTS(t));
+}
 
-        if (!check(__FILE__, t[i].line,
-                   rc == EPRO_ERROR && req.status == t[i].status
-                   && has_issue(&req, t[i].expr, t[i].code, t[i].text),
-                   "rc %d status %d, want %d with %s [%s] \"%s\"", rc,
-                   req.status, t[i].status, t[i].expr, t[i].code,
-                   t[i].text))
-        {
-            dump_issues(&req);
-        }
 
-        check_loop(__FILE__, t[i].line,
-                   req.answers.data == NULL && req.nissues >= 1
-                   && req.nfound >= req.nissues
-                   && (req.status == S400) == (req.nstructure > 0),
-                   "the failed request's fields");
+/* the datatypes a response holds, each element held to R4 */
+
+#define QRI(more)   QR_HEAD("in-progress") more "}"
+
+static void
+test_response_datatypes(void)
+{
+    int                  rc;
+    epro_fhir_request_t  req;
+
+    static const bad_t  t[] = {
+
+        /* Identifier: type, period, assigner, use */
+
+        { __LINE__, QRI(",\"identifier\":{\"type\":{\"coding\":[{"
+                        "\"system\":\"a b\"}]}}"), S400,
+          QP ".identifier.type.coding[0].system", "structure",
+          "must be a uri" },
+        { __LINE__, QRI(",\"identifier\":{\"type\":{\"coding\":"
+                        "{\"code\":\"x\"}}}"), S400,
+          QP ".identifier.type.coding", "structure",
+          "must be a non-empty array" },
+        { __LINE__, QRI(",\"identifier\":{\"type\":{\"coding\":[{"
+                        "\"code\":\"x\",\"code\":\"y\"}]}}"), S400,
+          QP ".identifier.type.coding[0].code", "structure",
+          "duplicate element" },
+        { __LINE__, QRI(",\"identifier\":{\"type\":{\"coding\":[{"
+                        "\"code\":\"x\",\"userSelected\":\"yes\"}]}}"),
+          S400, QP ".identifier.type.coding[0].userSelected", "structure",
+          "must be true or false" },
+        { __LINE__, QRI(",\"identifier\":{\"type\":{\"text\":1}}"), S400,
+          QP ".identifier.type.text", "structure",
+          "must be a non-empty string" },
+        { __LINE__, QRI(",\"identifier\":{\"type\":{\"codes\":[]}}"), S400,
+          QP ".identifier.type.codes", "structure", "unknown element" },
+        { __LINE__, QRI(",\"identifier\":{\"period\":{\"start\":"
+                        "\"2026-13\"}}"), S400,
+          QP ".identifier.period.start", "structure", "must be a dateTime" },
+        { __LINE__, QRI(",\"identifier\":{\"period\":{\"end\":"
+                        "\"2026-01-01T10:00:00\"}}"), S400,
+          QP ".identifier.period.end", "structure", "must be a dateTime" },
+        { __LINE__, QRI(",\"identifier\":{\"period\":{\"from\":"
+                        "\"2026\"}}"), S400,
+          QP ".identifier.period.from", "structure", "unknown element" },
+        { __LINE__, QRI(",\"identifier\":{\"period\":[]}"), S400,
+          QP ".identifier.period", "structure",
+          "must be a non-empty object" },
+        { __LINE__, QRI(",\"identifier\":{\"assigner\":{\"display\":1}}"),
+          S400, QP ".identifier.assigner.display", "structure",
+          "must be a non-empty string" },
+        { __LINE__, QRI(",\"identifier\":{\"assigner\":{\"identifier\":"
+                        "{\"period\":{\"start\":\"x\"}}}}"), S400,
+          QP ".identifier.assigner.identifier.period.start", "structure",
+          "must be a dateTime" },
+        { __LINE__, QRI(",\"identifier\":{\"use\":\"nickname\"}"), S400,
+          QP ".identifier.use", "structure",
+          "must be one of usual, official, temp, secondary, old" },
+
+        /* Reference: type, display, identifier */
+
+        { __LINE__, QRI(",\"basedOn\":[{\"reference\":\"CarePlan/1\"},"
+                        "{\"type\":\"a b\"}]"), S400,
+          QP ".basedOn[1].type", "structure", "must be a uri" },
+        { __LINE__, QRI(",\"partOf\":[{\"display\":true}]"), S400,
+          QP ".partOf[0].display", "structure",
+          "must be a non-empty string" },
+        { __LINE__, QRI(",\"source\":{\"identifier\":{\"type\":{"
+                        "\"coding\":[{\"version\":1}]}}}"), S400,
+          QP ".source.identifier.type.coding[0].version", "structure",
+          "must be a non-empty string" },
+        { __LINE__, QRI(",\"encounter\":{\"identifier\":{\"use\":"
+                        "\"primary\"}}"), S400,
+          QP ".encounter.identifier.use", "structure", "must be one of" },
+
+        /* Meta */
+
+        { __LINE__, QRI(",\"meta\":{\"versionId\":\"a b\"}"), S400,
+          QP ".meta.versionId", "structure", "must be an id" },
+        { __LINE__, QRI(",\"meta\":{\"lastUpdated\":\"2026-11-27\"}"),
+          S400, QP ".meta.lastUpdated", "structure", "must be an instant" },
+        { __LINE__, QRI(",\"meta\":{\"lastUpdated\":"
+                        "\"2026-11-27T08:15:00\"}"),
+          S400, QP ".meta.lastUpdated", "structure", "must be an instant" },
+        { __LINE__, QRI(",\"meta\":{\"source\":\"a b\"}"), S400,
+          QP ".meta.source", "structure", "must be a uri" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":\"http://p\"}"), S400,
+          QP ".meta.profile", "structure", "must be a non-empty array" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",\"a b\"]}"),
+          S400, QP ".meta.profile[1]", "structure", "must be a uri" },
+        { __LINE__, QRI(",\"meta\":{\"security\":{\"code\":\"R\"}}"), S400,
+          QP ".meta.security", "structure", "must be a non-empty array" },
+        { __LINE__, QRI(",\"meta\":{\"tag\":[{\"code\":\"a\"},"
+                        "{\"code\":\"b\",\"colour\":1}]}"), S400,
+          QP ".meta.tag[1].colour", "structure", "unknown element" },
+
+        /* Narrative */
+
+        { __LINE__, QRI(",\"text\":{\"status\":\"written\","
+                        "\"div\":\"<div/>\"}"), S400,
+          QP ".text.status", "structure",
+          "must be one of generated, extensions, additional, empty" },
+        { __LINE__, QRI(",\"text\":{\"status\":\"generated\","
+                        "\"div\":1}"), S400,
+          QP ".text.div", "structure", "must be a non-empty string" },
+        { __LINE__, QRI(",\"text\":{\"status\":\"generated\"}"), S400,
+          QP ".text.div", "required", "div is required" },
+        { __LINE__, QRI(",\"text\":{\"div\":\"<div/>\"}"), S400,
+          QP ".text.status", "required", "status is required" },
+
+        /* an answer's datatypes */
+
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueReference\":{"
+                                    "\"identifier\":{\"use\":\"x\"}}")),
+          S400, QP ".item[2].answer[0].valueReference.identifier.use",
+          "structure", "must be one of" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueAttachment\":{"
+                                    "\"size\":-1}")),
+          S400, QP ".item[2].answer[0].valueAttachment.size", "structure",
+          "must be an unsignedInt" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueAttachment\":{"
+                                    "\"data\":\"abc\"}")),
+          S400, QP ".item[2].answer[0].valueAttachment.data", "structure",
+          "must be base64Binary" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueAttachment\":{"
+                                    "\"name\":\"a\"}")),
+          S400, QP ".item[2].answer[0].valueAttachment.name", "structure",
+          "unknown element" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"code\":\"a\","
+                                    "\"extension\":1}")),
+          S400, QP ".item[2].answer[0].valueCoding.extension", "structure",
+          "must be a non-empty array of extensions" },
+    };
+
+    check_bad(t, NELTS(t));
+
+    /* every element of them, right */
+
+    rc = parse(&req, &test_set, QRI(
+        ",\"meta\":{\"versionId\":\"3\","
+        "\"lastUpdated\":\"2026-11-27T08:15:00.123+01:00\","
+        "\"source\":\"urn:app\",\"profile\":[\"http://p/1\",\"http://p/2\"],"
+        "\"security\":[{\"system\":\"http://s\",\"code\":\"R\"}],"
+        "\"tag\":[{\"code\":\"t\",\"userSelected\":false}]},"
+        "\"text\":{\"status\":\"generated\",\"div\":\"<div>x</div>\"},"
+        "\"identifier\":{\"use\":\"official\",\"type\":{\"coding\":[{"
+        "\"system\":\"http://t\",\"version\":\"1\",\"code\":\"MR\","
+        "\"display\":\"MR\",\"userSelected\":true}],\"text\":\"MR\"},"
+        "\"system\":\"https://app.example.org/fhir/qr-id\","
+        "\"value\":\"ABC-123\",\"period\":{\"start\":\"2026\","
+        "\"end\":\"2026-11-27T08:15:00Z\"},\"assigner\":{"
+        "\"reference\":\"Organization/o\",\"type\":\"Organization\","
+        "\"display\":\"O\",\"identifier\":{\"value\":\"o-1\"}}},"
+        "\"basedOn\":[{\"type\":\"CarePlan\",\"identifier\":{\"use\":"
+        "\"temp\",\"value\":\"c\"}}],"
+        "\"author\":{\"display\":\"Dr A\"}"));
+    CHECK_INT("every datatype", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
     }
+    CHECK_STR("v5 id", req.sub.id, "3c60d0ce-378e-55e3-9e57-c5c303fbfba2");
+
+    rc = parse(&req, &test_set, QR(MIN_OK ","
+        A("s", "\"valueAttachment\":{\"contentType\":\"text/plain\","
+          "\"language\":\"en\",\"data\":\"aGk=\",\"url\":\"http://a\","
+          "\"size\":2,\"hash\":\"AAAA\",\"title\":\"t\","
+          "\"creation\":\"2026\"}")));
+    CHECK(rc == EPRO_ERROR && req.nstructure == 0
+          && has_issue(&req, QP ".item[2].answer[0].valueAttachment",
+                       "value", "takes a valueString"));
+}
+
+
+/* FHIR JSON's "_x": the id and extensions of a primitive x */
+
+#define PX   "{\"extension\":[{\"url\":\"http://x\",\"valueString\":\"a\"}]}"
+
+static void
+test_primitive_extensions(void)
+{
+    int                  rc;
+    char                 want[256];
+    epro_fhir_request_t  req;
+
+    static const bad_t  t[] = {
+
+        /* only beside a primitive */
+
+        { __LINE__, QRI(",\"_subject\":" PX), S400, QP "._subject",
+          "structure", "only a primitive" },
+        { __LINE__, QRI(",\"_item\":" PX), S400, QP "._item",
+          "structure", "only a primitive" },
+        { __LINE__, QRI(",\"_resourceType\":" PX), S400,
+          QP "._resourceType", "structure", "only a primitive" },
+        { __LINE__, QRI(",\"_foo\":" PX), S400, QP "._foo", "structure",
+          "unknown element" },
+        { __LINE__, QRI(",\"__status\":" PX), S400, QP ".__status",
+          "structure", "unknown element" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"_answer\":" PX "}"),
+          S400, QP ".item[2]._answer", "structure", "only a primitive" },
+        { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"_id\":" PX "}"),
+          S400, QP ".item[2]._id", "structure", "only a primitive" },
+        { __LINE__, QR(MIN_OK "," A("c", "\"valueCoding\":{\"code\":\"a\"},"
+                                    "\"_valueCoding\":" PX)),
+          S400, QP ".item[2].answer[0]._valueCoding", "structure",
+          "only a primitive" },
+        { __LINE__, QRI(",\"identifier\":{\"_period\":" PX "}"), S400,
+          QP ".identifier._period", "structure", "only a primitive" },
+
+        /* once, an object of id and extensions */
+
+        { __LINE__, QRI(",\"_status\":" PX ",\"_status\":" PX), S400,
+          QP "._status", "structure", "duplicate element" },
+        { __LINE__, QRI(",\"_status\":\"x\""), S400, QP "._status",
+          "structure", "must be a non-empty object" },
+        { __LINE__, QRI(",\"_status\":{}"), S400, QP "._status",
+          "structure", "must be a non-empty object" },
+        { __LINE__, QRI(",\"_status\":[" PX "]"), S400, QP "._status",
+          "structure", "must be a non-empty object" },
+        { __LINE__, QRI(",\"_status\":{\"value\":\"x\"}"), S400,
+          QP "._status.value", "structure", "unknown element" },
+        { __LINE__, QRI(",\"_status\":{\"id\":1}"), S400,
+          QP "._status.id", "structure", "must be a non-empty string" },
+        { __LINE__, QRI(",\"_status\":{\"extension\":[{}]}"), S400,
+          QP "._status.extension", "structure", "an extension is an object" },
+        { __LINE__, QRI(",\"_status\":{\"_id\":\"a\"}"), S400,
+          QP "._status._id", "structure", "only a primitive" },
+        { __LINE__, QRI(",\"identifier\":{\"period\":{\"_start\":1}}"),
+          S400, QP ".identifier.period._start", "structure",
+          "must be a non-empty object" },
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
+                                    "\"_valueString\":{\"url\":\"u\"}")),
+          S400, QP ".item[2].answer[0]._valueString.url", "structure",
+          "unknown element" },
+
+        /* beside a list: as long as it, of those or nulls */
+
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",\"http://q\"],"
+                        "\"_profile\":[null]}"), S400,
+          QP ".meta._profile", "structure", "must be as long as profile" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\"],"
+                        "\"_profile\":" PX "}"), S400,
+          QP ".meta._profile", "structure", "must be a non-empty array" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",\"http://q\"],"
+                        "\"_profile\":[null,1]}"), S400,
+          QP ".meta._profile[1]", "structure", "must be a non-empty object" },
+
+        /* an answer's value[x] is one, "_valueX" too */
+
+        { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
+                                    "\"_valueInteger\":" PX)),
+          S400, QP ".item[2].answer[0]._valueInteger", "structure",
+          "only one value[x]" },
+
+        /* "_x" without x: what is required still is */
+
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\",\"_status\":" PX ","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"authored\":\"2026-11-27T08:15:00Z\"}", S400,
+          QP ".status", "required", "status is required" },
+        { __LINE__, QR(MIN_OK ",{\"_linkId\":" PX ",\"answer\":[{"
+                       "\"valueString\":\"x\"}]}"),
+          S400, QP ".item[2]", "required", "linkId is required" },
+        { __LINE__, "{\"resourceType\":\"QuestionnaireResponse\","
+                    "\"questionnaire\":\"http://t/q|1\","
+                    "\"status\":\"in-progress\","
+                    "\"subject\":{\"reference\":\"Patient/p1\"},"
+                    "\"_authored\":" PX "}", S422,
+          QP ".authored", "required", "authored is required" },
+    };
+
+    check_bad(t, NELTS(t));
+
+    /* an answer of "_valueString" alone: no value (R4 value[x] 0..1) */
+
+    rc = parse(&req, &test_set, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":"
+                                   "[{\"_valueString\":" PX "}]}"));
+    CHECK_INT("an answer of _valueString alone", rc, EPRO_OK);
+
+    /* everywhere a primitive is; the answers and score as without */
+
+#define PX_ITEMS(px)                                                        \
+    "{\"linkId\":\"b\"" px(linkId) px(text) ",\"text\":\"B?\","             \
+    "\"definition\":\"http://d\"" px(definition) ",\"answer\":[{"           \
+    "\"valueBoolean\":true" px(valueBoolean) "}]},"                         \
+    "{\"linkId\":\"g\",\"item\":[{\"linkId\":\"g1\",\"answer\":[{"          \
+    "\"valueInteger\":1" px(valueInteger) "}]}]},"                          \
+    "{\"linkId\":\"dt\",\"answer\":[{\"valueDate\":\"2020-01-01\""          \
+    px(valueDate) "}]},"                                                    \
+    "{\"linkId\":\"s\",\"answer\":[{\"valueString\":\"x\""                  \
+    px(valueString) "}]},"                                                  \
+    "{\"linkId\":\"c\",\"answer\":[{\"valueCoding\":{\"system\":"           \
+    "\"http://s\"" px(system) ",\"code\":\"b\"" px(code) "}}]}"
+
+#define PX_ON(name)     ",\"_" #name "\":" PX
+#define PX_OFF(name)    ""
+
+#define PX_TOP(px)                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"x\"" px(id)      \
+    ",\"implicitRules\":\"http://r\"" px(implicitRules)                     \
+    ",\"language\":\"en\"" px(language)                                     \
+    ",\"meta\":{\"versionId\":\"1\"" px(versionId)                          \
+    ",\"profile\":[\"http://p\",\"http://q\"]"                              \
+    ",\"_profile\":[null,{\"id\":\"p2\"}]},"                                \
+    "\"text\":{\"status\":\"generated\"" px(status)                         \
+    ",\"div\":\"<div/>\"" px(div) "},"                                      \
+    "\"identifier\":{\"system\":\"urn:s\"" px(system)                       \
+    ",\"value\":\"v\"" px(value) ",\"period\":{\"start\":\"2026\""          \
+    px(start) "}},"                                                         \
+    "\"questionnaire\":\"http://t/q|1\"" px(questionnaire)                  \
+    ",\"status\":\"completed\"" px(status)                                  \
+    ",\"subject\":{\"reference\":\"Patient/p1\"" px(reference)              \
+    ",\"display\":\"P\"" px(display) "},"                                   \
+    "\"authored\":\"2026-11-27T08:15:00Z\"" px(authored)                    \
+    ",\"item\":[" PX_ITEMS(px) "]}"
+
+    rc = parse(&req, &test_set, PX_TOP(PX_OFF));
+    CHECK_INT("without _x", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    snprintf(want, sizeof(want), "%.*s", (int) req.answers.len,
+             req.answers.data ? req.answers.data : "");
+    CHECK(req.has_score && req.score == 2);
+
+    rc = parse(&req, &test_set, PX_TOP(PX_ON));
+    CHECK_INT("with _x", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    CHECK_S("the same answers", req.answers, want);
+    CHECK(req.has_score && req.score == 2);
+    CHECK_S("status", req.fhir_status, "completed");
+    CHECK_STR("collected", req.sub.collected, "2026-11-27T08:15:00Z");
 }
 
 
@@ -2647,6 +2995,8 @@ main(int argc, char **argv)
     test_valueset();
     test_response_mapping();
     test_response_invalid();
+    test_response_datatypes();
+    test_primitive_extensions();
     test_number_text();
     test_enable_when();
     test_every_issue();
