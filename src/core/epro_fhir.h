@@ -384,7 +384,7 @@ size_t epro_fhir_places(double v);
  */
 
 #define EPRO_FHIR_NUMBER_LEN    40
-#define EPRO_FHIR_RUNS          4
+#define EPRO_FHIR_RUNS          5
 #define EPRO_FHIR_RESOURCE_END  "}\n"
 
 typedef struct {

@@ -149,7 +149,8 @@ epro_fhir_outcome_one(epro_buf_t *b, const char *severity, const char *code,
  * The resource as stored: resourceType, the server's id and meta first
  * (the client's meta members kept, versionId and lastUpdated the
  * server's), then every other element as sent.  A client's id is
- * replaced, as a FHIR server does on create.
+ * replaced, as a FHIR server does on create, and with them what the
+ * client's "_id", "_versionId" and "_lastUpdated" said of its values.
  *
  * epro_fhir_resource_head() writes only the head, up to meta's '}', in
  * b, and points the runs of kept members into the body, without copying
@@ -204,6 +205,8 @@ epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
             {
                 if (!epro_fo_key_is(&mkey, "versionId")
                     && !epro_fo_key_is(&mkey, "lastUpdated")
+                    && !epro_fo_key_is(&mkey, "_versionId")
+                    && !epro_fo_key_is(&mkey, "_lastUpdated")
                     && epro_fo_add(b, mkey.data,
                                    mval.data + mval.len - mkey.data, &first,
                                    a)
@@ -218,6 +221,7 @@ epro_fhir_resource_head(epro_buf_t *b, const char *body, size_t len,
 
         if (epro_fo_key_is(&key, "resourceType")
             || epro_fo_key_is(&key, "id")
+            || epro_fo_key_is(&key, "_id")
             || epro_fo_key_is(&key, "meta"))
         {
             kept = 0;

@@ -130,6 +130,19 @@ test_resource(void)
         "\"completed\",\"item\":[{\"linkId\":\"}]\\\"\"}]}\n",
         ",\"lastUpdated\":\"" T "\"");
 
+    /* the extensions of the client's id and version go with them */
+
+    check_resource(__LINE__,
+        QR_OPEN "\"_id\":{\"id\":\"e\"},\"id\":\"mine\",\"meta\":{"
+        "\"_versionId\":{\"id\":\"v\"},\"versionId\":\"7\","
+        "\"_lastUpdated\":{\"id\":\"u\"},\"_source\":{\"id\":\"s\"}},"
+        "\"status\":\"completed\"}",
+        T,
+        QR_OPEN "\"id\":\"" ID "\",\"meta\":{\"_source\":{\"id\":\"s\"},"
+        "\"versionId\":\"1\",\"lastUpdated\":\"" T "\"},\"status\":"
+        "\"completed\"}\n",
+        ",\"lastUpdated\":\"" T "\"");
+
     /* white space and numbers as sent; no meta; no time: no lastUpdated */
 
     check_resource(__LINE__,
@@ -167,9 +180,9 @@ test_runs(void)
         "{\"a\":1,\"resourceType\":\"QuestionnaireResponse\",\"b\":2, "
         "\"c\":3,\"id\":\"x\",\"d\":4,\"meta\":{},\"e\":5}";
 
-    static const char  five[] =
+    static const char  six[] =
         "{\"a\":1,\"id\":1,\"b\":2,\"id\":2,\"c\":3,\"id\":3,\"d\":4,"
-        "\"id\":4,\"e\":5}";
+        "\"id\":4,\"e\":5,\"id\":5,\"f\":6}";
 
     memset(&b, 0, sizeof(b));
     rc = epro_fhir_resource_head(&b, three, sizeof(three) - 1, NULL, ID, NULL,
@@ -186,9 +199,9 @@ test_runs(void)
                 - 1);
 
     memset(&b, 0, sizeof(b));
-    rc = epro_fhir_resource_head(&b, five, sizeof(five) - 1, NULL, ID, NULL,
+    rc = epro_fhir_resource_head(&b, six, sizeof(six) - 1, NULL, ID, NULL,
                                  &parts, &alloc);
-    CHECK_INT("five runs", rc, EPRO_ERROR);
+    CHECK_INT("six runs", rc, EPRO_ERROR);
 }
 
 
