@@ -1234,3 +1234,59 @@ tpost("$::MIN_OK," . '{"linkId":"nq","answer":[{"valueString":"no"}]}')
 --- error_code: 422
 --- fhir_issues
 QuestionnaireResponse.item[2].answer[0] required
+
+
+
+=== TEST 70: FHIR JSON's "_x" beside a primitive (status, linkId, value[x], meta.profile as a list) is accepted and stored as sent
+--- request eval
+tpost("$::MIN_OK,"
+      . '{"linkId":"s","_linkId":{"id":"l1"},"answer":[{"valueString":"x",'
+      . '"_valueString":{"extension":[{"url":"http://e","valueCode":"c"}]}}]}',
+      extra => '"_status":{"id":"s1"},"meta":{"profile":["http://p","http://q"],'
+               . '"_profile":[null,{"id":"p2"}]}')
+--- error_code: 201
+--- sql
+SELECT answers -> 's', payload::jsonb -> '_status' ->> 'id',
+       payload::jsonb -> 'item' -> 2 -> 'answer' -> 0 -> '_valueString' -> 'extension' -> 0 ->> 'valueCode'
+FROM epro_submissions WHERE submission_id = '@ID1@'
+--- sql_result
+"x"|s1|c
+
+
+
+=== TEST 71: "_x" beside no primitive, of the wrong shape, or a list's of the wrong length: 400 naming each
+--- request eval
+tpost("$::MIN_OK,"
+      . '{"linkId":"s","answer":[{"valueString":"x","_valueString":{"url":"u"}}]}',
+      extra => '"_subject":{"id":"x"},"meta":{"profile":["http://p"],"_profile":[null,null]}')
+--- error_code: 400
+--- fhir_issues
+QuestionnaireResponse._subject structure
+QuestionnaireResponse.meta._profile structure
+QuestionnaireResponse.item[2].answer[0]._valueString.url structure
+
+
+
+=== TEST 72: the datatypes inside the resource are held to R4: an Identifier's period, a Reference's identifier, a Coding's userSelected, a required binding
+--- request eval
+tpost("$::MIN_OK,"
+      . A('c', '"valueCoding":{"system":"http://s","code":"a","userSelected":"yes"}'),
+      extra => '"author":{"identifier":{"use":"primary","period":{"start":"2026-13-01"}}},'
+               . '"text":{"status":"generated"}')
+--- error_code: 400
+--- fhir_issues
+QuestionnaireResponse.author.identifier.use structure
+QuestionnaireResponse.author.identifier.period.start structure
+QuestionnaireResponse.text.div required
+QuestionnaireResponse.item[2].answer[0].valueCoding.userSelected structure
+
+
+
+=== TEST 73: "_id" and meta's "_versionId" go with the client's id and versionId: the representation has the server's, without them
+--- request eval
+tpost($::MIN_OK, extra => '"id":"mine","_id":{"id":"i"},"meta":{"versionId":"9","_versionId":{"id":"v"},"_source":{"id":"s"}}')
+--- error_code: 201
+--- response_body_like chomp
+^\{"resourceType":"QuestionnaireResponse","id":"@IDN@","meta":\{"_source":\{"id":"s"\},"versionId":"1","lastUpdated":"[^"]+"\},"identifier"
+--- response_body_unlike chomp
+"_id"|"_versionId"
