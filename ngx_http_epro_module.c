@@ -86,6 +86,7 @@ static char *ngx_http_epro_bind(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_epro_column(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_http_epro_conf_alloc(void *ctx, size_t size);
+static ngx_int_t ngx_http_epro_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_epro_init_process(ngx_cycle_t *cycle);
 static void ngx_http_epro_exit_process(ngx_cycle_t *cycle);
 
@@ -385,7 +386,7 @@ ngx_module_t  ngx_http_epro_module = {
     ngx_http_epro_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_epro_init_module,             /* init module */
     ngx_http_epro_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -512,10 +513,8 @@ ngx_http_epro_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (emcf->enabled || emcf->metrics) {
-        if (ngx_http_epro_metrics_add_zone(cf, &ngx_http_epro_module,
-                                           &emcf->databases)
-            != NGX_OK)
-        {
+        emcf->zone = ngx_http_epro_metrics_add_zone(cf, &ngx_http_epro_module);
+        if (emcf->zone == NULL) {
             return NGX_CONF_ERROR;
         }
     }
@@ -1779,6 +1778,26 @@ ngx_http_epro_bounds(ngx_conf_t *cf, void *post, void *data)
     ngx_sprintf(p, "must be between %i and %i%Z", bounds->low, bounds->high);
 
     return (char *) p;
+}
+
+
+/* the configuration runs: the metrics zone is its own now */
+
+static ngx_int_t
+ngx_http_epro_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_epro_main_conf_t  *emcf;
+
+    emcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_epro_module);
+
+    if (emcf == NULL) {
+        ngx_http_epro_metrics_commit(NULL, NULL);
+        return NGX_OK;
+    }
+
+    ngx_http_epro_metrics_commit(emcf->zone, &emcf->databases);
+
+    return NGX_OK;
 }
 
 

@@ -12,6 +12,7 @@
 # takes load too.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use IO::Socket::INET;
 use Time::HiRes ();
 use Epro qw(:DEFAULT fhir_env);
 use EproCheck;
@@ -604,3 +605,67 @@ exited on signal
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 23: a reload that fails (a listen port taken) leaves the running counters alone; a database renamed by a reload starts at 0 in a block of its own, and its old name's counters are there again when the name comes back
+--- http_config
+    epro_database a "$TEST_NGINX_DB_A";
+--- config
+    location = /a1 { epro_submit; epro_pass a; }
+    location = /metrics { epro_status; }
+--- request
+GET /metrics
+--- error_code: 200
+--- post_check
+my $conf = "$Test::Nginx::Util::ServRoot/conf/nginx.conf";
+my $pidfile = "$Test::Nginx::Util::ServRoot/logs/nginx.pid";
+my $text = do { open my $fh, '<', $conf or die "$conf: $!"; local $/; <$fh> };
+my $renamed = $text =~ s/epro_database a /epro_database x /r
+                    =~ s/epro_pass a;/epro_pass x;/r;
+my $created = sub { $_[0]->{"epro_requests_total{database=\"$_[1]\","
+                            . 'result="created"}'} // 0 };
+my $reload = sub {
+    my ($conf_text, $want) = @_;
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh $conf_text;
+    close $fh;
+    open my $p, '<', $pidfile or die "$pidfile: $!";
+    chomp(my $master = <$p>);
+    kill 'HUP', $master or die "HUP $master: $!";
+    for (1 .. 100) {
+        Time::HiRes::sleep(0.1);
+        my $m = Epro::metrics();
+        return $m if $want->($m);
+    }
+    return Epro::metrics();
+};
+
+for (1 .. 2) {
+    is(Epro::http_post(Epro::phq9(), uri => '/a1')->{status}, 201, 'a 201');
+}
+my $m0 = Epro::metrics();
+my $n = $created->($m0, 'a');
+ok($n >= 2, "a counted ($n)");
+
+# the same configuration renamed, and a listen port another socket holds
+my $busy = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
+                                 LocalPort => 0, ReuseAddr => 0)
+    or die "listen: $!";
+my $bad = $renamed =~ s/(\bserver \{)/"$1\n        listen 127.0.0.1:"
+                                      . $busy->sockport . ";"/er;
+my $m = $reload->($bad, sub { 0 });
+ok(Epro::wait_log(qr/bind\(\) to 127\.0\.0\.1:\d+ failed/, 5),
+   'the reload failed');
+is($created->($m, 'a'), $n, 'the running configuration\'s counters kept');
+ok(!grep({ /database="x"/ } keys %$m), 'no x');
+
+$m = $reload->($renamed, sub { exists $_[0]->{'epro_queued_rows{database="x"}'} });
+is($created->($m, 'x'), 0, 'x starts at 0');
+is(Epro::http_post(Epro::phq9(), uri => '/a1')->{status}, 201, 'x 201');
+is($created->(Epro::metrics(), 'x'), 1, 'x counted');
+
+$m = $reload->($text, sub { exists $_[0]->{'epro_queued_rows{database="a"}'} });
+is($created->($m, 'a'), $n, 'a\'s counters again under its name');
+--- no_error_log
+[alert]

@@ -91,6 +91,7 @@ typedef struct {
                                               metrics carry the name */
     ngx_flag_t                 enabled;
     ngx_flag_t                 metrics;
+    ngx_shm_zone_t            *zone;       /* the metrics', or NULL */
 } ngx_http_epro_main_conf_t;
 
 

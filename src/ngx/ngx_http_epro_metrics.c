@@ -19,7 +19,7 @@
 
 static ngx_int_t ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
+static ngx_uint_t ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
     ngx_array_t *databases);
 static ngx_uint_t ngx_http_epro_metrics_alive(ngx_atomic_uint_t pid);
 static ngx_int_t ngx_http_epro_metrics_class(u_char c);
@@ -66,11 +66,15 @@ static ngx_http_epro_metrics_slot_t  *ngx_http_epro_metrics_slot;
  * One zone for the whole configuration.  A reload keeps it (same name and
  * size), so counters run on across reloads, each database's under its
  * name; a restart starts them at 0.
+ *
+ * The zone is written only once the new configuration runs (from the
+ * module's init_module, which nginx calls after the listening sockets
+ * are open, where a reload can no longer fail): a reload that fails
+ * leaves the running configuration's counters and names as they were.
  */
 
-ngx_int_t
-ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag,
-    ngx_array_t *databases)
+ngx_shm_zone_t *
+ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag)
 {
     ngx_str_t        name;
     ngx_shm_zone_t  *shm_zone;
@@ -80,28 +84,22 @@ ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag,
     shm_zone = ngx_shared_memory_add(cf, &name, NGX_HTTP_EPRO_ZONE_SIZE,
                                      tag);
     if (shm_zone == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     shm_zone->init = ngx_http_epro_metrics_init_zone;
-    shm_zone->data = databases;
 
-    return NGX_OK;
+    return shm_zone;
 }
 
 
 static ngx_int_t
 ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_array_t      *databases;
     ngx_slab_pool_t  *shpool;
-
-    databases = shm_zone->data;
 
     if (data) {
         shm_zone->data = data;
-        ngx_http_epro_metrics = data;
-        ngx_http_epro_metrics_map(data, databases);
         return NGX_OK;
     }
 
@@ -109,37 +107,53 @@ ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     if (shm_zone->shm.exists) {
         shm_zone->data = shpool->data;
-        ngx_http_epro_metrics = shpool->data;
-        ngx_http_epro_metrics_map(shpool->data, databases);
         return NGX_OK;
     }
 
-    ngx_http_epro_metrics = ngx_slab_calloc(shpool,
-                                            sizeof(ngx_http_epro_metrics_t));
-    if (ngx_http_epro_metrics == NULL) {
+    shpool->data = ngx_slab_calloc(shpool, sizeof(ngx_http_epro_metrics_t));
+    if (shpool->data == NULL) {
         return NGX_ERROR;
     }
 
-    shpool->data = ngx_http_epro_metrics;
-    shm_zone->data = ngx_http_epro_metrics;
-
-    ngx_http_epro_metrics_map(ngx_http_epro_metrics, databases);
+    shm_zone->data = shpool->data;
 
     return NGX_OK;
 }
 
 
 /*
- * Gives each database its block: the one of its name, else one no
- * database of this configuration names, its counters reset.  There are
- * never more databases than blocks (checked when they are read).
+ * The configuration runs (shm_zone NULL: it has no zone): each database
+ * gets its block, the one of its name, else one no database of this
+ * configuration names, its counters reset.
  */
 
-static void
+void
+ngx_http_epro_metrics_commit(ngx_shm_zone_t *shm_zone,
+    ngx_array_t *databases)
+{
+    ngx_http_epro_metrics_t  *m;
+
+    m = shm_zone ? shm_zone->data : NULL;
+    ngx_http_epro_metrics = m;
+
+    if (m != NULL && databases != NULL) {
+        m->live = ngx_http_epro_metrics_map(m, databases);
+    }
+}
+
+
+/*
+ * A database new to the zone takes a block neither this configuration
+ * nor the one running before it names, if there is one: those of the
+ * old workers still count while they finish.  There are never more
+ * databases than blocks (checked when they are read).
+ */
+
+static ngx_uint_t
 ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
     ngx_array_t *databases)
 {
-    ngx_uint_t                   i, k, n, taken;
+    ngx_uint_t                   i, k, n, taken, busy;
     ngx_http_epro_db_t         **dbs;
     ngx_http_epro_metrics_db_t  *md;
 
@@ -168,9 +182,19 @@ ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
             continue;
         }
 
+        busy = taken | m->live;
+
         for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
-            if (!(taken & ((ngx_uint_t) 1 << k))) {
+            if (!(busy & ((ngx_uint_t) 1 << k))) {
                 break;
+            }
+        }
+
+        if (k == NGX_HTTP_EPRO_MAX_DBS) {
+            for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
+                if (!(taken & ((ngx_uint_t) 1 << k))) {
+                    break;
+                }
             }
         }
 
@@ -182,6 +206,8 @@ ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
         dbs[i]->index = k;
         taken |= (ngx_uint_t) 1 << k;
     }
+
+    return taken;
 }
 
 

@@ -102,6 +102,8 @@ typedef struct {
 typedef struct {
     ngx_http_epro_metrics_db_t    dbs[NGX_HTTP_EPRO_MAX_DBS];
     ngx_http_epro_metrics_slot_t  slots[NGX_HTTP_EPRO_SLOTS];
+    ngx_uint_t                    live;  /* the blocks the running
+                                            configuration names */
 } ngx_http_epro_metrics_t;
 
 
@@ -122,7 +124,8 @@ extern const ngx_msec_t  ngx_http_epro_metrics_ms_buckets[];
 
 /* "db" below is a database's index, ngx_http_epro_db_t.index */
 
-ngx_int_t ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag,
+ngx_shm_zone_t *ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag);
+void ngx_http_epro_metrics_commit(ngx_shm_zone_t *shm_zone,
     ngx_array_t *databases);
 ngx_http_epro_metrics_db_t *ngx_http_epro_metrics_get(ngx_uint_t db);
 void ngx_http_epro_metrics_gauges(ngx_uint_t db,
