@@ -2552,19 +2552,7 @@ test_number_text(void)
            EXT("minValue", "\"valueInteger\":1e1") "]}"),
     };
 
-    for (i = 0; i < NELTS(t); i++) {
-        rc = parse(&req, &test_set, t[i].body);
-
-        if (!check(__FILE__, t[i].line,
-                   rc == EPRO_ERROR && req.status == t[i].status
-                   && has_issue(&req, t[i].expr, t[i].code, t[i].text),
-                   "rc %d status %d, want %d with %s [%s] \"%s\"", rc,
-                   req.status, t[i].status, t[i].expr, t[i].code,
-                   t[i].text))
-        {
-            dump_issues(&req);
-        }
-    }
+    check_bad(t, NELTS(t));
 
     for (i = 0; i < NELTS(good); i++) {
         memset(&b, 0, sizeof(sb_t));
