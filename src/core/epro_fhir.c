@@ -48,7 +48,8 @@ typedef struct {
     const epro_node_t   *inst[EPRO_FHIR_MAX_LEVELS];  /* the walk's path */
     const void         **at;        /* per item: where enabled[] holds */
     uint32_t            *mark;      /* per item: the stamp it was seen in */
-    unsigned char       *enabled;   /* per item: 0 not known, 1 yes, 2 no */
+    unsigned char       *enabled;   /* per item: 0 not known, 1 yes, 2 no;
+                                       | EPRO_FR_EW_BUSY: being evaluated */
     int32_t             *head;      /* per item: its values, in order */
     int32_t             *tail;
     epro_fr_rec_t       *recs;
@@ -1542,11 +1543,17 @@ epro_fr_check(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
  * An item is enabled by its enableWhen and by its ancestors' (the walk
  * passes "off" down); a question that is disabled has no answer for the
  * items that depend on it (R4's comment on enableWhen; the reference
- * validator does not follow it).  The depth bounds a cycle of enableWhen,
- * which R4 does not forbid.  Known results are kept per item with the
- * instance they depend on: that of the innermost item its conditions
- * share with their questions.
+ * validator does not follow it).  Each result is kept with the instance
+ * it depends on (that of the innermost item its conditions share with
+ * their questions), however deep the evaluation that asked: an item is
+ * evaluated once per instance, so the cost stays linear in the body.  An
+ * item asked again while its own evaluation runs is in a cycle of
+ * enableWhen, which R4 does not forbid: there it is disabled, as it is
+ * past EPRO_FR_EW_DEPTH items asking one another (the C stack).
  */
+
+#define EPRO_FR_EW_DEPTH  128
+#define EPRO_FR_EW_BUSY   4
 
 static int
 epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
@@ -1578,15 +1585,24 @@ epro_fr_enabled(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
                      : (const void *) ctx->inst[ctx->q->items[scope].depth];
     i = (size_t) self;
 
-    if (depth == 0 && at != NULL && ctx->enabled[i] && ctx->at[i] == at) {
-        return ctx->enabled[i] == 1;
+    if (at != NULL && (ctx->enabled[i] & 3) && ctx->at[i] == at) {
+        return (ctx->enabled[i] & 3) == 1;
     }
+
+    if ((ctx->enabled[i] & EPRO_FR_EW_BUSY) || depth >= EPRO_FR_EW_DEPTH) {
+        return 0;
+    }
+
+    ctx->enabled[i] |= EPRO_FR_EW_BUSY;
 
     r = epro_fr_enabled_now(ctx, it, depth);
 
-    if (depth == 0 && at != NULL) {
+    if (at != NULL) {
         ctx->enabled[i] = r ? 1 : 2;
         ctx->at[i] = at;
+
+    } else {
+        ctx->enabled[i] &= ~EPRO_FR_EW_BUSY;
     }
 
     return r;
@@ -1716,9 +1732,7 @@ epro_fr_search(epro_fr_ctx_t *ctx, const epro_fhir_enable_t *en,
 
             ctx->inst[k] = m;
 
-            if (it->nenable
-                && (depth >= 8 || !epro_fr_enabled(ctx, it, depth + 1)))
-            {
+            if (it->nenable && !epro_fr_enabled(ctx, it, depth + 1)) {
                 continue;
             }
 
@@ -1758,7 +1772,9 @@ epro_fr_match(const epro_fhir_enable_t *en, const epro_node_t *e, int *has)
         *has = 1;
         vn = epro_fr_value_node(a, &kind, &count);
 
-        if (vn == NULL || epro_fhir_read(vn, kind, &v) != 0) {
+        /* the walk may not have checked it yet: held to R4 here */
+
+        if (vn == NULL || epro_fhir_value(vn, kind, &v, NULL) != NULL) {
             continue;
         }
 
@@ -2120,6 +2136,11 @@ epro_fr_value_json(epro_buf_t *b, const epro_fhir_value_t *v,
 
         if (v->text.data) {
             return epro_buf_add(b, v->text.data, v->text.len, a);
+        }
+
+        if (v->kind == EPRO_FV_QUANTITY) {
+            /* a Quantity without a value (a unit alone, say) */
+            return epro_buf_add(b, "null", 4, a);
         }
 
         s = epro_fr_number(num, v->num);

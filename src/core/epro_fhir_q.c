@@ -2156,6 +2156,14 @@ epro_fhir_compare(const epro_fhir_value_t *a, const epro_fhir_value_t *b)
     bn = (b->kind == EPRO_FV_DECIMAL || b->kind == EPRO_FV_INTEGER
           || b->kind == EPRO_FV_QUANTITY);
 
+    /* a Quantity without a value has no number to compare */
+
+    if ((a->kind == EPRO_FV_QUANTITY && a->text.data == NULL)
+        || (b->kind == EPRO_FV_QUANTITY && b->text.data == NULL))
+    {
+        return EPRO_FHIR_INCOMPARABLE;
+    }
+
     if (an && bn) {
         return (a->num < b->num) ? -1 : (a->num > b->num);
     }

@@ -2100,6 +2100,161 @@ test_enable_when(void)
 }
 
 
+/*
+ * enableWhen at scale (a review's findings): every item is evaluated once
+ * per instance, however many ask and however deep, so a chain of
+ * questions and a body of many copies of them stay linear; a cycle is
+ * cut where it closes; an answer not yet checked is checked before it
+ * is compared.
+ */
+
+static void
+test_enable_when_cost(void)
+{
+    int                  rc;
+    char                 err[256];
+    size_t               j, k, n;
+    clock_t              t0;
+    sb_t                 q, r;
+    epro_fhir_set_t      set;
+    epro_fhir_request_t  req;
+
+#define EWC_R  "{\"resourceType\":\"QuestionnaireResponse\","           \
+               "\"questionnaire\":\"http://c\",\"status\":\"completed\","   \
+               "\"subject\":{\"reference\":\"Patient/p\"},"                \
+               "\"authored\":\"2026-11-27T08:15:00Z\",\"item\":["
+
+    /* q1 <- q2 <- ... <- q40, each enabled by the one before (true) or,
+     * reversed, by the one after: all answered true, all enabled */
+
+    for (k = 0; k < 2; k++) {
+        memset(&q, 0, sizeof(sb_t));
+        memset(&r, 0, sizeof(sb_t));
+        sb_add(&q, "{\"resourceType\":\"Questionnaire\",\"url\":"
+               "\"http://c\",\"item\":[");
+        sb_add(&r, EWC_R);
+
+        for (j = 1; j <= 40; j++) {
+            sb_addf(&q, "%s{\"linkId\":\"q%lu\",\"type\":\"boolean\"",
+                    j > 1 ? "," : "", (unsigned long) j);
+
+            if (k == 0 ? j > 1 : j < 40) {
+                sb_addf(&q, ",\"enableWhen\":[{\"question\":\"q%lu\","
+                        "\"operator\":\"=\",\"answerBoolean\":true}]",
+                        (unsigned long) (k == 0 ? j - 1 : j + 1));
+            }
+
+            sb_add(&q, "}");
+            sb_addf(&r, "%s{\"linkId\":\"q%lu\",\"answer\":[{"
+                    "\"valueBoolean\":true}]}", j > 1 ? "," : "",
+                    (unsigned long) j);
+        }
+
+        sb_add(&q, "]}");
+        sb_add(&r, "]}");
+
+        memset(&set, 0, sizeof(epro_fhir_set_t));
+        rc = load(&set, q.data, err, sizeof(err));
+        CHECK_INT("chain of 40: load", rc, EPRO_OK);
+
+        rc = parse(&req, &set, r.data);
+        if (!check_loop(AT, rc == EPRO_OK, "chain of 40 (%s): rc %d",
+                        k ? "reversed" : "in order", rc))
+        {
+            dump_issues(&req);
+        }
+    }
+
+    /* the same chain of 5 with 2000 bare copies of each question, and a
+     * cycle (x needs no y, y needs no x) with 2000 copies of each: 400s
+     * (qrs-2), in well under a second where it took minutes */
+
+    for (k = 0; k < 2; k++) {
+        memset(&r, 0, sizeof(sb_t));
+        sb_add(&r, EWC_R);
+        n = 0;
+
+        for (j = 0; j < 2000; j++) {
+            if (k == 0) {
+                sb_addf(&r, "%s{\"linkId\":\"q1\"},{\"linkId\":\"q2\"},"
+                        "{\"linkId\":\"q3\"},{\"linkId\":\"q4\"},"
+                        "{\"linkId\":\"q5\"}", n++ ? "," : "");
+
+            } else {
+                sb_addf(&r, "%s{\"linkId\":\"x\"},{\"linkId\":\"y\"}",
+                        n++ ? "," : "");
+            }
+        }
+
+        sb_add(&r, "]}");
+
+        memset(&set, 0, sizeof(epro_fhir_set_t));
+        rc = load(&set, k == 0
+            ? "{\"resourceType\":\"Questionnaire\",\"url\":\"http://c\","
+              "\"item\":[{\"linkId\":\"q1\",\"type\":\"boolean\"},"
+              "{\"linkId\":\"q2\",\"type\":\"boolean\",\"enableWhen\":["
+              EW("q1", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"q3\",\"type\":\"boolean\",\"enableWhen\":["
+              EW("q2", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"q4\",\"type\":\"boolean\",\"enableWhen\":["
+              EW("q3", "=", "\"answerBoolean\":true") "]},"
+              "{\"linkId\":\"q5\",\"type\":\"boolean\",\"enableWhen\":["
+              EW("q4", "=", "\"answerBoolean\":true") "]}]}"
+            : "{\"resourceType\":\"Questionnaire\",\"url\":\"http://c\","
+              "\"item\":[{\"linkId\":\"x\",\"type\":\"string\","
+              "\"enableWhen\":[" EW("y", "exists", "\"answerBoolean\":false")
+              "]},{\"linkId\":\"y\",\"type\":\"string\",\"enableWhen\":["
+              EW("x", "exists", "\"answerBoolean\":false") "]}]}",
+            err, sizeof(err));
+        CHECK_INT("copies: load", rc, EPRO_OK);
+
+        t0 = clock();
+        rc = parse(&req, &set, r.data);
+
+        check_loop(AT, rc == EPRO_ERROR && req.status == S422
+                       && (double) (clock() - t0) / CLOCKS_PER_SEC < 1.0,
+                   "%s, 2000 copies: rc %d, %.3f s", k ? "cycle" : "chain",
+                   rc, (double) (clock() - t0) / CLOCKS_PER_SEC);
+    }
+
+    /* an answer the walk has not checked yet is checked before it is
+     * compared (an 8-byte time compare read past "1"); a Quantity without
+     * a value is no number: stored as null, less than nothing */
+
+    memset(&set, 0, sizeof(epro_fhir_set_t));
+    rc = load(&set, "{\"resourceType\":\"Questionnaire\",\"url\":"
+              "\"http://c\",\"item\":[{\"linkId\":\"t\",\"type\":\"time\"},"
+              "{\"linkId\":\"d\",\"type\":\"dateTime\"},"
+              "{\"linkId\":\"w\",\"type\":\"quantity\"},"
+              "{\"linkId\":\"x\",\"type\":\"string\",\"enableBehavior\":"
+              "\"any\",\"enableWhen\":["
+              EW("t", "=", "\"answerTime\":\"10:00:00\"") ","
+              EW("d", ">", "\"answerDateTime\":\"2020-01-01T00:00:00Z\"") ","
+              EW("w", "<", "\"answerQuantity\":{\"value\":5}") "]}]}",
+              err, sizeof(err));
+    CHECK_INT("unchecked answers: load", rc, EPRO_OK);
+
+    rc = parse(&req, &set, EWC_R A("t", "\"valueTime\":\"1\"") ","
+                           A("d", "\"valueDateTime\":\"2020-01-01T00:00:00+\"")
+                           "," A("x", "\"valueString\":\"a\"") "]}");
+    CHECK(rc == EPRO_ERROR && req.status == S400
+          && has_issue(&req, "QuestionnaireResponse.item[0].answer[0]."
+                       "valueTime", "structure", ""));
+
+    rc = parse(&req, &set, EWC_R A("w", "\"valueQuantity\":{\"unit\":"
+                           "\"kg\"}") "]}");
+    CHECK_INT("a Quantity without a value", rc, EPRO_OK);
+    CHECK(rc != EPRO_OK || strcmp(req.answers.data, "{\"w\":null}") == 0);
+
+    rc = parse(&req, &set, EWC_R A("w", "\"valueQuantity\":{\"unit\":"
+                           "\"kg\"}") "," A("x", "\"valueString\":\"a\"")
+                           "]}");
+    CHECK(rc == EPRO_ERROR
+          && has_issue(&req, "QuestionnaireResponse.item[1]",
+                       "business-rule", "disabled"));
+}
+
+
 static void
 test_every_issue(void)
 {
@@ -2987,6 +3142,7 @@ main(int argc, char **argv)
     test_primitive_extensions();
     test_number_text();
     test_enable_when();
+    test_enable_when_cost();
     test_every_issue();
     test_response_nomem();
     test_shipped_responses();
