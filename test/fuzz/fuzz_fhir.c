@@ -115,7 +115,10 @@ static epro_fhir_set_t  fuzz_set;
 static epro_fhir_set_t  fuzz_none;     /* no Questionnaire: stays zeroed */
 
 
-/* every item type and rule; a repeating group; a nested question */
+/*
+ * every item type and rule; a repeating group with an enableWhen inside;
+ * a nested question; enableWhen on each kind of value, and a cycle
+ */
 
 static const char  fuzz_q[] =
     "{\"resourceType\":\"Questionnaire\",\"url\":\"http://t/q\","
@@ -123,7 +126,9 @@ static const char  fuzz_q[] =
     "{\"linkId\":\"b\",\"type\":\"boolean\",\"required\":true,"
     "\"text\":\"B?\"},"
     "{\"linkId\":\"g\",\"type\":\"group\",\"repeats\":true,\"item\":["
-    "{\"linkId\":\"g1\",\"type\":\"integer\",\"required\":true}]},"
+    "{\"linkId\":\"g1\",\"type\":\"integer\",\"required\":true},"
+    "{\"linkId\":\"g2\",\"type\":\"string\",\"enableWhen\":[{\"question\":"
+    "\"g1\",\"operator\":\">\",\"answerInteger\":5}]}]},"
     "{\"linkId\":\"d\",\"type\":\"decimal\",\"extension\":["
     "{\"url\":\"http://hl7.org/fhir/StructureDefinition/minValue\","
     "\"valueDecimal\":0.5},"
@@ -151,6 +156,15 @@ static const char  fuzz_q[] =
     "{\"valueString\":\"yes\"}],\"item\":[{\"linkId\":\"why\","
     "\"type\":\"text\",\"required\":true}]},"
     "{\"linkId\":\"late\",\"type\":\"integer\"},"
+    "{\"linkId\":\"w\",\"type\":\"string\",\"enableBehavior\":\"any\","
+    "\"enableWhen\":[{\"question\":\"ts\",\"operator\":\">\","
+    "\"answerDateTime\":\"2026-01-01T00:00:00+01:00\"},{\"question\":\"tm\","
+    "\"operator\":\"=\",\"answerTime\":\"10:00:00\"},{\"question\":\"c\","
+    "\"operator\":\"=\",\"answerCoding\":{\"code\":\"a\"}},{\"question\":"
+    "\"qty\",\"operator\":\"<\",\"answerQuantity\":{\"value\":5}},"
+    "{\"question\":\"cy\",\"operator\":\"exists\",\"answerBoolean\":false}]},"
+    "{\"linkId\":\"cy\",\"type\":\"string\",\"enableWhen\":[{\"question\":"
+    "\"w\",\"operator\":\"exists\",\"answerBoolean\":false}]},"
     "{\"linkId\":\"tot\",\"type\":\"decimal\",\"extension\":[{\"url\":"
     "\"http://hl7.org/fhir/uv/sdc/StructureDefinition/"
     "sdc-questionnaire-calculatedExpression\",\"valueExpression\":"
