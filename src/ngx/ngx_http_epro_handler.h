@@ -123,8 +123,6 @@ typedef struct {
     epro_fhir_request_t       *fhir;
     ngx_str_t                  head;       /* Prefer: return=representation: */
     epro_fhir_parts_t          parts;      /* the head, then these runs */
-    ngx_uint_t                 prefer;     /* NGX_HTTP_EPRO_FHIR_* */
-    ngx_uint_t                 route;      /* NGX_HTTP_EPRO_FHIR_CREATE... */
     ngx_str_t                  base;       /* a prefix location's FHIR
                                               base; data NULL: none */
     ngx_str_t                  read_id;    /* READ: the id in the URI */
@@ -148,6 +146,15 @@ typedef struct {
     /* the body was a FHIR Bundle, of type batch or transaction */
     unsigned                   bundle:1;
     unsigned                   batch:1;
+
+    /*
+     * NGX_HTTP_EPRO_FHIR_*: what Prefer asks, and which interaction the
+     * URI is.  Bits, as every byte of the context counts: a 4 KB body
+     * fills the request pool's first block, and 16 bytes more took two
+     * heap calls (bench/NOTES.md, thirteenth session)
+     */
+    unsigned                   prefer:2;
+    unsigned                   route:2;
 } ngx_http_epro_ctx_t;
 
 
