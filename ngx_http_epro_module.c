@@ -412,6 +412,7 @@ ngx_http_epro_create_main_conf(ngx_conf_t *cf)
      *     emcf->conninfo = { 0, NULL };
      *     emcf->named = 0;
      *     emcf->enabled = 0;
+     *     emcf->zone = NULL;
      */
 
     if (ngx_array_init(&emcf->databases, cf->pool, 2,
@@ -1790,12 +1791,7 @@ ngx_http_epro_init_module(ngx_cycle_t *cycle)
 
     emcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_epro_module);
 
-    if (emcf == NULL) {
-        ngx_http_epro_metrics_commit(NULL, NULL);
-        return NGX_OK;
-    }
-
-    ngx_http_epro_metrics_commit(emcf->zone, &emcf->databases);
+    ngx_http_epro_metrics_commit(emcf);
 
     return NGX_OK;
 }

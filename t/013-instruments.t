@@ -4,7 +4,7 @@
 # reload that picks up a changed file, epro_clock_skew and epro_max_age.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use Epro qw(:DEFAULT phq9_answers wait_log);
+use Epro qw(:DEFAULT phq9_answers wait_log hup);
 use EproCheck;
 
 use Cwd ();
@@ -77,30 +77,6 @@ sub subm {
     $at = ts($at) if $at !~ /^"/ && abs($at) < 1e9;
     return sub_json(submissionId => "\"\@ID$n\@\"", instrument => "\"$code\"",
                     collectedAt => $at, answers => $answers);
-}
-
-# sends HUP to the master: it re-reads the configuration
-# HUP to the master; with wait => 1, returns once the workers it had
-# before are gone, since until then an old worker may still take a new
-# connection (a reload that fails keeps them: no wait then)
-sub hup {
-    my (%o) = @_;
-    my $file = $Test::Nginx::Util::PidFile;
-    open my $in, '<', $file or die "$file: $!";
-    my $pid = <$in>;
-    close $in;
-    chomp $pid;
-    chomp(my @old = `pgrep -P $pid`);
-    kill 'HUP', $pid or die "kill -HUP $pid: $!";
-
-    return unless $o{wait};
-
-    my $deadline = Time::HiRes::time() + 15;
-
-    while (Time::HiRes::time() < $deadline) {
-        last unless grep { kill 0, $_ } @old;
-        Time::HiRes::sleep(0.05);
-    }
 }
 
 # posts $body until the response matches $re (15 s at most); the last
@@ -745,7 +721,7 @@ post(subm(27, 'RL', '{"q1":5}'))
 {"accepted":1,"duplicates":0,"ids":["@ID27@"]}
 --- post_check
 main::write_defs($ENV{TEST_NGINX_EPRO_RELOAD}, $main::Defs{reload_new});
-main::hup(wait => 1);
+Epro::hup(wait => 1);
 # refused before and after (q2), so nothing is stored while waiting
 my $r = main::poll(main::subm(28, 'RL', '{"q1":5,"q2":10}'),
                    qr/q1: 5 is above the maximum 3/);
@@ -775,7 +751,7 @@ post(subm(31, 'RB', '{"q1":2}'))
 --- error_code: 201
 --- post_check
 main::write_defs($ENV{TEST_NGINX_EPRO_BROKEN}, $main::Defs{broken_new});
-main::hup();
+Epro::hup();
 ok(wait_log(qr/invalid instruments file/),
    'the failed reload is logged');
 my ($r) = post_many('/s', main::subm(32, 'RB', '{"q1":3}'));

@@ -608,7 +608,7 @@ exited on signal
 
 
 
-=== TEST 23: a reload that fails (a listen port taken) leaves the running counters alone; a database renamed by a reload starts at 0 in a block of its own, and its old name's counters are there again when the name comes back
+=== TEST 23: a reload that fails (a listen port taken) leaves the running counters alone; a database renamed by reloads starts at 0 in a block no configuration named, and its old name's counters are there again when the name comes back
 --- http_config
     epro_database a "$TEST_NGINX_DB_A";
 --- config
@@ -619,24 +619,23 @@ GET /metrics
 --- error_code: 200
 --- post_check
 my $conf = "$Test::Nginx::Util::ServRoot/conf/nginx.conf";
-my $pidfile = "$Test::Nginx::Util::ServRoot/logs/nginx.pid";
 my $text = do { open my $fh, '<', $conf or die "$conf: $!"; local $/; <$fh> };
-my $renamed = $text =~ s/epro_database a /epro_database x /r
-                    =~ s/epro_pass a;/epro_pass x;/r;
+my $named = sub { $text =~ s/epro_database a /epro_database $_[0] /r
+                        =~ s/epro_pass a;/epro_pass $_[0];/r };
 my $created = sub { $_[0]->{"epro_requests_total{database=\"$_[1]\","
                             . 'result="created"}'} // 0 };
+
+# writes the configuration, reloads, waits for database $db in /metrics
 my $reload = sub {
-    my ($conf_text, $want) = @_;
+    my ($conf_text, $db) = @_;
     open my $fh, '>', $conf or die "$conf: $!";
     print $fh $conf_text;
     close $fh;
-    open my $p, '<', $pidfile or die "$pidfile: $!";
-    chomp(my $master = <$p>);
-    kill 'HUP', $master or die "HUP $master: $!";
+    Epro::hup(wait => 1);
     for (1 .. 100) {
-        Time::HiRes::sleep(0.1);
         my $m = Epro::metrics();
-        return $m if $want->($m);
+        return $m if exists $m->{"epro_queued_rows{database=\"$db\"}"};
+        Time::HiRes::sleep(0.1);
     }
     return Epro::metrics();
 };
@@ -644,28 +643,36 @@ my $reload = sub {
 for (1 .. 2) {
     is(Epro::http_post(Epro::phq9(), uri => '/a1')->{status}, 201, 'a 201');
 }
-my $m0 = Epro::metrics();
-my $n = $created->($m0, 'a');
+my $n = $created->(Epro::metrics(), 'a');
 ok($n >= 2, "a counted ($n)");
 
-# the same configuration renamed, and a listen port another socket holds
+# renamed, and a listen port another socket holds: nginx gives up
 my $busy = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
                                  LocalPort => 0, ReuseAddr => 0)
     or die "listen: $!";
-my $bad = $renamed =~ s/(\bserver \{)/"$1\n        listen 127.0.0.1:"
-                                      . $busy->sockport . ";"/er;
-my $m = $reload->($bad, sub { 0 });
-ok(Epro::wait_log(qr/bind\(\) to 127\.0\.0\.1:\d+ failed/, 5),
-   'the reload failed');
+my $bad = $named->('x') =~ s/(\bserver \{)/"$1\n        listen 127.0.0.1:"
+                                            . $busy->sockport . ";"/er;
+open my $fh, '>', $conf or die "$conf: $!";
+print $fh $bad;
+close $fh;
+Epro::hup();
+ok(Epro::wait_log(qr/still could not bind\(\)/, 10), 'the reload failed');
+my $m = Epro::metrics();
 is($created->($m, 'a'), $n, 'the running configuration\'s counters kept');
 ok(!grep({ /database="x"/ } keys %$m), 'no x');
 
-$m = $reload->($renamed, sub { exists $_[0]->{'epro_queued_rows{database="x"}'} });
+# a -> x -> y: each new name in a block never named, a's kept
+$m = $reload->($named->('x'), 'x');
 is($created->($m, 'x'), 0, 'x starts at 0');
 is(Epro::http_post(Epro::phq9(), uri => '/a1')->{status}, 201, 'x 201');
 is($created->(Epro::metrics(), 'x'), 1, 'x counted');
-
-$m = $reload->($text, sub { exists $_[0]->{'epro_queued_rows{database="a"}'} });
+$m = $reload->($named->('y'), 'y');
+is($created->($m, 'y'), 0, 'y starts at 0');
+$m = $reload->($text, 'a');
 is($created->($m, 'a'), $n, 'a\'s counters again under its name');
+$m = $reload->($named->('x'), 'x');
+is($created->($m, 'x'), 1, 'and x\'s under its own');
 --- no_error_log
+[error]
+[crit]
 [alert]

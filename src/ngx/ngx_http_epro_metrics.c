@@ -122,38 +122,45 @@ ngx_http_epro_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 /*
- * The configuration runs (shm_zone NULL: it has no zone): each database
- * gets its block, the one of its name, else one no database of this
- * configuration names, its counters reset.
+ * The configuration runs (emcf NULL, or its zone: it has none): each
+ * database gets its block, the one of its name, else a free one, its counters
+ * reset.  A process without a master (a debugging mode, where a reload
+ * is not supported) forgets its gauge slot with the zone it was in.
  */
 
 void
-ngx_http_epro_metrics_commit(ngx_shm_zone_t *shm_zone,
-    ngx_array_t *databases)
+ngx_http_epro_metrics_commit(ngx_http_epro_main_conf_t *emcf)
 {
     ngx_http_epro_metrics_t  *m;
 
-    m = shm_zone ? shm_zone->data : NULL;
+    m = (emcf && emcf->zone) ? emcf->zone->data : NULL;
+
+    if (m != ngx_http_epro_metrics) {
+        ngx_http_epro_metrics_slot = NULL;
+    }
+
     ngx_http_epro_metrics = m;
 
-    if (m != NULL && databases != NULL) {
-        m->live = ngx_http_epro_metrics_map(m, databases);
+    if (m != NULL) {
+        m->live = ngx_http_epro_metrics_map(m, &emcf->databases);
     }
 }
 
 
 /*
  * A database new to the zone takes a block neither this configuration
- * nor the one running before it names, if there is one: those of the
- * old workers still count while they finish.  There are never more
- * databases than blocks (checked when they are read).
+ * nor the one running before it names, if there is one (the old workers
+ * still count there while they finish), and of those the one named
+ * longest ago: a name that comes back finds its counters unless 16
+ * others took the blocks since.  There are never more databases than
+ * blocks (checked when they are read).
  */
 
 static ngx_uint_t
 ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
     ngx_array_t *databases)
 {
-    ngx_uint_t                   i, k, n, taken, busy;
+    ngx_uint_t                   i, k, n, best, taken, busy;
     ngx_http_epro_db_t         **dbs;
     ngx_http_epro_metrics_db_t  *md;
 
@@ -184,27 +191,40 @@ ngx_http_epro_metrics_map(ngx_http_epro_metrics_t *m,
 
         busy = taken | m->live;
 
+        if (busy == ((ngx_uint_t) 1 << NGX_HTTP_EPRO_MAX_DBS) - 1) {
+            busy = taken;
+        }
+
+        /* of the free blocks, the one named longest ago (0: never) */
+
+        best = NGX_HTTP_EPRO_MAX_DBS;
+
         for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
-            if (!(busy & ((ngx_uint_t) 1 << k))) {
-                break;
+            if (!(busy & ((ngx_uint_t) 1 << k))
+                && (best == NGX_HTTP_EPRO_MAX_DBS
+                    || m->dbs[k].stamp < m->dbs[best].stamp))
+            {
+                best = k;
             }
         }
 
-        if (k == NGX_HTTP_EPRO_MAX_DBS) {
-            for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
-                if (!(taken & ((ngx_uint_t) 1 << k))) {
-                    break;
-                }
-            }
-        }
-
-        md = &m->dbs[k];
+        md = &m->dbs[best];
         ngx_memzero(md, sizeof(ngx_http_epro_metrics_db_t));
         md->len = dbs[i]->name.len;
         ngx_memcpy(md->name, dbs[i]->name.data, md->len);
 
-        dbs[i]->index = k;
-        taken |= (ngx_uint_t) 1 << k;
+        dbs[i]->index = best;
+        taken |= (ngx_uint_t) 1 << best;
+    }
+
+    /* the blocks this configuration names are the newest */
+
+    m->gen++;
+
+    for (k = 0; k < NGX_HTTP_EPRO_MAX_DBS; k++) {
+        if (taken & ((ngx_uint_t) 1 << k)) {
+            m->dbs[k].stamp = m->gen;
+        }
     }
 
     return taken;

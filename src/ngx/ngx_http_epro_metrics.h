@@ -81,6 +81,9 @@ typedef struct {
 typedef struct {
     u_char                     name[NGX_HTTP_EPRO_DB_NAME_LEN];
     size_t                     len;
+    ngx_uint_t                 stamp;      /* the zone's gen when a
+                                              configuration last named
+                                              it; 0: never */
     ngx_atomic_t               requests[NGX_HTTP_EPRO_NRESULTS];
     ngx_atomic_t               accepted;
     ngx_atomic_t               duplicates;
@@ -104,6 +107,7 @@ typedef struct {
     ngx_http_epro_metrics_slot_t  slots[NGX_HTTP_EPRO_SLOTS];
     ngx_uint_t                    live;  /* the blocks the running
                                             configuration names */
+    ngx_uint_t                    gen;   /* configurations run */
 } ngx_http_epro_metrics_t;
 
 
@@ -125,8 +129,7 @@ extern const ngx_msec_t  ngx_http_epro_metrics_ms_buckets[];
 /* "db" below is a database's index, ngx_http_epro_db_t.index */
 
 ngx_shm_zone_t *ngx_http_epro_metrics_add_zone(ngx_conf_t *cf, void *tag);
-void ngx_http_epro_metrics_commit(ngx_shm_zone_t *shm_zone,
-    ngx_array_t *databases);
+void ngx_http_epro_metrics_commit(ngx_http_epro_main_conf_t *emcf);
 ngx_http_epro_metrics_db_t *ngx_http_epro_metrics_get(ngx_uint_t db);
 void ngx_http_epro_metrics_gauges(ngx_uint_t db,
     ngx_http_epro_metrics_gauges_t *g);

@@ -56,7 +56,7 @@ our @EXPORT_OK = qw(sid subst sub_json phq9_answers created http send_only
                     response http_get http_post hold_room metrics
                     metrics_of delta req_key only_ok wait_log wait_ready
                     log_line elapsed_ok db_connect many_ok one_id_ok
-                    poison_ok repo_root fhir_env);
+                    poison_ok repo_root fhir_env hup);
 our %EXPORT_TAGS = (t => \@EXPORT_OK);
 
 my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO}
@@ -435,6 +435,30 @@ sub only_ok {
                        != ($_ eq $label ? $n : 0) }
                 sort keys %labels;
     is("@moved", '', "$what: result=\"$label\" +$n, no other moved");
+}
+
+# sends the block's nginx master a HUP (a reload); wait => 1: returns
+# once the workers it had are gone (15 s at most), since until then an
+# old worker may still take a new connection (a reload that fails keeps
+# them: no wait then)
+sub hup {
+    my (%o) = @_;
+    my $file = $Test::Nginx::Util::PidFile;
+    open my $in, '<', $file or die "$file: $!";
+    my $pid = <$in>;
+    close $in;
+    chomp $pid;
+    chomp(my @old = `pgrep -P $pid`);
+    kill 'HUP', $pid or die "kill -HUP $pid: $!";
+
+    return unless $o{wait};
+
+    my $deadline = Time::HiRes::time() + 15;
+
+    while (Time::HiRes::time() < $deadline) {
+        last unless grep { kill 0, $_ } @old;
+        Time::HiRes::sleep(0.05);
+    }
 }
 
 # true once $n (1) lines of the error log of the block's nginx match $re,
