@@ -126,7 +126,8 @@ struct epro_fr_elem_s {
     { name, EPRO_FR_TYPE, EPRO_FP_OBJECT, many, 0, type, NULL }
 #define EPRO_FR_CODE(name, codes, req)                                      \
     { name, EPRO_FR_PRIM, EPRO_FP_CODE, 0, req, NULL, codes }
-#define EPRO_FR_ID      EPRO_FR_E("id", EPRO_FR_PLAIN, EPRO_FP_ID)
+/* Element.id is a string (a resource's id is of type id) */
+#define EPRO_FR_ELEM_ID EPRO_FR_E("id", EPRO_FR_PLAIN, EPRO_FP_STRING)
 #define EPRO_FR_EXT     EPRO_FR_E("extension", EPRO_FR_EXTS, EPRO_FP_ARRAY)
 #define EPRO_FR_END     EPRO_FR_E(NULL, 0, 0)
 
@@ -154,19 +155,19 @@ static const epro_fr_elem_t  epro_fr_pext_t =
     EPRO_FR_T("_", epro_fr_pext_e, 0);
 
 static const epro_fr_elem_t  epro_fr_coding_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("system", EPRO_FP_URI),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_P("system", EPRO_FP_URI),
     EPRO_FR_P("version", EPRO_FP_STRING), EPRO_FR_P("code", EPRO_FP_CODE),
     EPRO_FR_P("display", EPRO_FP_STRING),
     EPRO_FR_P("userSelected", EPRO_FP_BOOLEAN), EPRO_FR_END
 };
 
 static const epro_fr_elem_t  epro_fr_concept_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_T("coding", epro_fr_coding_e, 1),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_T("coding", epro_fr_coding_e, 1),
     EPRO_FR_P("text", EPRO_FP_STRING), EPRO_FR_END
 };
 
 static const epro_fr_elem_t  epro_fr_period_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("start", EPRO_FP_DATETIME),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_P("start", EPRO_FP_DATETIME),
     EPRO_FR_P("end", EPRO_FP_DATETIME), EPRO_FR_END
 };
 
@@ -174,7 +175,7 @@ static const epro_fr_elem_t  epro_fr_period_e[] = {
 static const epro_fr_elem_t  epro_fr_reference_e[7];
 
 static const epro_fr_elem_t  epro_fr_identifier_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_CODE("use", epro_fr_uses, 0),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_CODE("use", epro_fr_uses, 0),
     EPRO_FR_T("type", epro_fr_concept_e, 0),
     EPRO_FR_P("system", EPRO_FP_URI), EPRO_FR_P("value", EPRO_FP_STRING),
     EPRO_FR_T("period", epro_fr_period_e, 0),
@@ -182,21 +183,21 @@ static const epro_fr_elem_t  epro_fr_identifier_e[] = {
 };
 
 static const epro_fr_elem_t  epro_fr_reference_e[7] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("reference", EPRO_FP_STRING),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_P("reference", EPRO_FP_STRING),
     EPRO_FR_P("type", EPRO_FP_URI),
     EPRO_FR_T("identifier", epro_fr_identifier_e, 0),
     EPRO_FR_P("display", EPRO_FP_STRING), EPRO_FR_END
 };
 
 static const epro_fr_elem_t  epro_fr_quantity_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("value", EPRO_FP_DECIMAL),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_P("value", EPRO_FP_DECIMAL),
     EPRO_FR_CODE("comparator", epro_fr_comparators, 0),
     EPRO_FR_P("unit", EPRO_FP_STRING), EPRO_FR_P("system", EPRO_FP_URI),
     EPRO_FR_P("code", EPRO_FP_CODE), EPRO_FR_END
 };
 
 static const epro_fr_elem_t  epro_fr_attachment_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("contentType", EPRO_FP_CODE),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_P("contentType", EPRO_FP_CODE),
     EPRO_FR_P("language", EPRO_FP_CODE), EPRO_FR_P("data", EPRO_FP_BASE64),
     EPRO_FR_P("url", EPRO_FP_URI), EPRO_FR_P("size", EPRO_FP_UNSIGNED),
     EPRO_FR_P("hash", EPRO_FP_BASE64), EPRO_FR_P("title", EPRO_FP_STRING),
@@ -205,7 +206,7 @@ static const epro_fr_elem_t  epro_fr_attachment_e[] = {
 
 /* Meta and Narrative: not read, only held to R4 */
 static const epro_fr_elem_t  epro_fr_meta_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_P("versionId", EPRO_FP_ID),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_P("versionId", EPRO_FP_ID),
     EPRO_FR_P("lastUpdated", EPRO_FP_INSTANT),
     EPRO_FR_P("source", EPRO_FP_URI),
     { "profile", EPRO_FR_PRIM, EPRO_FP_URI, 1, 0, NULL, NULL },
@@ -214,7 +215,7 @@ static const epro_fr_elem_t  epro_fr_meta_e[] = {
 };
 
 static const epro_fr_elem_t  epro_fr_narrative_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT, EPRO_FR_CODE("status", epro_fr_narrative, 1),
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT, EPRO_FR_CODE("status", epro_fr_narrative, 1),
     { "div", EPRO_FR_PRIM, EPRO_FP_STRING, 0, 1, NULL, NULL }, EPRO_FR_END
 };
 
@@ -240,8 +241,20 @@ static const epro_fr_elem_t  epro_fr_qr_e[] = {
     EPRO_FR_E("item", EPRO_FR_OWN, EPRO_FP_ARRAY), EPRO_FR_END
 };
 
+/* their positions in the item and answer tables */
+enum {
+    EPRO_FR_IT_MODEXT = 2,
+    EPRO_FR_IT_LINKID = 3,
+    EPRO_FR_IT_TEXT = 5,
+    EPRO_FR_IT_ANSWER = 6,
+    EPRO_FR_IT_ITEM = 7,
+    EPRO_FR_IT_N = 8,
+    EPRO_FR_AN_MODEXT = 2,
+    EPRO_FR_AN_ITEM = 3
+};
+
 static const epro_fr_elem_t  epro_fr_item_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT,
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT,
     EPRO_FR_E("modifierExtension", EPRO_FR_EXTS, EPRO_FP_ARRAY),
     EPRO_FR_P("linkId", EPRO_FP_STRING), EPRO_FR_P("definition", EPRO_FP_URI),
     EPRO_FR_P("text", EPRO_FP_STRING),
@@ -253,7 +266,7 @@ static const epro_fr_elem_t  epro_fr_item_e[] = {
 #define EPRO_FR_VALUE  3
 
 static const epro_fr_elem_t  epro_fr_answer_e[] = {
-    EPRO_FR_ID, EPRO_FR_EXT,
+    EPRO_FR_ELEM_ID, EPRO_FR_EXT,
     EPRO_FR_E("modifierExtension", EPRO_FR_EXTS, EPRO_FP_ARRAY),
     EPRO_FR_E("item", EPRO_FR_OWN, EPRO_FP_ARRAY),
     EPRO_FR_P("valueBoolean", EPRO_FP_BOOLEAN),
@@ -684,7 +697,7 @@ epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
         key = epro_node_key(m);
         name = key + (key[0] == '_');
 
-        /* the twelve value[x] of an answer share five bytes: by kind */
+        /* an answer's value[x] by kind: twelve names all "value..." */
 
         k = (el == epro_fr_answer_e) ? epro_fhir_kind(name, "value")
                                      : EPRO_FV_NONE;
@@ -981,7 +994,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
     uint32_t                 my, seen, lvl;
     unsigned                 bad;
     const char              *msg, *id;
-    const epro_node_t       *e, *f[8];
+    const epro_node_t       *e, *f[EPRO_FR_IT_N];
     const epro_fhir_item_t  *it, *up;
     const epro_fhir_q_t     *q;
 
@@ -1017,15 +1030,15 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
 
         bad = (rc != EPRO_OK);
 
-        if (f[2] && epro_fr_issue(ctx, 0, "not-supported", path,
-                                  "modifierExtension", "no "
-                                  "modifierExtension is understood here")
-                    != EPRO_OK)
+        if (f[EPRO_FR_IT_MODEXT]
+            && epro_fr_issue(ctx, 0, "not-supported", path,
+                             "modifierExtension", "no modifierExtension is "
+                             "understood here") != EPRO_OK)
         {
             return EPRO_NOMEM;
         }
 
-        if (f[6] && f[7]) {
+        if (f[EPRO_FR_IT_ANSWER] && f[EPRO_FR_IT_ITEM]) {
             if (epro_fr_issue(ctx, 1, "invariant", path, NULL, "qrs-1: nested "
                               "items can't be beneath both item and answer")
                 != EPRO_OK)
@@ -1036,7 +1049,7 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
             bad = 1;
         }
 
-        if (!(seen & (1u << 3))) {
+        if (!(seen & (1u << EPRO_FR_IT_LINKID))) {
             if (epro_fr_issue(ctx, 1, "required", path, NULL,
                               "linkId is required")
                 != EPRO_OK)
@@ -1047,11 +1060,11 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
             continue;
         }
 
-        if (f[3] == NULL) {
+        if (f[EPRO_FR_IT_LINKID] == NULL) {
             continue;
         }
 
-        id = epro_node_string(f[3]);
+        id = epro_node_string(f[EPRO_FR_IT_LINKID]);
         it = epro_fhir_item(q, id, strlen(id));
 
         if (it == NULL) {
@@ -1104,8 +1117,10 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
 
         ctx->mark[idx] = my;
 
-        if (f[5] && (it->text.data == NULL
-                     || strcmp(epro_node_string(f[5]), it->text.data) != 0))
+        if (f[EPRO_FR_IT_TEXT]
+            && (it->text.data == NULL
+                || strcmp(epro_node_string(f[EPRO_FR_IT_TEXT]),
+                          it->text.data) != 0))
         {
             if (epro_fr_issue(ctx, 0, "value", path, "text",
                               "is not the text of "
@@ -1122,8 +1137,8 @@ epro_fr_items(epro_fr_ctx_t *ctx, const epro_node_t *list, int32_t parent,
 
         ctx->inst[lvl] = e;
 
-        rc = epro_fr_item(ctx, it, f[6], f[7], path,
-                          off || !epro_fr_enabled(ctx, it, 0));
+        rc = epro_fr_item(ctx, it, f[EPRO_FR_IT_ANSWER], f[EPRO_FR_IT_ITEM],
+                          path, off || !epro_fr_enabled(ctx, it, 0));
         if (rc != EPRO_OK) {
             return rc;
         }
@@ -1281,9 +1296,10 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         return rc;
     }
 
-    if (f[2] && epro_fr_issue(ctx, 0, "not-supported", path,
-                              "modifierExtension", "no modifierExtension "
-                              "is understood here") != EPRO_OK)
+    if (f[EPRO_FR_AN_MODEXT]
+        && epro_fr_issue(ctx, 0, "not-supported", path, "modifierExtension",
+                         "no modifierExtension is understood here")
+           != EPRO_OK)
     {
         return EPRO_NOMEM;
     }
@@ -1315,7 +1331,7 @@ epro_fr_answer(epro_fr_ctx_t *ctx, const epro_fhir_item_t *it,
         break;
     }
 
-    items = f[3];
+    items = f[EPRO_FR_AN_ITEM];
 
     /* held to R4 by the table when it is there: only read here */
 

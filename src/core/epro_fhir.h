@@ -367,8 +367,6 @@ size_t epro_fhir_places_text(const char *s, size_t len);
 const char *epro_fhir_primitive(const struct epro_node_s *n,
     epro_fhir_prim_e p);
 const char *epro_fhir_extensions(const struct epro_node_s *n);
-const char *epro_fhir_members(const struct epro_node_s *n,
-    const char *const *names, const char **member);
 int epro_fhir_name(const char *const *names, const char *key);
 size_t epro_fhir_places(double v);
 

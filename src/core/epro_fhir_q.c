@@ -1816,7 +1816,7 @@ const char *
 epro_fhir_extensions(const epro_node_t *n)
 {
     unsigned            bit, seen;
-    const char         *key;
+    const char         *key, *msg;
     const epro_node_t  *e, *m;
 
     if (epro_fhir_primitive(n, EPRO_FP_ARRAY) != NULL) {
@@ -1839,10 +1839,15 @@ epro_fhir_extensions(const epro_node_t *n)
         for (m = epro_node_child(e); m; m = epro_node_next(m)) {
             key = epro_node_key(m);
 
+            /* value[x] and FHIR JSON's "_valueX" beside it */
+
             bit = (strcmp(key, "url") == 0) ? 1
                   : (strcmp(key, "id") == 0) ? 2
                   : (strcmp(key, "extension") == 0) ? 4
-                  : (strncmp(key, "value", 5) == 0) ? 8 : 0;
+                  : (strncmp(key, "value", 5) == 0
+                     && key[5] >= 'A' && key[5] <= 'Z') ? 8
+                  : (strncmp(key, "_value", 6) == 0
+                     && key[6] >= 'A' && key[6] <= 'Z') ? 16 : 0;
 
             if (bit == 0) {
                 return "an extension has only id, extension, url and "
@@ -1855,46 +1860,23 @@ epro_fhir_extensions(const epro_node_t *n)
             }
 
             seen |= bit;
+
+            msg = (bit == 2) ? epro_fhir_primitive(m, EPRO_FP_STRING)
+                  : (bit == 4) ? epro_fhir_extensions(m)
+                  : (bit == 16) ? epro_fhir_primitive(m, EPRO_FP_OBJECT)
+                  : NULL;
+
+            if (msg != NULL) {
+                return msg;
+            }
         }
 
-        if ((seen & 12) == 12) {
-            return "an extension has a value[x] or extensions, not both "
-                   "(ext-1)";
+        /* ext-1: extension.exists() != value.exists() */
+
+        if ((seen & 4) ? (seen & 24) != 0 : (seen & 24) == 0) {
+            return "an extension has a value[x] or extensions, one of "
+                   "them (ext-1)";
         }
-    }
-
-    return NULL;
-}
-
-
-/*
- * An object whose members are among names (at most 32), each once: NULL,
- * or what is wrong with *member.
- */
-
-const char *
-epro_fhir_members(const epro_node_t *n, const char *const *names,
-    const char **member)
-{
-    int                 i;
-    uint32_t            seen;
-    const epro_node_t  *m;
-
-    seen = 0;
-
-    for (m = epro_node_child(n); m; m = epro_node_next(m)) {
-        *member = epro_node_key(m);
-        i = epro_fhir_name(names, *member);
-
-        if (i < 0) {
-            return "unknown element";
-        }
-
-        if (seen & (1u << i)) {
-            return "duplicate element";
-        }
-
-        seen |= 1u << i;
     }
 
     return NULL;
@@ -1921,8 +1903,8 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
     };
 
     static const epro_fhir_prim_e  coding_types[] = {
-        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_URI, EPRO_FP_STRING, EPRO_FP_CODE,
-        EPRO_FP_STRING, EPRO_FP_BOOLEAN
+        EPRO_FP_STRING, EPRO_FP_ARRAY, EPRO_FP_URI, EPRO_FP_STRING,
+        EPRO_FP_CODE, EPRO_FP_STRING, EPRO_FP_BOOLEAN
     };
 
     static const char *const  quantity[] = {
@@ -1931,7 +1913,7 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
     };
 
     static const epro_fhir_prim_e  quantity_types[] = {
-        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_DECIMAL, EPRO_FP_CODE,
+        EPRO_FP_STRING, EPRO_FP_ARRAY, EPRO_FP_DECIMAL, EPRO_FP_CODE,
         EPRO_FP_STRING, EPRO_FP_URI, EPRO_FP_CODE
     };
 
@@ -1941,7 +1923,7 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
     };
 
     static const epro_fhir_prim_e  reference_types[] = {
-        EPRO_FP_ID, EPRO_FP_ARRAY, EPRO_FP_STRING, EPRO_FP_URI,
+        EPRO_FP_STRING, EPRO_FP_ARRAY, EPRO_FP_STRING, EPRO_FP_URI,
         EPRO_FP_OBJECT, EPRO_FP_STRING
     };
 
@@ -2012,7 +1994,8 @@ epro_fhir_value(const epro_node_t *n, epro_fhir_kind_e kind,
         key = epro_node_key(m);
 
         if (key[0] == '_' && epro_fhir_name(names, key + 1) >= 0) {
-            /* FHIR JSON's "_x": a response's tables check it */
+            /* FHIR JSON's "_x": a response's tables check it, a
+             * Questionnaire's is not read */
             continue;
         }
 

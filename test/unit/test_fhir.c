@@ -1292,7 +1292,7 @@ test_response_invalid(void)
                     "\"authored\":\"2026-11-27\"}", S422,
           QP ".authored", "value", "a time of day and an offset" },
         { __LINE__, QR_HEAD("completed") ",\"modifierExtension\":[{"
-                    "\"url\":\"http://m\"}]}", S422,
+                    "\"url\":\"http://m\",\"valueBoolean\":true}]}", S422,
           QP ".modifierExtension", "not-supported", "modifierExtension" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"zz\"}"), S422,
           QP ".item[2]", "structure",
@@ -1405,7 +1405,8 @@ test_response_invalid(void)
           "the items nested in a question go in its answers" },
         { __LINE__, QR(MIN_OK "," A("s", "\"valueString\":\"x\","
                                     "\"modifierExtension\":[{\"url\":"
-                                    "\"http://m\"}]")),
+                                    "\"http://m\",\"valueBoolean\":"
+                                    "true}]")),
           S422, QP ".item[2].answer[0].modifierExtension",
           "not-supported", "modifierExtension" },
         { __LINE__, QR(MIN_OK ",{\"linkId\":\"s\",\"answer\":[{"
@@ -1692,9 +1693,49 @@ test_primitive_extensions(void)
                     "\"subject\":{\"reference\":\"Patient/p1\"},"
                     "\"_authored\":" PX "}", S422,
           QP ".authored", "required", "authored is required" },
+
+        /* extensions: ext-1 both ways, nested ones, an id, value[x] */
+
+        { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\"}]"), S400,
+          QP ".extension", "structure", "(ext-1)" },
+        { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\","
+                        "\"extension\":[{\"url\":\"http://y\",\"foo\":1}]}]"),
+          S400, QP ".extension", "structure", "only id, extension, url" },
+        { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\","
+                        "\"extension\":[{\"url\":\"http://y\"}]}]"),
+          S400, QP ".extension", "structure", "(ext-1)" },
+        { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\",\"id\":5,"
+                        "\"valueString\":\"a\"}]"),
+          S400, QP ".extension", "structure", "a non-empty string" },
+        { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\",\"value\":5}]"),
+          S400, QP ".extension", "structure", "only id, extension, url" },
+        { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\","
+                        "\"_valueCode\":5}]"),
+          S400, QP ".extension", "structure", "must be" },
     };
 
     check_bad(t, NELTS(t));
+
+    /* an extension's value with extensions of its own, or those alone
+     * (data-absent-reason); an element id is a string, not an id */
+
+    rc = parse(&req, &test_set,
+               QRI(",\"extension\":[{\"url\":\"http://x\",\"valueString\":"
+                   "\"a\",\"_valueString\":" PX "},{\"url\":\"http://y\","
+                   "\"_valueCode\":" PX "},{\"url\":\"http://z\",\"extension\":"
+                   "[{\"url\":\"w\",\"valueBoolean\":true}]}]"));
+    CHECK_INT("extensions of an extension's value", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    rc = parse(&req, &test_set, QR(MIN_OK ",{\"id\":\"item_1:x\",\"linkId\":"
+                                   "\"s\",\"answer\":[{\"id\":\"a/1\","
+                                   "\"valueString\":\"x\"}]}"));
+    CHECK_INT("element ids are strings", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
 
     /* an answer of "_valueString" alone: no value (R4 value[x] 0..1) */
 
