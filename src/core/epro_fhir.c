@@ -307,8 +307,8 @@ static int epro_fr_top_more(epro_fr_ctx_t *ctx, const epro_node_t **top);
 static int epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
     const epro_fr_elem_t *el, const char *path, const epro_node_t **f,
     uint32_t *seen);
-static int epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
-    const epro_fr_elem_t *el, const char *path);
+static int epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const epro_node_t *m, const epro_fr_elem_t *el, const char *path);
 static int epro_fr_one(epro_fr_ctx_t *ctx, const epro_node_t *v,
     const epro_fr_elem_t *el, const char *path, const char *name,
     size_t k);
@@ -732,7 +732,7 @@ epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
 
         } else {
             got |= bit;
-            rc = epro_fr_element(ctx, m, &el[i], path);
+            rc = epro_fr_element(ctx, n, m, &el[i], path);
 
             if (rc == EPRO_OK && f != NULL) {
                 f[i] = m;
@@ -768,15 +768,19 @@ epro_fr_object(epro_fr_ctx_t *ctx, const epro_node_t *n,
 }
 
 
-/* the member m of the element el: an array of them if it repeats */
+/*
+ * The member m of the object n, of the element el: an array of them if
+ * it repeats, where a primitive may be null if its "_x" entry is not
+ */
 
 static int
-epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
-    const epro_fr_elem_t *el, const char *path)
+epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *n,
+    const epro_node_t *m, const epro_fr_elem_t *el, const char *path)
 {
     int                 rc, ret;
+    char                name[32];
     size_t              k;
-    const epro_node_t  *e;
+    const epro_node_t  *e, *x;
 
     if (!el->many) {
         return epro_fr_one(ctx, m, el, path, el->name, EPRO_FR_ONE);
@@ -789,9 +793,27 @@ epro_fr_element(epro_fr_ctx_t *ctx, const epro_node_t *m,
     }
 
     ret = EPRO_OK;
+    x = NULL;
+
+    if (el->kind == EPRO_FR_PRIM) {
+        name[0] = '_';
+        (void) snprintf(name + 1, sizeof(name) - 1, "%s", el->name);
+        x = epro_node_member(n, name);
+        x = (x && epro_node_type(x) == EPRO_NODE_ARRAY) ? epro_node_child(x)
+                                                        : NULL;
+    }
 
     for (k = 0, e = epro_node_child(m); e; k++, e = epro_node_next(e)) {
-        rc = epro_fr_one(ctx, e, el, path, el->name, k);
+        if (epro_node_type(e) == EPRO_NODE_NULL && x != NULL
+            && epro_node_type(x) != EPRO_NODE_NULL)
+        {
+            rc = EPRO_OK;
+
+        } else {
+            rc = epro_fr_one(ctx, e, el, path, el->name, k);
+        }
+
+        x = x ? epro_node_next(x) : NULL;
 
         if (rc == EPRO_NOMEM) {
             return rc;

@@ -1694,6 +1694,14 @@ test_primitive_extensions(void)
                     "\"_authored\":" PX "}", S422,
           QP ".authored", "required", "authored is required" },
 
+        /* a null in a list of primitives only beside a "_x" entry */
+
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",null]}"), S400,
+          QP ".meta.profile[1]", "structure", "must be" },
+        { __LINE__, QRI(",\"meta\":{\"profile\":[\"http://p\",null],"
+                        "\"_profile\":[" PX ",null]}"), S400,
+          QP ".meta.profile[1]", "structure", "must be" },
+
         /* extensions: ext-1 both ways, nested ones, an id, value[x] */
 
         { __LINE__, QRI(",\"extension\":[{\"url\":\"http://x\"}]"), S400,
@@ -1725,6 +1733,15 @@ test_primitive_extensions(void)
                    "\"_valueCode\":" PX "},{\"url\":\"http://z\",\"extension\":"
                    "[{\"url\":\"w\",\"valueBoolean\":true}]}]"));
     CHECK_INT("extensions of an extension's value", rc, EPRO_OK);
+    if (rc != EPRO_OK) {
+        dump_issues(&req);
+    }
+
+    rc = parse(&req, &test_set,
+               QRI(",\"meta\":{\"profile\":[\"http://p\",null],"
+                   "\"_profile\":[null," PX "]}"));
+    CHECK_INT("a null in meta.profile beside its _profile entry", rc,
+              EPRO_OK);
     if (rc != EPRO_OK) {
         dump_issues(&req);
     }
